@@ -1,0 +1,139 @@
+"""Fine-tune a model for extractive QA on CPU: one process, or one rank of an `mpirun` job.
+
+Progress goes to stdout as `TUNEFORGE {json}` lines from the world process zero (see progress.py).
+SIGUSR1: checkpoint at the next step boundary. SIGTERM: checkpoint there, then exit 0.
+"""
+
+import os
+import sys
+
+import cli
+
+
+def build_training_args(args, run_eval: bool):
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=args.output_dir,
+        max_steps=args.max_steps,
+        num_train_epochs=args.num_train_epochs,
+        per_device_train_batch_size=args.per_device_train_batch_size,
+        per_device_eval_batch_size=args.per_device_train_batch_size,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        learning_rate=args.learning_rate,
+        weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_steps,
+        save_strategy="steps",
+        save_steps=args.save_steps,
+        save_total_limit=args.save_total_limit,
+        logging_strategy="steps",
+        logging_steps=args.logging_steps,
+        eval_strategy="no",
+        do_eval=run_eval,
+        seed=args.seed,
+        bf16=args.bf16,
+        use_cpu=True,
+        ddp_backend="gloo",
+        report_to="none",
+        disable_tqdm=True,
+    )
+
+
+def load_rows(args):
+    import qa_data
+
+    if args.dataset_name:
+        train = qa_data.load_hub_rows(args.dataset_name, "train")
+        evaluation = qa_data.load_hub_rows(args.dataset_name, "validation") if args.do_eval else None
+    else:
+        train = qa_data.load_json_rows(args.train_file)
+        evaluation = qa_data.load_json_rows(args.validation_file) if args.do_eval else None
+    return train, evaluation
+
+
+def agree_on_checkpoint(args) -> str | None:
+    """Rank 0's newest complete checkpoint, checked to be complete on every rank's disk."""
+    import torch
+    import torch.distributed as dist
+    from checkpoints import is_complete_checkpoint, newest_complete_checkpoint
+
+    chosen = newest_complete_checkpoint(args.output_dir) if args.resume else None
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return chosen
+    box = [chosen]
+    dist.broadcast_object_list(box, src=0)
+    chosen = box[0]
+    present = torch.tensor([int(chosen is None or is_complete_checkpoint(chosen))])
+    dist.all_reduce(present, op=dist.ReduceOp.MIN)
+    if not present.item():
+        sys.exit(f"train_qa: checkpoint {chosen} (newest complete one on rank 0) is missing or "
+                 "incomplete on some rank: copy the whole folder to every node before resuming")
+    return chosen
+
+
+def build_trainer(args, training_args, resumed_from):
+    import qa_data
+    from callbacks import ProgressCallback, SignalCallback
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PrinterCallback, Trainer
+
+    progress, signals = ProgressCallback(resumed_from), SignalCallback()  # early, so a signal during preprocessing is not lost
+    tokenizer = AutoTokenizer.from_pretrained(args.tokenizer_name)
+    if not tokenizer.is_fast:
+        sys.exit("train_qa: a fast tokenizer (offset mapping) is required")
+    model = AutoModelForQuestionAnswering.from_pretrained(args.model_name_or_path)
+    max_len = min(args.max_seq_length, tokenizer.model_max_length)
+    train_rows, eval_rows = load_rows(args)
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=qa_data.prepare_features(train_rows, tokenizer, max_len, args.doc_stride),
+        eval_dataset=(qa_data.prepare_features(eval_rows, tokenizer, max_len, args.doc_stride)
+                      if eval_rows is not None else None),
+        processing_class=tokenizer,
+        callbacks=[progress, signals],
+    )
+    trainer.remove_callback(PrinterCallback)  # it prints raw dicts to stdout
+    return trainer, progress, signals
+
+
+def run(args) -> int:
+    from progress import emit
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    training_args = build_training_args(args, args.do_eval)
+    training_args.device  # noqa: B018 - sets up torch.distributed before we use it
+    resumed_from = agree_on_checkpoint(args)
+    trainer, progress, signals = build_trainer(args, training_args, resumed_from)
+    result = trainer.train(resume_from_checkpoint=resumed_from)
+    if signals.stopped_at is not None:
+        if trainer.is_world_process_zero():
+            emit({"event": "stopped", "step": signals.stopped_at})
+        return 0
+    eval_loss = trainer.evaluate()["eval_loss"] if args.do_eval else None
+    trainer.save_model()
+    if trainer.is_world_process_zero():
+        emit({
+            "event": "done",
+            "global_step": result.global_step,
+            "train_runtime": result.metrics["train_runtime"],
+            "train_samples_per_second": result.metrics["train_samples_per_second"],
+            "train_steps_per_second": result.metrics["train_steps_per_second"],
+            "first_loss": progress.first_loss,
+            "final_loss": progress.final_loss,
+            "eval_loss": eval_loss,
+            "output_dir": os.path.abspath(args.output_dir),
+        })
+    return 0
+
+
+def main(argv=None) -> int:
+    args = cli.parse_args(argv)
+    if cli.is_offline(args):
+        # Must be set before transformers / huggingface_hub are imported.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

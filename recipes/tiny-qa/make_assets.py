@@ -1,0 +1,177 @@
+"""Generate the tiny offline QA stand-in: tokenizer, random DistilBERT QA model, SQuAD-style data.
+
+Usage: make_assets.py --out DIR [--seed 0]
+
+Deterministic for a given seed. DIR/ASSETS_COMPLETE is written last; a run that finds it with the
+same version and seed does nothing. Everything is built in a sibling temp folder and renamed into
+place, so a crash never leaves a DIR that looks complete.
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+
+ASSETS_VERSION = 1
+MARKER = "ASSETS_COMPLETE"
+N_TRAIN, N_EVAL = 64, 16
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+MODEL_SHAPE = {"dim": 32, "hidden_dim": 64, "n_layers": 2, "n_heads": 2}
+
+FIRST = ["Ada", "Bruno", "Chloe", "Dmitri", "Elena", "Farid", "Greta", "Hiro", "Ines", "Jonas",
+         "Kira", "Luca", "Maya", "Nils", "Olga", "Pablo", "Quinn", "Rosa", "Sven", "Tara"]
+LAST = ["Adler", "Baker", "Costa", "Dumas", "Evans", "Fischer", "Garcia", "Horvat", "Ito",
+        "Jensen", "Kowalski", "Larsen", "Moreau", "Novak", "Okafor"]
+CITIES = ["Lisbon", "Oslo", "Nairobi", "Osaka", "Quito", "Dublin", "Krakow", "Lyon", "Perth",
+          "Tallinn", "Accra", "Bergen", "Porto", "Seville", "Turin"]
+JOBS = ["baker", "nurse", "pilot", "carpenter", "chemist", "librarian", "plumber", "teacher",
+        "gardener", "journalist", "architect", "fisherman"]
+COLORS = ["red", "green", "blue", "yellow", "purple", "orange", "silver", "black", "white", "teal"]
+ANIMALS = ["dog", "cat", "parrot", "rabbit", "tortoise", "hamster", "goldfish", "ferret"]
+PET_NAMES = ["Biscuit", "Pepper", "Mango", "Ziggy", "Luna", "Otto", "Nori", "Waffles"]
+INSTRUMENTS = ["violin", "piano", "cello", "trumpet", "guitar", "flute", "drums", "harp"]
+
+
+def _facts(rng: random.Random, first: str, full: str) -> list[tuple[str, str, list[str]]]:
+    """(sentence with one {answer} slot, answer, questions about it) for one person."""
+    born, work = rng.choice(CITIES), rng.choice(CITIES)
+    year, job = str(rng.randint(1950, 2005)), rng.choice(JOBS)
+    color, animal = rng.choice(COLORS), rng.choice(ANIMALS)
+    pet, instrument = rng.choice(PET_NAMES), rng.choice(INSTRUMENTS)
+    return [
+        (f"{full} was born in {{answer}} in {year}.", born, [f"Where was {full} born?"]),
+        (f"{first} was born in the year {{answer}}.", year, [f"In which year was {full} born?"]),
+        (f"{first} works as a {{answer}}.", job, [f"What does {full} work as?", f"What is {first}'s job?"]),
+        (f"Every day {first} travels to {{answer}} for work.", work, [f"Where does {full} work?"]),
+        (f"The favourite colour of {first} is {{answer}}.", color, [f"What is {full}'s favourite colour?"]),
+        (f"{first} has a pet {{answer}} called {pet}.", animal, [f"What kind of pet does {full} have?"]),
+        (f"The pet of {first} is called {{answer}}.", pet, [f"What is the name of {first}'s pet?"]),
+        (f"On weekends {first} plays the {{answer}}.", instrument, [f"Which instrument does {full} play?"]),
+    ]
+
+
+def make_row(rng: random.Random, row_id: str) -> dict:
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    full = f"{first} {last}"
+    facts = rng.sample(_facts(rng, first, full), k=rng.randint(3, 8))
+    target = rng.randrange(len(facts))
+    context, answer_start = "", -1
+    for index, (template, answer, _) in enumerate(facts):
+        prefix, suffix = template.split("{answer}")
+        if context:
+            context += " "
+        if index == target:
+            answer_start = len(context) + len(prefix)
+        context += prefix + answer + suffix
+    _, answer, questions = facts[target]
+    return {
+        "id": row_id,
+        "title": full.replace(" ", "_"),
+        "context": context,
+        "question": rng.choice(questions),
+        "answers": {"text": [answer], "answer_start": [answer_start]},
+    }
+
+
+def make_rows(seed: int) -> tuple[list[dict], list[dict]]:
+    rng = random.Random(seed)
+    train = [make_row(rng, f"tiny-train-{i:04d}") for i in range(N_TRAIN)]
+    evaluation = [make_row(rng, f"tiny-eval-{i:04d}") for i in range(N_EVAL)]
+    return train, evaluation
+
+
+def build_tokenizer(texts: list[str]):
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers
+    from tokenizers.models import WordPiece
+    from tokenizers.trainers import WordPieceTrainer
+    from transformers import DistilBertTokenizer
+
+    raw = Tokenizer(WordPiece(unk_token="[UNK]"))
+    raw.normalizer = normalizers.BertNormalizer(lowercase=True)
+    raw.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = WordPieceTrainer(
+        vocab_size=1000, min_frequency=1, special_tokens=SPECIAL_TOKENS, show_progress=False
+    )
+    raw.train_from_iterator(texts, trainer=trainer)
+    # Wrapping the trained vocab gives the standard BERT normalizer, [CLS]/[SEP] template and offsets.
+    return DistilBertTokenizer(vocab=raw.get_vocab(), model_max_length=512)
+
+
+def build_model(tokenizer, seed: int):
+    import torch
+    from transformers import DistilBertConfig, DistilBertForQuestionAnswering
+
+    config = DistilBertConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **MODEL_SHAPE)
+    torch.manual_seed(seed)
+    return DistilBertForQuestionAnswering(config)
+
+
+def write_json(path: str, payload) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=1, sort_keys=True)
+        handle.write("\n")
+
+
+def marker_payload(seed: int) -> dict:
+    return {"version": ASSETS_VERSION, "seed": seed}
+
+
+def is_up_to_date(out: str, seed: int) -> bool:
+    try:
+        with open(os.path.join(out, MARKER), encoding="utf-8") as handle:
+            return json.load(handle) == marker_payload(seed)
+    except (OSError, ValueError):
+        return False
+
+
+def generate(staging: str, seed: int) -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    train, evaluation = make_rows(seed)
+    os.makedirs(os.path.join(staging, "data"))
+    write_json(os.path.join(staging, "data", "train.json"), {"data": train})
+    write_json(os.path.join(staging, "data", "eval.json"), {"data": evaluation})
+    texts = [row[key] for row in train + evaluation for key in ("context", "question")]
+    tokenizer = build_tokenizer(texts)
+    tokenizer.save_pretrained(os.path.join(staging, "tokenizer"))
+    build_model(tokenizer, seed).save_pretrained(os.path.join(staging, "model"))
+    write_json(os.path.join(staging, MARKER), marker_payload(seed))
+
+
+def make_assets(out: str, seed: int = 0) -> bool:
+    """Build the assets into `out`; returns False when they were already up to date."""
+    out = os.path.abspath(out)
+    if is_up_to_date(out, seed):
+        return False
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    staging, old = f"{out}.partial-{os.getpid()}", f"{out}.old-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    try:
+        generate(staging, seed)
+        if os.path.exists(out):
+            os.rename(out, old)
+        os.rename(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+    return True
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="folder to create (replaced if stale)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if make_assets(args.out, args.seed):
+        print(f"tiny-qa assets written to {os.path.abspath(args.out)}")
+    else:
+        print(f"tiny-qa assets in {os.path.abspath(args.out)} are up to date (version {ASSETS_VERSION})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+// Business failures: each class's `type` is the stable Temporal failure type that workflows branch on.
+import { ApplicationFailure } from '@temporalio/common';
+
+export const FailureType = {
+  SpecInvalid: 'SpecInvalid',
+  PrerequisiteMissing: 'PrerequisiteMissing',
+  CapacityUnavailable: 'CapacityUnavailable',
+  ImageNotFound: 'ImageNotFound',
+  AmxMissing: 'AmxMissing',
+  HostKeyMismatch: 'HostKeyMismatch',
+  AuthFailed: 'AuthFailed',
+  NodeLost: 'NodeLost',
+  RemoteCommandFailed: 'RemoteCommandFailed',
+  TrainingFailed: 'TrainingFailed',
+  ClusterConflict: 'ClusterConflict',
+} as const;
+export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
+
+/** Failure types that no retry can fix: the run ends at once (and tears down). */
+export const NON_RETRYABLE_FAILURES: FailureTypeName[] = [
+  FailureType.SpecInvalid,
+  FailureType.PrerequisiteMissing,
+  FailureType.ImageNotFound,
+  FailureType.AmxMissing,
+  FailureType.HostKeyMismatch,
+  FailureType.AuthFailed,
+  FailureType.ClusterConflict,
+];
+
+export interface SpecProblem {
+  path: string;
+  message: string;
+}
+
+function failure(type: FailureTypeName, message: string, data: object, nonRetryable?: boolean): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message,
+    details: [data],
+    nonRetryable: nonRetryable ?? NON_RETRYABLE_FAILURES.includes(type),
+  });
+}
+
+export function specInvalid(problems: SpecProblem[]): ApplicationFailure {
+  const lines = problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
+  return failure(FailureType.SpecInvalid, `the run spec is invalid:\n${lines}`, { problems });
+}
+
+export function prerequisiteMissing(what: string, fix: string): ApplicationFailure {
+  return failure(FailureType.PrerequisiteMissing, `${what}. ${fix}`, { what, fix });
+}
+
+export function hostKeyMismatch(node: string, expected: string, actual: string): ApplicationFailure {
+  return failure(
+    FailureType.HostKeyMismatch,
+    `host key of ${node} is ${actual}, but ${expected} was pinned at launch; refusing to connect`,
+    { node, expected, actual },
+  );
+}
+
+export function authFailed(node: string, reason: string): ApplicationFailure {
+  return failure(FailureType.AuthFailed, `SSH authentication to ${node} failed: ${reason}`, { node });
+}
+
+export interface RemoteFailureData {
+  node: string;
+  label: string;
+  exitCode: number | null;
+  outputTail: string;
+}
+
+export function remoteCommandFailed(data: RemoteFailureData): ApplicationFailure {
+  const code = data.exitCode === null ? 'no exit code' : `exit code ${data.exitCode}`;
+  return failure(
+    FailureType.RemoteCommandFailed,
+    `${data.label} failed on ${data.node} (${code}); last output:\n${data.outputTail}`,
+    data,
+  );
+}
+
+export function nodeLost(nodes: string[], reason: string): ApplicationFailure {
+  return failure(FailureType.NodeLost, `lost node(s) ${nodes.join(', ')}: ${reason}`, { nodes, reason });
+}
+
+export function trainingFailed(exitCode: number | null, outputTail: string): ApplicationFailure {
+  return failure(
+    FailureType.TrainingFailed,
+    `training exited with ${exitCode === null ? 'no exit code' : `code ${exitCode}`}; last output:\n${outputTail}`,
+    { exitCode, outputTail },
+  );
+}
+
+export function clusterConflict(message: string): ApplicationFailure {
+  return failure(FailureType.ClusterConflict, message, {});
+}
+
+export function imageNotFound(image: string, reason: string): ApplicationFailure {
+  return failure(FailureType.ImageNotFound, `image ${image} not found: ${reason}`, { image });
+}
+
+export function capacityUnavailable(tried: string[], reason: string): ApplicationFailure {
+  return failure(FailureType.CapacityUnavailable, `no capacity (${tried.join(', ')}): ${reason}`, { tried }, false);
+}

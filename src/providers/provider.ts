@@ -1,0 +1,83 @@
+// The provider contract: where nodes come from. Every verb is idempotent and finds resources by
+// cluster id (the workflow id), never by ids held only in memory. Records are JSON-plain.
+
+export type NodeRole = 'master' | 'worker';
+export type NodeState = 'pending' | 'running' | 'stopping' | 'terminated' | 'unknown';
+export type Market = 'on-demand' | 'spot';
+
+export interface ClusterRef {
+  clusterId: string;
+  runName: string;
+}
+
+export interface NodeRecord {
+  name: string;
+  role: NodeRole;
+  /** The provider's own id (EC2 instance id, local node key). */
+  providerId: string;
+  /** Address the worker process connects to over SSH. */
+  address: string;
+  /** Address other nodes of the cluster use. */
+  privateAddress: string;
+  sshPort: number;
+  /** Pinned host public key, OpenSSH format ("ssh-ed25519 AAAA..."). */
+  hostKey: string;
+  state: NodeState;
+  /** Why a node is not running (e.g. Server.SpotInstanceTermination). */
+  stateReason?: string;
+  instanceType: string;
+  market: Market;
+  /** ISO timestamp. */
+  launchedAt: string;
+}
+
+export interface ImageRecord {
+  imageId: string;
+  fingerprint: string;
+  createdAt: string;
+}
+
+export interface ClusterInfo {
+  clusterId: string;
+  provider: 'local' | 'aws';
+  sshUser: string;
+  /** Port for torch.distributed's rendezvous (MASTER_PORT); unique per cluster where nodes share a network stack. */
+  rendezvousPort: number;
+  /** Network interface MPI must use between nodes, when it cannot find it alone. */
+  mpiInterface?: string;
+}
+
+export interface LaunchRequest {
+  cluster: ClusterRef;
+  role: NodeRole;
+  /** Desired node names; nodes that already exist under these names are adopted, not relaunched. */
+  names: string[];
+  /** Launch from this baked image; omit for the provider's base image. */
+  image?: ImageRecord;
+}
+
+export interface SshIdentity {
+  username: string;
+  /** Private key material: read by the worker process, never put in a workflow payload. */
+  privateKey: Buffer;
+}
+
+export interface Provider {
+  readonly name: 'local' | 'aws';
+  /** Creates (or finds) the cluster's shared resources: network rules, key pairs, state folders. */
+  bootstrap(cluster: ClusterRef): Promise<ClusterInfo>;
+  /** Reconciles the named nodes: adopts running ones, launches the shortfall, waits until running. */
+  launchNodes(request: LaunchRequest): Promise<NodeRecord[]>;
+  /** Every node of the cluster that still exists (terminated ones may be listed with that state). */
+  listNodes(cluster: ClusterRef): Promise<NodeRecord[]>;
+  /** Terminates the named nodes (all when names is omitted) and waits until they are gone. */
+  terminateNodes(cluster: ClusterRef, names?: string[]): Promise<void>;
+  /** Finds a baked image by recipe fingerprint. */
+  findImage(fingerprint: string): Promise<ImageRecord | undefined>;
+  /** Bakes an image of the node's disk, reusing one with the same fingerprint. */
+  bakeImage(cluster: ClusterRef, node: NodeRecord, fingerprint: string): Promise<ImageRecord>;
+  /** Removes what bootstrap created. Safe to call when nothing exists. */
+  cleanup(cluster: ClusterRef): Promise<void>;
+  /** How the worker process logs in to this cluster's nodes. */
+  sshIdentity(cluster: ClusterRef): Promise<SshIdentity>;
+}

@@ -1,0 +1,91 @@
+// The remote layer activities use: run a command on a node, upload a file, wait until a node answers SSH.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType, remoteCommandFailed } from '../common/errors';
+import type { NodeRecord, SshIdentity } from '../providers/provider';
+import { sh } from './shell-quote';
+import { SshSession, type ExecOptions, type ExecResult, type SshTarget } from './ssh-session';
+
+export interface RunOptions extends ExecOptions {
+  /** What the command does, for error messages ("install dependencies"). */
+  label: string;
+}
+
+export interface RemoteShell {
+  /** Runs a command; resolves with its exit status whatever it is. */
+  run(target: SshTarget, command: string, options: RunOptions): Promise<ExecResult>;
+  /** Runs a command; a non-zero exit becomes a RemoteCommandFailed failure. */
+  check(target: SshTarget, command: string, options: RunOptions): Promise<ExecResult>;
+  /** Writes content to a remote file atomically (temp file + rename). */
+  upload(target: SshTarget, remotePath: string, content: string | Buffer, mode?: string): Promise<void>;
+  /** Retries connecting until the node answers SSH with its pinned key, or the deadline passes. */
+  waitReady(target: SshTarget, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+}
+
+const OUTPUT_TAIL_CHARS = 4000;
+
+export function sshTarget(node: NodeRecord, identity: SshIdentity): SshTarget {
+  return {
+    name: node.name,
+    host: node.address,
+    port: node.sshPort,
+    username: identity.username,
+    hostKey: node.hostKey,
+    privateKey: identity.privateKey,
+  };
+}
+
+export function createRemoteShell(): RemoteShell {
+  const run = async (target: SshTarget, command: string, options: RunOptions): Promise<ExecResult> => {
+    const session = await SshSession.connect(target);
+    try {
+      return await session.exec(command, options);
+    } finally {
+      session.close();
+    }
+  };
+
+  const check = async (target: SshTarget, command: string, options: RunOptions): Promise<ExecResult> => {
+    const result = await run(target, command, options);
+    if (result.exitCode !== 0) {
+      const output = `${result.stdout}\n${result.stderr}`.trim();
+      throw remoteCommandFailed({
+        node: target.name,
+        label: options.label,
+        exitCode: result.exitCode,
+        outputTail: output.slice(-OUTPUT_TAIL_CHARS),
+      });
+    }
+    return result;
+  };
+
+  const upload = async (target: SshTarget, remotePath: string, content: string | Buffer, mode = '0644') => {
+    const temp = `${remotePath}.tuneforge-upload`;
+    const command = sh`mkdir -p "$(dirname ${remotePath})" && cat > ${temp} && chmod ${mode} ${temp} && mv -f ${temp} ${remotePath}`;
+    await check(target, command, { label: `upload ${remotePath}`, stdin: content });
+  };
+
+  return { run, check, upload, waitReady: (target, timeoutMs, signal) => waitReady(target, timeoutMs, signal) };
+}
+
+const READY_BACKOFF_START_MS = 200;
+const READY_BACKOFF_MAX_MS = 3000;
+
+async function waitReady(target: SshTarget, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = READY_BACKOFF_START_MS;
+  for (;;) {
+    try {
+      const session = await SshSession.connect(target, Math.min(10_000, Math.max(1000, deadline - Date.now())));
+      session.close();
+      return;
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.type === FailureType.HostKeyMismatch) throw err;
+      if (Date.now() + delay > deadline) {
+        throw new Error(`${target.name} (${target.host}:${target.port}) did not answer SSH within ${timeoutMs} ms: ${String(err)}`);
+      }
+    }
+    await sleep(delay, undefined, { signal });
+    delay = Math.min(delay * 2, READY_BACKOFF_MAX_MS);
+  }
+}

@@ -1,0 +1,171 @@
+// One SSH connection over ssh2 with a pinned host key: exec with streamed, size-bounded output and stdin.
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { authFailed, hostKeyMismatch } from '../common/errors';
+import { fingerprint, parseHostKey } from './host-key';
+
+export interface SshTarget {
+  /** Node name, for messages. */
+  name: string;
+  host: string;
+  port: number;
+  username: string;
+  /** Pinned OpenSSH public key line of the node. */
+  hostKey: string;
+  privateKey: Buffer;
+}
+
+export interface ExecOptions {
+  stdin?: string | Buffer;
+  onOutput?: (text: string, stream: 'stdout' | 'stderr') => void;
+  /** Captured output keeps this many trailing bytes per stream. */
+  maxOutputBytes?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  exitSignal?: string;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+}
+
+/** The connection dropped before the command reported an exit status (node vanished or froze). */
+export class ConnectionLost extends Error {
+  override readonly name = 'ConnectionLost';
+}
+
+const DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024;
+const KEEPALIVE_INTERVAL_MS = 2000;
+const KEEPALIVE_COUNT_MAX = 3;
+const READY_TIMEOUT_MS = 15_000;
+
+export class SshSession {
+  private constructor(
+    private readonly client: Client,
+    readonly target: SshTarget,
+  ) {}
+
+  static connect(target: SshTarget, readyTimeoutMs = READY_TIMEOUT_MS): Promise<SshSession> {
+    const pinned = parseHostKey(target.hostKey);
+    let presented: Buffer | undefined;
+    const client = new Client();
+    const config: ConnectConfig = {
+      host: target.host,
+      port: target.port,
+      username: target.username,
+      privateKey: target.privateKey,
+      readyTimeout: readyTimeoutMs,
+      keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+      keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+      hostVerifier: (key: Buffer) => {
+        presented = key;
+        return key.equals(pinned.blob);
+      },
+    };
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error & { level?: string }) => {
+        client.end();
+        if (presented && !presented.equals(pinned.blob)) {
+          reject(hostKeyMismatch(target.name, fingerprint(pinned.blob), fingerprint(presented)));
+        } else if (err.level === 'client-authentication') {
+          reject(authFailed(target.name, err.message));
+        } else {
+          reject(err);
+        }
+      };
+      client.once('error', onError);
+      client.once('ready', () => {
+        client.removeListener('error', onError);
+        client.on('error', () => undefined); // later errors surface through the channel's close
+        resolve(new SshSession(client, target));
+      });
+      client.connect(config);
+    });
+  }
+
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      if (options.signal?.aborted) return reject(options.signal.reason);
+      this.client.exec(command, (err, channel) => {
+        if (err) return reject(err);
+        collect(channel, options, this.target.name).then(resolve, reject);
+        if (options.stdin !== undefined) channel.end(options.stdin);
+        else channel.end();
+      });
+    });
+  }
+
+  close(): void {
+    this.client.end();
+  }
+}
+
+function collect(channel: ClientChannel, options: ExecOptions, node: string): Promise<ExecResult> {
+  const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const stdout = new TailBuffer(limit);
+  const stderr = new TailBuffer(limit);
+  return new Promise((resolve, reject) => {
+    let exitCode: number | null = null;
+    let exitSignal: string | undefined;
+    const onAbort = () => {
+      channel.close();
+      reject(options.signal?.reason);
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    channel.on('data', (chunk: Buffer) => {
+      stdout.push(chunk);
+      options.onOutput?.(chunk.toString('utf8'), 'stdout');
+    });
+    channel.stderr.on('data', (chunk: Buffer) => {
+      stderr.push(chunk);
+      options.onOutput?.(chunk.toString('utf8'), 'stderr');
+    });
+    channel.on('exit', (code: number | null, signal?: string) => {
+      exitCode = code;
+      exitSignal = signal ?? undefined;
+    });
+    channel.on('close', () => {
+      options.signal?.removeEventListener('abort', onAbort);
+      if (exitCode === null && exitSignal === undefined) {
+        reject(new ConnectionLost(`connection to ${node} closed before the command exited`));
+        return;
+      }
+      resolve({
+        exitCode,
+        exitSignal,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        truncated: stdout.truncated || stderr.truncated,
+      });
+    });
+  });
+}
+
+/** Keeps the last `limit` bytes written to it. */
+class TailBuffer {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    if (this.size > this.limit * 2) this.compact();
+  }
+
+  text(): string {
+    this.compact();
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+
+  private compact(): void {
+    if (this.size <= this.limit) return;
+    const all = Buffer.concat(this.chunks);
+    this.chunks = [all.subarray(all.length - this.limit)];
+    this.size = this.limit;
+    this.truncated = true;
+  }
+}

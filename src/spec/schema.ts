@@ -1,0 +1,85 @@
+// The run spec: what a user writes (RunSpecInput) and the normalized form every step reads (RunSpec).
+// Pure: imported by workflow code too, so it must not touch Node APIs.
+import { z } from 'zod';
+
+export const RECIPES = ['tiny-qa', 'distilbert-squad'] as const;
+export type RecipeName = (typeof RECIPES)[number];
+
+const NAME_PATTERN = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
+const ARG_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+const CIDR_PATTERN = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+const positiveInt = z.number().int().positive();
+const argValue = z.union([z.string().max(512), z.number(), z.boolean()]);
+
+const training = z
+  .strictObject({
+    maxSteps: positiveInt.max(10_000_000).optional(),
+    epochs: z.number().positive().max(1000).optional(),
+    perDeviceBatchSize: positiveInt.max(4096).default(8),
+    gradientAccumulationSteps: positiveInt.max(1024).default(1),
+    learningRate: z.number().positive().max(1).optional(),
+    saveSteps: positiveInt.default(20),
+    saveTotalLimit: positiveInt.max(100).default(2),
+    seed: z.number().int().min(0).default(42),
+    bf16: z.boolean().default(false),
+    ranksPerNode: z.union([z.literal('auto'), positiveInt.max(64)]).default('auto'),
+    threadsPerRank: z.union([z.literal('auto'), positiveInt.max(512)]).default('auto'),
+    timeoutMinutes: positiveInt.max(7 * 24 * 60).default(360),
+    extraArgs: z
+      .record(z.string().regex(ARG_NAME_PATTERN, 'argument names are lowercase letters, digits and _'), argValue)
+      .default({}),
+  })
+  .refine((t) => (t.maxSteps === undefined) !== (t.epochs === undefined), {
+    message: 'set exactly one of maxSteps or epochs',
+  });
+
+const sanity = z.strictObject({
+  maxSteps: positiveInt.max(100_000).default(10),
+});
+
+const cidr = z.string().refine((value) => {
+  const m = CIDR_PATTERN.exec(value);
+  return m !== null && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+}, 'must be an IPv4 CIDR such as 203.0.113.7/32');
+
+const baseImage = z.union([
+  z.strictObject({ id: z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'must look like ami-0123456789abcdef0') }),
+  z.strictObject({ name: z.string().min(1).max(128), owner: z.string().min(1).max(64) }),
+]);
+
+const aws = z.strictObject({
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1'),
+  instanceTypes: z.array(z.string().regex(/^[a-z0-9-]+\.[a-z0-9-]+$/, 'must be an instance type such as r7iz.metal-16xl')).min(1),
+  availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'must be a zone such as us-east-1a')).default([]),
+  market: z.enum(['on-demand', 'spot']).default('on-demand'),
+  workerMarket: z.enum(['on-demand', 'spot']).optional(),
+  sshCidr: cidr.optional(),
+  baseImage: baseImage.default({ name: 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*', owner: '099720109477' }),
+  requireAmx: z.boolean().default(true),
+  privateKeyPath: z.string().min(1),
+  publicKeyPath: z.string().min(1).optional(),
+  rootVolumeGiB: positiveInt.min(8).max(16_384).default(100),
+  keepImage: z.boolean().default(true),
+  pricePerHourUsd: z.record(z.string(), z.number().nonnegative()).default({}),
+});
+
+const common = {
+  name: z.string().regex(NAME_PATTERN, 'use 2-40 lowercase letters, digits and dashes, starting with a letter'),
+  recipe: z.enum(RECIPES),
+  nodes: positiveInt.max(64).default(3),
+  keepClusterOnFailure: z.boolean().default(false),
+  training,
+  sanity: sanity.default({ maxSteps: 10 }),
+};
+
+export const runSpecSchema = z.discriminatedUnion('provider', [
+  z.strictObject({ ...common, provider: z.literal('local') }),
+  z.strictObject({ ...common, provider: z.literal('aws'), aws }),
+]);
+
+export type RunSpecInput = z.input<typeof runSpecSchema>;
+export type RunSpec = z.output<typeof runSpecSchema>;
+export type AwsSettings = z.output<typeof aws>;
+export type ProviderName = RunSpec['provider'];
+export type TrainingSettings = RunSpec['training'];

@@ -1,0 +1,24 @@
+// Turns unknown input into a RunSpec, or a list of problems that each name a field path and the reason.
+import type { z } from 'zod';
+import type { SpecProblem } from '../common/errors';
+import { runSpecSchema, type RunSpec } from './schema';
+
+export type SpecResult = { ok: true; spec: RunSpec } | { ok: false; problems: SpecProblem[] };
+
+export function validateRunSpec(input: unknown): SpecResult {
+  const parsed = runSpecSchema.safeParse(input, { reportInput: true });
+  if (parsed.success) return { ok: true, spec: parsed.data };
+  return { ok: false, problems: parsed.error.issues.map(describeIssue) };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): SpecProblem {
+  const path = issue.path.length === 0 ? '(spec)' : issue.path.map(String).join('.');
+  const got = 'input' in issue && issue.input !== undefined ? ` (got ${preview(issue.input)})` : '';
+  const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
+  return { path, message: `${message}${got}` };
+}
+
+function preview(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
