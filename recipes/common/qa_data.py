@@ -42,15 +42,18 @@ def _answer_token_span(answers, offsets, sequence_ids, context_id, cls_index):
         return cls_index, cls_index
     start_char = answers["answer_start"][0]
     end_char = start_char + len(answers["text"][0])
-    first = sequence_ids.index(context_id)
-    last = len(sequence_ids) - 1 - sequence_ids[::-1].index(context_id)
-    if not (offsets[first][0] <= start_char and offsets[last][1] >= end_char):
+    context_first = sequence_ids.index(context_id)
+    context_last = len(sequence_ids) - 1 - sequence_ids[::-1].index(context_id)
+    if not (offsets[context_first][0] <= start_char and offsets[context_last][1] >= end_char):
         return cls_index, cls_index
-    while first < len(offsets) and offsets[first][0] <= start_char:
-        first += 1
-    while offsets[last][1] >= end_char:
-        last -= 1
-    return first - 1, last + 1
+    # run_qa lets `start` run into the trailing [SEP] when the answer ends the window; stop at the context.
+    start = context_first
+    while start <= context_last and offsets[start][0] <= start_char:
+        start += 1
+    end = context_last
+    while offsets[end][1] >= end_char:
+        end -= 1
+    return start - 1, end + 1
 
 
 def _prepare_chunk(rows, tokenizer, max_seq_length, doc_stride):

@@ -10,6 +10,14 @@ import sys
 import cli
 
 
+def launched_world_size() -> int:
+    """World size announced by the launcher (mpirun, torchrun, Intel MPI), 1 when run directly."""
+    for name in ("WORLD_SIZE", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 1
+
+
 def build_training_args(args, run_eval: bool):
     from transformers import TrainingArguments
 
@@ -33,7 +41,9 @@ def build_training_args(args, run_eval: bool):
         seed=args.seed,
         bf16=args.bf16,
         use_cpu=True,
-        ddp_backend="gloo",
+        # Naming a backend for a single process makes accelerate expect a process group.
+        ddp_backend="gloo" if launched_world_size() > 1 else None,
+        ddp_find_unused_parameters=False,  # QA heads use every parameter; True costs a graph walk per step
         report_to="none",
         disable_tqdm=True,
     )
@@ -132,7 +142,14 @@ def main(argv=None) -> int:
     if cli.is_offline(args):
         # Must be set before transformers / huggingface_hub are imported.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    return run(args)
+    code = run(args)
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        # Exiting with a live gloo group can abort in its thread destructors (seen as exit 134).
+        dist.barrier()
+        dist.destroy_process_group()
+    return code
 
 
 if __name__ == "__main__":

@@ -95,8 +95,20 @@ def build_tokenizer(texts: list[str]):
         vocab_size=1000, min_frequency=1, special_tokens=SPECIAL_TOKENS, show_progress=False
     )
     raw.train_from_iterator(texts, trainer=trainer)
-    # Wrapping the trained vocab gives the standard BERT normalizer, [CLS]/[SEP] template and offsets.
-    return DistilBertTokenizer(vocab=raw.get_vocab(), model_max_length=512)
+    words = {
+        word
+        for text in texts
+        for word, _ in raw.pre_tokenizer.pre_tokenize_str(raw.normalizer.normalize_str(text))
+    }
+    # The trainer breaks ties between equally frequent merges in hash order, so its intermediate
+    # pieces differ between runs: keep only the stable part (characters and whole words), sorted.
+    kept = sorted(
+        token for token in raw.get_vocab()
+        if token not in SPECIAL_TOKENS and (len(token.removeprefix("##")) == 1 or token in words)
+    )
+    vocab = {token: index for index, token in enumerate(SPECIAL_TOKENS + kept)}
+    # Wrapping the vocab gives the standard BERT normalizer, [CLS]/[SEP] template and offsets.
+    return DistilBertTokenizer(vocab=vocab, model_max_length=512)
 
 
 def build_model(tokenizer, seed: int):

@@ -101,3 +101,11 @@ export function imageNotFound(image: string, reason: string): ApplicationFailure
 export function capacityUnavailable(tried: string[], reason: string): ApplicationFailure {
   return failure(FailureType.CapacityUnavailable, `no capacity (${tried.join(', ')}): ${reason}`, { tried }, false);
 }
+
+export function amxMissing(node: string, flags: string[]): ApplicationFailure {
+  return failure(
+    FailureType.AmxMissing,
+    `${node} has no AMX (lscpu flags lack amx_bf16/amx_tile/amx_int8); choose a Sapphire Rapids or later instance type (e.g. r7iz, m7i, c7i) or set aws.requireAmx: false`,
+    { node, flags },
+  );
+}

@@ -45,6 +45,8 @@ export interface ClusterInfo {
   rendezvousPort: number;
   /** Network interface MPI must use between nodes, when it cannot find it alone. */
   mpiInterface?: string;
+  /** All nodes run on one host and share its CPUs (the local provider). */
+  nodesShareCpus: boolean;
 }
 
 export interface LaunchRequest {

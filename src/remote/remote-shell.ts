@@ -82,7 +82,9 @@ async function waitReady(target: SshTarget, timeoutMs: number, signal?: AbortSig
     } catch (err) {
       if (err instanceof ApplicationFailure && err.type === FailureType.HostKeyMismatch) throw err;
       if (Date.now() + delay > deadline) {
-        throw new Error(`${target.name} (${target.host}:${target.port}) did not answer SSH within ${timeoutMs} ms: ${String(err)}`);
+        throw new Error(
+          `${target.name} (${target.host}:${target.port}) did not answer SSH within ${timeoutMs} ms: ${String(err)}`,
+        );
       }
     }
     await sleep(delay, undefined, { signal });

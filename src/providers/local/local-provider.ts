@@ -41,6 +41,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}) {
         sshUser: NODE_USER,
         rendezvousPort: RENDEZVOUS_BASE_PORT + info.slot,
         mpiInterface: 'lo',
+        nodesShareCpus: true,
       };
     },
 
@@ -78,7 +79,8 @@ export function createLocalProvider(options: LocalProviderOptions = {}) {
       const existing = await findLocalImage(lab, fingerprint);
       if (existing) return existing;
       const nodeState = await state.readJson<state.LocalNodeState>(lab.cluster(cluster.clusterId).node(node.name).record);
-      const initPid = nodeState && (await isNodeProcessAlive(nodeState.process)) ? await nodeInitPid(nodeState.process) : undefined;
+      const initPid =
+        nodeState && (await isNodeProcessAlive(nodeState.process)) ? await nodeInitPid(nodeState.process) : undefined;
       if (initPid === undefined) throw new Error(`cannot bake an image: node ${node.name} is not running`);
       return bakeLocalImage(lab, `/proc/${initPid}/root${NODE_HOME}`, fingerprint);
     },
@@ -99,7 +101,13 @@ export function createLocalProvider(options: LocalProviderOptions = {}) {
   return provider;
 }
 
-async function ensureNode(lab: LabLayout, request: LaunchRequest, name: string, user: NodeUser, tmpSizeMiB: number): Promise<NodeRecord> {
+async function ensureNode(
+  lab: LabLayout,
+  request: LaunchRequest,
+  name: string,
+  user: NodeUser,
+  tmpSizeMiB: number,
+): Promise<NodeRecord> {
   const layout = lab.cluster(request.cluster.clusterId);
   const nodeLayout = layout.node(name);
   const existing = await state.readJson<state.LocalNodeState>(nodeLayout.record);
@@ -219,7 +227,17 @@ async function ensureOperatorKey(lab: LabLayout): Promise<void> {
   const staging = `${folder}.staging-${process.pid}-${Date.now()}`;
   await mkdir(staging, { recursive: true, mode: 0o700 });
   try {
-    await execLocal('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'tuneforge-operator', '-f', join(staging, basename(lab.operatorKey))]);
+    await execLocal('ssh-keygen', [
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-C',
+      'tuneforge-operator',
+      '-f',
+      join(staging, basename(lab.operatorKey)),
+    ]);
     await rename(staging, folder).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
     });

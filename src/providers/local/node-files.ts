@@ -87,5 +87,3 @@ async function chownTree(dir: string, user: NodeUser): Promise<void> {
     else await chown(path, user.uid, user.gid);
   }
 }
-
-

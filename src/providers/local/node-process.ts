@@ -41,11 +41,28 @@ exec /usr/sbin/sshd -D -e -f ${NODE_ETC_MOUNT}/sshd_config
 `;
 
 export async function startNodeProcess(spec: NodeProcessSpec): Promise<NodeProcess> {
-  const home = spec.home.kind === 'bind' ? ['bind', spec.home.dir, '-', '-'] : ['overlay', spec.home.lower, spec.home.upper, spec.home.work];
+  const home =
+    spec.home.kind === 'bind' ? ['bind', spec.home.dir, '-', '-'] : ['overlay', spec.home.lower, spec.home.upper, spec.home.work];
   const args = [
-    '--mount', '--pid', '--uts', '--ipc', '--fork', '--kill-child', '--mount-proc', '--propagation', 'private',
-    '/bin/sh', '-c', NODE_INIT_SCRIPT, 'tuneforge-node',
-    spec.hostname, spec.etcDir, spec.hostsFile, ...home, spec.labRoot, String(spec.tmpSizeMiB),
+    '--mount',
+    '--pid',
+    '--uts',
+    '--ipc',
+    '--fork',
+    '--kill-child',
+    '--mount-proc',
+    '--propagation',
+    'private',
+    '/bin/sh',
+    '-c',
+    NODE_INIT_SCRIPT,
+    'tuneforge-node',
+    spec.hostname,
+    spec.etcDir,
+    spec.hostsFile,
+    ...home,
+    spec.labRoot,
+    String(spec.tmpSizeMiB),
   ];
   const log = openSync(spec.logFile, 'a');
   try {

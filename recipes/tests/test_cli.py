@@ -1,0 +1,46 @@
+import pytest
+
+import cli
+
+BASE = ["--model_name_or_path", "m", "--output_dir", "out"]
+
+
+@pytest.fixture
+def train_file(tmp_path):
+    path = tmp_path / "train.json"
+    path.write_text("{}")
+    return str(path)
+
+
+@pytest.mark.parametrize("extra,message", [
+    ([], "exactly one of --train_file or --dataset_name"),
+    (["--dataset_name", "squad", "--train_file", "TRAIN"], "exactly one of"),
+    (["--train_file", "/nonexistent.json"], "no such file"),
+    (["--train_file", "TRAIN", "--do_eval"], "needs --validation_file"),
+    (["--train_file", "TRAIN", "--max_steps", "0"], "--max_steps: expected a step count"),
+    (["--train_file", "TRAIN", "--learning_rate", "-1"], "--learning_rate: expected a number > 0"),
+    (["--train_file", "TRAIN", "--per_device_train_batch_size", "two"], "expected an integer >= 1"),
+    (["--train_file", "TRAIN", "--max_seq_length", "64", "--doc_stride", "64"], "--doc_stride must be smaller"),
+])
+def test_bad_arguments_fail_clearly(capsys, train_file, extra, message):
+    argv = BASE + [train_file if arg == "TRAIN" else arg for arg in extra]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_args(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_defaults(train_file):
+    args = cli.parse_args(BASE + ["--train_file", train_file])
+    assert args.tokenizer_name == "m" and args.max_steps == -1 and args.logging_steps == 1
+    assert (args.max_seq_length, args.doc_stride, args.save_total_limit) == (384, 128, 2)
+    assert not args.resume and not args.bf16 and not cli.is_offline(args)
+
+
+def test_offline_only_with_local_data_model_and_tokenizer(tmp_path, train_file):
+    local = ["--model_name_or_path", str(tmp_path), "--output_dir", "out"]
+    assert cli.is_offline(cli.parse_args(local + ["--train_file", train_file]))
+    hub = cli.parse_args(local + ["--dataset_name", "squad", "--bf16", "--do_eval"])
+    assert hub.dataset_name == "squad" and hub.bf16 and not cli.is_offline(hub)
+    hub_tokenizer = cli.parse_args(local + ["--train_file", train_file, "--tokenizer_name", "bert-base-uncased"])
+    assert not cli.is_offline(hub_tokenizer)

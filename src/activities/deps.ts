@@ -1,0 +1,33 @@
+// What every activity factory receives; the worker builds these once, tests swap them.
+import type { Provider, NodeRecord } from '../providers/provider';
+import type { RemoteShell } from '../remote/remote-shell';
+import { sshTarget } from '../remote/remote-shell';
+import type { SshTarget } from '../remote/ssh-session';
+import type { RunSpec } from '../spec/schema';
+import type { RunContext } from './types';
+
+export interface ProgressUpdate {
+  stage: string;
+  step: number;
+  maxSteps: number;
+  loss: number | null;
+  lastCheckpoint: string | null;
+}
+
+export interface ActivityDeps {
+  providerFor(spec: RunSpec): Provider;
+  remote: RemoteShell;
+  /** Tells the run's workflow how training goes (a signal in production). */
+  reportProgress(workflowId: string, update: ProgressUpdate): Promise<void>;
+  /** How often long activities poll their remote job. */
+  pollIntervalMs: number;
+}
+
+export async function targetFor(deps: ActivityDeps, ctx: RunContext, node: NodeRecord): Promise<SshTarget> {
+  const identity = await deps.providerFor(ctx.spec).sshIdentity(clusterRef(ctx));
+  return sshTarget(node, identity);
+}
+
+export function clusterRef(ctx: RunContext) {
+  return { clusterId: ctx.clusterId, runName: ctx.spec.name };
+}

@@ -1,0 +1,26 @@
+// All step activities, built from one set of dependencies.
+import { createBakeActivities } from './bake-image';
+import type { ActivityDeps } from './deps';
+import { createTrainActivities } from './distributed-train';
+import { createInstallActivities } from './install-deps';
+import { createLaunchActivities } from './launch-workers';
+import { createProvisionActivities } from './provision-master';
+import { createSanityActivities } from './sanity-run';
+import { createTeardownActivities } from './teardown';
+import { createWireActivities } from './wire-ssh';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createProvisionActivities(deps),
+    ...createInstallActivities(deps),
+    ...createBakeActivities(deps),
+    ...createLaunchActivities(deps),
+    ...createWireActivities(deps),
+    ...createSanityActivities(deps),
+    ...createTrainActivities(deps),
+    ...createTeardownActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type { ActivityDeps } from './deps';

@@ -1,0 +1,69 @@
+// Inputs and results of the step activities: JSON-plain records that cross Temporal payloads.
+import type { ClusterInfo, ImageRecord, NodeRecord } from '../providers/provider';
+import type { RunSpec } from '../spec/schema';
+
+export interface RunContext {
+  /** The workflow id; every resource of the run is tagged with it. */
+  clusterId: string;
+  spec: RunSpec;
+}
+
+export interface CpuInfo {
+  logicalCpus: number;
+  amx: boolean;
+}
+
+export interface ProvisionResult {
+  cluster: ClusterInfo;
+  master: NodeRecord;
+  fingerprint: string;
+  /** The master came from an image baked by an earlier run with the same recipe fingerprint. */
+  imageReused: boolean;
+  cpu: CpuInfo;
+}
+
+export interface InstallResult {
+  fingerprint: string;
+  skipped: boolean;
+}
+
+export interface WireResult {
+  hosts: string[];
+}
+
+export interface SanityResult {
+  steps: number;
+  stepsPerSecond: number;
+  samplesPerSecond: number;
+  firstLoss: number | null;
+  finalLoss: number | null;
+}
+
+export interface TrainInput extends RunContext {
+  cluster: ClusterInfo;
+  nodes: NodeRecord[];
+  cpu: CpuInfo;
+  /** One job per training attempt group; a retried activity re-attaches to it. */
+  jobId: string;
+}
+
+export interface TrainResult {
+  globalStep: number;
+  worldSize: number;
+  firstLoss: number | null;
+  finalLoss: number | null;
+  evalLoss: number | null;
+  samplesPerSecond: number;
+  stepsPerSecond: number;
+  runtimeSeconds: number;
+  lastCheckpoint: string | null;
+  resumedStep: number;
+}
+
+export interface TeardownResult {
+  nodesTerminated: number;
+  nodesLeft: number;
+  kept: boolean;
+}
+
+export type { ClusterInfo, ImageRecord, NodeRecord };

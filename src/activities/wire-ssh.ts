@@ -1,0 +1,83 @@
+// wire-ssh: an intra-cluster key made on the master and authorized on every node; the master's
+// ~/.ssh/config, known_hosts (pinned keys, never "StrictHostKeyChecking no") and ~/hosts.
+import { parseHostKey } from '../remote/host-key';
+import { REMOTE } from '../recipes/remote-paths';
+import { sh } from '../remote/shell-quote';
+import { targetFor, type ActivityDeps } from './deps';
+import { keepAlive } from './keep-alive';
+import type { NodeRecord, RunContext, WireResult } from './types';
+
+export interface WireInput extends RunContext {
+  sshUser: string;
+  /** Master first. */
+  nodes: NodeRecord[];
+}
+
+export function createWireActivities(deps: ActivityDeps) {
+  return {
+    wireSsh: (input: WireInput): Promise<WireResult> => keepAlive(() => wireSsh(deps, input)),
+  };
+}
+
+async function wireSsh(deps: ActivityDeps, input: WireInput): Promise<WireResult> {
+  const [master] = input.nodes;
+  if (!master || master.role !== 'master') throw new Error('wire-ssh needs the master first in its node list');
+  const masterTarget = await targetFor(deps, input, master);
+  const keyResult = await deps.remote.check(
+    masterTarget,
+    sh`umask 077 && mkdir -p .ssh && { test -f ${REMOTE.clusterKey} || ssh-keygen -q -t ed25519 -N '' -C tuneforge-cluster -f ${REMOTE.clusterKey}; } && cat ${REMOTE.clusterKey}.pub`,
+    { label: 'create the cluster key' },
+  );
+  const clusterPublicKey = keyResult.stdout.trim();
+  parseHostKey(clusterPublicKey);
+  await Promise.all(
+    input.nodes.map(async (node) =>
+      deps.remote.check(
+        await targetFor(deps, input, node),
+        sh`umask 077 && mkdir -p .ssh && touch ${REMOTE.authorizedKeys} && (grep -qxF ${clusterPublicKey} ${REMOTE.authorizedKeys} || echo ${clusterPublicKey} >> ${REMOTE.authorizedKeys})`,
+        { label: 'authorize the cluster key' },
+      ),
+    ),
+  );
+  await deps.remote.upload(masterTarget, REMOTE.sshConfig, sshConfig(input.nodes, input.sshUser), '0600');
+  await deps.remote.upload(masterTarget, REMOTE.knownHosts, knownHosts(input.nodes), '0600');
+  await deps.remote.upload(masterTarget, REMOTE.hostfile, input.nodes.map((n) => n.name).join('\n') + '\n');
+  // Prove the wiring the way mpirun will use it: the master logs in to every node by name.
+  const probe = input.nodes.map((n) => sh`ssh ${n.name} hostname`).join(' && ');
+  const seen = await deps.remote.check(masterTarget, probe, { label: 'check SSH from the master to every node' });
+  const hostnames = seen.stdout.trim().split('\n');
+  return { hosts: hostnames };
+}
+
+export function sshConfig(nodes: NodeRecord[], user: string): string {
+  const blocks = nodes.map(
+    (n) => `Host ${checkedName(n.name)}\n  HostName ${n.privateAddress}\n  Port ${n.sshPort}\n  HostKeyAlias ${n.name}\n`,
+  );
+  const defaults = [
+    'Host *',
+    `  User ${user}`,
+    `  IdentityFile ~/${REMOTE.clusterKey}`,
+    '  IdentitiesOnly yes',
+    '  StrictHostKeyChecking yes',
+    '  BatchMode yes',
+    `  UserKnownHostsFile ~/${REMOTE.knownHosts}`,
+    '  ConnectTimeout 15',
+    '  ServerAliveInterval 5',
+    '  ServerAliveCountMax 3',
+  ].join('\n');
+  return `${blocks.join('')}${defaults}\n`;
+}
+
+export function knownHosts(nodes: NodeRecord[]): string {
+  return nodes
+    .map((n) => {
+      const key = parseHostKey(n.hostKey);
+      return `${checkedName(n.name)},${n.privateAddress} ${key.algorithm} ${key.blob.toString('base64')}\n`;
+    })
+    .join('');
+}
+
+function checkedName(name: string): string {
+  if (!/^[a-z][a-z0-9-]{0,62}$/.test(name)) throw new Error(`refusing to write node name ${JSON.stringify(name)} into SSH files`);
+  return name;
+}

@@ -1,0 +1,33 @@
+// Maps errors to the CLI's documented exit codes, in one place.
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { FailureType } from '../common/errors';
+import { TemporalUnreachable } from './connection';
+
+export const EXIT = {
+  ok: 0,
+  runFailed: 1,
+  invalidInput: 2,
+  temporalUnreachable: 3,
+  runCancelled: 4,
+  notFound: 5,
+} as const;
+
+export function describeError(err: unknown): { code: number; message: string } {
+  if (err instanceof ApplicationFailure && err.type === FailureType.SpecInvalid) return { code: EXIT.invalidInput, message: err.message };
+  if (err instanceof TemporalUnreachable) return { code: EXIT.temporalUnreachable, message: err.message };
+  if (err instanceof WorkflowNotFoundError) return { code: EXIT.notFound, message: `no run with id ${err.workflowId}` };
+  if (err instanceof WorkflowFailedError) {
+    const cause = rootCause(err);
+    if (cause instanceof CancelledFailure) return { code: EXIT.runCancelled, message: 'the run was cancelled; its cluster was torn down' };
+    const type = cause instanceof ApplicationFailure && cause.type ? `${cause.type}: ` : '';
+    return { code: EXIT.runFailed, message: `the run failed: ${type}${cause.message}` };
+  }
+  return { code: EXIT.runFailed, message: err instanceof Error ? err.message : String(err) };
+}
+
+function rootCause(err: Error): Error {
+  let current: Error = err;
+  while (current.cause instanceof Error) current = current.cause;
+  return current;
+}

@@ -1,0 +1,36 @@
+// Text for people: the run summary and status tables.
+import type { RunStatus } from './commands/status';
+import type { RunSummary } from '../workflows/definitions';
+
+export function formatSummary(summary: RunSummary): string {
+  const t = summary.training;
+  const lines = [
+    `Run ${summary.workflowId} (${summary.recipe} on ${summary.provider}, ${summary.nodesLaunched} nodes)`,
+    '',
+    'Step                 Seconds  Note',
+    ...summary.steps.map((s) => `${s.name.padEnd(20)} ${s.seconds.toFixed(1).padStart(7)}  ${s.note ?? ''}`),
+    '',
+    `Sanity run:          ${summary.sanity.steps} steps, ${summary.sanity.samplesPerSecond.toFixed(1)} samples/s on one node`,
+    `Distributed run:     ${t.globalStep} steps on ${t.worldSize} ranks, ${t.samplesPerSecond.toFixed(1)} samples/s, ${t.runtimeSeconds.toFixed(1)} s`,
+    `Training loss:       first ${fmt(t.firstLoss)}, last ${fmt(t.finalLoss)}${t.evalLoss === null ? '' : `, eval ${fmt(t.evalLoss)}`}`,
+    `Checkpoint written:  ${t.lastCheckpoint ?? '(none)'}${t.resumedStep > 0 ? ` (resumed from step ${t.resumedStep})` : ''}`,
+    `Baked image reused:  ${summary.imageReused ? 'yes' : 'no'}`,
+    `Nodes left:          ${summary.teardown.nodesLeft}${summary.teardown.kept ? ' (kept on request)' : ''}`,
+  ];
+  return lines.join('\n');
+}
+
+export function formatStatus(status: RunStatus): string {
+  const lines = [`${status.workflowId}: ${status.status}`];
+  const p = status.progress;
+  if (!p) return lines.join('\n');
+  lines.push(`stage: ${p.stage}${p.error ? ` (${p.error.split('\n')[0]})` : ''}`);
+  for (const s of p.steps) lines.push(`  ${s.name.padEnd(20)} ${s.status.padEnd(8)} ${s.seconds === undefined ? '' : `${s.seconds.toFixed(1)} s`}`);
+  if (p.nodes.length > 0) lines.push(`nodes: ${p.nodes.map((n) => `${n.name} (${n.state})`).join(', ')}`);
+  if (p.training) lines.push(`training: step ${p.training.step}/${p.training.maxSteps}, loss ${fmt(p.training.loss)}`);
+  return lines.join('\n');
+}
+
+function fmt(value: number | null): string {
+  return value === null ? 'n/a' : value.toFixed(4);
+}

@@ -1,0 +1,24 @@
+// Names defined once: task queue, workflow type, query and signal names, UI address.
+export const TASK_QUEUE = 'tuneforge';
+export const WORKFLOW_TYPE = 'fineTune';
+export const PROGRESS_QUERY = 'progress';
+export const TRAINING_PROGRESS_SIGNAL = 'trainingProgress';
+export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
+export const DEFAULT_NAMESPACE = 'default';
+export const DEFAULT_UI_URL = 'http://localhost:8233';
+
+export const STEP_NAMES = [
+  'provision-master',
+  'install-deps',
+  'bake-image',
+  'launch-workers',
+  'wire-ssh',
+  'sanity-run',
+  'distributed-train',
+  'teardown',
+] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+export function workflowUiUrl(uiBase: string, namespace: string, workflowId: string): string {
+  return `${uiBase.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

@@ -1,0 +1,45 @@
+// Reads the operator's SSH key files named in the spec; never logs or returns their content in errors.
+import { readFile } from 'node:fs/promises';
+import { prerequisiteMissing } from '../../common/errors';
+import type { AwsSettings } from '../../spec/schema';
+import { normalizePublicKey, publicKeyFromPrivateKey } from './ssh-keys';
+
+function isFileError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string';
+}
+
+async function readKeyFile(path: string, field: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    if (!isFileError(error)) throw error;
+    throw prerequisiteMissing(
+      `cannot read the SSH key file ${path} (${error.code ?? 'error'})`,
+      `set aws.${field} to a readable key file`,
+    );
+  }
+}
+
+export function readPrivateKey(settings: AwsSettings): Promise<Buffer> {
+  return readKeyFile(settings.privateKeyPath, 'privateKeyPath');
+}
+
+/** The public key to import as the cluster's key pair: publicKeyPath, else derived from the private key. */
+export async function readPublicKey(settings: AwsSettings, privateKey: Buffer): Promise<string> {
+  if (settings.publicKeyPath !== undefined) {
+    const line = (await readKeyFile(settings.publicKeyPath, 'publicKeyPath')).toString('utf8');
+    const publicKey = normalizePublicKey(line);
+    if (publicKey === undefined) {
+      throw prerequisiteMissing(`${settings.publicKeyPath} is not an OpenSSH public key`, 'point aws.publicKeyPath at a .pub file');
+    }
+    return publicKey;
+  }
+  const derived = publicKeyFromPrivateKey(privateKey.toString('utf8'));
+  if (derived === undefined) {
+    throw prerequisiteMissing(
+      `cannot derive a public key from ${settings.privateKeyPath} (an encrypted PEM or a key type EC2 does not import)`,
+      'set aws.publicKeyPath, or use an ed25519 or RSA key',
+    );
+  }
+  return derived;
+}

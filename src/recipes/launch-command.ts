@@ -1,0 +1,101 @@
+// The shell commands that run training: a single process for the sanity run, mpirun for the cluster.
+import type { ClusterInfo, NodeRecord } from '../providers/provider';
+import { sh, shellJoin, shellQuote } from '../remote/shell-quote';
+import type { RunSpec } from '../spec/schema';
+import type { CpuInfo } from '../activities/types';
+import { trainScriptArgs } from './recipe';
+import { REMOTE } from './remote-paths';
+
+export interface Placement {
+  ranksPerNode: number;
+  threadsPerRank: number;
+}
+
+/** One rank per node unless the spec says otherwise; threads split the node's CPUs between ranks. */
+export function placement(spec: RunSpec, cluster: ClusterInfo, cpu: CpuInfo, nodeCount: number): Placement {
+  const ranksPerNode = spec.training.ranksPerNode === 'auto' ? 1 : spec.training.ranksPerNode;
+  if (spec.training.threadsPerRank !== 'auto') return { ranksPerNode, threadsPerRank: spec.training.threadsPerRank };
+  const sharers = ranksPerNode * (cluster.nodesShareCpus ? nodeCount : 1);
+  const perRank = Math.floor(cpu.logicalCpus / sharers);
+  // On dedicated nodes leave one core per rank for the data loader and communication threads.
+  const threadsPerRank = cluster.nodesShareCpus ? perRank : perRank - 1;
+  return { ranksPerNode, threadsPerRank: Math.max(1, threadsPerRank) };
+}
+
+export function sanityCommand(spec: RunSpec, cpu: CpuInfo): string {
+  const args = trainScriptArgs(spec, { outputDir: REMOTE.sanityOutput, maxSteps: spec.sanity.maxSteps, resume: false });
+  return [
+    sh`rm -rf ${REMOTE.sanityOutput}`,
+    `HF_HUB_OFFLINE=1 OMP_NUM_THREADS=${cpu.logicalCpus} ${REMOTE.python} ${shellJoin(args)}`,
+  ].join(' && ');
+}
+
+export interface MpiCommandInput {
+  spec: RunSpec;
+  cluster: ClusterInfo;
+  /** Master first. */
+  nodes: NodeRecord[];
+  placement: Placement;
+  jobDir: string;
+}
+
+export function distributedCommand(input: MpiCommandInput): string {
+  const { spec, cluster, nodes, placement: p } = input;
+  const [master] = nodes;
+  if (!master) throw new Error('no nodes to train on');
+  const hostfile = `${input.jobDir}/hostfile`;
+  const hostLines = nodes.map((n) => `${n.name} slots=${p.ranksPerNode}`).join('\n');
+  const network = cluster.mpiInterface
+    ? ['--mca', 'oob_tcp_if_include', cluster.mpiInterface, '--mca', 'btl_tcp_if_include', cluster.mpiInterface]
+    : [];
+  const mpirun = [
+    'mpirun.openmpi',
+    '--hostfile',
+    hostfile,
+    '-np',
+    String(nodes.length * p.ranksPerNode),
+    '--map-by',
+    `ppr:${p.ranksPerNode}:node`,
+    '--bind-to',
+    'none',
+    '--mca',
+    'plm_rsh_no_tree_spawn',
+    '1',
+    '--mca',
+    'btl',
+    'self,tcp',
+    ...network,
+    '-x',
+    `MASTER_ADDR=${master.privateAddress}`,
+    '-x',
+    `MASTER_PORT=${cluster.rendezvousPort}`,
+    '-x',
+    `OMP_NUM_THREADS=${p.threadsPerRank}`,
+    '-x',
+    'HF_HUB_OFFLINE=1',
+    REMOTE.python,
+    ...trainScriptArgs(spec, { outputDir: REMOTE.trainOutput, resume: true }),
+  ];
+  return [
+    sh`printf '%s\n' ${hostLines} > ${hostfile}`,
+    stageCheckpointCommand(nodes.slice(1).map((n) => n.name)),
+    shellJoin(mpirun),
+  ].join(' && ');
+}
+
+/**
+ * Every rank reads the checkpoint on resume, but only the master's is complete: copy the newest
+ * complete one to every worker before (re)starting.
+ */
+export function stageCheckpointCommand(workers: string[]): string {
+  const pick = `import sys; sys.path.insert(0, sys.argv[1]); from checkpoints import newest_complete_checkpoint as n; print(n(sys.argv[2]) or "")`;
+  const out = REMOTE.trainOutput;
+  // $name is expanded on the master, inside the double quotes, before ssh sends the command.
+  const copies = workers.map(
+    (w) => `tar -C ${out} -cf - "$name" | ssh ${shellQuote(w)} "rm -rf ${out}/$name && mkdir -p ${out} && tar -C ${out} -xf -"`,
+  );
+  return [
+    sh`ckpt=$(${REMOTE.python} -c ${pick} ${REMOTE.recipe}/common ${REMOTE.trainOutput})`,
+    `{ [ -z "$ckpt" ] || { name=$(basename "$ckpt") && echo "staging $name on ${workers.length} worker(s)"${copies.map((c) => ` && ${c}`).join('')}; }; }`,
+  ].join(' && ');
+}

@@ -1,0 +1,88 @@
+// Parses the trainer's machine-readable progress lines ("TUNEFORGE {json}") written by recipes/common.
+export const PROGRESS_PREFIX = 'TUNEFORGE ';
+
+export type ProgressEvent =
+  | { event: 'start'; world_size: number; max_steps: number; resumed_from: string | null; resumed_step: number }
+  | { event: 'step'; step: number; max_steps: number; loss: number; epoch?: number; learning_rate?: number }
+  | { event: 'checkpoint'; step: number; path: string }
+  | { event: 'stopped'; step: number }
+  | {
+      event: 'done';
+      global_step: number;
+      train_runtime: number;
+      train_samples_per_second: number;
+      train_steps_per_second: number;
+      first_loss: number | null;
+      final_loss: number | null;
+      eval_loss: number | null;
+      output_dir: string;
+    };
+
+const KNOWN_EVENTS = new Set(['start', 'step', 'checkpoint', 'stopped', 'done']);
+
+export function parseProgressLine(line: string): ProgressEvent | undefined {
+  const at = line.indexOf(PROGRESS_PREFIX);
+  if (at < 0) return undefined;
+  try {
+    const value = JSON.parse(line.slice(at + PROGRESS_PREFIX.length)) as { event?: unknown };
+    return typeof value.event === 'string' && KNOWN_EVENTS.has(value.event) ? (value as ProgressEvent) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a follower of a training job knows so far; JSON-plain so it can be a heartbeat's details. */
+export interface TrainingProgress {
+  jobId: string;
+  logOffset: number;
+  step: number;
+  maxSteps: number;
+  worldSize: number;
+  firstLoss: number | null;
+  loss: number | null;
+  lastCheckpoint: string | null;
+  resumedStep: number;
+  done: Extract<ProgressEvent, { event: 'done' }> | null;
+}
+
+export function emptyProgress(jobId: string): TrainingProgress {
+  return {
+    jobId,
+    logOffset: 0,
+    step: 0,
+    maxSteps: 0,
+    worldSize: 0,
+    firstLoss: null,
+    loss: null,
+    lastCheckpoint: null,
+    resumedStep: 0,
+    done: null,
+  };
+}
+
+export function applyProgressEvent(progress: TrainingProgress, event: ProgressEvent): TrainingProgress {
+  switch (event.event) {
+    case 'start':
+      return {
+        ...progress,
+        worldSize: event.world_size,
+        maxSteps: event.max_steps,
+        resumedStep: event.resumed_step,
+        step: event.resumed_step,
+      };
+    case 'step':
+      return {
+        ...progress,
+        step: event.step,
+        maxSteps: event.max_steps,
+        loss: event.loss,
+        firstLoss: progress.firstLoss ?? event.loss,
+      };
+    case 'checkpoint':
+      return { ...progress, lastCheckpoint: event.path };
+    case 'stopped':
+      return { ...progress, step: event.step };
+    case 'done':
+      return { ...progress, step: event.global_step, done: event };
+  }
+}

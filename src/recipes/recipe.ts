@@ -1,0 +1,103 @@
+// A recipe says what a node needs installed and how to train: the blog's job is one recipe, the tiny
+// offline QA stand-in another. Python files live in recipes/<name>/ and recipes/common/.
+import type { RecipeName, RunSpec } from '../spec/schema';
+import { REMOTE } from './remote-paths';
+
+export interface Recipe {
+  name: RecipeName;
+  /** Folders under recipes/ uploaded to the master (and so baked into the image). */
+  folders: string[];
+  /** Relative to recipes/. */
+  requirements: string;
+  /** Debian/Ubuntu packages the nodes need; installed with sudo only where missing. */
+  systemPackages: string[];
+  /** Extra pip arguments, e.g. the PyTorch CPU index on EC2. */
+  pipArgs: string[];
+  /** Arguments after the venv python that make the offline assets, if the recipe has any. */
+  prepareAssets?: string[];
+  /** Trainer arguments for the model and data (everything but steps, output and schedule). */
+  modelArgs: string[];
+  defaults: { learningRate: number; maxSeqLength: number };
+}
+
+const TRAIN_SCRIPT = `${REMOTE.recipe}/common/train_qa.py`;
+
+export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
+  'tiny-qa': {
+    name: 'tiny-qa',
+    folders: ['common', 'tiny-qa'],
+    requirements: 'tiny-qa/requirements.txt',
+    systemPackages: ['openmpi-bin'],
+    pipArgs: [],
+    prepareAssets: [`${REMOTE.recipe}/tiny-qa/make_assets.py`, '--out', REMOTE.assets],
+    modelArgs: [
+      '--model_name_or_path',
+      `${REMOTE.assets}/model`,
+      '--tokenizer_name',
+      `${REMOTE.assets}/tokenizer`,
+      '--train_file',
+      `${REMOTE.assets}/data/train.json`,
+      '--validation_file',
+      `${REMOTE.assets}/data/eval.json`,
+    ],
+    defaults: { learningRate: 3e-3, maxSeqLength: 96 },
+  },
+  'distilbert-squad': {
+    name: 'distilbert-squad',
+    folders: ['common', 'distilbert-squad'],
+    requirements: 'distilbert-squad/requirements.txt',
+    systemPackages: ['python3-venv', 'openmpi-bin', 'libopenmpi-dev', 'libtcmalloc-minimal4', 'numactl'],
+    pipArgs: ['--extra-index-url', 'https://download.pytorch.org/whl/cpu'],
+    modelArgs: ['--model_name_or_path', 'distilbert-base-uncased', '--dataset_name', 'squad'],
+    defaults: { learningRate: 3e-5, maxSeqLength: 384 },
+  },
+};
+
+export function recipeFor(spec: RunSpec): Recipe {
+  return RECIPE_DEFINITIONS[spec.recipe];
+}
+
+export interface TrainArgsOptions {
+  outputDir: string;
+  maxSteps?: number;
+  resume: boolean;
+}
+
+/** The train_qa.py command line (unquoted words) for this spec. */
+export function trainScriptArgs(spec: RunSpec, options: TrainArgsOptions): string[] {
+  const recipe = recipeFor(spec);
+  const t = spec.training;
+  const args = [
+    TRAIN_SCRIPT,
+    ...recipe.modelArgs,
+    '--output_dir',
+    options.outputDir,
+    '--per_device_train_batch_size',
+    String(t.perDeviceBatchSize),
+    '--gradient_accumulation_steps',
+    String(t.gradientAccumulationSteps),
+    '--learning_rate',
+    String(t.learningRate ?? recipe.defaults.learningRate),
+    '--max_seq_length',
+    String(recipe.defaults.maxSeqLength),
+    '--save_steps',
+    String(t.saveSteps),
+    '--save_total_limit',
+    String(t.saveTotalLimit),
+    '--seed',
+    String(t.seed),
+    '--logging_steps',
+    '1',
+  ];
+  const maxSteps = options.maxSteps ?? t.maxSteps;
+  if (maxSteps !== undefined) args.push('--max_steps', String(maxSteps));
+  else args.push('--num_train_epochs', String(t.epochs));
+  if (t.bf16) args.push('--bf16');
+  if (options.resume) args.push('--resume');
+  for (const [key, value] of Object.entries(t.extraArgs)) {
+    if (value === false) continue;
+    args.push(`--${key}`);
+    if (value !== true) args.push(String(value));
+  }
+  return args;
+}

@@ -1,0 +1,57 @@
+// The run workflow's query, signal and result records; imported by the client too.
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { ProgressUpdate } from '../activities/deps';
+import type { SanityResult, TeardownResult, TrainResult } from '../activities/types';
+import { PROGRESS_QUERY, TRAINING_PROGRESS_SIGNAL, type StepName } from '../common/names';
+import type { RunSpecInput } from '../spec/schema';
+
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+export interface StepProgress {
+  name: StepName;
+  status: StepStatus;
+  /** ISO timestamps (workflow time). */
+  startedAt?: string;
+  endedAt?: string;
+  seconds?: number;
+  note?: string;
+}
+
+export interface NodeProgress {
+  name: string;
+  role: string;
+  address: string;
+  state: string;
+}
+
+export interface RunProgress {
+  runName: string;
+  provider: string;
+  recipe: string;
+  stage: StepName | 'starting' | 'completed' | 'failed';
+  steps: StepProgress[];
+  nodes: NodeProgress[];
+  training: ProgressUpdate | null;
+  error?: string;
+}
+
+export interface RunSummary {
+  workflowId: string;
+  runName: string;
+  provider: string;
+  recipe: string;
+  steps: Array<{ name: StepName; seconds: number; note?: string }>;
+  imageReused: boolean;
+  nodesLaunched: number;
+  sanity: SanityResult;
+  training: TrainResult;
+  teardown: TeardownResult;
+}
+
+export interface FineTuneInput {
+  /** The spec as written; the workflow validates it again before anything is launched. */
+  spec: RunSpecInput;
+}
+
+export const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
+export const trainingProgressSignal = defineSignal<[ProgressUpdate]>(TRAINING_PROGRESS_SIGNAL);

@@ -1,0 +1,2 @@
+// Workflow entry for the worker's bundle: deterministic code only, activity types only.
+export { fineTune } from './fine-tune';

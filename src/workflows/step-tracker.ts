@@ -1,0 +1,76 @@
+// The run's progress as the workflow knows it: which step runs, how long each took, the nodes, training.
+import type { ProgressUpdate } from '../activities/deps';
+import type { NodeRecord } from '../activities/types';
+import { STEP_NAMES, type StepName } from '../common/names';
+import type { RunSpec } from '../spec/schema';
+import type { RunProgress, StepProgress } from './definitions';
+
+export class StepTracker {
+  private readonly progress: RunProgress;
+
+  constructor(spec: RunSpec) {
+    this.progress = {
+      runName: spec.name,
+      provider: spec.provider,
+      recipe: spec.recipe,
+      stage: 'starting',
+      steps: STEP_NAMES.map((name) => ({ name, status: 'pending' })),
+      nodes: [],
+      training: null,
+    };
+  }
+
+  snapshot(): RunProgress {
+    return structuredClone(this.progress);
+  }
+
+  /** Runs one step, recording its status and duration. */
+  async run<T>(name: StepName, work: () => Promise<T>, note?: (result: T) => string | undefined): Promise<T> {
+    const step = this.step(name);
+    const started = Date.now();
+    Object.assign(step, { status: 'running', startedAt: new Date(started).toISOString() });
+    this.progress.stage = name;
+    try {
+      const result = await work();
+      this.finish(step, started, 'done', note?.(result));
+      return result;
+    } catch (err) {
+      this.finish(step, started, 'failed', err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+  }
+
+  setNodes(nodes: NodeRecord[], state?: string): void {
+    this.progress.nodes = nodes.map((n) => ({ name: n.name, role: n.role, address: n.address, state: state ?? n.state }));
+  }
+
+  setTraining(update: ProgressUpdate): void {
+    this.progress.training = update;
+  }
+
+  complete(): void {
+    this.progress.stage = 'completed';
+  }
+
+  fail(message: string): void {
+    this.progress.stage = 'failed';
+    this.progress.error = message;
+  }
+
+  durations(): Array<{ name: StepName; seconds: number; note?: string }> {
+    return this.progress.steps
+      .filter((s) => s.seconds !== undefined)
+      .map((s) => ({ name: s.name, seconds: s.seconds ?? 0, ...(s.note ? { note: s.note } : {}) }));
+  }
+
+  private step(name: StepName): StepProgress {
+    const step = this.progress.steps.find((s) => s.name === name);
+    if (!step) throw new Error(`unknown step ${name}`);
+    return step;
+  }
+
+  private finish(step: StepProgress, started: number, status: 'done' | 'failed', note?: string): void {
+    const ended = Date.now();
+    Object.assign(step, { status, endedAt: new Date(ended).toISOString(), seconds: (ended - started) / 1000, note });
+  }
+}
