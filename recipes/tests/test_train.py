@@ -170,6 +170,22 @@ def python_ranks(launcher_pid):
     return sorted(ranks, key=lambda p: int(p.environ()["OMPI_COMM_WORLD_RANK"]))
 
 
+def kill_tree(proc):
+    import psutil
+
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    for child in children:  # ranks outlive a SIGKILLed mpirun
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
+    proc.kill()
+    proc.wait()
+
+
 @pytest.mark.skipif(shutil.which("mpirun.openmpi") is None, reason="Open MPI is not installed")
 def test_mpirun_two_ranks_agree_on_signals(assets, tmp_path):
     out = tmp_path / "out"
@@ -197,8 +213,7 @@ def test_mpirun_two_ranks_agree_on_signals(assets, tmp_path):
         assert sink.get(timeout=5) is None
         assert_single_writer(log)
     finally:
-        proc.kill()
-        proc.wait()
+        kill_tree(proc)
     for step in (saved["step"], final["step"]):
         files = os.listdir(out / f"checkpoint-{step}")
         assert is_complete_checkpoint(str(out / f"checkpoint-{step}"))

@@ -14,8 +14,23 @@ export function validateRunSpec(input: unknown): SpecResult {
 function describeIssue(issue: z.core.$ZodIssue): SpecProblem {
   const path = issue.path.length === 0 ? '(spec)' : issue.path.map(String).join('.');
   const got = 'input' in issue && issue.input !== undefined ? ` (got ${preview(issue.input)})` : '';
-  const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
-  return { path, message: `${message}${got}` };
+  return { path, message: `${friendlyMessage(issue)}${got}` };
+}
+
+function friendlyMessage(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown field(s) ${issue.keys.join(', ')}`;
+    case 'invalid_key':
+      return `invalid name: ${issue.issues[0]?.message ?? issue.message}`;
+    case 'invalid_value':
+      return issue.input === undefined ? `is required: ${issue.message}` : issue.message;
+    case 'invalid_type':
+      if (issue.input === undefined) return 'is required';
+      return issue.expected === 'int' ? 'must be a whole number' : `must be a ${issue.expected}`;
+    default:
+      return issue.message;
+  }
 }
 
 function preview(value: unknown): string {

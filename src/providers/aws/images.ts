@@ -16,9 +16,7 @@ import type { ClusterRef, ImageRecord, NodeRecord } from '../provider';
 import { call, callIgnoringMissing, type AwsContext } from './context';
 import { isEc2Error } from './errors';
 import { clusterFilter, clusterTags, imageName, tagFilter, TAG, tagSpecification } from './tags';
-
-/** Imaging a 100 GiB root volume can take tens of minutes. */
-export const IMAGE_MAX_WAIT_S = 90 * 60;
+import { IMAGE_AVAILABLE_MAX_WAIT_S, waiterSucceeded } from './waits';
 
 export interface LaunchImage {
   imageId: string;
@@ -76,8 +74,8 @@ function fingerprintImages(ctx: AwsContext, fingerprint: string, states: string[
 }
 
 function toRecord(image: Image, fingerprint: string): ImageRecord {
-  if (image.ImageId === undefined) throw new Error('EC2 returned an image without an id');
-  return { imageId: image.ImageId, fingerprint, createdAt: image.CreationDate ?? new Date(0).toISOString() };
+  if (image.ImageId === undefined || image.CreationDate === undefined) throw new Error('EC2 returned an image without an id or creation date');
+  return { imageId: image.ImageId, fingerprint, createdAt: image.CreationDate };
 }
 
 export async function findImageByFingerprint(ctx: AwsContext, fingerprint: string): Promise<ImageRecord | undefined> {
@@ -112,18 +110,15 @@ async function createImage(ctx: AwsContext, cluster: ClusterRef, node: NodeRecor
 }
 
 async function waitUntilAvailable(ctx: AwsContext, imageId: string): Promise<Image> {
-  try {
-    await waitUntilImageAvailable({ client: ctx.ec2, maxWaitTime: IMAGE_MAX_WAIT_S }, { ImageIds: [imageId] });
-  } catch {
-    // The waiter folds every outcome (failed image, timeout, API errors) into one opaque error;
-    // the describe below reads the actual state and reports it, or rethrows the API error.
-  }
+  await waiterSucceeded(() =>
+    waitUntilImageAvailable({ client: ctx.ec2, maxWaitTime: IMAGE_AVAILABLE_MAX_WAIT_S }, { ImageIds: [imageId] }),
+  );
   const image = (await describeImages(ctx, { ImageIds: [imageId] }, imageId))[0];
   if (image?.State === 'available') return image;
   if (image?.State === 'failed') {
     await callIgnoringMissing(ctx, 'DeregisterImage', () => ctx.ec2.send(new DeregisterImageCommand({ ImageId: imageId })));
   }
-  throw new Error(`image ${imageId} is ${image?.State ?? 'gone'} after waiting up to ${IMAGE_MAX_WAIT_S} s`);
+  throw new Error(`image ${imageId} is ${image?.State ?? 'gone'} after waiting up to ${IMAGE_AVAILABLE_MAX_WAIT_S} s`);
 }
 
 function snapshotIds(image: Image): string[] {

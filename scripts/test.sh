@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# npm test: set up what is missing, start a Temporal dev server if none answers, run the Python recipe
+# tests, then the node:test suite (whose summary is the last thing printed).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/setup.sh
+npx tsc -p tsconfig.test.json
+bash scripts/temporal-dev.sh start
+echo "== recipe tests (pytest)"
+.tools/recipe-venv/bin/python -m pytest -q -p no:cacheprovider recipes/tests
+echo "== tuneforge tests (node:test)"
+files=("$@")
+if [ ${#files[@]} -eq 0 ]; then files=(build-test/test/*.test.js); fi
+node --test --test-concurrency=1 "${files[@]}"

@@ -1,0 +1,154 @@
+// launchNodes: reconcile the named nodes of a cluster by tag. Adopt live ones, launch only the
+// shortfall, remove duplicates a concurrent launch may have made, wait until all run.
+import { waitUntilInstanceRunning, type Instance } from '@aws-sdk/client-ec2';
+import { capacityUnavailable, clusterConflict, prerequisiteMissing } from '../../common/errors';
+import type { ClusterRef, LaunchRequest, Market, NodeRecord, NodeRole } from '../provider';
+import type { AwsContext } from './context';
+import { resolveBaseImage, resolveImageById, type LaunchImage } from './images';
+import { byLaunchOrder, describeClusterInstances, isLive, LIVE_STATES, nodeNameOf, roleOf, toNodeRecord } from './instances';
+import { keyPairExists, keyPairName } from './key-pair';
+import { zoneSubnets } from './network';
+import { readPublicKey } from './operator-key';
+import { launchWithFailover, placementCandidates, type NodeLaunch, type Placement } from './run-instance';
+import { findClusterSecurityGroup } from './security-group';
+import { deriveHostKey } from './ssh-keys';
+import { terminateInstanceIds } from './terminate';
+import { INSTANCE_RUNNING_MAX_WAIT_S, waiterSucceeded } from './waits';
+
+interface ClusterResources {
+  securityGroupId: string;
+  vpcId: string;
+  keyName: string;
+}
+
+interface LaunchPlan {
+  missing: string[];
+  /** Per missing node, ids of its earlier instances (gone or going). */
+  retired: Map<string, string[]>;
+  /** Stopped instances of requested nodes: not adoptable, terminated before relaunching. */
+  toTerminate: string[];
+}
+
+function marketFor(ctx: AwsContext, role: NodeRole): Market {
+  return role === 'master' ? ctx.settings.market : (ctx.settings.workerMarket ?? ctx.settings.market);
+}
+
+async function findClusterResources(ctx: AwsContext, cluster: ClusterRef, privateKey: Buffer): Promise<ClusterResources> {
+  const group = await findClusterSecurityGroup(ctx, cluster.clusterId);
+  const keyName = keyPairName(cluster.clusterId, await readPublicKey(ctx.settings, privateKey));
+  if (group?.GroupId === undefined || group.VpcId === undefined || !(await keyPairExists(ctx, keyName))) {
+    throw prerequisiteMissing(`cluster ${cluster.clusterId} has no security group or key pair`, 'run bootstrap before launchNodes');
+  }
+  return { securityGroupId: group.GroupId, vpcId: group.VpcId, keyName };
+}
+
+function planLaunch(clusterInstances: Instance[], names: string[], role: NodeRole): LaunchPlan {
+  const plan: LaunchPlan = { missing: [], retired: new Map(), toTerminate: [] };
+  for (const name of names) {
+    const mine = clusterInstances.filter((instance) => nodeNameOf(instance) === name);
+    const live = mine.filter(isLive);
+    const conflicting = live.find((instance) => roleOf(instance) !== role);
+    if (conflicting !== undefined) {
+      throw clusterConflict(`node ${name} of cluster exists as ${roleOf(conflicting) ?? 'an untagged role'}, not ${role}`);
+    }
+    if (live.length > 0) continue;
+    plan.missing.push(name);
+    plan.retired.set(name, instanceIdsOf(mine));
+    for (const instance of mine) {
+      const state = instance.State?.Name;
+      if ((state === 'stopped' || state === 'stopping') && instance.InstanceId !== undefined) plan.toTerminate.push(instance.InstanceId);
+    }
+  }
+  return plan;
+}
+
+/** Survivor per node name among live instances: the oldest (see byLaunchOrder). */
+function survivors(instances: Instance[]): Map<string, Instance> {
+  const byName = new Map<string, Instance>();
+  for (const instance of [...instances].sort(byLaunchOrder)) {
+    const name = nodeNameOf(instance);
+    if (name !== undefined && isLive(instance) && !byName.has(name)) byName.set(name, instance);
+  }
+  return byName;
+}
+
+/**
+ * EC2 dedupes concurrent launches of one node by client token; emulators and expired tokens do not.
+ * Any duplicates found now are terminated, keeping the oldest, so concurrent callers converge.
+ */
+async function removeDuplicates(ctx: AwsContext, clusterId: string, names: string[]): Promise<void> {
+  const live = await describeClusterInstances(ctx, clusterId, { names, states: LIVE_STATES });
+  const keep = new Set(instanceIdsOf(survivors(live).values()));
+  await terminateInstanceIds(ctx, instanceIdsOf(live).filter((instanceId) => !keep.has(instanceId)));
+}
+
+function instanceIdsOf(instances: Iterable<Instance>): string[] {
+  return [...instances].flatMap((instance) => (instance.InstanceId === undefined ? [] : [instance.InstanceId]));
+}
+
+/** Why a node has no live instance: the state reason of its newest instance (e.g. a spot reclaim at launch). */
+function lostReason(instances: Instance[], name: string): string {
+  const newest = instances.filter((instance) => nodeNameOf(instance) === name).sort(byLaunchOrder).pop();
+  return `${name} ${newest?.State?.Name ?? 'gone'}${newest?.StateReason?.Code ? ` (${newest.StateReason.Code})` : ''}`;
+}
+
+async function waitForNodes(ctx: AwsContext, cluster: ClusterRef, names: string[], privateKey: Buffer): Promise<NodeRecord[]> {
+  const launched = survivors(await describeClusterInstances(ctx, cluster.clusterId, { names, states: LIVE_STATES }));
+  const instanceIds = instanceIdsOf(launched.values());
+  if (instanceIds.length > 0) {
+    await waiterSucceeded(() =>
+      waitUntilInstanceRunning({ client: ctx.ec2, maxWaitTime: INSTANCE_RUNNING_MAX_WAIT_S }, { InstanceIds: instanceIds }),
+    );
+  }
+  const all = await describeClusterInstances(ctx, cluster.clusterId, { names });
+  const current = survivors(all);
+  const lost = names.filter((name) => !current.has(name));
+  if (lost.length > 0) {
+    throw capacityUnavailable([], `node(s) ended right after launch: ${lost.map((name) => lostReason(all, name)).join(', ')}`);
+  }
+  const records = names.flatMap((name) => {
+    const instance = current.get(name);
+    const record = instance && toNodeRecord(instance, deriveHostKey(privateKey, cluster.clusterId, name).publicKey);
+    return record === undefined ? [] : [record];
+  });
+  const notRunning = records.filter((record) => record.state !== 'running');
+  if (notRunning.length > 0) {
+    throw new Error(`node(s) ${notRunning.map((record) => record.name).join(', ')} not running after ${INSTANCE_RUNNING_MAX_WAIT_S} s`);
+  }
+  return records;
+}
+
+async function placementsFor(ctx: AwsContext, vpcId: string, clusterInstances: Instance[]): Promise<Placement[]> {
+  const live = clusterInstances.filter(isLive);
+  const zones = live.length > 0 ? [] : await zoneSubnets(ctx, vpcId);
+  return placementCandidates(ctx.settings.instanceTypes, zones, live);
+}
+
+export async function launchNodes(ctx: AwsContext, request: LaunchRequest, privateKey: Buffer): Promise<NodeRecord[]> {
+  const { cluster, role } = request;
+  const names = [...new Set(request.names)];
+  if (names.length === 0) return [];
+  const resources = await findClusterResources(ctx, cluster, privateKey);
+  const image: LaunchImage = request.image === undefined ? await resolveBaseImage(ctx) : await resolveImageById(ctx, request.image.imageId);
+  const clusterInstances = await describeClusterInstances(ctx, cluster.clusterId);
+  const plan = planLaunch(clusterInstances, names, role);
+  await terminateInstanceIds(ctx, plan.toTerminate);
+  let placements = plan.missing.length > 0 ? await placementsFor(ctx, resources.vpcId, clusterInstances) : [];
+  for (const name of plan.missing) {
+    const launch: NodeLaunch = {
+      cluster,
+      role,
+      name,
+      market: marketFor(ctx, role),
+      image,
+      securityGroupId: resources.securityGroupId,
+      keyName: resources.keyName,
+      hostKeySecret: privateKey,
+      retiredInstanceIds: plan.retired.get(name) ?? [],
+    };
+    // The rest of this batch goes where the first node found capacity.
+    placements = [await launchWithFailover(ctx, launch, placements)];
+  }
+  await removeDuplicates(ctx, cluster.clusterId, names);
+  return waitForNodes(ctx, cluster, names, privateKey);
+}

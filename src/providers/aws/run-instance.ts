@@ -1,0 +1,142 @@
+// Launching one node: the placements to try in order, capacity failover between them, and the
+// deterministic client token that makes a repeated RunInstances return the first launch.
+import { createHash } from 'node:crypto';
+import { RunInstancesCommand, type Instance, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
+import { capacityUnavailable, clusterConflict, imageNotFound } from '../../common/errors';
+import type { ClusterRef, Market, NodeRole } from '../provider';
+import { call, type AwsContext } from './context';
+import { classifyEc2Error, ec2ErrorCode } from './errors';
+import type { LaunchImage } from './images';
+import { byLaunchOrder, isLive } from './instances';
+import type { ZoneSubnet } from './network';
+import { deriveHostKey } from './ssh-keys';
+import { nodeTags, tagSpecification } from './tags';
+import { hostKeyUserData } from './user-data';
+
+export interface Placement {
+  instanceType: string;
+  zone: ZoneSubnet;
+}
+
+export interface NodeLaunch {
+  cluster: ClusterRef;
+  role: NodeRole;
+  name: string;
+  market: Market;
+  image: LaunchImage;
+  securityGroupId: string;
+  keyName: string;
+  /** Secret the node's host key is derived from (the operator's private key file). */
+  hostKeySecret: Buffer;
+  /** Ids of earlier instances of this node that are gone or going: each generation gets its own token. */
+  retiredInstanceIds: string[];
+}
+
+/** A repeated token that EC2 answers with an instance that has since died is replaced this often at most. */
+const MAX_TOKEN_GENERATIONS = 4;
+
+export function placementLabel(placement: Placement): string {
+  return `${placement.instanceType} in ${placement.zone.availabilityZone}`;
+}
+
+/**
+ * Where to try launching. A cluster stays in one zone and on one instance type (MPI between zones is
+ * slow and billed per GB), so once any node lives, only its placement is tried; otherwise every
+ * zone of the first instance type, then every zone of the next type.
+ */
+export function placementCandidates(instanceTypes: string[], zones: ZoneSubnet[], liveClusterInstances: Instance[]): Placement[] {
+  const anchor = [...liveClusterInstances].sort(byLaunchOrder)[0];
+  const anchorZone = anchor?.Placement?.AvailabilityZone;
+  if (anchor?.InstanceType !== undefined && anchorZone !== undefined && anchor.SubnetId !== undefined) {
+    return [{ instanceType: anchor.InstanceType, zone: { availabilityZone: anchorZone, subnetId: anchor.SubnetId } }];
+  }
+  return instanceTypes.flatMap((instanceType) => zones.map((zone) => ({ instanceType, zone })));
+}
+
+/** Same node, placement, image and generation give the same token; anything else a new one. */
+export function clientToken(launch: NodeLaunch, placement: Placement, retiredInstanceIds: string[]): string {
+  const material = JSON.stringify([
+    launch.cluster.clusterId,
+    launch.cluster.runName,
+    launch.name,
+    placement.instanceType,
+    placement.zone.availabilityZone,
+    launch.image.imageId,
+    launch.market,
+    [...retiredInstanceIds].sort(),
+  ]);
+  return createHash('sha256').update(material).digest('hex'); // 64 characters, EC2's maximum
+}
+
+function runInput(ctx: AwsContext, launch: NodeLaunch, placement: Placement, token: string): RunInstancesCommandInput {
+  const tags = nodeTags(launch.cluster, launch.role, launch.name);
+  return {
+    ImageId: launch.image.imageId,
+    InstanceType: placement.instanceType,
+    MinCount: 1,
+    MaxCount: 1,
+    ClientToken: token,
+    KeyName: launch.keyName,
+    SubnetId: placement.zone.subnetId,
+    SecurityGroupIds: [launch.securityGroupId],
+    UserData: hostKeyUserData(deriveHostKey(launch.hostKeySecret, launch.cluster.clusterId, launch.name)),
+    BlockDeviceMappings: [
+      {
+        DeviceName: launch.image.rootDeviceName,
+        Ebs: { VolumeSize: ctx.settings.rootVolumeGiB, VolumeType: 'gp3', DeleteOnTermination: true },
+      },
+    ],
+    // A shutdown from inside the node ends it for good: no stopped instances left to pay for.
+    InstanceInitiatedShutdownBehavior: 'terminate',
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
+    ...(launch.market === 'spot'
+      ? {
+          InstanceMarketOptions: {
+            MarketType: 'spot',
+            SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate' },
+          },
+        }
+      : {}),
+    TagSpecifications: [tagSpecification('instance', tags), tagSpecification('volume', tags)],
+  };
+}
+
+async function runInstance(ctx: AwsContext, launch: NodeLaunch, placement: Placement): Promise<void> {
+  let retired = launch.retiredInstanceIds;
+  for (let generation = 0; generation < MAX_TOKEN_GENERATIONS; generation += 1) {
+    const token = clientToken(launch, placement, retired);
+    const output = await call(ctx, 'RunInstances', () => ctx.ec2.send(new RunInstancesCommand(runInput(ctx, launch, placement, token))));
+    const instance = output.Instances?.[0];
+    if (instance?.InstanceId === undefined) throw new Error(`RunInstances for ${launch.name} returned no instance`);
+    if (isLive(instance) && !retired.includes(instance.InstanceId)) return;
+    // EC2 replayed an earlier launch with this token whose instance has died since: next generation.
+    retired = [...retired, instance.InstanceId];
+  }
+  throw new Error(`RunInstances for ${launch.name} kept returning terminated instances for fresh client tokens`);
+}
+
+function launchFailure(error: unknown, launch: NodeLaunch): unknown {
+  const kind = classifyEc2Error(error);
+  if (kind === 'image-missing') return imageNotFound(launch.image.imageId, `${ec2ErrorCode(error) ?? 'error'} from RunInstances`);
+  if (kind === 'idempotency-mismatch') {
+    return clusterConflict(`node ${launch.name} was launched earlier with different settings (IdempotentParameterMismatch)`);
+  }
+  return error;
+}
+
+/** Launches the node in the first placement with capacity; returns that placement. */
+export async function launchWithFailover(ctx: AwsContext, launch: NodeLaunch, placements: Placement[]): Promise<Placement> {
+  const tried: string[] = [];
+  const codes: string[] = [];
+  for (const placement of placements) {
+    try {
+      await runInstance(ctx, launch, placement);
+      return placement;
+    } catch (error) {
+      if (classifyEc2Error(error) !== 'capacity') throw launchFailure(error, launch);
+      tried.push(placementLabel(placement));
+      codes.push(ec2ErrorCode(error) ?? 'capacity error');
+    }
+  }
+  throw capacityUnavailable(tried, `${[...new Set(codes)].join(', ')} launching ${launch.name}`);
+}

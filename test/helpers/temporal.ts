@@ -1,0 +1,60 @@
+// Test access to the dev server that scripts/test.sh starts, and in-process workers on unique queues.
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../../src/activities';
+import { DEFAULT_NAMESPACE } from '../../src/common/names';
+
+export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  quietRuntime();
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('WARN') });
+  return bundle;
+}
+
+export async function testClient(): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
+  return { client: new Client({ connection, namespace: DEFAULT_NAMESPACE }), close: () => connection.close() };
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Runs fn while a worker with these activities polls a fresh task queue. */
+export async function withWorker<T>(
+  activities: object,
+  fn: (env: { client: Client; taskQueue: string }) => Promise<T>,
+): Promise<T> {
+  quietRuntime();
+  const taskQueue = uniqueId('test-queue');
+  const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
+  const { client, close } = await testClient();
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: DEFAULT_NAMESPACE,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities,
+      shutdownGraceTime: '2 seconds',
+    });
+    return await worker.runUntil(fn({ client, taskQueue }));
+  } finally {
+    await close();
+    await connection.close();
+  }
+}
+
+export function realActivities(deps: ActivityDeps) {
+  return createActivities(deps);
+}

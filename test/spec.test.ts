@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType, type SpecProblem } from '../src/common/errors';
+import { loadRunSpec, parseRunSpec } from '../src/spec/load';
+import { validateRunSpec } from '../src/spec/validate';
+import { packageRoot } from '../src/common/package-root';
+
+const base = { name: 'tiny', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 10 } };
+
+function problems(input: unknown): SpecProblem[] {
+  const result = validateRunSpec(input);
+  assert.equal(result.ok, false, 'expected the spec to be refused');
+  return result.ok ? [] : result.problems;
+}
+
+function problemAt(input: unknown, path: string): string {
+  const found = problems(input).find((p) => p.path === path);
+  assert.ok(found, `expected a problem at ${path}, got ${JSON.stringify(problems(input))}`);
+  return found.message;
+}
+
+describe('run spec', () => {
+  it('accepts both examples and applies defaults', async () => {
+    const local = await loadRunSpec(join(packageRoot(), 'examples/local-tiny.yaml'));
+    assert.equal(local.provider, 'local');
+    assert.equal(local.nodes, 3);
+    assert.equal(local.training.saveTotalLimit, 2);
+    const aws = await loadRunSpec(join(packageRoot(), 'examples/distilbert-squad.yaml'));
+    assert.equal(aws.provider, 'aws');
+    assert.ok(aws.provider === 'aws' && aws.aws.instanceTypes.includes('r7iz.metal-16xl'));
+    assert.equal(aws.training.bf16, true);
+  });
+
+  it('names the field and the reason for each kind of bad input', () => {
+    assert.match(problemAt({ ...base, name: 'Bad Name!' }, 'name'), /lowercase.*got "Bad Name!"/);
+    assert.match(problemAt({ ...base, recipe: 'gpt5' }, 'recipe'), /tiny-qa.*distilbert-squad/);
+    assert.match(problemAt({ ...base, nodes: 0 }, 'nodes'), /0/);
+    assert.match(problemAt({ ...base, nodes: 2.5 }, 'nodes'), /whole number.*2.5/);
+    assert.match(problemAt({ name: 'x1', provider: 'local', training: { maxSteps: 1 } }, 'recipe'), /is required/);
+    assert.match(problemAt({ ...base, training: { maxSteps: -3 } }, 'training.maxSteps'), /-3/);
+    assert.match(problemAt({ ...base, training: { maxSteps: 5, epochs: 1 } }, 'training'), /exactly one of maxSteps or epochs/);
+    assert.match(problemAt({ ...base, training: {} }, 'training'), /exactly one of maxSteps or epochs/);
+    assert.match(problemAt({ ...base, trainig: {} }, '(spec)'), /unknown field\(s\) trainig/);
+    assert.match(problemAt({ ...base, provider: 'gcp' }, 'provider'), /local|aws/);
+    assert.match(problemAt({ ...base, training: { maxSteps: 1, extraArgs: { 'x; rm': 1 } } }, 'training.extraArgs.x; rm'), /argument names/);
+  });
+
+  it('checks the aws block: region, CIDR, image id, key path', () => {
+    const aws = { ...base, provider: 'aws', aws: { region: 'mars-1', instanceTypes: ['r7iz.metal-16xl'], privateKeyPath: '/k', sshCidr: '0.0.0.0/33' } };
+    assert.match(problemAt(aws, 'aws.region'), /AWS region/);
+    assert.match(problemAt(aws, 'aws.sshCidr'), /CIDR/);
+    assert.match(problemAt({ ...base, provider: 'aws', aws: { region: 'us-east-1', instanceTypes: [] } }, 'aws.instanceTypes'), /1/);
+    assert.ok(problems({ ...base, provider: 'aws', aws: { region: 'us-east-1', instanceTypes: ['m7i.48xlarge'] } }).some((p) => p.path === 'aws.privateKeyPath'));
+    const badAmi = { ...base, provider: 'aws', aws: { region: 'us-east-1', instanceTypes: ['m7i.48xlarge'], privateKeyPath: '/k', baseImage: { id: 'ami-xyz' } } };
+    assert.ok(problems(badAmi).some((p) => p.path.startsWith('aws.baseImage')));
+  });
+
+  it('collects every problem at once', () => {
+    const found = problems({ ...base, name: '', nodes: -1, training: { maxSteps: 0 } });
+    assert.deepEqual(new Set(found.map((p) => p.path)), new Set(['name', 'nodes', 'training.maxSteps']));
+  });
+
+  it('reports YAML syntax errors and missing files as SpecInvalid', async () => {
+    assert.throws(() => parseRunSpec('name: [unclosed'), (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.SpecInvalid && /\(yaml\)/.test(err.message));
+    await assert.rejects(loadRunSpec('/nonexistent/spec.yaml'), (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.SpecInvalid && /ENOENT/.test(err.message));
+  });
+
+  it('is non-retryable, so a bad spec ends the run at once', () => {
+    assert.throws(
+      () => parseRunSpec('name: x'),
+      (err: unknown) => err instanceof ApplicationFailure && err.nonRetryable === true,
+    );
+  });
+
+  it('keeps the example files free of secrets', () => {
+    const text = readFileSync(join(packageRoot(), 'examples/distilbert-squad.yaml'), 'utf8');
+    assert.doesNotMatch(text, /PRIVATE KEY|aws_secret|AKIA/);
+  });
+});
