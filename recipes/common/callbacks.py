@@ -82,7 +82,7 @@ class SignalCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         flags = torch.tensor([self._take_pending(signal.SIGUSR1), self._take_pending(signal.SIGTERM)])
         if _distributed():
-            pass
+            dist.all_reduce(flags, op=dist.ReduceOp.MAX)
         save, stop = bool(flags[0]), bool(flags[1])
         if save or stop:
             control.should_save = True

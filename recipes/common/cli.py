@@ -65,6 +65,11 @@ def _check(parser, args) -> None:
         path = getattr(args, name)
         if path is not None and not os.path.isfile(path):
             parser.error(f"--{name} {path}: no such file")
+    for name in ("model_name_or_path", "tokenizer_name"):
+        value = getattr(args, name)
+        # Hub ids look like "org/name"; anything rooted like a path must be a local folder.
+        if value and value.startswith(("/", "./", "../", "~")) and not os.path.isdir(value):
+            parser.error(f"--{name} {value}: no such folder")
     if args.doc_stride >= args.max_seq_length:
         parser.error("--doc_stride must be smaller than --max_seq_length")
     if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):

@@ -16,6 +16,7 @@ def train_file(tmp_path):
     ([], "exactly one of --train_file or --dataset_name"),
     (["--dataset_name", "squad", "--train_file", "TRAIN"], "exactly one of"),
     (["--train_file", "/nonexistent.json"], "no such file"),
+    (["--train_file", "TRAIN", "--tokenizer_name", "./missing-tokenizer"], "--tokenizer_name ./missing-tokenizer: no such folder"),
     (["--train_file", "TRAIN", "--do_eval"], "needs --validation_file"),
     (["--train_file", "TRAIN", "--max_steps", "0"], "--max_steps: expected a step count"),
     (["--train_file", "TRAIN", "--learning_rate", "-1"], "--learning_rate: expected a number > 0"),
@@ -28,6 +29,12 @@ def test_bad_arguments_fail_clearly(capsys, train_file, extra, message):
         cli.parse_args(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_missing_local_model_folder(capsys, train_file):
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--model_name_or_path", "/nonexistent/model", "--output_dir", "o", "--train_file", train_file])
+    assert "--model_name_or_path /nonexistent/model: no such folder" in capsys.readouterr().err
 
 
 def test_defaults(train_file):

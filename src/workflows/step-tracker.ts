@@ -21,7 +21,7 @@ export class StepTracker {
   }
 
   snapshot(): RunProgress {
-    return structuredClone(this.progress);
+    return JSON.parse(JSON.stringify(this.progress)) as RunProgress;
   }
 
   /** Runs one step, recording its status and duration. */

@@ -63,11 +63,11 @@ interface ErrorShape {
 
 function describe(error: unknown): ErrorShape | undefined {
   if (!(error instanceof Error)) return undefined;
-  const fields: { code?: unknown; $metadata?: { httpStatusCode?: unknown } } = error;
-  const status = fields.$metadata?.httpStatusCode;
+  const metadata = '$metadata' in error && typeof error.$metadata === 'object' && error.$metadata !== null ? error.$metadata : {};
+  const status = 'httpStatusCode' in metadata ? metadata.httpStatusCode : undefined;
   const httpStatus = typeof status === 'number' ? status : undefined;
   // SDK service errors carry the EC2 code as `name`; Node network errors carry it as `code`.
-  const code = typeof fields.code === 'string' ? fields.code : error.name;
+  const code = 'code' in error && typeof error.code === 'string' ? error.code : error.name;
   return { code, httpStatus };
 }
 

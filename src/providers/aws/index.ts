@@ -11,6 +11,7 @@ import { deleteClusterKeyPairs, ensureKeyPair } from './key-pair';
 import { launchNodes } from './launch';
 import { findDefaultVpcId, zoneSubnets } from './network';
 import { readPrivateKey, readPublicKey } from './operator-key';
+import { isKnownInstanceType } from './run-instance';
 import { deleteClusterSecurityGroups, ensureSecurityGroup } from './security-group';
 import { deriveHostKey } from './ssh-keys';
 import { terminateClusterNodes } from './terminate';
@@ -39,6 +40,11 @@ export function validateAwsSettings(settings: AwsSettings, operatorCidr?: string
   } else if (sshCidr.endsWith('/0')) {
     problems.push({ path: 'aws.sshCidr', message: `${sshCidr} would open SSH to the whole internet; use your own address, e.g. 203.0.113.7/32` });
   }
+  settings.instanceTypes.forEach((instanceType, index) => {
+    if (!isKnownInstanceType(instanceType)) {
+      problems.push({ path: `aws.instanceTypes.${index}`, message: `${instanceType} is not an EC2 instance type` });
+    }
+  });
   settings.availabilityZones.forEach((zone, index) => {
     if (!zone.startsWith(settings.region)) {
       problems.push({ path: `aws.availabilityZones.${index}`, message: `${zone} is not a zone of ${settings.region}` });
@@ -68,7 +74,7 @@ export function createAwsProvider(settings: AwsSettings, options: AwsProviderOpt
       await zoneSubnets(ctx, vpcId);
       await ensureSecurityGroup(ctx, cluster, vpcId, sshCidr);
       await ensureKeyPair(ctx, cluster, publicKey);
-      return { clusterId: cluster.clusterId, provider: 'aws', sshUser: SSH_USER, rendezvousPort: RENDEZVOUS_PORT };
+      return { clusterId: cluster.clusterId, provider: 'aws', sshUser: SSH_USER, rendezvousPort: RENDEZVOUS_PORT, nodesShareCpus: false };
     },
 
     async launchNodes(request: LaunchRequest): Promise<NodeRecord[]> {

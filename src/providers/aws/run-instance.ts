@@ -1,7 +1,7 @@
 // Launching one node: the placements to try in order, capacity failover between them, and the
 // deterministic client token that makes a repeated RunInstances return the first launch.
 import { createHash } from 'node:crypto';
-import { RunInstancesCommand, type Instance, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
+import { _InstanceType, RunInstancesCommand, type Instance, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { capacityUnavailable, clusterConflict, imageNotFound } from '../../common/errors';
 import type { ClusterRef, Market, NodeRole } from '../provider';
 import { call, type AwsContext } from './context';
@@ -14,7 +14,7 @@ import { nodeTags, tagSpecification } from './tags';
 import { hostKeyUserData } from './user-data';
 
 export interface Placement {
-  instanceType: string;
+  instanceType: _InstanceType;
   zone: ZoneSubnet;
 }
 
@@ -35,6 +35,13 @@ export interface NodeLaunch {
 /** A repeated token that EC2 answers with an instance that has since died is replaced this often at most. */
 const MAX_TOKEN_GENERATIONS = 4;
 
+const KNOWN_INSTANCE_TYPES: ReadonlySet<string> = new Set(Object.values(_InstanceType));
+
+/** Whether the pinned SDK knows the instance type (a typo such as "r7iz.metal16xl" is not). */
+export function isKnownInstanceType(value: string): value is _InstanceType {
+  return KNOWN_INSTANCE_TYPES.has(value);
+}
+
 export function placementLabel(placement: Placement): string {
   return `${placement.instanceType} in ${placement.zone.availabilityZone}`;
 }
@@ -50,7 +57,7 @@ export function placementCandidates(instanceTypes: string[], zones: ZoneSubnet[]
   if (anchor?.InstanceType !== undefined && anchorZone !== undefined && anchor.SubnetId !== undefined) {
     return [{ instanceType: anchor.InstanceType, zone: { availabilityZone: anchorZone, subnetId: anchor.SubnetId } }];
   }
-  return instanceTypes.flatMap((instanceType) => zones.map((zone) => ({ instanceType, zone })));
+  return instanceTypes.filter(isKnownInstanceType).flatMap((instanceType) => zones.map((zone) => ({ instanceType, zone })));
 }
 
 /** Same node, placement, image and generation give the same token; anything else a new one. */

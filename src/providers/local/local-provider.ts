@@ -23,12 +23,12 @@ export interface LocalProviderOptions {
 const RENDEZVOUS_BASE_PORT = 29500;
 const SSH_PORT_WAIT_MS = 10_000;
 
-export function createLocalProvider(options: LocalProviderOptions = {}) {
+export function createLocalProvider(options: LocalProviderOptions = {}): Provider {
   const lab = labLayout(options.labRoot ?? DEFAULT_LAB_ROOT, options.pipCache ?? DEFAULT_PIP_CACHE);
   const tmpSizeMiB = options.tmpSizeMiB ?? 1024;
 
-  const provider = {
-    name: 'local' as const,
+  const provider: Provider = {
+    name: 'local',
 
     async bootstrap(cluster: ClusterRef): Promise<ClusterInfo> {
       await checkPrerequisites();
@@ -97,7 +97,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}) {
       await ensureOperatorKey(lab);
       return { username: NODE_USER, privateKey: await readFile(lab.operatorKey) };
     },
-  } satisfies Provider;
+  };
   return provider;
 }
 
@@ -253,4 +253,3 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-export type LocalProvider = ReturnType<typeof createLocalProvider>;

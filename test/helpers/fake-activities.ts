@@ -1,0 +1,66 @@
+// Activities that return plausible records without touching nodes, for testing the workflow's logic.
+import { ApplicationFailure } from '@temporalio/common';
+import type { Activities } from '../../src/activities';
+import type { NodeRecord } from '../../src/providers/provider';
+
+export function fakeNode(name: string): NodeRecord {
+  return {
+    name,
+    role: name === 'master' ? 'master' : 'worker',
+    providerId: name,
+    address: '127.0.0.1',
+    privateAddress: '127.0.0.1',
+    sshPort: 22,
+    hostKey: 'ssh-ed25519 AAAA',
+    state: 'running',
+    instanceType: 'fake',
+    market: 'on-demand',
+    launchedAt: new Date(0).toISOString(),
+  };
+}
+
+export interface CallLog {
+  calls: string[];
+  teardownInputs: Array<{ keepCluster: boolean }>;
+}
+
+export function fakeActivities(overrides: Partial<Activities> = {}): { activities: Activities; log: CallLog } {
+  const log: CallLog = { calls: [], teardownInputs: [] };
+  const record = <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    log.calls.push(name);
+    return fn(...args);
+  };
+  const base: Activities = {
+    provisionMaster: async () => ({
+      cluster: { clusterId: 'c', provider: 'local', sshUser: 'ubuntu', rendezvousPort: 29500, nodesShareCpus: true },
+      master: fakeNode('master'),
+      fingerprint: 'f'.repeat(32),
+      imageReused: false,
+      cpu: { logicalCpus: 2, amx: false },
+    }),
+    installDeps: async () => ({ fingerprint: 'f'.repeat(32), skipped: false }),
+    bakeImage: async () => ({ imageId: 'img', fingerprint: 'f'.repeat(32), createdAt: new Date(0).toISOString() }),
+    launchWorkers: async (input) => input.names.map(fakeNode),
+    wireSsh: async (input) => ({ hosts: input.nodes.map((n) => n.name) }),
+    sanityRun: async () => ({ steps: 3, stepsPerSecond: 1, samplesPerSecond: 8, firstLoss: 5, finalLoss: 4 }),
+    distributedTrain: async () => ({
+      globalStep: 10, worldSize: 3, firstLoss: 5, finalLoss: 3, evalLoss: null, samplesPerSecond: 20,
+      stepsPerSecond: 1, runtimeSeconds: 10, lastCheckpoint: 'tuneforge/output/checkpoint-10', resumedStep: 0,
+    }),
+    teardown: async (input) => {
+      log.teardownInputs.push({ keepCluster: input.keepCluster });
+      return { nodesTerminated: input.keepCluster ? 0 : 3, nodesLeft: input.keepCluster ? 3 : 0, kept: input.keepCluster };
+    },
+  };
+  const merged = { ...base, ...overrides } as Activities;
+  const activities = Object.fromEntries(
+    Object.entries(merged).map(([name, fn]) => [name, record(name, fn as (...args: unknown[]) => Promise<unknown>)]),
+  ) as unknown as Activities;
+  return { activities, log };
+}
+
+export function failingWith(type: string, nonRetryable = true) {
+  return async (): Promise<never> => {
+    throw ApplicationFailure.create({ type, message: `injected ${type}`, nonRetryable });
+  };
+}

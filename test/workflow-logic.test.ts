@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { FailureType } from '../src/common/errors';
+import { STEP_NAMES, WORKFLOW_TYPE } from '../src/common/names';
+import { progressQuery, type RunSummary } from '../src/workflows/definitions';
+import { failingWith, fakeActivities } from './helpers/fake-activities';
+import { uniqueId, withWorker, workflowBundle } from './helpers/temporal';
+
+const spec = { name: 'logic-test', provider: 'local', recipe: 'tiny-qa', nodes: 3, training: { maxSteps: 10 } };
+
+function rootCause(err: unknown): unknown {
+  let current = err;
+  while (current instanceof Error && current.cause) current = current.cause;
+  return current;
+}
+
+describe('run workflow (fake activities)', () => {
+  it('runs the seven steps in order, then teardown, and returns the summary', async () => {
+    const { activities, log } = fakeActivities();
+    const summary = await withWorker(activities, async ({ client, taskQueue }) =>
+      client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic'), args: [{ spec }] }),
+    ) as RunSummary;
+    assert.deepEqual(log.calls, ['provisionMaster', 'installDeps', 'bakeImage', 'launchWorkers', 'wireSsh', 'sanityRun', 'distributedTrain', 'teardown']);
+    assert.deepEqual(summary.steps.map((s) => s.name), [...STEP_NAMES]);
+    assert.equal(summary.nodesLaunched, 3);
+    assert.equal(summary.teardown.nodesLeft, 0);
+  });
+
+  it('refuses an invalid spec before any activity runs', async () => {
+    const { activities, log } = fakeActivities();
+    await withWorker(activities, async ({ client, taskQueue }) => {
+      const bad = { ...spec, nodes: -1, recipe: 'nope' };
+      await assert.rejects(
+        client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-bad'), args: [{ spec: bad }] }),
+        (err: unknown) => {
+          const cause = rootCause(err);
+          return err instanceof WorkflowFailedError && cause instanceof ApplicationFailure && cause.type === FailureType.SpecInvalid && /nodes/.test(cause.message) && /recipe/.test(cause.message);
+        },
+      );
+    });
+    assert.deepEqual(log.calls, []);
+  });
+
+  it('tears down after a failed step and keeps the original error', async () => {
+    const { activities, log } = fakeActivities({ sanityRun: failingWith(FailureType.TrainingFailed) });
+    await withWorker(activities, async ({ client, taskQueue }) => {
+      await assert.rejects(
+        client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-fail'), args: [{ spec }] }),
+        (err: unknown) => rootCause(err) instanceof ApplicationFailure && (rootCause(err) as ApplicationFailure).type === FailureType.TrainingFailed,
+      );
+    });
+    assert.equal(log.calls.at(-1), 'teardown');
+    assert.deepEqual(log.teardownInputs, [{ keepCluster: false }]);
+  });
+
+  it('keeps the cluster on failure only when the spec asks', async () => {
+    const { activities, log } = fakeActivities({ wireSsh: failingWith(FailureType.RemoteCommandFailed) });
+    await withWorker(activities, async ({ client, taskQueue }) => {
+      const keep = { ...spec, keepClusterOnFailure: true };
+      await assert.rejects(client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-keep'), args: [{ spec: keep }] }));
+    });
+    assert.deepEqual(log.teardownInputs, [{ keepCluster: true }]);
+  });
+
+  it('a teardown failure after a failed run does not replace the run\'s error', async () => {
+    const { activities } = fakeActivities({ installDeps: failingWith(FailureType.RemoteCommandFailed), teardown: failingWith('TeardownBroken') });
+    await withWorker(activities, async ({ client, taskQueue }) => {
+      await assert.rejects(
+        client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-td'), args: [{ spec }] }),
+        (err: unknown) => (rootCause(err) as ApplicationFailure).type === FailureType.RemoteCommandFailed,
+      );
+    });
+  });
+
+  it('tears down when cancelled mid-step and answers the progress query', async () => {
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const { activities, log } = fakeActivities({
+      bakeImage: async () => {
+        await blocked;
+        throw new Error('unreachable');
+      },
+    });
+    await withWorker(activities, async ({ client, taskQueue }) => {
+      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-cancel'), args: [{ spec }] });
+      let stage = '';
+      for (let i = 0; i < 100 && stage !== 'bake-image'; i++) {
+        stage = (await handle.query(progressQuery)).stage;
+        if (stage !== 'bake-image') await sleep(100);
+      }
+      assert.equal(stage, 'bake-image');
+      await handle.cancel();
+      await assert.rejects(handle.result(), (err: unknown) => rootCause(err) instanceof CancelledFailure);
+      release();
+    });
+    assert.deepEqual(log.teardownInputs, [{ keepCluster: false }]);
+  });
+
+  it('bundles workflow code without AWS SDK, ssh2 or Node built-ins', async () => {
+    const { code } = await workflowBundle();
+    for (const forbidden of ['@aws-sdk/', 'node_modules/ssh2/', 'child_process', 'node:fs']) {
+      assert.equal(code.includes(forbidden), false, `workflow bundle contains ${forbidden}`);
+    }
+  });
+});
