@@ -17,17 +17,19 @@ def _distributed() -> bool:
 class ProgressCallback(TrainerCallback):
     def __init__(self, resumed_from: str | None):
         self.resumed_from = resumed_from
+        self.resumed_step = 0
         self.first_loss = None
         self.final_loss = None
 
     def on_train_begin(self, args, state, control, **kwargs):
+        self.resumed_step = state.global_step
         if state.is_world_process_zero:
             emit({
                 "event": "start",
                 "world_size": args.world_size,
                 "max_steps": state.max_steps,
                 "resumed_from": self.resumed_from,
-                "resumed_step": state.global_step,
+                "resumed_step": self.resumed_step,
             })
 
     def on_log(self, args, state, control, logs=None, **kwargs):

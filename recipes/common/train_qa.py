@@ -18,7 +18,8 @@ def launched_world_size() -> int:
     return 1
 
 
-def build_training_args(args, run_eval: bool):
+def build_training_args(args):
+    """Also sets up torch.distributed (gloo) when launched with several ranks."""
     from transformers import TrainingArguments
 
     return TrainingArguments(
@@ -37,7 +38,7 @@ def build_training_args(args, run_eval: bool):
         logging_strategy="steps",
         logging_steps=args.logging_steps,
         eval_strategy="no",
-        do_eval=run_eval,
+        do_eval=args.do_eval,
         seed=args.seed,
         bf16=args.bf16,
         use_cpu=True,
@@ -86,13 +87,16 @@ def build_trainer(args, training_args, resumed_from):
     from callbacks import ProgressCallback, SignalCallback
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PrinterCallback, Trainer
 
-    progress, signals = ProgressCallback(resumed_from), SignalCallback()  # early, so a signal during preprocessing is not lost
-    tokenizer = AutoTokenizer.from_pretrained(args.tokenizer_name)
+    # Handlers go in first so that a signal during loading and preprocessing is not lost.
+    progress, signals = ProgressCallback(resumed_from), SignalCallback()
+    # On the hub path, one download per node; the other local ranks then read the cache.
+    with training_args.main_process_first(desc="loading model and data"):
+        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer_name)
+        model = AutoModelForQuestionAnswering.from_pretrained(args.model_name_or_path)
+        train_rows, eval_rows = load_rows(args)
     if not tokenizer.is_fast:
         sys.exit("train_qa: a fast tokenizer (offset mapping) is required")
-    model = AutoModelForQuestionAnswering.from_pretrained(args.model_name_or_path)
     max_len = min(args.max_seq_length, tokenizer.model_max_length)
-    train_rows, eval_rows = load_rows(args)
     trainer = Trainer(
         model=model,
         args=training_args,
@@ -111,8 +115,7 @@ def run(args) -> int:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    training_args = build_training_args(args, args.do_eval)
-    training_args.device  # noqa: B018 - sets up torch.distributed before we use it
+    training_args = build_training_args(args)
     resumed_from = agree_on_checkpoint(args)
     trainer, progress, signals = build_trainer(args, training_args, resumed_from)
     result = trainer.train(resume_from_checkpoint=resumed_from)
@@ -123,12 +126,17 @@ def run(args) -> int:
     eval_loss = trainer.evaluate()["eval_loss"] if args.do_eval else None
     trainer.save_model()
     if trainer.is_world_process_zero():
+        runtime = result.metrics["train_runtime"]
+        # Trainer's own rates count all max_steps, also those done before a resume.
+        steps = result.global_step - progress.resumed_step
+        samples = steps * training_args.per_device_train_batch_size * training_args.world_size \
+            * training_args.gradient_accumulation_steps
         emit({
             "event": "done",
             "global_step": result.global_step,
-            "train_runtime": result.metrics["train_runtime"],
-            "train_samples_per_second": result.metrics["train_samples_per_second"],
-            "train_steps_per_second": result.metrics["train_steps_per_second"],
+            "train_runtime": runtime,
+            "train_samples_per_second": round(samples / runtime, 3) if runtime > 0 else None,
+            "train_steps_per_second": round(steps / runtime, 3) if runtime > 0 else None,
             "first_loss": progress.first_loss,
             "final_loss": progress.final_loss,
             "eval_loss": eval_loss,
@@ -143,13 +151,17 @@ def main(argv=None) -> int:
         # Must be set before transformers / huggingface_hub are imported.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     code = run(args)
+    shutdown_distributed()
+    return code
+
+
+def shutdown_distributed() -> None:
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
-        # Exiting with a live gloo group can abort in its thread destructors (seen as exit 134).
+        # Exiting with a live gloo group can abort in its thread destructors (seen once as exit 134).
         dist.barrier()
         dist.destroy_process_group()
-    return code
 
 
 if __name__ == "__main__":

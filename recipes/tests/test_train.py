@@ -67,7 +67,8 @@ def test_progress_lines(first_run):
     assert done["first_loss"] == steps[0]["loss"] and done["final_loss"] == steps[-1]["loss"]
     assert done["final_loss"] < done["first_loss"]
     assert isinstance(done["eval_loss"], float) and done["train_runtime"] > 0
-    assert done["train_samples_per_second"] > 0 and done["train_steps_per_second"] > 0
+    assert done["train_steps_per_second"] == pytest.approx(12 / done["train_runtime"], rel=0.01)
+    assert done["train_samples_per_second"] == pytest.approx(12 * 8 / done["train_runtime"], rel=0.01)
 
 
 def test_checkpoints_on_disk(first_run):
@@ -88,6 +89,8 @@ def test_resume_skips_incomplete_newest_checkpoint(assets, first_run, tmp_path):
     assert [event["step"] for event in by_kind(events, "step")] == list(range(11, 17))
     assert events[-1]["event"] == "done" and events[-1]["global_step"] == 16
     assert events[-1]["eval_loss"] is None
+    # Rates count only the steps this run did (Trainer's own would count all 16).
+    assert events[-1]["train_steps_per_second"] == pytest.approx(6 / events[-1]["train_runtime"], rel=0.01)
     assert newest_complete_checkpoint(str(out)) == str(out / "checkpoint-16")
 
 

@@ -17,7 +17,7 @@ export interface Recipe {
   prepareAssets?: string[];
   /** Trainer arguments for the model and data (everything but steps, output and schedule). */
   modelArgs: string[];
-  defaults: { learningRate: number; maxSeqLength: number };
+  defaults: { learningRate: number; maxSeqLength: number; docStride: number };
 }
 
 const TRAIN_SCRIPT = `${REMOTE.recipe}/common/train_qa.py`;
@@ -40,7 +40,7 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
       '--validation_file',
       `${REMOTE.assets}/data/eval.json`,
     ],
-    defaults: { learningRate: 3e-3, maxSeqLength: 96 },
+    defaults: { learningRate: 3e-3, maxSeqLength: 96, docStride: 32 },
   },
   'distilbert-squad': {
     name: 'distilbert-squad',
@@ -49,7 +49,7 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
     systemPackages: ['python3-venv', 'openmpi-bin', 'libopenmpi-dev', 'libtcmalloc-minimal4', 'numactl'],
     pipArgs: ['--extra-index-url', 'https://download.pytorch.org/whl/cpu'],
     modelArgs: ['--model_name_or_path', 'distilbert-base-uncased', '--dataset_name', 'squad'],
-    defaults: { learningRate: 3e-5, maxSeqLength: 384 },
+    defaults: { learningRate: 3e-5, maxSeqLength: 384, docStride: 128 },
   },
 };
 
@@ -80,6 +80,8 @@ export function trainScriptArgs(spec: RunSpec, options: TrainArgsOptions): strin
     String(t.learningRate ?? recipe.defaults.learningRate),
     '--max_seq_length',
     String(recipe.defaults.maxSeqLength),
+    '--doc_stride',
+    String(recipe.defaults.docStride),
     '--save_steps',
     String(t.saveSteps),
     '--save_total_limit',

@@ -15,12 +15,13 @@ import {
   type EC2Client,
   type Instance,
 } from '@aws-sdk/client-ec2';
+import { packageRoot } from '../../src/common/package-root';
 import { createEc2Client, type Ec2ClientFactory } from '../../src/providers/aws/client';
 import { createAwsProvider } from '../../src/providers/aws';
 import type { ClusterRef, Provider } from '../../src/providers/provider';
 import type { AwsSettings } from '../../src/spec/schema';
 
-const MOTO_BIN = process.env.MOTO_SERVER_BIN ?? join(process.cwd(), '.tools', 'venv', 'bin', 'moto_server');
+const MOTO_BIN = process.env.MOTO_SERVER_BIN ?? join(packageRoot(), '.tools', 'venv', 'bin', 'moto_server');
 const START_TIMEOUT_MS = 30_000;
 
 export interface MotoServer {

@@ -31,12 +31,6 @@ export async function followRun(client: Client, workflowId: string, print: Print
 }
 
 function printChanges(progress: RunProgress, seen: Map<string, string>, print: Printer): void {
-  for (const step of progress.steps) {
-    if (seen.get(step.name) === step.status) continue;
-    seen.set(step.name, step.status);
-    const line = describeStep(step);
-    if (line) print(line);
-  }
   const t = progress.training;
   if (t && t.maxSteps > 0) {
     const key = `${t.stage}:${t.step}`;
@@ -45,6 +39,12 @@ function printChanges(progress: RunProgress, seen: Map<string, string>, print: P
       const loss = t.loss === null ? '' : `, loss ${t.loss.toFixed(4)}`;
       print(`    ${t.stage}: step ${t.step}/${t.maxSteps}${loss}`);
     }
+  }
+  for (const step of progress.steps) {
+    if (seen.get(step.name) === step.status) continue;
+    seen.set(step.name, step.status);
+    const line = describeStep(step);
+    if (line) print(line);
   }
 }
 

@@ -44,8 +44,8 @@ export async function ensureKeyPair(ctx: AwsContext, cluster: ClusterRef, public
 
 export async function deleteClusterKeyPairs(ctx: AwsContext, clusterId: string): Promise<void> {
   for (const keyPair of await describeKeyPairs(ctx, [clusterFilter(clusterId)])) {
-    const keyPairId = keyPair.KeyPairId;
-    if (keyPairId === undefined) continue;
-    await callIgnoringMissing(ctx, 'DeleteKeyPair', () => ctx.ec2.send(new DeleteKeyPairCommand({ KeyPairId: keyPairId })));
+    const keyName = keyPair.KeyName;
+    if (keyName === undefined) continue;
+    await callIgnoringMissing(ctx, 'DeleteKeyPair', () => ctx.ec2.send(new DeleteKeyPairCommand({ KeyName: keyName })));
   }
 }
