@@ -16,7 +16,7 @@ def _distributed() -> bool:
 
 class ProgressCallback(TrainerCallback):
     def __init__(self, resumed_from: str | None):
-        self.resumed_from = resumed_from
+        self.resumed_from = os.path.abspath(resumed_from) if resumed_from else None
         self.resumed_step = 0
         self.first_loss = None
         self.final_loss = None

@@ -74,11 +74,13 @@ def agree_on_checkpoint(args) -> str | None:
     box = [chosen]
     dist.broadcast_object_list(box, src=0)
     chosen = box[0]
-    present = torch.tensor([int(chosen is None or is_complete_checkpoint(chosen))])
-    dist.all_reduce(present, op=dist.ReduceOp.MIN)
-    if not present.item():
-        sys.exit(f"train_qa: checkpoint {chosen} (newest complete one on rank 0) is missing or "
-                 "incomplete on some rank: copy the whole folder to every node before resuming")
+    here = chosen is None or is_complete_checkpoint(chosen)
+    everywhere = torch.tensor([int(here)])
+    dist.all_reduce(everywhere, op=dist.ReduceOp.MIN)
+    if not everywhere.item():
+        where = "on another rank's node" if here else "on this rank's node"
+        sys.exit(f"train_qa (rank {dist.get_rank()}): checkpoint {chosen}, the newest complete one on "
+                 f"rank 0, is missing or incomplete {where}: copy the whole folder to every node")
     return chosen
 
 
@@ -135,8 +137,8 @@ def run(args) -> int:
             "event": "done",
             "global_step": result.global_step,
             "train_runtime": runtime,
-            "train_samples_per_second": round(samples / runtime, 3) if runtime > 0 else None,
-            "train_steps_per_second": round(steps / runtime, 3) if runtime > 0 else None,
+            "train_samples_per_second": round(samples / runtime, 3) if runtime > 0 else 0.0,
+            "train_steps_per_second": round(steps / runtime, 3) if runtime > 0 else 0.0,
             "first_loss": progress.first_loss,
             "final_loss": progress.final_loss,
             "eval_loss": eval_loss,

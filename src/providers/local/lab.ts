@@ -11,6 +11,8 @@ export const DEFAULT_PIP_CACHE = '/var/cache/tuneforge/pip';
 export interface LabLayout {
   root: string;
   operatorKey: string;
+  /** One JSON line per node process ever started: what "nodes launched" counts. */
+  launchLog: string;
   slots: string;
   images: string;
   pipCache: string;
@@ -40,6 +42,7 @@ export function labLayout(root: string, pipCache: string): LabLayout {
   return {
     root,
     operatorKey: join(root, 'operator', 'id_ed25519'),
+    launchLog: join(root, 'launches.jsonl'),
     slots: join(root, 'slots'),
     images: join(root, 'images'),
     pipCache,

@@ -1,5 +1,5 @@
 // The local provider: nodes are namespaced sshd processes on loopback addresses of this machine.
-import { access, chown, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { access, appendFile, chown, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -149,6 +149,7 @@ async function ensureNode(
     launchedAt: new Date().toISOString(),
   };
   await state.writeJsonAtomic(nodeLayout.record, { record, process: proc } satisfies state.LocalNodeState);
+  await appendFile(lab.launchLog, `${JSON.stringify({ clusterId: request.cluster.clusterId, name, at: record.launchedAt })}\n`);
   await waitForPort(address, 22, proc, nodeLayout.log);
   return record;
 }
@@ -252,4 +253,3 @@ async function exists(path: string): Promise<boolean> {
     () => false,
   );
 }
-

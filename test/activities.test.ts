@@ -1,0 +1,104 @@
+// Each step activity against real local nodes, called twice: the second call finds the work done.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../src/activities';
+import type { CpuInfo, ImageRecord, NodeRecord, ProvisionResult } from '../src/activities/types';
+import { countLaunches } from '../src/providers/local/launch-log';
+import { sshTarget } from '../src/remote/remote-shell';
+import { validateRunSpec } from '../src/spec/validate';
+import { liveNodeProcesses, testDeps, testProvider, TEST_LAB_ROOT } from './helpers/local-lab';
+import { uniqueId } from './helpers/temporal';
+
+const activities = createActivities(testDeps());
+const parsed = validateRunSpec({ name: 'activities-test', provider: 'local', recipe: 'tiny-qa', nodes: 2, training: { maxSteps: 6, saveSteps: 3 }, sanity: { maxSteps: 3 } });
+assert.ok(parsed.ok);
+const spec = parsed.spec;
+const ctx = { clusterId: uniqueId('activities'), spec };
+
+/** Runs an activity twice in a mock activity context and returns both results. */
+async function twice<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<[R, R]> {
+  const first = (await new MockActivityEnvironment().run(fn, ...args)) as R;
+  const second = (await new MockActivityEnvironment().run(fn, ...args)) as R;
+  return [first, second];
+}
+
+describe('step activities on real local nodes', () => {
+  let provisioned: ProvisionResult;
+  let master: NodeRecord;
+  let cpu: CpuInfo;
+  let image: ImageRecord;
+  let nodes: NodeRecord[];
+
+  after(async () => {
+    await testProvider.cleanup({ clusterId: ctx.clusterId, runName: spec.name });
+  });
+
+  it('provision-master adopts the master on a second call', async () => {
+    const [a, b] = await twice(activities.provisionMaster, ctx);
+    assert.deepEqual(b.master, a.master);
+    assert.equal(await countLaunches(ctx.clusterId, TEST_LAB_ROOT), 1);
+    assert.ok(a.cpu.logicalCpus >= 1);
+    provisioned = a;
+    master = a.master;
+    cpu = a.cpu;
+  });
+
+  it('install-deps installs once, then finds the marker', async () => {
+    const input = { ...ctx, master, fingerprint: provisioned.fingerprint };
+    const [a, b] = await twice(activities.installDeps, input);
+    assert.equal(b.skipped, true);
+    assert.equal(a.fingerprint, b.fingerprint);
+  });
+
+  it('bake-image reuses the image of the same fingerprint', async () => {
+    const [a, b] = await twice(activities.bakeImage, { ...ctx, master, fingerprint: provisioned.fingerprint });
+    assert.deepEqual(b, a);
+    assert.equal(a.fingerprint, provisioned.fingerprint);
+    image = a;
+  });
+
+  it('launch-workers adopts the workers on a second call', async () => {
+    const [a, b] = await twice(activities.launchWorkers, { ...ctx, image, names: ['worker-1'] });
+    assert.deepEqual(b, a);
+    assert.equal(a.length, 1);
+    assert.equal(await countLaunches(ctx.clusterId, TEST_LAB_ROOT), 2);
+    assert.equal(await liveNodeProcesses(ctx.clusterId), 2);
+    nodes = [master, ...a];
+  });
+
+  it('wire-ssh lets the master reach every node by name, and stays the same on a second call', async () => {
+    const [a, b] = await twice(activities.wireSsh, { ...ctx, sshUser: 'ubuntu', nodes });
+    assert.deepEqual(a.hosts, ['master', 'worker-1']);
+    assert.deepEqual(b, a);
+    const identity = await testProvider.sshIdentity({ clusterId: ctx.clusterId, runName: spec.name });
+    const keys = await testDeps().remote.check(sshTarget(nodes[1] as NodeRecord, identity), 'grep -c tuneforge-cluster .ssh/authorized_keys', { label: 'count keys' });
+    assert.equal(keys.stdout.trim(), '1', 'the cluster key is authorized once');
+  });
+
+  it('sanity-run trains one node and a second call re-reads the same finished job', async () => {
+    const [a, b] = await twice(activities.sanityRun, { ...ctx, master, cpu });
+    assert.equal(a.steps, 3);
+    assert.ok(a.samplesPerSecond > 0);
+    assert.deepEqual(b, a);
+  });
+
+  it('distributed-train runs ranks on every node; a second call attaches to the finished job', async () => {
+    const input = { ...ctx, cluster: provisioned.cluster, nodes, cpu, jobId: 'train-0' };
+    const [a, b] = await twice(activities.distributedTrain, input);
+    assert.equal(a.globalStep, 6);
+    assert.equal(a.worldSize, 2);
+    assert.ok(a.firstLoss !== null && a.finalLoss !== null && a.finalLoss < a.firstLoss, `loss went down (${a.firstLoss} -> ${a.finalLoss})`);
+    assert.match(a.lastCheckpoint ?? '', /checkpoint-6$/);
+    assert.deepEqual(b, a);
+  });
+
+  it('teardown leaves no node, and a second call has nothing to do', async () => {
+    const [a, b] = await twice(activities.teardown, { ...ctx, keepCluster: false });
+    assert.equal(a.nodesTerminated, 2);
+    assert.equal(a.nodesLeft, 0);
+    assert.deepEqual(b, { nodesTerminated: 0, nodesLeft: 0, kept: false });
+    assert.equal(await liveNodeProcesses(ctx.clusterId), 0);
+    assert.equal(await countLaunches(ctx.clusterId, TEST_LAB_ROOT), 2, 'no node was ever launched twice');
+  });
+});
