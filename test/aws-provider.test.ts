@@ -78,6 +78,13 @@ describe('aws provider on moto', { skip: motoUnavailableReason() }, () => {
     assert.equal((await h.ec2.send(new DescribeKeyPairsCommand({ Filters: tag }))).KeyPairs?.length, 1);
   });
 
+  test('concurrent bootstraps of one cluster make one group and one key pair', async () => {
+    const h = createHarness(moto);
+    await Promise.all([h.provider.bootstrap(h.cluster), h.secondProvider().bootstrap(h.cluster)]);
+    const leftovers = await clusterLeftovers(h.ec2, h.cluster.clusterId);
+    assert.deepEqual(leftovers, { instances: 0, groups: 1, keyPairs: 1 });
+  });
+
   test('bootstrap revokes rules beyond the desired ones (e.g. SSH from anywhere)', async () => {
     const h = createHarness(moto);
     await h.provider.bootstrap(h.cluster);
@@ -189,10 +196,9 @@ describe('aws provider on moto', { skip: motoUnavailableReason() }, () => {
     assert.equal(first.market, 'spot');
     await h.ec2.send(new TerminateInstancesCommand({ InstanceIds: [first.providerId] }));
     // moto models no spot reclaim; make its DescribeInstances say what EC2 says after one.
-    h.faults.rewrites.push((command, _input, output) => {
-      if (command !== 'DescribeInstances' || typeof output !== 'object' || output === null || !('Reservations' in output)) return;
-      const reservations = (output as { Reservations?: { Instances?: { InstanceId?: string; StateReason?: { Code?: string } }[] }[] }).Reservations;
-      for (const instance of (reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) {
+    h.faults.rewrites.push((command, output) => {
+      if (command !== 'DescribeInstances' || !('Reservations' in output)) return;
+      for (const instance of (output.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) {
         if (instance.InstanceId === first.providerId) instance.StateReason = { Code: 'Server.SpotInstanceTermination' };
       }
     });

@@ -142,6 +142,13 @@ test('host keys are deterministic per cluster and node, and their private part e
   assert.ok(cloudConfig.includes('    -----BEGIN OPENSSH PRIVATE KEY-----\n'));
 });
 
+test('ssh-keygen reads the derived host private key and finds the same public key', { skip: HAS_SSH_KEYGEN ? false : 'no ssh-keygen' }, () => {
+  const hostKey = deriveHostKey(randomBytes(32), 'cluster-1', 'master');
+  const path = join(mkdtempSync(join(tmpdir(), 'tuneforge-keys-')), 'ssh_host_ed25519_key');
+  writeFileSync(path, hostKey.privateKey, { mode: 0o600 });
+  assert.equal(normalizePublicKey(execFileSync('ssh-keygen', ['-y', '-f', path], { encoding: 'utf8' })), hostKey.publicKey);
+});
+
 function launchFor(overrides: Partial<NodeLaunch> = {}): NodeLaunch {
   return {
     cluster: { clusterId: 'c1', runName: 'r1' },

@@ -21,16 +21,19 @@ class ProgressCallback(TrainerCallback):
         self.first_loss = None
         self.final_loss = None
 
-    def on_train_begin(self, args, state, control, **kwargs):
-        self.resumed_step = state.global_step
-        if state.is_world_process_zero:
+    def announce_start(self, args, is_world_process_zero, max_steps, step):
+        self.resumed_step = step
+        if is_world_process_zero:
             emit({
                 "event": "start",
                 "world_size": args.world_size,
-                "max_steps": state.max_steps,
+                "max_steps": max_steps,
                 "resumed_from": self.resumed_from,
-                "resumed_step": self.resumed_step,
+                "resumed_step": step,
             })
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.announce_start(args, state.is_world_process_zero, state.max_steps, state.global_step)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not logs or "loss" not in logs:

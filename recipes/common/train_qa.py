@@ -4,6 +4,7 @@ Progress goes to stdout as `TUNEFORGE {json}` lines from the world process zero 
 SIGUSR1: checkpoint at the next step boundary. SIGTERM: checkpoint there, then exit 0.
 """
 
+import json
 import os
 import sys
 
@@ -84,7 +85,7 @@ def agree_on_checkpoint(args) -> str | None:
     return chosen
 
 
-def build_trainer(args, training_args, resumed_from):
+def build_trainer(args, training_args, resumed_from, model_path):
     import qa_data
     from callbacks import ProgressCallback, SignalCallback
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PrinterCallback, Trainer
@@ -94,7 +95,7 @@ def build_trainer(args, training_args, resumed_from):
     # On the hub path, one download per node; the other local ranks then read the cache.
     with training_args.main_process_first(desc="loading model and data"):
         tokenizer = AutoTokenizer.from_pretrained(args.tokenizer_name)
-        model = AutoModelForQuestionAnswering.from_pretrained(args.model_name_or_path)
+        model = AutoModelForQuestionAnswering.from_pretrained(model_path)
         train_rows, eval_rows = load_rows(args)
     if not tokenizer.is_fast:
         sys.exit("train_qa: a fast tokenizer (offset mapping) is required")
@@ -112,6 +113,46 @@ def build_trainer(args, training_args, resumed_from):
     return trainer, progress, signals
 
 
+def finished_step(checkpoint: str, max_steps: int) -> int | None:
+    """The checkpoint's step if it already reached the run's last step, else None."""
+    with open(os.path.join(checkpoint, "trainer_state.json"), encoding="utf-8") as handle:
+        state = json.load(handle)
+    target = max_steps if max_steps > 0 else state.get("max_steps") or 0
+    return state["global_step"] if 0 < target <= state["global_step"] else None
+
+
+def train(trainer, progress, signals, resumed_from, finished):
+    """(global_step, runtime) after training, or None when a signal stopped it."""
+    if finished is not None:
+        # Trainer.train would run one extra step past max_steps; there is nothing left to train.
+        progress.announce_start(trainer.args, trainer.is_world_process_zero(), finished, finished)
+        return finished, 0.0
+    result = trainer.train(resume_from_checkpoint=resumed_from)
+    if signals.stopped_at is not None:
+        return None
+    return result.global_step, result.metrics["train_runtime"]
+
+
+def report_done(args, training_args, progress, global_step, runtime, eval_loss) -> None:
+    from progress import emit
+
+    # Trainer's own rates count all max_steps, also those done before a resume.
+    steps = global_step - progress.resumed_step
+    samples = steps * training_args.per_device_train_batch_size * training_args.world_size \
+        * training_args.gradient_accumulation_steps
+    emit({
+        "event": "done",
+        "global_step": global_step,
+        "train_runtime": runtime,
+        "train_samples_per_second": round(samples / runtime, 3) if runtime > 0 else 0.0,
+        "train_steps_per_second": round(steps / runtime, 3) if runtime > 0 else 0.0,
+        "first_loss": progress.first_loss,
+        "final_loss": progress.final_loss,
+        "eval_loss": eval_loss,
+        "output_dir": os.path.abspath(args.output_dir),
+    })
+
+
 def run(args) -> int:
     from progress import emit
     from transformers.utils import logging as hf_logging
@@ -119,31 +160,18 @@ def run(args) -> int:
     hf_logging.disable_progress_bar()
     training_args = build_training_args(args)
     resumed_from = agree_on_checkpoint(args)
-    trainer, progress, signals = build_trainer(args, training_args, resumed_from)
-    result = trainer.train(resume_from_checkpoint=resumed_from)
-    if signals.stopped_at is not None:
+    finished = finished_step(resumed_from, args.max_steps) if resumed_from else None
+    model_path = resumed_from if finished is not None else args.model_name_or_path
+    trainer, progress, signals = build_trainer(args, training_args, resumed_from, model_path)
+    outcome = train(trainer, progress, signals, resumed_from, finished)
+    if outcome is None:
         if trainer.is_world_process_zero():
             emit({"event": "stopped", "step": signals.stopped_at})
         return 0
     eval_loss = trainer.evaluate()["eval_loss"] if args.do_eval else None
     trainer.save_model()
     if trainer.is_world_process_zero():
-        runtime = result.metrics["train_runtime"]
-        # Trainer's own rates count all max_steps, also those done before a resume.
-        steps = result.global_step - progress.resumed_step
-        samples = steps * training_args.per_device_train_batch_size * training_args.world_size \
-            * training_args.gradient_accumulation_steps
-        emit({
-            "event": "done",
-            "global_step": result.global_step,
-            "train_runtime": runtime,
-            "train_samples_per_second": round(samples / runtime, 3) if runtime > 0 else 0.0,
-            "train_steps_per_second": round(steps / runtime, 3) if runtime > 0 else 0.0,
-            "first_loss": progress.first_loss,
-            "final_loss": progress.final_loss,
-            "eval_loss": eval_loss,
-            "output_dir": os.path.abspath(args.output_dir),
-        })
+        report_done(args, training_args, progress, *outcome, eval_loss)
     return 0
 
 

@@ -221,3 +221,13 @@ def test_mpirun_two_ranks_agree_on_signals(assets, tmp_path):
         files = os.listdir(out / f"checkpoint-{step}")
         assert is_complete_checkpoint(str(out / f"checkpoint-{step}"))
         assert {"rng_state_0.pth", "rng_state_1.pth"} <= set(files)
+
+
+def test_resume_from_final_checkpoint_trains_nothing(assets, first_run, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(first_run[0], out)
+    events = run_events(command(assets, out, "--max_steps", "12", "--save_steps", "5", "--resume", "--do_eval"))
+    assert [event["event"] for event in events] == ["start", "done"]
+    assert events[0]["resumed_step"] == 12 and events[1]["global_step"] == 12
+    assert events[1]["eval_loss"] == pytest.approx(first_run[1][-1]["eval_loss"])
+    assert not os.path.exists(out / "checkpoint-13")

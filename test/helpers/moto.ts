@@ -2,7 +2,7 @@
 // Each test gets its own moto account (x-moto-account-id), so tests never see each other's state,
 // and faults are injected by SDK middleware on the real client, not by a fake.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomInt, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,10 +14,12 @@ import {
   EC2ServiceException,
   type EC2Client,
   type Instance,
+  type ServiceOutputTypes,
 } from '@aws-sdk/client-ec2';
 import { packageRoot } from '../../src/common/package-root';
 import { createEc2Client, type Ec2ClientFactory } from '../../src/providers/aws/client';
 import { createAwsProvider } from '../../src/providers/aws';
+import { deriveHostKey } from '../../src/providers/aws/ssh-keys';
 import type { ClusterRef, Provider } from '../../src/providers/provider';
 import type { AwsSettings } from '../../src/spec/schema';
 
@@ -99,7 +101,8 @@ export interface FaultRule {
   times?: number;
 }
 
-export type OutputRewrite = (command: string, input: Record<string, unknown>, output: unknown) => void;
+/** Edits a response before the provider sees it (moto models no spot reclaim, for example). */
+export type OutputRewrite = (command: string, output: ServiceOutputTypes) => void;
 
 export interface Ec2Faults {
   rules: FaultRule[];
@@ -142,7 +145,7 @@ function addMiddleware(client: EC2Client, accountId: string, faults: Ec2Faults):
         });
       }
       const result = await next(args);
-      for (const rewrite of faults.rewrites) rewrite(command, input, result.output);
+      for (const rewrite of faults.rewrites) rewrite(command, result.output);
       return result;
     },
     { step: 'initialize', name: 'tuneforgeTestFaults' },
@@ -178,26 +181,18 @@ export interface TestKey {
   publicKey: string;
 }
 
-/** A fresh ed25519 operator key (PKCS#8 PEM) and its OpenSSH public key, in a temporary folder. */
+/**
+ * A fresh ed25519 operator key in OpenSSH format (what ssh-keygen writes) and its .pub file, in a
+ * temporary folder. The provider's own encoder writes it, so tests need no ssh-keygen.
+ */
 export function writeTestKey(): TestKey {
   const folder = mkdtempSync(join(tmpdir(), 'tuneforge-aws-test-'));
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const raw = publicKey.export({ format: 'jwk' }).x ?? '';
-  const type = Buffer.from('ssh-ed25519');
-  const key = Buffer.from(raw, 'base64url');
-  const blob = Buffer.concat([lengthPrefixed(type), lengthPrefixed(key)]);
-  const publicLine = `ssh-ed25519 ${blob.toString('base64')}`;
+  const { privateKey, publicKey } = deriveHostKey(randomBytes(32), 'test', 'operator');
   const privateKeyPath = join(folder, 'id_ed25519');
   const publicKeyPath = `${privateKeyPath}.pub`;
-  writeFileSync(privateKeyPath, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
-  writeFileSync(publicKeyPath, `${publicLine} operator@test\n`);
-  return { privateKeyPath, publicKeyPath, publicKey: publicLine };
-}
-
-function lengthPrefixed(value: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(value.length);
-  return Buffer.concat([length, value]);
+  writeFileSync(privateKeyPath, privateKey, { mode: 0o600 });
+  writeFileSync(publicKeyPath, `${publicKey} operator@test\n`);
+  return { privateKeyPath, publicKeyPath, publicKey };
 }
 
 export const TEST_REGION = 'us-east-1';

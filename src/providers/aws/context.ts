@@ -1,7 +1,7 @@
 // What every AWS module needs (client, settings, retry deps) and the one way they call EC2.
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { AwsSettings } from '../../spec/schema';
-import { isEc2Error, toFailure } from './errors';
+import { ec2AuthFailure, isEc2Error } from './errors';
 import { API_RETRY, withRetry, type RetryDeps } from './retry';
 
 export interface AwsContext {
@@ -18,7 +18,7 @@ export async function call<T>(ctx: AwsContext, operation: string, send: () => Pr
   try {
     return await withRetry(send, API_RETRY, ctx.retry);
   } catch (error) {
-    if (isEc2Error(error, 'auth')) throw toFailure(error, { region: ctx.settings.region, operation });
+    if (isEc2Error(error, 'auth')) throw ec2AuthFailure(error, ctx.settings.region, operation);
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 // The one place that says what an EC2 error means: retry it, fail over, re-read, or give up.
 // Errors are recognised by their code (the SDK error's `name`) and HTTP status, never by message text.
-import { authFailed, capacityUnavailable, imageNotFound } from '../../common/errors';
+import type { ApplicationFailure } from '@temporalio/common';
+import { authFailed } from '../../common/errors';
 
 export type Ec2ErrorKind =
   /** Throttling, 5xx or a dropped connection: the same call may succeed later. */
@@ -30,7 +31,7 @@ const CAPACITY_CODES = new Set([
   'Unsupported',
 ]);
 
-const THROTTLING_CODES = new Set([
+const RETRYABLE_CODES = new Set([
   'RequestLimitExceeded',
   'Throttling',
   'ThrottlingException',
@@ -88,7 +89,7 @@ export function classifyEc2Error(error: unknown): Ec2ErrorKind {
   if (code.endsWith('.NotFound')) return 'not-found';
   if (code === 'DependencyViolation') return 'dependency';
   if (code === 'IdempotentParameterMismatch') return 'idempotency-mismatch';
-  if (THROTTLING_CODES.has(code) || NETWORK_CODES.has(code)) return 'retryable';
+  if (RETRYABLE_CODES.has(code) || NETWORK_CODES.has(code)) return 'retryable';
   if (httpStatus !== undefined && httpStatus >= 500) return 'retryable';
   return 'fatal';
 }
@@ -97,27 +98,10 @@ export function isEc2Error(error: unknown, ...kinds: Ec2ErrorKind[]): boolean {
   return kinds.includes(classifyEc2Error(error));
 }
 
-/**
- * Turns errors with a business meaning into the shared failure types; returns any other error as is.
- * `operation` names the EC2 action; `image` and `tried` add context where the caller has it.
- */
-export function toFailure(
-  error: unknown,
-  context: { region: string; operation: string; image?: string; tried?: string[] },
-): unknown {
-  const kind = classifyEc2Error(error);
-  const code = ec2ErrorCode(error) ?? 'unknown error';
-  if (kind === 'auth') {
-    return authFailed(
-      `the EC2 API in ${context.region}`,
-      `${code} calling ${context.operation}; the credentials need the actions in docs/iam-policy.json`,
-    );
-  }
-  if (kind === 'image-missing' && context.image !== undefined) {
-    return imageNotFound(context.image, `${code} from ${context.operation}`);
-  }
-  if (kind === 'capacity') {
-    return capacityUnavailable(context.tried ?? [], `${code} from ${context.operation}`);
-  }
-  return error;
+/** AuthFailed for the EC2 API: which action failed, and where to find the permissions it needs. */
+export function ec2AuthFailure(error: unknown, region: string, operation: string): ApplicationFailure {
+  return authFailed(
+    `the EC2 API in ${region}`,
+    `${ec2ErrorCode(error) ?? 'unknown error'} calling ${operation}; the credentials need the actions in docs/iam-policy.json`,
+  );
 }

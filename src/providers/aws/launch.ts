@@ -29,6 +29,10 @@ interface LaunchPlan {
   toTerminate: string[];
 }
 
+function instanceIdsOf(instances: Iterable<Instance>): string[] {
+  return [...instances].flatMap((instance) => (instance.InstanceId === undefined ? [] : [instance.InstanceId]));
+}
+
 function marketFor(ctx: AwsContext, role: NodeRole): Market {
   return role === 'master' ? ctx.settings.market : (ctx.settings.workerMarket ?? ctx.settings.market);
 }
@@ -49,7 +53,7 @@ function planLaunch(clusterInstances: Instance[], names: string[], role: NodeRol
     const live = mine.filter(isLive);
     const conflicting = live.find((instance) => roleOf(instance) !== role);
     if (conflicting !== undefined) {
-      throw clusterConflict(`node ${name} of cluster exists as ${roleOf(conflicting) ?? 'an untagged role'}, not ${role}`);
+      throw clusterConflict(`node ${name} already exists as ${roleOf(conflicting) ?? 'an untagged role'}, not as ${role}`);
     }
     if (live.length > 0) continue;
     plan.missing.push(name);
@@ -80,10 +84,6 @@ async function removeDuplicates(ctx: AwsContext, clusterId: string, names: strin
   const live = await describeClusterInstances(ctx, clusterId, { names, states: LIVE_STATES });
   const keep = new Set(instanceIdsOf(survivors(live).values()));
   await terminateInstanceIds(ctx, instanceIdsOf(live).filter((instanceId) => !keep.has(instanceId)));
-}
-
-function instanceIdsOf(instances: Iterable<Instance>): string[] {
-  return [...instances].flatMap((instance) => (instance.InstanceId === undefined ? [] : [instance.InstanceId]));
 }
 
 /** Why a node has no live instance: the state reason of its newest instance (e.g. a spot reclaim at launch). */
@@ -124,31 +124,35 @@ async function placementsFor(ctx: AwsContext, vpcId: string, clusterInstances: I
   return placementCandidates(ctx.settings.instanceTypes, zones, live);
 }
 
-export async function launchNodes(ctx: AwsContext, request: LaunchRequest, privateKey: Buffer): Promise<NodeRecord[]> {
-  const { cluster, role } = request;
-  const names = [...new Set(request.names)];
-  if (names.length === 0) return [];
-  const resources = await findClusterResources(ctx, cluster, privateKey);
+/** Launches the plan's missing nodes one by one; the first to find capacity decides where the rest go. */
+async function launchMissing(ctx: AwsContext, request: LaunchRequest, plan: LaunchPlan, clusterInstances: Instance[], privateKey: Buffer): Promise<void> {
+  const resources = await findClusterResources(ctx, request.cluster, privateKey);
   const image: LaunchImage = request.image === undefined ? await resolveBaseImage(ctx) : await resolveImageById(ctx, request.image.imageId);
-  const clusterInstances = await describeClusterInstances(ctx, cluster.clusterId);
-  const plan = planLaunch(clusterInstances, names, role);
-  await terminateInstanceIds(ctx, plan.toTerminate);
-  let placements = plan.missing.length > 0 ? await placementsFor(ctx, resources.vpcId, clusterInstances) : [];
+  let placements = await placementsFor(ctx, resources.vpcId, clusterInstances);
   for (const name of plan.missing) {
     const launch: NodeLaunch = {
-      cluster,
-      role,
+      cluster: request.cluster,
+      role: request.role,
       name,
-      market: marketFor(ctx, role),
+      market: marketFor(ctx, request.role),
       image,
       securityGroupId: resources.securityGroupId,
       keyName: resources.keyName,
       hostKeySecret: privateKey,
       retiredInstanceIds: plan.retired.get(name) ?? [],
     };
-    // The rest of this batch goes where the first node found capacity.
     placements = [await launchWithFailover(ctx, launch, placements)];
   }
-  await removeDuplicates(ctx, cluster.clusterId, names);
-  return waitForNodes(ctx, cluster, names, privateKey);
+}
+
+export async function launchNodes(ctx: AwsContext, request: LaunchRequest, privateKey: Buffer): Promise<NodeRecord[]> {
+  const names = [...new Set(request.names)];
+  if (names.length === 0) return [];
+  const clusterId = request.cluster.clusterId;
+  const clusterInstances = await describeClusterInstances(ctx, clusterId);
+  const plan = planLaunch(clusterInstances, names, request.role);
+  await terminateInstanceIds(ctx, plan.toTerminate);
+  if (plan.missing.length > 0) await launchMissing(ctx, request, plan, clusterInstances, privateKey);
+  await removeDuplicates(ctx, clusterId, names);
+  return waitForNodes(ctx, request.cluster, names, privateKey);
 }
