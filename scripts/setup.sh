@@ -11,7 +11,8 @@ pip_quiet() { "$@" 2>&1 | { grep -v 'is ignored: it is neither' || true; }; retu
 APT_PACKAGES=(openssh-server openssh-client openmpi-bin python3-venv python3.11-venv zstd)
 if [ "${TUNEFORGE_SETUP_BROWSER:-0}" = 1 ]; then APT_PACKAGES+=(chromium); fi
 missing=()
-for pkg in "${APT_PACKAGES[@]}"; do dpkg -s "$pkg" > /dev/null 2>&1 || missing+=("$pkg"); done
+installed() { dpkg-query -W -f='${Status}' "$1" 2> /dev/null | grep -q 'install ok installed'; }
+for pkg in "${APT_PACKAGES[@]}"; do installed "$pkg" || missing+=("$pkg"); done
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   apt-get update -q > /dev/null

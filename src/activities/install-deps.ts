@@ -59,8 +59,9 @@ export function installScript(recipe: Recipe, marker: string): string {
   const pipArgs = recipe.pipArgs.length > 0 ? ` ${shellJoin(recipe.pipArgs)}` : '';
   const assets = recipe.prepareAssets ? `HF_HUB_OFFLINE=1 ${REMOTE.python} ${shellJoin(recipe.prepareAssets)}` : 'true';
   return `set -euo pipefail
-if ! dpkg -s ${packages} > /dev/null 2>&1; then
-  sudo -n apt-get update -q && sudo -n DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${packages}
+missing=$(for p in ${packages}; do dpkg-query -W -f='\${Status}' "$p" 2> /dev/null | grep -q 'install ok installed' || echo "$p"; done)
+if [ -n "$missing" ]; then
+  sudo -n apt-get update -q && sudo -n DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
 fi
 python=$(command -v python3.11 || command -v python3)
 if [ ! -x ${REMOTE.python} ]; then "$python" -m venv ${REMOTE.venv}; fi

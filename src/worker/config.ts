@@ -6,6 +6,8 @@ export interface WorkerConfig {
   namespace: string;
   taskQueue: string;
   localLabRoot?: string;
+  /** SSH source range for EC2 security groups when a spec sets no aws.sshCidr. */
+  operatorCidr?: string;
   pollIntervalMs: number;
 }
 
@@ -17,6 +19,7 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     namespace: env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE,
     taskQueue: env.TUNEFORGE_TASK_QUEUE ?? TASK_QUEUE,
     localLabRoot: env.TUNEFORGE_LOCAL_ROOT,
+    operatorCidr: env.TUNEFORGE_OPERATOR_CIDR,
     pollIntervalMs: poll,
   };
 }

@@ -1,22 +1,28 @@
 // Builds the activities' dependencies once per worker process.
 import type { Client } from '@temporalio/client';
 import type { ActivityDeps } from '../activities';
+import { createAwsProvider } from '../providers/aws';
 import { createLocalProvider } from '../providers/local/local-provider';
 import type { Provider } from '../providers/provider';
 import { createRemoteShell } from '../remote/remote-shell';
-import type { RunSpec } from '../spec/schema';
+import type { AwsSettings, RunSpec } from '../spec/schema';
 import { trainingProgressSignal } from '../workflows/definitions';
-import { prerequisiteMissing } from '../common/errors';
 import type { WorkerConfig } from './config';
 
 export function buildActivityDeps(config: WorkerConfig, client: Client): ActivityDeps {
   const local = createLocalProvider({ labRoot: config.localLabRoot });
-  const providerFor = (spec: RunSpec): Provider => {
-    if (spec.provider === 'local') return local;
-    throw prerequisiteMissing('this worker has no aws provider configured', 'Use provider: local.');
+  const awsProviders = new Map<string, Provider>();
+  const awsProvider = (settings: AwsSettings): Provider => {
+    const key = JSON.stringify(settings);
+    let provider = awsProviders.get(key);
+    if (!provider) {
+      provider = createAwsProvider(settings, { operatorCidr: config.operatorCidr });
+      awsProviders.set(key, provider);
+    }
+    return provider;
   };
   return {
-    providerFor,
+    providerFor: (spec: RunSpec): Provider => (spec.provider === 'local' ? local : awsProvider(spec.aws)),
     remote: createRemoteShell(),
     pollIntervalMs: config.pollIntervalMs,
     reportProgress: async (workflowId, update) => {

@@ -4,6 +4,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { readWorkerConfig } from './config';
 import { createTuneforgeWorker } from './create-worker';
 import { buildActivityDeps } from './deps';
+import { ensureSearchAttributes } from './search-attributes';
 
 async function run(): Promise<void> {
   const config = readWorkerConfig();
@@ -11,6 +12,7 @@ async function run(): Promise<void> {
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
   try {
+    await ensureSearchAttributes(clientConnection, config.namespace);
     const worker = await createTuneforgeWorker({
       connection,
       namespace: config.namespace,

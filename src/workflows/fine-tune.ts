@@ -1,53 +1,53 @@
 // One durable fine-tune run: seven steps as activities, then teardown in a non-cancellable finally.
-import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { RunContext, TeardownResult } from '../activities/types';
 import { specInvalid } from '../common/errors';
-import { validateRunSpec } from '../spec/validate';
+import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import type { RunSpec } from '../spec/schema';
-import { ACTIVITY_PROFILES } from './activity-profiles';
-import { progressQuery, trainingProgressSignal, type FineTuneInput, type RunSummary } from './definitions';
+import { validateRunSpec } from '../spec/validate';
+import { progressQuery, trainingProgressSignal, type FineTuneInput, type RunProgress, type RunSummary } from './definitions';
+import { etaSeconds, renderDetails, type TrainingRate } from './run-details';
+import { steps } from './steps';
 import { StepTracker } from './step-tracker';
 
-const steps = {
-  provisioning: proxyActivities<Activities>(ACTIVITY_PROFILES.provisioning),
-  install: proxyActivities<Activities>(ACTIVITY_PROFILES.install),
-  bake: proxyActivities<Activities>(ACTIVITY_PROFILES.bake),
-  wiring: proxyActivities<Activities>(ACTIVITY_PROFILES.wiring),
-  sanity: proxyActivities<Activities>(ACTIVITY_PROFILES.sanity),
-  teardown: proxyActivities<Activities>(ACTIVITY_PROFILES.teardown),
-};
+const CLUSTER_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,99}$/;
+
+type RunOutcome = Omit<RunSummary, 'teardown' | 'steps'>;
 
 export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
-  const validated = validateRunSpec(input.spec);
-  if (!validated.ok) throw specInvalid(validated.problems);
-  const spec = validated.spec;
+  const spec = checkedSpec(input);
   const ctx: RunContext = { clusterId: workflowInfo().workflowId, spec };
-  const tracker = new StepTracker(spec);
+  const tracker = new StepTracker(spec, publisher());
   setHandler(progressQuery, () => tracker.snapshot());
   setHandler(trainingProgressSignal, (update) => tracker.setTraining(update));
+  upsertSearchAttributes([
+    { key: SEARCH_ATTRIBUTES.provider, value: spec.provider },
+    { key: SEARCH_ATTRIBUTES.recipe, value: spec.recipe },
+    { key: SEARCH_ATTRIBUTES.runName, value: spec.name },
+    { key: SEARCH_ATTRIBUTES.nodes, value: spec.nodes },
+    { key: SEARCH_ATTRIBUTES.recoveries, value: 0 },
+  ]);
 
-  let outcome: Omit<RunSummary, 'teardown' | 'steps'> | undefined;
+  let outcome: RunOutcome | undefined;
   let failure: unknown;
   let teardown: TeardownResult | undefined;
   try {
     outcome = await runSteps(ctx, spec, tracker);
   } catch (err) {
     failure = err;
-    tracker.fail(err instanceof Error ? err.message : String(err));
     throw err;
   } finally {
-    const keepCluster = failure !== undefined && spec.keepClusterOnFailure && !isCancellation(failure);
-    teardown = await CancellationScope.nonCancellable(() =>
-      tracker
-        .run('teardown', () => steps.teardown.teardown({ ...ctx, keepCluster }), (r) => `${r.nodesLeft} node(s) left`)
-        .catch((err: unknown) => {
-          if (failure === undefined) throw err;
-          // Never replace the run's own error with a teardown error; the reaper finds what is left.
-          log.error('teardown failed after the run failed', { error: String(err) });
-          return undefined;
-        }),
-    );
+    teardown = await CancellationScope.nonCancellable(() => runTeardown(ctx, tracker, failure));
+    if (failure !== undefined) tracker.fail(failure instanceof Error ? failure.message : String(failure));
   }
   if (!outcome || !teardown) throw ApplicationFailure.nonRetryable('the run ended without a result');
   if (teardown.nodesLeft === 0) tracker.setNodes([], 'terminated');
@@ -55,28 +55,99 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   return { ...outcome, steps: tracker.durations(), teardown };
 }
 
-async function runSteps(ctx: RunContext, spec: RunSpec, tracker: StepTracker): Promise<Omit<RunSummary, 'teardown' | 'steps'>> {
+function checkedSpec(input: FineTuneInput): RunSpec {
+  const validated = validateRunSpec(input.spec);
+  const problems = validated.ok ? [] : [...validated.problems];
+  if (!CLUSTER_ID_PATTERN.test(workflowInfo().workflowId)) {
+    problems.push({
+      path: '(workflow id)',
+      message: 'must be lowercase letters, digits and dashes: it names the cluster and tags its resources',
+    });
+  }
+  if (!validated.ok || problems.length > 0) throw specInvalid(problems);
+  return validated.spec;
+}
+
+/** Keeps the Web UI's view of the run current: details on every change, the stage search attribute when it moves. */
+function publisher(): (progress: RunProgress) => void {
+  let lastStage: string | undefined;
+  let rate: TrainingRate | undefined;
+  return (progress) => {
+    const t = progress.training;
+    if (t && (!rate || t.step < rate.sinceStep)) rate = { sinceMs: Date.now(), sinceStep: t.step };
+    setCurrentDetails(renderDetails(progress, etaSeconds(progress, rate, Date.now())));
+    if (progress.stage !== lastStage) {
+      lastStage = progress.stage;
+      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: progress.stage }]);
+    }
+  };
+}
+
+async function runTeardown(ctx: RunContext, tracker: StepTracker, failure: unknown): Promise<TeardownResult | undefined> {
+  const keepCluster = failure !== undefined && ctx.spec.keepClusterOnFailure && !isCancellation(failure);
+  try {
+    return await tracker.run(
+      'teardown',
+      () =>
+        steps.teardown.teardown.executeWithOptions(
+          { summary: keepCluster ? 'teardown: keep the cluster' : 'teardown: terminate every node' },
+          [{ ...ctx, keepCluster }],
+        ),
+      (r) => `${r.nodesLeft} node(s) left`,
+    );
+  } catch (err) {
+    if (failure === undefined) throw err;
+    // Never replace the run's own error with a teardown error; the reaper finds what is left.
+    log.error('teardown failed after the run failed', { error: String(err) });
+    return undefined;
+  }
+}
+
+async function runSteps(ctx: RunContext, spec: RunSpec, tracker: StepTracker): Promise<RunOutcome> {
   const provisioned = await tracker.run(
     'provision-master',
-    () => steps.provisioning.provisionMaster(ctx),
+    () => steps.provisioning.provisionMaster.executeWithOptions({ summary: 'provision-master: launch the master' }, [ctx]),
     (r) => (r.imageReused ? 'from the baked image' : undefined),
   );
   const { master, fingerprint, cluster, cpu } = provisioned;
   tracker.setNodes([master]);
   await tracker.run(
     'install-deps',
-    () => steps.install.installDeps({ ...ctx, master, fingerprint }),
+    () =>
+      steps.install.installDeps.executeWithOptions({ summary: `install-deps on ${master.name}` }, [
+        { ...ctx, master, fingerprint },
+      ]),
     (r) => (r.skipped ? 'already installed' : undefined),
   );
-  const image = await tracker.run('bake-image', () => steps.bake.bakeImage({ ...ctx, master, fingerprint }), (r) => r.imageId);
+  const image = await tracker.run(
+    'bake-image',
+    () =>
+      steps.bake.bakeImage.executeWithOptions({ summary: `bake-image from ${master.name}` }, [{ ...ctx, master, fingerprint }]),
+    (r) => r.imageId,
+  );
   const names = Array.from({ length: spec.nodes - 1 }, (_, i) => `worker-${i + 1}`);
-  const workers = await tracker.run('launch-workers', () => steps.provisioning.launchWorkers({ ...ctx, image, names }));
+  const workers = await tracker.run('launch-workers', () =>
+    steps.provisioning.launchWorkers.executeWithOptions({ summary: `launch-workers: ${names.length} from ${image.imageId}` }, [
+      { ...ctx, image, names },
+    ]),
+  );
   const nodes = [master, ...workers];
   tracker.setNodes(nodes);
-  await tracker.run('wire-ssh', () => steps.wiring.wireSsh({ ...ctx, sshUser: cluster.sshUser, nodes }));
-  const sanity = await tracker.run('sanity-run', () => steps.sanity.sanityRun({ ...ctx, master, cpu }));
-  const training = proxyActivities<Activities>(ACTIVITY_PROFILES.training(spec.training.timeoutMinutes));
-  const trained = await tracker.run('distributed-train', () => training.distributedTrain({ ...ctx, cluster, nodes, cpu, jobId: 'train-0' }));
+  await tracker.run('wire-ssh', () =>
+    steps.wiring.wireSsh.executeWithOptions({ summary: `wire-ssh across ${nodes.length} nodes` }, [
+      { ...ctx, sshUser: cluster.sshUser, nodes },
+    ]),
+  );
+  const sanity = await tracker.run('sanity-run', () =>
+    steps.sanity.sanityRun.executeWithOptions({ summary: `sanity-run on ${master.name}` }, [{ ...ctx, master, cpu }]),
+  );
+  const trained = await tracker.run('distributed-train', () =>
+    steps
+      .training(spec.training.timeoutMinutes)
+      .distributedTrain.executeWithOptions({ summary: `distributed-train on ${nodes.length} nodes` }, [
+        { ...ctx, cluster, nodes, cpu, jobId: 'train-0' },
+      ]),
+  );
   return {
     workflowId: ctx.clusterId,
     runName: spec.name,

@@ -8,7 +8,10 @@ import type { RunProgress, StepProgress } from './definitions';
 export class StepTracker {
   private readonly progress: RunProgress;
 
-  constructor(spec: RunSpec) {
+  constructor(
+    spec: RunSpec,
+    private readonly onChange: (progress: RunProgress) => void = () => undefined,
+  ) {
     this.progress = {
       runName: spec.name,
       provider: spec.provider,
@@ -30,6 +33,7 @@ export class StepTracker {
     const started = Date.now();
     Object.assign(step, { status: 'running', startedAt: new Date(started).toISOString() });
     this.progress.stage = name;
+    this.changed();
     try {
       const result = await work();
       this.finish(step, started, 'done', note?.(result));
@@ -42,19 +46,23 @@ export class StepTracker {
 
   setNodes(nodes: NodeRecord[], state?: string): void {
     this.progress.nodes = nodes.map((n) => ({ name: n.name, role: n.role, address: n.address, state: state ?? n.state }));
+    this.changed();
   }
 
   setTraining(update: ProgressUpdate): void {
     this.progress.training = update;
+    this.changed();
   }
 
   complete(): void {
     this.progress.stage = 'completed';
+    this.changed();
   }
 
   fail(message: string): void {
     this.progress.stage = 'failed';
     this.progress.error = message;
+    this.changed();
   }
 
   durations(): Array<{ name: StepName; seconds: number; note?: string }> {
@@ -72,5 +80,10 @@ export class StepTracker {
   private finish(step: StepProgress, started: number, status: 'done' | 'failed', note?: string): void {
     const ended = Date.now();
     Object.assign(step, { status, endedAt: new Date(ended).toISOString(), seconds: (ended - started) / 1000, note });
+    this.changed();
+  }
+
+  private changed(): void {
+    this.onChange(this.progress);
   }
 }

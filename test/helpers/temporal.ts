@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { DEFAULT_NAMESPACE } from '../../src/common/names';
+import { ensureSearchAttributes } from '../../src/worker/search-attributes';
 
 export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
 
@@ -21,9 +22,9 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
-export async function testClient(): Promise<{ client: Client; close: () => Promise<void> }> {
+export async function testClient(): Promise<{ client: Client; connection: Connection; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
-  return { client: new Client({ connection, namespace: DEFAULT_NAMESPACE }), close: () => connection.close() };
+  return { client: new Client({ connection, namespace: DEFAULT_NAMESPACE }), connection, close: () => connection.close() };
 }
 
 export function uniqueId(prefix: string): string {
@@ -38,8 +39,9 @@ export async function withWorker<T>(
   quietRuntime();
   const taskQueue = uniqueId('test-queue');
   const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
-  const { client, close } = await testClient();
+  const { client, connection: clientConnection, close } = await testClient();
   try {
+    await ensureSearchAttributes(clientConnection, DEFAULT_NAMESPACE);
     const worker = await Worker.create({
       connection,
       namespace: DEFAULT_NAMESPACE,

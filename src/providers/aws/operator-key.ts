@@ -1,5 +1,7 @@
 // Reads the operator's SSH key files named in the spec; never logs or returns their content in errors.
 import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { prerequisiteMissing } from '../../common/errors';
 import type { AwsSettings } from '../../spec/schema';
 import { normalizePublicKey, publicKeyFromPrivateKey } from './ssh-keys';
@@ -8,9 +10,14 @@ function isFileError(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && 'code' in error && typeof error.code === 'string';
 }
 
+/** Key paths in specs are written for the operator's shell: "~/" means the home of the worker's user. */
+export function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
+}
+
 async function readKeyFile(path: string, field: string): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return await readFile(expandHome(path));
   } catch (error) {
     if (!isFileError(error)) throw error;
     throw prerequisiteMissing(

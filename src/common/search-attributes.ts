@@ -1,0 +1,18 @@
+// Custom search attributes of runs: the Web UI's columns and `tuneforge list` filters. Defined once.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const SEARCH_ATTRIBUTES = {
+  stage: defineSearchAttributeKey('TuneforgeStage', SearchAttributeType.KEYWORD),
+  provider: defineSearchAttributeKey('TuneforgeProvider', SearchAttributeType.KEYWORD),
+  recipe: defineSearchAttributeKey('TuneforgeRecipe', SearchAttributeType.KEYWORD),
+  runName: defineSearchAttributeKey('TuneforgeRunName', SearchAttributeType.KEYWORD),
+  nodes: defineSearchAttributeKey('TuneforgeNodes', SearchAttributeType.INT),
+  recoveries: defineSearchAttributeKey('TuneforgeRecoveries', SearchAttributeType.INT),
+  costUsd: defineSearchAttributeKey('TuneforgeCostUsd', SearchAttributeType.DOUBLE),
+} as const;
+
+/** name=Type pairs, as `temporal server start-dev --search-attribute` takes them. */
+export function searchAttributeFlags(): string[] {
+  const typeName = { KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double' } as const;
+  return Object.values(SEARCH_ATTRIBUTES).map((key) => `${key.name}=${typeName[key.type as keyof typeof typeName]}`);
+}

@@ -1,0 +1,29 @@
+// The run's "current details" for the Web UI: a small markdown table kept up to date by the workflow.
+import type { RunProgress } from './definitions';
+
+export interface TrainingRate {
+  /** Workflow time (ms) and step of the first training report seen. */
+  sinceMs: number;
+  sinceStep: number;
+}
+
+export function etaSeconds(progress: RunProgress, rate: TrainingRate | undefined, nowMs: number): number | undefined {
+  const t = progress.training;
+  if (!t || !rate || t.maxSteps <= 0 || t.step <= rate.sinceStep || nowMs <= rate.sinceMs) return undefined;
+  const stepsPerSecond = (t.step - rate.sinceStep) / ((nowMs - rate.sinceMs) / 1000);
+  return Math.max(0, (t.maxSteps - t.step) / stepsPerSecond);
+}
+
+export function renderDetails(progress: RunProgress, eta: number | undefined): string {
+  const t = progress.training;
+  const rows: Array<[string, string]> = [
+    ['Stage', progress.stage],
+    ['Nodes', progress.nodes.length === 0 ? '-' : progress.nodes.map((n) => `${n.name}: ${n.state}`).join(', ')],
+    ['Step', t ? `${t.step} / ${t.maxSteps} (${t.stage})` : '-'],
+    ['Loss', t?.loss === null || t?.loss === undefined ? '-' : t.loss.toFixed(4)],
+    ['ETA', eta === undefined ? '-' : `${Math.round(eta)} s`],
+    ['Last checkpoint', t?.lastCheckpoint ?? '-'],
+  ];
+  if (progress.error) rows.push(['Error', progress.error.split('\n')[0] ?? '']);
+  return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`)].join('\n');
+}

@@ -1,0 +1,14 @@
+// The activity proxies, one per profile of activity-profiles.ts.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { ACTIVITY_PROFILES } from './activity-profiles';
+
+export const steps = {
+  provisioning: proxyActivities<Activities>(ACTIVITY_PROFILES.provisioning),
+  install: proxyActivities<Activities>(ACTIVITY_PROFILES.install),
+  bake: proxyActivities<Activities>(ACTIVITY_PROFILES.bake),
+  wiring: proxyActivities<Activities>(ACTIVITY_PROFILES.wiring),
+  sanity: proxyActivities<Activities>(ACTIVITY_PROFILES.sanity),
+  teardown: proxyActivities<Activities>(ACTIVITY_PROFILES.teardown),
+  training: (timeoutMinutes: number) => proxyActivities<Activities>(ACTIVITY_PROFILES.training(timeoutMinutes)),
+};
