@@ -220,6 +220,8 @@ export function awsTestSettings(key: TestKey, overrides: Partial<AwsSettings> = 
 
 export interface MotoHarness {
   provider: Provider;
+  /** The moto account the provider uses (x-moto-account-id). */
+  accountId: string;
   settings: AwsSettings;
   key: TestKey;
   faults: Ec2Faults;
@@ -248,6 +250,7 @@ export function createHarness(moto: MotoServer, overrides: Partial<AwsSettings> 
     });
   return {
     provider: makeProvider(),
+    accountId,
     settings,
     key,
     faults,
