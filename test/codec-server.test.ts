@@ -34,7 +34,8 @@ function call(url: string, options: { method?: string; headers?: Record<string, 
 }
 
 const json = { 'content-type': 'application/json' };
-const post = (url: string, body: unknown, headers: Record<string, string> = {}) => call(url, { headers: { ...json, ...headers }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  call(url, { headers: { ...json, ...headers }, body: JSON.stringify(body) });
 const errorOf = (reply: Reply) => (reply.body as { error?: string }).error ?? '';
 
 describe('codec server over HTTP', () => {
@@ -44,9 +45,21 @@ describe('codec server over HTTP', () => {
   let failing: RunningCodecServer;
 
   before(async () => {
-    server = await startCodecServer({ codec: new EncryptionCodec(keys), allowedOrigins: [UI_ORIGIN], maxBodyBytes: MAX_BODY_BYTES, host: '127.0.0.1', port: 0 });
+    server = await startCodecServer({
+      codec: new EncryptionCodec(keys),
+      allowedOrigins: [UI_ORIGIN],
+      maxBodyBytes: MAX_BODY_BYTES,
+      host: '127.0.0.1',
+      port: 0,
+    });
     const broken: PayloadCodec = { encode: async () => Promise.reject(new Error('boom')), decode: async (p: Payload[]) => p };
-    failing = await startCodecServer({ codec: broken, allowedOrigins: [], host: '127.0.0.1', port: 0, onError: (err) => errors.push(err) });
+    failing = await startCodecServer({
+      codec: broken,
+      allowedOrigins: [],
+      host: '127.0.0.1',
+      port: 0,
+      onError: (err) => errors.push(err),
+    });
   });
   after(async () => {
     await server.close();
@@ -81,20 +94,30 @@ describe('codec server over HTTP', () => {
   it('answers the UI preflight', async () => {
     const reply = await call(`${server.url}/decode`, {
       method: 'OPTIONS',
-      headers: { origin: UI_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace', 'access-control-request-private-network': 'true' },
+      headers: {
+        origin: UI_ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-namespace',
+        'access-control-request-private-network': 'true',
+      },
     });
     assert.equal(reply.status, 204);
     assert.equal(reply.headers['access-control-allow-origin'], UI_ORIGIN);
     assert.equal(reply.headers['access-control-allow-credentials'], 'true');
     assert.match(String(reply.headers['access-control-allow-methods']), /POST/);
-    const allowed = String(reply.headers['access-control-allow-headers']).split(',').map((h) => h.trim());
+    const allowed = String(reply.headers['access-control-allow-headers'])
+      .split(',')
+      .map((h) => h.trim());
     for (const header of ['content-type', 'x-namespace', 'authorization']) assert.ok(allowed.includes(header), header);
     assert.equal(reply.headers['access-control-allow-private-network'], 'true');
   });
 
   it('refuses other browser origins, preflight and POST alike', async () => {
     const evil = 'http://evil.example';
-    const preflight = await call(`${server.url}/decode`, { method: 'OPTIONS', headers: { origin: evil, 'access-control-request-method': 'POST' } });
+    const preflight = await call(`${server.url}/decode`, {
+      method: 'OPTIONS',
+      headers: { origin: evil, 'access-control-request-method': 'POST' },
+    });
     assert.equal(preflight.status, 403);
     assert.equal(preflight.headers['access-control-allow-origin'], undefined);
     const reply = await post(`${server.url}/decode`, { payloads: [] }, { origin: evil });
@@ -114,7 +137,11 @@ describe('codec server over HTTP', () => {
     const cases: Array<[Promise<Reply>, number, RegExp]> = [
       [call(`${server.url}/decode`, { headers: json, body: '{nope' }), 400, /body is not JSON/],
       [post(`${server.url}/decode`, { payload: [] }), 400, /body must be \{"payloads": \[\.\.\.\]\}/],
-      [post(`${server.url}/decode`, { payloads: [{ metadata: { encoding: 'not base64!' } }] }), 400, /payloads\[0\]\.metadata\.encoding must be a base64 string/],
+      [
+        post(`${server.url}/decode`, { payloads: [{ metadata: { encoding: 'not base64!' } }] }),
+        400,
+        /payloads\[0\]\.metadata\.encoding must be a base64 string/,
+      ],
       [call(`${server.url}/decode`, { headers: { 'content-type': 'text/plain' }, body: '{}' }), 415, /application\/json/],
       [call(`${server.url}/decode`, { method: 'GET' }), 405, /use POST/],
       [post(`${server.url}/metrics`, {}), 404, /POST \/encode or POST \/decode/],
@@ -149,11 +176,24 @@ describe('codec server settings', () => {
     assert.equal(config.host, '127.0.0.1');
     assert.equal(config.port, DEFAULT_CODEC_PORT);
     assert.equal(config.port, 8234);
-    assert.ok(config.allowedOrigins.includes('http://localhost:8233'));
+    assert.deepEqual(config.allowedOrigins, ['http://localhost:8233', 'http://127.0.0.1:8233']);
+  });
+
+  it('follows TEMPORAL_UI_URL for the default origin', () => {
+    assert.deepEqual(readCodecServerConfig({ TEMPORAL_UI_URL: 'http://localhost:9233/' }).allowedOrigins, [
+      'http://localhost:9233',
+      'http://127.0.0.1:9233',
+    ]);
+    assert.deepEqual(readCodecServerConfig({ TEMPORAL_UI_URL: 'https://temporal.example' }).allowedOrigins, [
+      'https://temporal.example',
+    ]);
   });
 
   it('reads the port and origins and names a bad value', () => {
-    const config = readCodecServerConfig({ TUNEFORGE_CODEC_PORT: '9000', TUNEFORGE_CODEC_ORIGINS: 'https://ui.example:8443, http://localhost:8080' });
+    const config = readCodecServerConfig({
+      TUNEFORGE_CODEC_PORT: '9000',
+      TUNEFORGE_CODEC_ORIGINS: 'https://ui.example:8443, http://localhost:8080',
+    });
     assert.equal(config.port, 9000);
     assert.deepEqual(config.allowedOrigins, ['https://ui.example:8443', 'http://localhost:8080']);
     assert.throws(() => readCodecServerConfig({ TUNEFORGE_CODEC_PORT: 'eighty' }), /TUNEFORGE_CODEC_PORT must be an integer/);

@@ -3,8 +3,23 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ApplicationFailure, DefaultFailureConverter, defaultPayloadConverter, METADATA_ENCODING_KEY, type LogLevel, type LogMetadata, type Payload } from '@temporalio/common';
-import { dataConverterFor, EncryptionCodec, ENCRYPTED_ENCODING, FAILURE_CONVERTER_PATH, isEncrypted, KEY_ID_METADATA } from '../src/codec/encryption-codec';
+import {
+  ApplicationFailure,
+  DefaultFailureConverter,
+  defaultPayloadConverter,
+  METADATA_ENCODING_KEY,
+  type LogLevel,
+  type LogMetadata,
+  type Payload,
+} from '@temporalio/common';
+import {
+  dataConverterFor,
+  EncryptionCodec,
+  ENCRYPTED_ENCODING,
+  FAILURE_CONVERTER_PATH,
+  isEncrypted,
+  KEY_ID_METADATA,
+} from '../src/codec/encryption-codec';
 import { CodecKeyConfigError, PayloadDecryptError } from '../src/codec/errors';
 import { failureConverter } from '../src/codec/failure-converter';
 import { describeKeys, formatKeyEntry, generateKey, loadCodecKeys, parseKeyList, type CodecKeys } from '../src/codec/keys';
@@ -20,7 +35,10 @@ function keysOf(...ids: string[]): CodecKeys {
 }
 
 function expectKeyError(fn: () => unknown, source: string, problem: RegExp): void {
-  assert.throws(fn, (err: unknown) => err instanceof CodecKeyConfigError && err.source.startsWith(source) && problem.test(err.message));
+  assert.throws(
+    fn,
+    (err: unknown) => err instanceof CodecKeyConfigError && err.source.startsWith(source) && problem.test(err.message),
+  );
 }
 
 describe('codec keys', () => {
@@ -52,12 +70,19 @@ describe('codec keys', () => {
     ];
     for (const [value, problem] of cases) {
       expectKeyError(() => loadCodecKeys({ TUNEFORGE_CODEC_KEYS: value }), 'TUNEFORGE_CODEC_KEYS', problem);
-      assert.throws(() => loadCodecKeys({ TUNEFORGE_CODEC_KEYS: value }), (err: unknown) => err instanceof Error && !err.message.includes(secretish));
+      assert.throws(
+        () => loadCodecKeys({ TUNEFORGE_CODEC_KEYS: value }),
+        (err: unknown) => err instanceof Error && !err.message.includes(secretish),
+      );
     }
   });
 
   it('refuses both variables at once', () => {
-    expectKeyError(() => loadCodecKeys({ TUNEFORGE_CODEC_KEYS: `a:${keyB64()}`, TUNEFORGE_CODEC_KEY_FILE: '/nope' }), 'TUNEFORGE_CODEC_KEYS', /only one of/);
+    expectKeyError(
+      () => loadCodecKeys({ TUNEFORGE_CODEC_KEYS: `a:${keyB64()}`, TUNEFORGE_CODEC_KEY_FILE: '/nope' }),
+      'TUNEFORGE_CODEC_KEYS',
+      /only one of/,
+    );
   });
 
   it('reads an owner-only key file and checks its current id', () => {
@@ -68,19 +93,31 @@ describe('codec keys', () => {
     assert.equal(keys?.keys.size, 2);
 
     writeFileSync(path, JSON.stringify({ current: 'zz', keys: { a: keyB64() } }));
-    expectKeyError(() => loadCodecKeys({ TUNEFORGE_CODEC_KEY_FILE: path }), 'TUNEFORGE_CODEC_KEY_FILE', /current key id "zz" is not among the keys/);
+    expectKeyError(
+      () => loadCodecKeys({ TUNEFORGE_CODEC_KEY_FILE: path }),
+      'TUNEFORGE_CODEC_KEY_FILE',
+      /current key id "zz" is not among the keys/,
+    );
     writeFileSync(path, '{"current": "a", "keys": {"a": "c2Vj');
     expectKeyError(() => loadCodecKeys({ TUNEFORGE_CODEC_KEY_FILE: path }), 'TUNEFORGE_CODEC_KEY_FILE', /is not valid JSON$/);
     writeFileSync(path, JSON.stringify({ keys: [] }));
     expectKeyError(() => loadCodecKeys({ TUNEFORGE_CODEC_KEY_FILE: path }), 'TUNEFORGE_CODEC_KEY_FILE', /must be \{"current"/);
-    expectKeyError(() => loadCodecKeys({ TUNEFORGE_CODEC_KEY_FILE: join(dir, 'missing.json') }), 'TUNEFORGE_CODEC_KEY_FILE', /cannot read/);
+    expectKeyError(
+      () => loadCodecKeys({ TUNEFORGE_CODEC_KEY_FILE: join(dir, 'missing.json') }),
+      'TUNEFORGE_CODEC_KEY_FILE',
+      /cannot read/,
+    );
   });
 
   it('refuses a key file that group or others can read', { skip: process.platform === 'win32' }, () => {
     const path = join(dir, 'open.json');
     writeFileSync(path, JSON.stringify({ current: 'a', keys: { a: keyB64() } }));
     chmodSync(path, 0o644);
-    expectKeyError(() => loadCodecKeys({ TUNEFORGE_CODEC_KEY_FILE: path }), 'TUNEFORGE_CODEC_KEY_FILE', /readable by group or others \(mode 0644\); run: chmod 600/);
+    expectKeyError(
+      () => loadCodecKeys({ TUNEFORGE_CODEC_KEY_FILE: path }),
+      'TUNEFORGE_CODEC_KEY_FILE',
+      /readable by group or others \(mode 0644\); run: chmod 600/,
+    );
   });
 
   it('generates 32-byte keys in the id:base64 form the list reads', () => {
@@ -119,8 +156,14 @@ describe('encryption codec', () => {
     assert.ok(encoded?.data);
     const data = Buffer.from(encoded.data);
     data[20] = (data[20] ?? 0) ^ 1;
-    await assert.rejects(codec.decode([{ ...encoded, data }]), (err: unknown) => err instanceof PayloadDecryptError && err.problem === 'authentication-failed' && err.keyId === 'k1');
-    await assert.rejects(codec.decode([{ ...encoded, data: data.subarray(0, 10) }]), (err: unknown) => err instanceof PayloadDecryptError && err.problem === 'too-short');
+    await assert.rejects(
+      codec.decode([{ ...encoded, data }]),
+      (err: unknown) => err instanceof PayloadDecryptError && err.problem === 'authentication-failed' && err.keyId === 'k1',
+    );
+    await assert.rejects(
+      codec.decode([{ ...encoded, data: data.subarray(0, 10) }]),
+      (err: unknown) => err instanceof PayloadDecryptError && err.problem === 'too-short',
+    );
   });
 
   it('rotates: old payloads still decrypt, new ones use the new current key', async () => {
@@ -136,8 +179,10 @@ describe('encryption codec', () => {
     const [fresher] = await codec.encode([toPayload(value)]);
     assert.equal(text(fresher?.metadata?.[KEY_ID_METADATA]), 'k2');
     // A process that only has the old key cannot read the new payloads, and says which key it lacks.
-    await assert.rejects(new EncryptionCodec(oldKeys).decode(fresher ? [fresher] : []), (err: unknown) =>
-      err instanceof PayloadDecryptError && err.problem === 'unknown-key-id' && err.keyId === 'k2' && /"k2"/.test(err.message),
+    await assert.rejects(
+      new EncryptionCodec(oldKeys).decode(fresher ? [fresher] : []),
+      (err: unknown) =>
+        err instanceof PayloadDecryptError && err.problem === 'unknown-key-id' && err.keyId === 'k2' && /"k2"/.test(err.message),
     );
   });
 
@@ -151,7 +196,10 @@ describe('encryption codec', () => {
   it('refuses an encrypted payload without a key id', async () => {
     const [encoded] = await new EncryptionCodec(keysOf('k1')).encode([toPayload(1)]);
     const metadata = { [METADATA_ENCODING_KEY]: encoded?.metadata?.[METADATA_ENCODING_KEY] ?? new Uint8Array() };
-    await assert.rejects(new EncryptionCodec(keysOf('k1')).decode([{ metadata, data: encoded?.data ?? null }]), (err: unknown) => err instanceof PayloadDecryptError && err.problem === 'missing-key-id');
+    await assert.rejects(
+      new EncryptionCodec(keysOf('k1')).decode([{ metadata, data: encoded?.data ?? null }]),
+      (err: unknown) => err instanceof PayloadDecryptError && err.problem === 'missing-key-id',
+    );
   });
 });
 
@@ -165,7 +213,10 @@ describe('data converter', () => {
 
   it('its failure converter moves message and stack into an encoded payload', () => {
     assert.ok(failureConverter instanceof DefaultFailureConverter);
-    const failure = failureConverter.errorToFailure(ApplicationFailure.create({ message: 'hunter2-failure', type: 'T' }), defaultPayloadConverter);
+    const failure = failureConverter.errorToFailure(
+      ApplicationFailure.create({ message: 'hunter2-failure', type: 'T' }),
+      defaultPayloadConverter,
+    );
     assert.equal(failure.message, 'Encoded failure');
     assert.equal(failure.stackTrace, '');
     assert.ok(failure.encodedAttributes && text(failure.encodedAttributes.data).includes('hunter2-failure'));
@@ -178,7 +229,11 @@ describe('redacting logger', () => {
     const stamp = Symbol('ts');
     const inner = {
       log: (level: LogLevel, message: string, meta?: LogMetadata) => void seen.push({ level, message, meta }),
-      trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined,
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
     };
     const cause = ApplicationFailure.create({ type: 'TrainingFailed', message: 'hunter2-log' });
     const err = new Error('outer hunter2-log', { cause });
@@ -187,7 +242,15 @@ describe('redacting logger', () => {
     assert.deepEqual(seen[0], {
       level: 'WARN',
       message: 'Activity failed',
-      meta: { error: { name: 'Error', message: REDACTED, cause: { name: 'ApplicationFailure', type: 'TrainingFailed', message: REDACTED } }, durationMs: 5, [stamp]: 1n },
+      meta: {
+        error: {
+          name: 'Error',
+          message: REDACTED,
+          cause: { name: 'ApplicationFailure', type: 'TrainingFailed', message: REDACTED },
+        },
+        durationMs: 5,
+        [stamp]: 1n,
+      },
     });
     assert.deepEqual(seen[1]?.meta, { error: REDACTED, taskQueue: 'q' });
   });

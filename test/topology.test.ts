@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execSync, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { LSCPU_COMMAND, openMpiRankArgs, parseLscpu } from '../src/cluster/topology';
+import { LSCPU_COMMAND, openMpiMappingArgs, parseLscpu } from '../src/cluster/topology';
 
 const HEADER = [
   '# The following is the parsable format, which can be fed to other',
@@ -49,7 +49,7 @@ test('r7iz.metal-16xl: one Xeon Gold 6455B socket, 32 cores, 64 vCPUs, one NUMA 
     threadsPerRank: 31,
     amx: true,
   });
-  assert.deepEqual(openMpiRankArgs(topology), ['--map-by', 'ppr:1:numa:PE=31', '--bind-to', 'core', '-x', 'OMP_NUM_THREADS=31']);
+  assert.deepEqual(openMpiMappingArgs(topology), ['--map-by', 'ppr:1:numa:PE=31', '--bind-to', 'core']);
 });
 
 test('m7i.48xlarge: two 48-core sockets, 192 vCPUs, two NUMA nodes', () => {
@@ -63,7 +63,7 @@ test('m7i.48xlarge: two 48-core sockets, 192 vCPUs, two NUMA nodes', () => {
     threadsPerRank: 47,
     amx: true,
   });
-  assert.deepEqual(openMpiRankArgs(topology), ['--map-by', 'ppr:1:numa:PE=47', '--bind-to', 'core', '-x', 'OMP_NUM_THREADS=47']);
+  assert.deepEqual(openMpiMappingArgs(topology), ['--map-by', 'ppr:1:numa:PE=47', '--bind-to', 'core']);
 });
 
 test('a 2-core VM without AMX gets one rank with one thread', () => {
@@ -77,7 +77,7 @@ test('a 2-core VM without AMX gets one rank with one thread', () => {
     threadsPerRank: 1,
     amx: false,
   });
-  assert.deepEqual(openMpiRankArgs(topology), ['--map-by', 'ppr:1:numa:PE=1', '--bind-to', 'core', '-x', 'OMP_NUM_THREADS=1']);
+  assert.deepEqual(openMpiMappingArgs(topology), ['--map-by', 'ppr:1:numa:PE=1', '--bind-to', 'core']);
 });
 
 test('an empty NUMA column (kernel without NUMA) counts as one node', () => {
@@ -99,15 +99,13 @@ test('AMX needs all three flags', () => {
 });
 
 test('ranks that do not divide across NUMA nodes are mapped per node', () => {
-  assert.deepEqual(openMpiRankArgs({ numaNodes: 2, ranksPerNode: 3, threadsPerRank: 4 }), [
+  assert.deepEqual(openMpiMappingArgs({ numaNodes: 2, ranksPerNode: 3, threadsPerRank: 4 }), [
     '--map-by',
     'ppr:3:node:PE=4',
     '--bind-to',
     'core',
-    '-x',
-    'OMP_NUM_THREADS=4',
   ]);
-  assert.equal(openMpiRankArgs({ numaNodes: 2, ranksPerNode: 4, threadsPerRank: 11 })[1], 'ppr:2:numa:PE=11');
+  assert.equal(openMpiMappingArgs({ numaNodes: 2, ranksPerNode: 4, threadsPerRank: 11 })[1], 'ppr:2:numa:PE=11');
 });
 
 test('output that is not lscpu -p is rejected', () => {

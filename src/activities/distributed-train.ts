@@ -34,6 +34,7 @@ export function createTrainActivities(deps: ActivityDeps) {
         runtimeSeconds: done.train_runtime,
         lastCheckpoint: progress.lastCheckpoint,
         resumedStep: progress.resumedStep,
+        epochs: progress.epoch,
       };
     },
   };

@@ -1,4 +1,8 @@
-// teardown: every node of the cluster terminated (found by cluster id), then what bootstrap made.
+// teardown: every node of the cluster terminated (found by cluster id), then what bootstrap made; the
+// run's cost is estimated from the nodes' lifetimes before they go.
+import { estimateCost } from '../cluster/cost';
+import type { NodeRecord } from '../providers/provider';
+import type { RunSpec } from '../spec/schema';
 import { clusterRef, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import type { RunContext, TeardownResult } from './types';
@@ -13,13 +17,23 @@ export function createTeardownActivities(deps: ActivityDeps) {
       const provider = deps.providerFor(input.spec);
       const ref = clusterRef(input);
       const before = (await provider.listNodes(ref)).filter((n) => n.state !== 'terminated');
-      if (input.keepCluster) return { nodesTerminated: 0, nodesLeft: before.length, kept: true };
+      const cost = runCost(input.spec, before);
+      if (input.keepCluster) return { nodesTerminated: 0, nodesLeft: before.length, kept: true, ...cost };
       await keepAlive(async () => {
         await provider.terminateNodes(ref);
         await provider.cleanup(ref);
       });
       const left = (await provider.listNodes(ref)).filter((n) => n.state !== 'terminated');
-      return { nodesTerminated: before.length - left.length, nodesLeft: left.length, kept: false };
+      return { nodesTerminated: before.length - left.length, nodesLeft: left.length, kept: false, ...cost };
     },
   };
+}
+
+function runCost(spec: RunSpec, nodes: NodeRecord[]): Pick<TeardownResult, 'costUsd' | 'unpricedTypes'> {
+  const overrides = spec.provider === 'aws' ? { pricePerHourUsd: spec.aws.pricePerHourUsd } : {};
+  const estimate = estimateCost(
+    nodes.map((n) => ({ instanceType: n.instanceType, market: n.market, launchedAt: n.launchedAt })),
+    overrides,
+  );
+  return { costUsd: estimate.totalUsd, unpricedTypes: estimate.unpricedTypes };
 }

@@ -1,4 +1,5 @@
 // Inputs and results of the step activities: JSON-plain records that cross Temporal payloads.
+import type { CpuTopology } from '../cluster/topology';
 import type { ClusterInfo, ImageRecord, NodeRecord } from '../providers/provider';
 import type { RunSpec } from '../spec/schema';
 
@@ -8,10 +9,8 @@ export interface RunContext {
   spec: RunSpec;
 }
 
-export interface CpuInfo {
-  logicalCpus: number;
-  amx: boolean;
-}
+/** The master's CPU layout from lscpu; workers come from its image on the same instance type. */
+export type CpuInfo = CpuTopology;
 
 export interface ProvisionResult {
   cluster: ClusterInfo;
@@ -58,12 +57,17 @@ export interface TrainResult {
   runtimeSeconds: number;
   lastCheckpoint: string | null;
   resumedStep: number;
+  /** Epochs trained by the end (fractional). */
+  epochs: number | null;
 }
 
 export interface TeardownResult {
   nodesTerminated: number;
   nodesLeft: number;
   kept: boolean;
+  /** Estimated cost of the nodes that were still up, from launch to now (on-demand or spot prices). */
+  costUsd: number;
+  unpricedTypes: string[];
 }
 
 export type { ClusterInfo, ImageRecord, NodeRecord };

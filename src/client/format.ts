@@ -14,6 +14,9 @@ export function formatSummary(summary: RunSummary): string {
     `Distributed run:     ${t.globalStep} steps on ${t.worldSize} ranks, ${t.samplesPerSecond.toFixed(1)} samples/s, ${t.runtimeSeconds.toFixed(1)} s`,
     `Training loss:       first ${fmt(t.firstLoss)}, last ${fmt(t.finalLoss)}${t.evalLoss === null ? '' : `, eval ${fmt(t.evalLoss)}`}`,
     `Checkpoint written:  ${t.lastCheckpoint ?? '(none)'}${t.resumedStep > 0 ? ` (resumed from step ${t.resumedStep})` : ''}`,
+    `Scaling efficiency:  ${pct(summary.efficiency.scalingEfficiency)} (distributed samples/s / (${summary.nodesLaunched} x single-node samples/s))`,
+    `Time per step:       ${summary.efficiency.secondsPerStep === null ? 'n/a' : `${summary.efficiency.secondsPerStep.toFixed(3)} s`}`,
+    `Estimated cost:      $${summary.efficiency.costUsd.toFixed(2)}${summary.efficiency.costPerEpochUsd === null ? '' : `, $${summary.efficiency.costPerEpochUsd.toFixed(2)} per epoch`}${summary.teardown.unpricedTypes.length > 0 ? ` (no price for ${summary.teardown.unpricedTypes.join(', ')})` : ''}`,
     `Baked image reused:  ${summary.imageReused ? 'yes' : 'no'}`,
     `Nodes left:          ${summary.teardown.nodesLeft}${summary.teardown.kept ? ' (kept on request)' : ''}`,
   ];
@@ -25,10 +28,15 @@ export function formatStatus(status: RunStatus): string {
   const p = status.progress;
   if (!p) return lines.join('\n');
   lines.push(`stage: ${p.stage}${p.error ? ` (${p.error.split('\n')[0]})` : ''}`);
-  for (const s of p.steps) lines.push(`  ${s.name.padEnd(20)} ${s.status.padEnd(8)} ${s.seconds === undefined ? '' : `${s.seconds.toFixed(1)} s`}`);
+  for (const s of p.steps)
+    lines.push(`  ${s.name.padEnd(20)} ${s.status.padEnd(8)} ${s.seconds === undefined ? '' : `${s.seconds.toFixed(1)} s`}`);
   if (p.nodes.length > 0) lines.push(`nodes: ${p.nodes.map((n) => `${n.name} (${n.state})`).join(', ')}`);
   if (p.training) lines.push(`training: step ${p.training.step}/${p.training.maxSteps}, loss ${fmt(p.training.loss)}`);
   return lines.join('\n');
+}
+
+function pct(value: number | null): string {
+  return value === null ? 'n/a' : `${(value * 100).toFixed(0)}%`;
 }
 
 function fmt(value: number | null): string {

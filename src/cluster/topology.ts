@@ -81,9 +81,10 @@ export type RankLayout = Pick<CpuTopology, 'numaNodes' | 'ranksPerNode' | 'threa
  * divide evenly (else over the node), each bound to threadsPerRank whole cores (PE counts cores,
  * not hyperthreads), with OMP_NUM_THREADS exported to match.
  */
-export function openMpiRankArgs(layout: RankLayout): string[] {
+/** Open MPI mapping and binding: ranks per NUMA node when they divide evenly, each bound to its cores. */
+export function openMpiMappingArgs(layout: RankLayout): string[] {
   const { numaNodes, ranksPerNode, threadsPerRank } = layout;
   const perNuma = numaNodes > 0 && ranksPerNode % numaNodes === 0;
   const mapping = perNuma ? `ppr:${ranksPerNode / numaNodes}:numa:PE=${threadsPerRank}` : `ppr:${ranksPerNode}:node:PE=${threadsPerRank}`;
-  return ['--map-by', mapping, '--bind-to', 'core', '-x', `OMP_NUM_THREADS=${threadsPerRank}`];
+  return ['--map-by', mapping, '--bind-to', 'core'];
 }

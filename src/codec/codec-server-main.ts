@@ -13,7 +13,9 @@ async function run(): Promise<void> {
     codec: new EncryptionCodec(keys),
     onError: (err) => console.error('codec server error:', err instanceof Error ? `${err.name}: ${err.message}` : String(err)),
   });
-  console.log(`tuneforge codec server at ${server.url} (keys: ${describeKeys(keys)}; UI origins: ${config.allowedOrigins.join(', ')})`);
+  console.log(
+    `tuneforge codec server at ${server.url} (keys: ${describeKeys(keys)}; UI origins: ${config.allowedOrigins.join(', ')})`,
+  );
   console.log(`point the Web UI at it: temporal server start-dev --ui-codec-endpoint ${server.url}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

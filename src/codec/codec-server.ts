@@ -44,7 +44,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: CodecS
   const route = routeOf(req.url);
   if (!route) throw new HttpError(404, 'no such endpoint; use POST /encode or POST /decode');
   // A browser page from any other origin (or a DNS-rebinding host name) is refused outright.
-  if (origin !== undefined && !originAllowed) throw new HttpError(403, `origin ${origin} is not allowed; add it to TUNEFORGE_CODEC_ORIGINS`);
+  if (origin !== undefined && !originAllowed)
+    throw new HttpError(403, `origin ${origin} is not allowed; add it to TUNEFORGE_CODEC_ORIGINS`);
   if (req.method === 'OPTIONS') return preflight(req, res);
   if (req.method !== 'POST') {
     res.setHeader('allow', 'POST, OPTIONS');
@@ -74,7 +75,8 @@ function preflight(req: IncomingMessage, res: ServerResponse): void {
   res.setHeader('access-control-allow-headers', ALLOWED_HEADERS);
   res.setHeader('access-control-max-age', String(PREFLIGHT_MAX_AGE_SECONDS));
   // Chrome's Private Network Access asks this when a UI served from elsewhere calls a loopback server.
-  if (req.headers['access-control-request-private-network'] === 'true') res.setHeader('access-control-allow-private-network', 'true');
+  if (req.headers['access-control-request-private-network'] === 'true')
+    res.setHeader('access-control-allow-private-network', 'true');
   res.writeHead(204).end();
 }
 
@@ -129,7 +131,9 @@ export interface RunningCodecServer {
 }
 
 /** Listens on host:port (port 0 picks a free one) and resolves once it accepts connections. */
-export async function startCodecServer(options: CodecServerOptions & { host: string; port: number }): Promise<RunningCodecServer> {
+export async function startCodecServer(
+  options: CodecServerOptions & { host: string; port: number },
+): Promise<RunningCodecServer> {
   const server = createCodecServer(options);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -37,7 +37,8 @@ export class EncryptionCodec implements PayloadCodec {
 
   private decodeOne(payload: Payload): Payload {
     const idBytes = payload.metadata?.[KEY_ID_METADATA];
-    if (!idBytes) throw new PayloadDecryptError(undefined, 'missing-key-id', `encrypted payload has no ${KEY_ID_METADATA} metadata`);
+    if (!idBytes)
+      throw new PayloadDecryptError(undefined, 'missing-key-id', `encrypted payload has no ${KEY_ID_METADATA} metadata`);
     const keyId = Buffer.from(idBytes).toString('utf8');
     const plain = decrypt(payload.data ?? new Uint8Array(), this.keyFor(keyId), keyId);
     return ProtoPayload.decode(plain);
@@ -46,7 +47,11 @@ export class EncryptionCodec implements PayloadCodec {
   private keyFor(keyId: string): Buffer {
     const key = this.keys.keys.get(keyId);
     if (!key) {
-      throw new PayloadDecryptError(keyId, 'unknown-key-id', `payload was encrypted with key id "${keyId}", which this process does not have; add it (decrypt-only) to TUNEFORGE_CODEC_KEYS or the key file`);
+      throw new PayloadDecryptError(
+        keyId,
+        'unknown-key-id',
+        `payload was encrypted with key id "${keyId}", which this process does not have; add it (decrypt-only) to TUNEFORGE_CODEC_KEYS or the key file`,
+      );
     }
     return key;
   }
@@ -68,7 +73,11 @@ export function encrypt(plain: Uint8Array, key: Buffer): Buffer {
 export function decrypt(sealed: Uint8Array, key: Buffer, keyId: string): Buffer {
   const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
   if (bytes.length < IV_BYTES + TAG_BYTES) {
-    throw new PayloadDecryptError(keyId, 'too-short', `encrypted payload (key id "${keyId}") is ${bytes.length} bytes, too short to hold an IV and tag`);
+    throw new PayloadDecryptError(
+      keyId,
+      'too-short',
+      `encrypted payload (key id "${keyId}") is ${bytes.length} bytes, too short to hold an IV and tag`,
+    );
   }
   const decipher = createDecipheriv(CIPHER, key, bytes.subarray(0, IV_BYTES));
   decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));

@@ -10,7 +10,9 @@ function run(): void {
   }
   process.stdout.write(`${formatKeyEntry(generateKey(id))}\n`);
   if (process.stdout.isTTY) {
-    process.stderr.write(`Put it first in ${KEYS_ENV} (comma-separated) to make it the current key; keep older keys after it to read old runs.\n`);
+    process.stderr.write(
+      `Put it first in ${KEYS_ENV} (comma-separated) to make it the current key; keep older keys after it to read old runs.\n`,
+    );
   }
 }
 

@@ -79,7 +79,8 @@ export function parseKeyFile(text: string, source = KEY_FILE_ENV): CodecKeys {
 function buildKeys(pairs: Array<[string, string]>, currentKeyId: string, source: string): CodecKeys {
   const keys = new Map<string, Buffer>();
   for (const [id, encoded] of pairs) {
-    if (!KEY_ID_PATTERN.test(id)) throw new CodecKeyConfigError(source, `key id "${id}" must be 1-64 letters, digits, ".", "_" or "-"`);
+    if (!KEY_ID_PATTERN.test(id))
+      throw new CodecKeyConfigError(source, `key id "${id}" must be 1-64 letters, digits, ".", "_" or "-"`);
     if (keys.has(id)) throw new CodecKeyConfigError(source, `duplicate key id "${id}"`);
     keys.set(id, decodeKey(id, encoded, source));
   }
@@ -95,7 +96,10 @@ function decodeKey(id: string, encoded: string, source: string): Buffer {
   }
   const key = Buffer.from(text, 'base64');
   if (key.length !== KEY_BYTES) {
-    throw new CodecKeyConfigError(source, `key "${id}" is ${key.length} bytes; AES-256 needs ${KEY_BYTES} (make one with tuneforge-keygen)`);
+    throw new CodecKeyConfigError(
+      source,
+      `key "${id}" is ${key.length} bytes; AES-256 needs ${KEY_BYTES} (make one with: npm run keygen)`,
+    );
   }
   return key;
 }
@@ -112,7 +116,8 @@ export interface GeneratedKey {
 /** A fresh random key; the default id is the date plus a random suffix, e.g. k20250102-9f3a. */
 export function generateKey(id?: string, now = new Date()): GeneratedKey {
   const keyId = id ?? `k${now.toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(2).toString('hex')}`;
-  if (!KEY_ID_PATTERN.test(keyId)) throw new CodecKeyConfigError('key id', `"${keyId}" must be 1-64 letters, digits, ".", "_" or "-"`);
+  if (!KEY_ID_PATTERN.test(keyId))
+    throw new CodecKeyConfigError('key id', `"${keyId}" must be 1-64 letters, digits, ".", "_" or "-"`);
   return { id: keyId, key: randomBytes(KEY_BYTES) };
 }
 

@@ -33,7 +33,10 @@ function payloadFromJson(item: unknown, path: string): Payload {
   if (metadata !== undefined && metadata !== null) {
     if (typeof metadata !== 'object' || Array.isArray(metadata)) throw new BadPayloadsJson(`${path}.metadata must be an object`);
     payload.metadata = Object.fromEntries(
-      Object.entries(metadata).map(([key, value]): [string, Uint8Array] => [key, bytesFromBase64(value, `${path}.metadata.${key}`)]),
+      Object.entries(metadata).map(([key, value]): [string, Uint8Array] => [
+        key,
+        bytesFromBase64(value, `${path}.metadata.${key}`),
+      ]),
     );
   }
   if (data !== undefined && data !== null) payload.data = bytesFromBase64(data, `${path}.data`);

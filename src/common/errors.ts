@@ -102,10 +102,10 @@ export function capacityUnavailable(tried: string[], reason: string): Applicatio
   return failure(FailureType.CapacityUnavailable, `no capacity (${tried.join(', ')}): ${reason}`, { tried }, false);
 }
 
-export function amxMissing(node: string, flags: string[]): ApplicationFailure {
+export function amxMissing(node: string): ApplicationFailure {
   return failure(
     FailureType.AmxMissing,
     `${node} has no AMX (lscpu flags lack amx_bf16/amx_tile/amx_int8); choose a Sapphire Rapids or later instance type (e.g. r7iz, m7i, c7i) or set aws.requireAmx: false`,
-    { node, flags },
+    { node },
   );
 }

@@ -1,32 +1,46 @@
 // The shell commands that run training: a single process for the sanity run, mpirun for the cluster.
+import { openMpiMappingArgs } from '../cluster/topology';
 import type { ClusterInfo, NodeRecord } from '../providers/provider';
 import { sh, shellJoin, shellQuote } from '../remote/shell-quote';
 import type { RunSpec } from '../spec/schema';
 import type { CpuInfo } from '../activities/types';
-import { trainScriptArgs } from './recipe';
+import { recipeFor, trainScriptArgs } from './recipe';
 import { REMOTE } from './remote-paths';
 
 export interface Placement {
   ranksPerNode: number;
   threadsPerRank: number;
+  /** mpirun's mapping and binding arguments. */
+  mapping: string[];
 }
 
-/** One rank per node unless the spec says otherwise; threads split the node's CPUs between ranks. */
+/**
+ * Dedicated nodes: one rank per NUMA node, bound to its cores, physical cores minus one threads each
+ * (lscpu decides). Nodes that share one host's CPUs (local) split them and bind nothing.
+ */
 export function placement(spec: RunSpec, cluster: ClusterInfo, cpu: CpuInfo, nodeCount: number): Placement {
-  const ranksPerNode = spec.training.ranksPerNode === 'auto' ? 1 : spec.training.ranksPerNode;
-  if (spec.training.threadsPerRank !== 'auto') return { ranksPerNode, threadsPerRank: spec.training.threadsPerRank };
-  const sharers = ranksPerNode * (cluster.nodesShareCpus ? nodeCount : 1);
-  const perRank = Math.floor(cpu.logicalCpus / sharers);
-  // On dedicated nodes leave one core per rank for the data loader and communication threads.
-  const threadsPerRank = cluster.nodesShareCpus ? perRank : perRank - 1;
-  return { ranksPerNode, threadsPerRank: Math.max(1, threadsPerRank) };
+  const t = spec.training;
+  if (cluster.nodesShareCpus) {
+    const ranksPerNode = t.ranksPerNode === 'auto' ? 1 : t.ranksPerNode;
+    const threadsPerRank =
+      t.threadsPerRank === 'auto' ? Math.max(1, Math.floor(cpu.logicalCpus / (ranksPerNode * nodeCount))) : t.threadsPerRank;
+    return { ranksPerNode, threadsPerRank, mapping: ['--map-by', `ppr:${ranksPerNode}:node`, '--bind-to', 'none'] };
+  }
+  const ranksPerNode = t.ranksPerNode === 'auto' ? cpu.ranksPerNode : t.ranksPerNode;
+  const threadsPerRank = t.threadsPerRank === 'auto' ? cpu.threadsPerRank : t.threadsPerRank;
+  const mapping = openMpiMappingArgs({ numaNodes: cpu.numaNodes, ranksPerNode, threadsPerRank });
+  return { ranksPerNode, threadsPerRank, mapping };
+}
+
+function envAssignments(spec: RunSpec, extra: Record<string, string>): string[] {
+  return Object.entries({ ...recipeFor(spec).trainEnv, ...extra }).map(([name, value]) => `${name}=${value}`);
 }
 
 export function sanityCommand(spec: RunSpec, cpu: CpuInfo): string {
   const args = trainScriptArgs(spec, { outputDir: REMOTE.sanityOutput, maxSteps: spec.sanity.maxSteps, resume: false });
   return [
     sh`rm -rf ${REMOTE.sanityOutput}`,
-    `HF_HUB_OFFLINE=1 OMP_NUM_THREADS=${cpu.logicalCpus} ${REMOTE.python} ${shellJoin(args)}`,
+    `env ${shellJoin(envAssignments(spec, { OMP_NUM_THREADS: String(cpu.physicalCores) }))} ${REMOTE.python} ${shellJoin(args)}`,
   ].join(' && ');
 }
 
@@ -54,10 +68,7 @@ export function distributedCommand(input: MpiCommandInput): string {
     hostfile,
     '-np',
     String(nodes.length * p.ranksPerNode),
-    '--map-by',
-    `ppr:${p.ranksPerNode}:node`,
-    '--bind-to',
-    'none',
+    ...p.mapping,
     '--mca',
     'plm_rsh_no_tree_spawn',
     '1',
@@ -71,8 +82,7 @@ export function distributedCommand(input: MpiCommandInput): string {
     `MASTER_PORT=${cluster.rendezvousPort}`,
     '-x',
     `OMP_NUM_THREADS=${p.threadsPerRank}`,
-    '-x',
-    'HF_HUB_OFFLINE=1',
+    ...Object.entries(recipeFor(spec).trainEnv).flatMap(([name, value]) => ['-x', `${name}=${value}`]),
     REMOTE.python,
     ...trainScriptArgs(spec, { outputDir: REMOTE.trainOutput, resume: true }),
   ];

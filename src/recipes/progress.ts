@@ -42,6 +42,8 @@ export interface TrainingProgress {
   loss: number | null;
   lastCheckpoint: string | null;
   resumedStep: number;
+  /** Epochs trained so far (fractional), from the last step line. */
+  epoch: number | null;
   done: Extract<ProgressEvent, { event: 'done' }> | null;
 }
 
@@ -56,6 +58,7 @@ export function emptyProgress(jobId: string): TrainingProgress {
     loss: null,
     lastCheckpoint: null,
     resumedStep: 0,
+    epoch: null,
     done: null,
   };
 }

@@ -13,6 +13,8 @@ export interface Recipe {
   systemPackages: string[];
   /** Extra pip arguments, e.g. the PyTorch CPU index on EC2. */
   pipArgs: string[];
+  /** Environment for every training process (exported by mpirun to all ranks). */
+  trainEnv: Record<string, string>;
   /** Arguments after the venv python that make the offline assets, if the recipe has any. */
   prepareAssets?: string[];
   /** Trainer arguments for the model and data (everything but steps, output and schedule). */
@@ -29,6 +31,7 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
     requirements: 'tiny-qa/requirements.txt',
     systemPackages: ['openmpi-bin'],
     pipArgs: [],
+    trainEnv: { HF_HUB_OFFLINE: '1' },
     prepareAssets: [`${REMOTE.recipe}/tiny-qa/make_assets.py`, '--out', REMOTE.assets],
     modelArgs: [
       '--model_name_or_path',
@@ -48,6 +51,8 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
     requirements: 'distilbert-squad/requirements.txt',
     systemPackages: ['python3-venv', 'openmpi-bin', 'libopenmpi-dev', 'libtcmalloc-minimal4', 'numactl'],
     pipArgs: ['--extra-index-url', 'https://download.pytorch.org/whl/cpu'],
+    // The post's allocator: tcmalloc cuts malloc contention between OpenMP threads.
+    trainEnv: { LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4' },
     modelArgs: ['--model_name_or_path', 'distilbert-base-uncased', '--dataset_name', 'squad'],
     defaults: { learningRate: 3e-5, maxSeqLength: 384, docStride: 128 },
   },

@@ -46,6 +46,15 @@ export interface RunSummary {
   sanity: SanityResult;
   training: TrainResult;
   teardown: TeardownResult;
+  efficiency: RunEfficiency;
+}
+
+export interface RunEfficiency {
+  /** Distributed throughput / (nodes x single-node sanity throughput), as the blog computed by hand. */
+  scalingEfficiency: number | null;
+  secondsPerStep: number | null;
+  costUsd: number;
+  costPerEpochUsd: number | null;
 }
 
 export interface FineTuneInput {

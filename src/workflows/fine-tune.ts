@@ -14,14 +14,21 @@ import { specInvalid } from '../common/errors';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import type { RunSpec } from '../spec/schema';
 import { validateRunSpec } from '../spec/validate';
-import { progressQuery, trainingProgressSignal, type FineTuneInput, type RunProgress, type RunSummary } from './definitions';
+import {
+  progressQuery,
+  trainingProgressSignal,
+  type FineTuneInput,
+  type RunEfficiency,
+  type RunProgress,
+  type RunSummary,
+} from './definitions';
 import { etaSeconds, renderDetails, type TrainingRate } from './run-details';
 import { steps } from './steps';
 import { StepTracker } from './step-tracker';
 
 const CLUSTER_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,99}$/;
 
-type RunOutcome = Omit<RunSummary, 'teardown' | 'steps'>;
+type RunOutcome = Omit<RunSummary, 'teardown' | 'steps' | 'efficiency'>;
 
 export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   const spec = checkedSpec(input);
@@ -50,9 +57,22 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
     if (failure !== undefined) tracker.fail(failure instanceof Error ? failure.message : String(failure));
   }
   if (!outcome || !teardown) throw ApplicationFailure.nonRetryable('the run ended without a result');
+  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.costUsd, value: teardown.costUsd }]);
   if (teardown.nodesLeft === 0) tracker.setNodes([], 'terminated');
   tracker.complete();
-  return { ...outcome, steps: tracker.durations(), teardown };
+  return { ...outcome, steps: tracker.durations(), teardown, efficiency: efficiency(outcome, teardown) };
+}
+
+function efficiency(outcome: RunOutcome, teardown: TeardownResult): RunEfficiency {
+  const t = outcome.training;
+  const single = outcome.sanity.samplesPerSecond;
+  const stepsRun = t.globalStep - t.resumedStep;
+  return {
+    scalingEfficiency: single > 0 ? t.samplesPerSecond / (outcome.nodesLaunched * single) : null,
+    secondsPerStep: stepsRun > 0 ? t.runtimeSeconds / stepsRun : null,
+    costUsd: teardown.costUsd,
+    costPerEpochUsd: t.epochs !== null && t.epochs > 0 ? teardown.costUsd / t.epochs : null,
+  };
 }
 
 function checkedSpec(input: FineTuneInput): RunSpec {

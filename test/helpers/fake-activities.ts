@@ -36,7 +36,7 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
       master: fakeNode('master'),
       fingerprint: 'f'.repeat(32),
       imageReused: false,
-      cpu: { logicalCpus: 2, amx: false },
+      cpu: { logicalCpus: 2, physicalCores: 2, sockets: 1, numaNodes: 1, ranksPerNode: 1, threadsPerRank: 1, amx: false },
     }),
     installDeps: async () => ({ fingerprint: 'f'.repeat(32), skipped: false }),
     bakeImage: async () => ({ imageId: 'img', fingerprint: 'f'.repeat(32), createdAt: new Date(0).toISOString() }),
@@ -45,11 +45,11 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
     sanityRun: async () => ({ steps: 3, stepsPerSecond: 1, samplesPerSecond: 8, firstLoss: 5, finalLoss: 4 }),
     distributedTrain: async () => ({
       globalStep: 10, worldSize: 3, firstLoss: 5, finalLoss: 3, evalLoss: null, samplesPerSecond: 20,
-      stepsPerSecond: 1, runtimeSeconds: 10, lastCheckpoint: 'tuneforge/output/checkpoint-10', resumedStep: 0,
+      stepsPerSecond: 1, runtimeSeconds: 10, lastCheckpoint: 'tuneforge/output/checkpoint-10', resumedStep: 0, epochs: 1,
     }),
     teardown: async (input) => {
       log.teardownInputs.push({ keepCluster: input.keepCluster });
-      return { nodesTerminated: input.keepCluster ? 0 : 3, nodesLeft: input.keepCluster ? 3 : 0, kept: input.keepCluster };
+      return { nodesTerminated: input.keepCluster ? 0 : 3, nodesLeft: input.keepCluster ? 3 : 0, kept: input.keepCluster, costUsd: 0, unpricedTypes: [] };
     },
   };
   const merged = { ...base, ...overrides } as Activities;
