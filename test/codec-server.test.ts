@@ -85,7 +85,7 @@ describe('codec server over HTTP', () => {
 
   it('serves /{namespace}/decode (the CLI template) and passes plain payloads through', async () => {
     const plain = payloadsToJson([defaultPayloadConverter.toPayload('hi')]);
-    const reply = await post(`${server.url}/default/decode`, plain);
+    const reply = await post(`${server.url}/default/decode?x=1`, plain);
     assert.equal(reply.status, 200);
     assert.deepEqual(reply.body, plain);
     assert.equal(reply.headers['access-control-allow-origin'], undefined);
@@ -145,6 +145,7 @@ describe('codec server over HTTP', () => {
       [call(`${server.url}/decode`, { headers: { 'content-type': 'text/plain' }, body: '{}' }), 415, /application\/json/],
       [call(`${server.url}/decode`, { method: 'GET' }), 405, /use POST/],
       [post(`${server.url}/metrics`, {}), 404, /POST \/encode or POST \/decode/],
+      [post(`${server.url}//`, {}), 404, /no such endpoint/],
     ];
     for (const [pending, status, message] of cases) {
       const reply = await pending;

@@ -60,7 +60,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: CodecS
 
 /** Only the last path segment counts, so `/{namespace}/decode` (the CLI's template) works too. */
 function routeOf(url: string | undefined): Route | undefined {
-  const last = new URL(url ?? '/', 'http://codec.invalid').pathname.split('/').filter(Boolean).at(-1);
+  const path = (url ?? '/').split('?')[0] ?? '/';
+  const last = path.split('/').filter(Boolean).at(-1);
   return last === 'encode' || last === 'decode' ? last : undefined;
 }
 

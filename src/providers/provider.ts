@@ -80,6 +80,8 @@ export interface Provider {
   bakeImage(cluster: ClusterRef, node: NodeRecord, fingerprint: string): Promise<ImageRecord>;
   /** Removes what bootstrap created. Safe to call when nothing exists. */
   cleanup(cluster: ClusterRef): Promise<void>;
+  /** Cluster ids that still own resources (nodes, groups, key pairs, cluster-baked images): what a reaper checks. */
+  listClusters(): Promise<string[]>;
   /** How the worker process logs in to this cluster's nodes. */
   sshIdentity(cluster: ClusterRef): Promise<SshIdentity>;
 }

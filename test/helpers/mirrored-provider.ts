@@ -40,6 +40,7 @@ export function mirroredProvider(aws: Provider, local: Provider): Provider {
       await aws.cleanup(cluster);
       await local.cleanup(cluster);
     },
+    listClusters: async () => [...new Set([...(await aws.listClusters()), ...(await local.listClusters())])].sort(),
     sshIdentity: (cluster) => local.sshIdentity(cluster),
   };
 }

@@ -4,6 +4,7 @@ import { specInvalid, type SpecProblem } from '../../common/errors';
 import type { AwsSettings } from '../../spec/schema';
 import type { ClusterInfo, ClusterRef, ImageRecord, LaunchRequest, NodeRecord, Provider, SshIdentity } from '../provider';
 import { createEc2Client, type Ec2ClientFactory } from './client';
+import { listClusterIds } from './clusters';
 import type { AwsContext } from './context';
 import { bakeImage, deleteClusterImages, findImageByFingerprint, resolveBaseImage } from './images';
 import { describeClusterInstances, nodeNameOf, SSH_USER, toNodeRecord } from './instances';
@@ -110,6 +111,8 @@ export function createAwsProvider(settings: AwsSettings, options: AwsProviderOpt
       await deleteClusterKeyPairs(ctx, cluster.clusterId);
       if (!settings.keepImage) await deleteClusterImages(ctx, cluster.clusterId);
     },
+
+    listClusters: () => listClusterIds(ctx),
 
     async sshIdentity(): Promise<SshIdentity> {
       return { username: SSH_USER, privateKey: await readPrivateKey(settings) };

@@ -1,5 +1,5 @@
 // The local provider: nodes are namespaced sshd processes on loopback addresses of this machine.
-import { access, appendFile, chown, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { access, appendFile, chown, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -91,6 +91,14 @@ export function createLocalProvider(options: LocalProviderOptions = {}): Provide
       await provider.terminateNodes(cluster);
       await rm(layout.dir, { recursive: true, force: true });
       if (info) await state.releaseSlot(lab, info);
+    },
+
+    async listClusters(): Promise<string[]> {
+      const recorded = await readdir(join(lab.root, 'clusters')).catch(() => [] as string[]);
+      const running = (await scanNodeProcesses())
+        .filter((p) => p.etcDir.startsWith(`${lab.root}/clusters/`))
+        .map((p) => p.etcDir.slice(lab.root.length + '/clusters/'.length).split('/')[0] ?? '');
+      return [...new Set([...recorded, ...running].filter((id) => id.length > 0))].sort();
     },
 
     async sshIdentity(): Promise<SshIdentity> {
