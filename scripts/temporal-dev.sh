@@ -10,6 +10,14 @@ port=${address##*:}
 ui_port=${TEMPORAL_UI_PORT:-8233}
 db=${TEMPORAL_DB:-$state/temporal.db}
 
+# With payload encryption on, the UI decodes through tuneforge's codec server (npm run codec-server).
+codec_endpoint=${TUNEFORGE_CODEC_ENDPOINT:-}
+if [ -z "$codec_endpoint" ] && { [ -n "${TUNEFORGE_CODEC_KEYS:-}" ] || [ -n "${TUNEFORGE_CODEC_KEY_FILE:-}" ]; }; then
+  codec_endpoint="http://127.0.0.1:${TUNEFORGE_CODEC_PORT:-8234}"
+fi
+codec_args=()
+if [ -n "$codec_endpoint" ]; then codec_args=(--ui-codec-endpoint "$codec_endpoint"); fi
+
 healthy() { "$temporal" operator cluster health --address "$address" > /dev/null 2>&1; }
 
 case "${1:-start}" in
@@ -17,7 +25,7 @@ case "${1:-start}" in
     if healthy; then echo "Temporal already answers at $address"; exit 0; fi
     mkdir -p "$state"
     setsid nohup "$temporal" server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$ui_port" \
-      --db-filename "$db" --log-level warn > "$state/temporal.log" 2>&1 < /dev/null &
+      --db-filename "$db" --log-level warn ${codec_args[@]+"${codec_args[@]}"} > "$state/temporal.log" 2>&1 < /dev/null &
     echo $! > "$state/temporal.pid"
     for _ in $(seq 1 120); do
       if healthy; then echo "Temporal dev server at $address, Web UI at http://localhost:$ui_port (pid $(cat "$state/temporal.pid"))"; exit 0; fi

@@ -1,5 +1,8 @@
 // The CLI's Temporal connection settings, from the environment.
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { dataConverterFor } from '../codec/encryption-codec';
+import { loadCodecKeys } from '../codec/keys';
 import { DEFAULT_NAMESPACE, DEFAULT_TEMPORAL_ADDRESS, DEFAULT_UI_URL, TASK_QUEUE, workflowUiUrl } from '../common/names';
 
 export interface ClientSettings {
@@ -7,6 +10,8 @@ export interface ClientSettings {
   namespace: string;
   taskQueue: string;
   uiUrl: string;
+  /** Encrypts payloads when TUNEFORGE_CODEC_KEYS or TUNEFORGE_CODEC_KEY_FILE is set. */
+  dataConverter?: DataConverter;
 }
 
 export function clientSettings(env: NodeJS.ProcessEnv = process.env): ClientSettings {
@@ -15,6 +20,7 @@ export function clientSettings(env: NodeJS.ProcessEnv = process.env): ClientSett
     namespace: env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE,
     taskQueue: env.TUNEFORGE_TASK_QUEUE ?? TASK_QUEUE,
     uiUrl: env.TEMPORAL_UI_URL ?? DEFAULT_UI_URL,
+    dataConverter: dataConverterFor(loadCodecKeys(env)),
   };
 }
 
@@ -26,7 +32,7 @@ export async function withClient<T>(settings: ClientSettings, use: (client: Clie
     throw new TemporalUnreachable(settings.address, err);
   }
   try {
-    return await use(new Client({ connection, namespace: settings.namespace }));
+    return await use(new Client({ connection, namespace: settings.namespace, dataConverter: settings.dataConverter }));
   } finally {
     await connection.close();
   }

@@ -2,6 +2,7 @@
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType } from '../common/errors';
+import { CodecKeyConfigError, PayloadDecryptError } from '../codec/errors';
 import { TemporalUnreachable } from './connection';
 
 export const EXIT = {
@@ -15,6 +16,7 @@ export const EXIT = {
 
 export function describeError(err: unknown): { code: number; message: string } {
   if (err instanceof ApplicationFailure && err.type === FailureType.SpecInvalid) return { code: EXIT.invalidInput, message: err.message };
+  if (err instanceof CodecKeyConfigError || err instanceof PayloadDecryptError) return { code: EXIT.invalidInput, message: err.message };
   if (err instanceof TemporalUnreachable) return { code: EXIT.temporalUnreachable, message: err.message };
   if (err instanceof WorkflowNotFoundError) return { code: EXIT.notFound, message: `no run with id ${err.workflowId}` };
   if (err instanceof WorkflowFailedError) {

@@ -7,7 +7,7 @@ import { DEFAULT_INTERVAL_MS, parseInterval, watchRun } from './commands/watch';
 import { followRun } from './commands/follow';
 import { startRun } from './commands/start';
 import { readStatus } from './commands/status';
-import { clientSettings, withClient } from './connection';
+import { clientSettings, withClient, type ClientSettings } from './connection';
 import { describeError, EXIT } from './exit-codes';
 import { formatStatus, formatSummary } from './format';
 import { optionParser } from './render/cli-input';
@@ -16,7 +16,7 @@ import { watchRenderer } from './render';
 import { formatRunTable } from './render/run-table';
 
 const program = new Command('tuneforge').description('Durable fine-tuning on Xeon CPU clusters, orchestrated by Temporal');
-const settings = clientSettings();
+const settings = settingsOrExit();
 const print = (line: string) => console.log(line);
 
 program
@@ -93,6 +93,16 @@ program
       print(opts.json ? JSON.stringify(rows, null, 2) : formatRunTable(rows, palette(colorEnabled(process.stdout, process.env))));
     });
   });
+
+function settingsOrExit(): ClientSettings {
+  try {
+    return clientSettings();
+  } catch (err) {
+    const { code, message } = describeError(err);
+    console.error(`tuneforge: ${message}`);
+    process.exit(code);
+  }
+}
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const { code, message } = describeError(err);

@@ -1,6 +1,9 @@
 // Worker entrypoint: load config, build deps, run until SIGINT/SIGTERM.
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { dataConverterFor } from '../codec/encryption-codec';
+import { describeKeys, loadCodecKeys } from '../codec/keys';
+import { redactingLogger } from '../codec/redacting-logger';
 import { readWorkerConfig } from './config';
 import { createTuneforgeWorker } from './create-worker';
 import { buildActivityDeps } from './deps';
@@ -8,9 +11,13 @@ import { ensureSearchAttributes } from './search-attributes';
 
 async function run(): Promise<void> {
   const config = readWorkerConfig();
+  const keys = loadCodecKeys();
+  const dataConverter = dataConverterFor(keys);
+  // The SDK logs failures with their messages; with encryption on, those may hold what the codec hides.
+  if (keys) Runtime.install({ logger: redactingLogger(new DefaultLogger('INFO')) });
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
-  const client = new Client({ connection: clientConnection, namespace: config.namespace });
+  const client = new Client({ connection: clientConnection, namespace: config.namespace, dataConverter });
   try {
     await ensureSearchAttributes(clientConnection, config.namespace);
     const worker = await createTuneforgeWorker({
@@ -18,8 +25,10 @@ async function run(): Promise<void> {
       namespace: config.namespace,
       taskQueue: config.taskQueue,
       deps: buildActivityDeps(config, client),
+      workerOptions: dataConverter ? { dataConverter } : {},
     });
     console.log(`tuneforge worker polling task queue "${config.taskQueue}" on ${config.temporalAddress}`);
+    console.log(`payload encryption: ${keys ? describeKeys(keys) : 'off'}`);
     await worker.run();
   } finally {
     await connection.close();
