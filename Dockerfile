@@ -23,7 +23,9 @@ RUN npx tsc -p tsconfig.json
 FROM ${NODE_IMAGE} AS runtime
 
 # openssh-client gives ssh-keygen (used by the local provider); the worker's own SSH is ssh2 (pure JS).
-# tar and gzip (recipe bundles) are part of the base image.
+# tar and gzip (recipe bundles) are part of the base image. Versions come from the pinned base's
+# Debian release and its security updates, not pinned one by one.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends openssh-client ca-certificates \
     && rm -rf /var/lib/apt/lists/*
@@ -40,6 +42,7 @@ COPY recipes ./recipes
 # 0755: the compose file may run the worker under the operator's uid so that a 0600 key stays readable.
 RUN install -d -o node -g node -m 0755 /home/node/.ssh /home/node/.aws
 
-USER node
+# The image's `node` user, numerically (runAsNonRoot checks need a uid).
+USER 1000:1000
 ENV HOME=/home/node
 CMD ["node", "lib/worker/main.js"]
