@@ -4,6 +4,7 @@ import type { RemoteShell } from '../remote/remote-shell';
 import { sshTarget } from '../remote/remote-shell';
 import type { SshTarget } from '../remote/ssh-session';
 import type { RunSpec } from '../spec/schema';
+import type { ReaperDeps } from './reaper';
 import type { RunContext } from './types';
 
 export interface ProgressUpdate {
@@ -21,6 +22,8 @@ export interface ActivityDeps {
   reportProgress(workflowId: string, update: ProgressUpdate): Promise<void>;
   /** How often long activities poll their remote job. */
   pollIntervalMs: number;
+  /** What the reaper sweeps and how it asks Temporal about runs; without it the reaper's activities are not registered. */
+  reaper?: ReaperDeps;
 }
 
 export async function targetFor(deps: ActivityDeps, ctx: RunContext, node: NodeRecord): Promise<SshTarget> {

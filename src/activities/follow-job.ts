@@ -13,6 +13,8 @@ export interface FollowOptions {
   stage: string;
   /** Report progress to the workflow at most this often. */
   reportEveryMs?: number;
+  /** Called on every poll; throwing ends the follow (e.g. a node was lost). */
+  watch?: () => Promise<void>;
 }
 
 export interface FollowResult {
@@ -29,6 +31,7 @@ export async function followJob(deps: ActivityDeps, target: SshTarget, options: 
   let lastReport = 0;
   try {
     for (;;) {
+      await options.watch?.();
       const poll = await pollJob(deps.remote, target, options.jobId, progress.logOffset);
       for (const line of poll.lines) {
         const event = parseProgressLine(line);

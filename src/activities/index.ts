@@ -5,6 +5,8 @@ import { createTrainActivities } from './distributed-train';
 import { createInstallActivities } from './install-deps';
 import { createLaunchActivities } from './launch-workers';
 import { createProvisionActivities } from './provision-master';
+import { createReaperActivities } from './reaper';
+import { createReplaceActivities } from './replace-nodes';
 import { createSanityActivities } from './sanity-run';
 import { createTeardownActivities } from './teardown';
 import { createWireActivities } from './wire-ssh';
@@ -19,6 +21,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createSanityActivities(deps),
     ...createTrainActivities(deps),
     ...createTeardownActivities(deps),
+    ...(deps.reaper === undefined ? {} : createReaperActivities(deps.reaper)),
+    ...createReplaceActivities(deps),
   };
 }
 

@@ -78,8 +78,14 @@ export function remoteCommandFailed(data: RemoteFailureData): ApplicationFailure
   );
 }
 
+export interface NodeLostData {
+  nodes: string[];
+  reason: string;
+}
+
+/** Not retried by Temporal: the workflow answers it by replacing the nodes and resuming. */
 export function nodeLost(nodes: string[], reason: string): ApplicationFailure {
-  return failure(FailureType.NodeLost, `lost node(s) ${nodes.join(', ')}: ${reason}`, { nodes, reason });
+  return failure(FailureType.NodeLost, `lost node(s) ${nodes.join(', ')}: ${reason}`, { nodes, reason } satisfies NodeLostData, true);
 }
 
 export function trainingFailed(exitCode: number | null, outputTail: string): ApplicationFailure {

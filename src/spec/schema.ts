@@ -34,6 +34,11 @@ const training = z
     message: 'set exactly one of maxSteps or epochs',
   });
 
+const recovery = z.strictObject({
+  /** How many times a run may replace lost nodes and resume before it gives up. */
+  maxRecoveries: z.number().int().min(0).max(100).default(3),
+});
+
 const sanity = z.strictObject({
   maxSteps: positiveInt.max(100_000).default(10),
 });
@@ -71,6 +76,7 @@ const common = {
   keepClusterOnFailure: z.boolean().default(false),
   training,
   sanity: sanity.default({ maxSteps: 10 }),
+  recovery: recovery.default({ maxRecoveries: 3 }),
 };
 
 export const runSpecSchema = z.discriminatedUnion('provider', [

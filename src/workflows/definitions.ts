@@ -32,6 +32,8 @@ export interface RunProgress {
   steps: StepProgress[];
   nodes: NodeProgress[];
   training: ProgressUpdate | null;
+  /** Node losses the run recovered from. */
+  recoveries: Array<{ lostNodes: string[]; at: string; lastStep: number | null }>;
   error?: string;
 }
 
@@ -42,7 +44,9 @@ export interface RunSummary {
   recipe: string;
   steps: Array<{ name: StepName; seconds: number; note?: string }>;
   imageReused: boolean;
+  /** Nodes ever launched, replacements included. */
   nodesLaunched: number;
+  recoveries: number;
   sanity: SanityResult;
   training: TrainResult;
   teardown: TeardownResult;

@@ -25,14 +25,22 @@ import {
 import { etaSeconds, renderDetails, type TrainingRate } from './run-details';
 import { steps } from './steps';
 import { StepTracker } from './step-tracker';
+import { trainWithRecovery } from './train-with-recovery';
 
 const CLUSTER_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,99}$/;
+/** What a Schedule appends to its workflow id prefix: `-` and the scheduled time in RFC 3339 (`-2026-11-26T14:00:00Z`). */
+const SCHEDULED_SUFFIX = /-(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
+
+/** The cluster id: the workflow id, with a Schedule's time suffix rewritten as `-20261126-140000` (ids tag resources). */
+function clusterIdOf(workflowId: string): string {
+  return workflowId.replace(SCHEDULED_SUFFIX, '-$1$2$3-$4$5$6');
+}
 
 type RunOutcome = Omit<RunSummary, 'teardown' | 'steps' | 'efficiency'>;
 
 export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   const spec = checkedSpec(input);
-  const ctx: RunContext = { clusterId: workflowInfo().workflowId, spec };
+  const ctx: RunContext = { clusterId: clusterIdOf(workflowInfo().workflowId), spec };
   const tracker = new StepTracker(spec, publisher());
   setHandler(progressQuery, () => tracker.snapshot());
   setHandler(trainingProgressSignal, (update) => tracker.setTraining(update));
@@ -78,7 +86,7 @@ function efficiency(outcome: RunOutcome, teardown: TeardownResult): RunEfficienc
 function checkedSpec(input: FineTuneInput): RunSpec {
   const validated = validateRunSpec(input.spec);
   const problems = validated.ok ? [] : [...validated.problems];
-  if (!CLUSTER_ID_PATTERN.test(workflowInfo().workflowId)) {
+  if (!CLUSTER_ID_PATTERN.test(clusterIdOf(workflowInfo().workflowId))) {
     problems.push({
       path: '(workflow id)',
       message: 'must be lowercase letters, digits and dashes: it names the cluster and tags its resources',
@@ -161,20 +169,15 @@ async function runSteps(ctx: RunContext, spec: RunSpec, tracker: StepTracker): P
   const sanity = await tracker.run('sanity-run', () =>
     steps.sanity.sanityRun.executeWithOptions({ summary: `sanity-run on ${master.name}` }, [{ ...ctx, master, cpu }]),
   );
-  const trained = await tracker.run('distributed-train', () =>
-    steps
-      .training(spec.training.timeoutMinutes)
-      .distributedTrain.executeWithOptions({ summary: `distributed-train on ${nodes.length} nodes` }, [
-        { ...ctx, cluster, nodes, cpu, jobId: 'train-0' },
-      ]),
-  );
+  const trained = await tracker.run('distributed-train', () => trainWithRecovery({ ctx, cluster, cpu, image, nodes }, tracker));
   return {
-    workflowId: ctx.clusterId,
+    workflowId: workflowInfo().workflowId,
     runName: spec.name,
     provider: spec.provider,
     recipe: spec.recipe,
     imageReused: provisioned.imageReused,
-    nodesLaunched: nodes.length,
+    nodesLaunched: nodes.length + tracker.snapshot().recoveries.reduce((sum, r) => sum + r.lostNodes.length, 0),
+    recoveries: tracker.snapshot().recoveries.length,
     sanity,
     training: trained,
   };

@@ -20,6 +20,7 @@ export class StepTracker {
       steps: STEP_NAMES.map((name) => ({ name, status: 'pending' })),
       nodes: [],
       training: null,
+      recoveries: [],
     };
   }
 
@@ -46,6 +47,15 @@ export class StepTracker {
 
   setNodes(nodes: NodeRecord[], state?: string): void {
     this.progress.nodes = nodes.map((n) => ({ name: n.name, role: n.role, address: n.address, state: state ?? n.state }));
+    this.changed();
+  }
+
+  recordRecovery(lostNodes: string[]): void {
+    this.progress.recoveries.push({
+      lostNodes,
+      at: new Date(Date.now()).toISOString(),
+      lastStep: this.progress.training?.step ?? null,
+    });
     this.changed();
   }
 
