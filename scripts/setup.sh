@@ -9,7 +9,8 @@ log() { echo "[setup] $*"; }
 pip_quiet() { "$@" 2>&1 | { grep -v 'is ignored: it is neither' || true; }; return "${PIPESTATUS[0]}"; }
 
 APT_PACKAGES=(openssh-server openssh-client openmpi-bin python3-venv python3.11-venv zstd)
-if [ "${TUNEFORGE_SETUP_BROWSER:-0}" = 1 ]; then APT_PACKAGES+=(chromium); fi
+# The Web UI browser test needs Debian's chromium; CI always runs it.
+if [ "${TUNEFORGE_SETUP_BROWSER:-0}" = 1 ] || [ "${CI:-}" = true ]; then APT_PACKAGES+=(chromium); fi
 missing=()
 installed() { dpkg-query -W -f='${Status}' "$1" 2> /dev/null | grep -q 'install ok installed'; }
 for pkg in "${APT_PACKAGES[@]}"; do installed "$pkg" || missing+=("$pkg"); done

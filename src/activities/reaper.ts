@@ -58,7 +58,10 @@ export function createReaperActivities(deps: ReaperDeps) {
     async reapCluster(stray: StrayCluster): Promise<ReapOutcome> {
       const reapable = deps.providers.get(stray.provider);
       if (reapable === undefined) {
-        throw prerequisiteMissing(`this worker does not reap ${stray.provider}`, 'Give every worker of the task queue the same reaper settings.');
+        throw prerequisiteMissing(
+          `this worker does not reap ${stray.provider}`,
+          'Give every worker of the task queue the same reaper settings.',
+        );
       }
       // Checked again just before removing: the search may be minutes old when a retry runs.
       if (!(await deps.runs.isClosed(stray.clusterId))) return 'run-open';

@@ -8,8 +8,9 @@ import { createRemoteShell } from '../remote/remote-shell';
 import type { AwsSettings, RunSpec } from '../spec/schema';
 import { trainingProgressSignal } from '../workflows/definitions';
 import type { WorkerConfig } from './config';
+import { buildReaperDeps, type ReaperConfig } from './reaper-schedule';
 
-export function buildActivityDeps(config: WorkerConfig, client: Client): ActivityDeps {
+export function buildActivityDeps(config: WorkerConfig, client: Client, reaper: ReaperConfig): ActivityDeps {
   const local = createLocalProvider({ labRoot: config.localLabRoot });
   const awsProviders = new Map<string, Provider>();
   const awsProvider = (settings: AwsSettings): Provider => {
@@ -25,6 +26,7 @@ export function buildActivityDeps(config: WorkerConfig, client: Client): Activit
     providerFor: (spec: RunSpec): Provider => (spec.provider === 'local' ? local : awsProvider(spec.aws)),
     remote: createRemoteShell(),
     pollIntervalMs: config.pollIntervalMs,
+    reaper: buildReaperDeps(client, { local, awsRegions: reaper.awsRegions }),
     reportProgress: async (workflowId, update) => {
       await client.workflow.getHandle(workflowId).signal(trainingProgressSignal, update);
     },

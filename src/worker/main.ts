@@ -7,10 +7,12 @@ import { redactingLogger } from '../codec/redacting-logger';
 import { readWorkerConfig } from './config';
 import { createTuneforgeWorker } from './create-worker';
 import { buildActivityDeps } from './deps';
+import { ensureReaperSchedule, readReaperConfig, reaperScheduleId } from './reaper-schedule';
 import { ensureSearchAttributes } from './search-attributes';
 
 async function run(): Promise<void> {
   const config = readWorkerConfig();
+  const reaper = readReaperConfig();
   const keys = loadCodecKeys();
   const dataConverter = dataConverterFor(keys);
   // The SDK logs failures with their messages; with encryption on, those may hold what the codec hides.
@@ -24,11 +26,15 @@ async function run(): Promise<void> {
       connection,
       namespace: config.namespace,
       taskQueue: config.taskQueue,
-      deps: buildActivityDeps(config, client),
+      deps: buildActivityDeps(config, client, reaper),
       workerOptions: dataConverter ? { dataConverter } : {},
     });
     console.log(`tuneforge worker polling task queue "${config.taskQueue}" on ${config.temporalAddress}`);
     console.log(`payload encryption: ${keys ? describeKeys(keys) : 'off'}`);
+    if (reaper.scheduled) {
+      const outcome = await ensureReaperSchedule(client, config.taskQueue);
+      console.log(`reaper schedule "${reaperScheduleId(config.taskQueue)}": ${outcome}`);
+    }
     await worker.run();
   } finally {
     await connection.close();
