@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { ProgressUpdate } from '../src/activities/deps';
 import { FailureType } from '../src/common/errors';
@@ -11,7 +11,7 @@ import { STEP_NAMES, WORKFLOW_TYPE } from '../src/common/names';
 import { EXIT } from '../src/client/exit-codes';
 import { progressQuery, trainingProgressSignal } from '../src/workflows/definitions';
 import { failingWith, fakeActivities } from './helpers/fake-activities';
-import { runInPty, runPiped, type Spawned } from './helpers/pty';
+import { killAll, runInPty, runPiped, type Spawned } from './helpers/pty';
 import { TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
 
 const MAIN = resolve(__dirname, '../src/client/main.js');
@@ -60,14 +60,28 @@ function training(step: number, loss: number): ProgressUpdate {
   return { stage: 'distributed-train', step, maxSteps: 40, loss, lastCheckpoint: null };
 }
 
+const TEXT_STEP = (step: number) => new RegExp(`${step}/40`);
+const JSON_STEP = (step: number) => new RegExp(`"step":${step},`);
+
 /** Reaches training, reports steps 10 and 20 (each seen by the watcher), then lets the run finish. */
-async function driveToCompletion(handle: WorkflowHandle, watch: Spawned, release: () => void): Promise<number | null> {
-  await untilStage(handle, 'distributed-train');
-  await handle.signal(trainingProgressSignal, training(10, 2.5));
-  await watch.waitFor(/10\/40/);
-  await handle.signal(trainingProgressSignal, training(20, 1.25));
-  await watch.waitFor(/20\/40/);
-  release();
+async function driveToCompletion(
+  handle: WorkflowHandle,
+  watch: Spawned,
+  release: () => void,
+  seen = TEXT_STEP,
+): Promise<number | null> {
+  try {
+    await untilStage(handle, 'distributed-train');
+    await handle.signal(trainingProgressSignal, training(10, 2.5));
+    await watch.waitFor(seen(10));
+    await handle.signal(trainingProgressSignal, training(20, 1.25));
+    await watch.waitFor(seen(20));
+  } catch (err) {
+    watch.kill(); // never leave a watcher polling a run that will not end
+    throw err;
+  } finally {
+    release();
+  }
   return watch.exited;
 }
 
@@ -75,8 +89,12 @@ function lines(output: string): string[] {
   return output.split('\n').filter((line) => line.length > 0);
 }
 
+const TEST_TIMEOUT = { timeout: 90_000 };
+
 describe('tuneforge watch (built CLI, dev server, fake activities)', () => {
-  it('in a terminal: redraws coloured bars, shows training and ETA, prints the summary and exits 0', async () => {
+  after(killAll);
+
+  it('in a terminal: redraws coloured bars, shows training and ETA, prints the summary and exits 0', TEST_TIMEOUT, async () => {
     const { activities, release } = gatedRun();
     await withWorker(activities, async ({ client, taskQueue }) => {
       const handle = await startRun(client, taskQueue, 'watch-tty');
@@ -94,7 +112,7 @@ describe('tuneforge watch (built CLI, dev server, fake activities)', () => {
     });
   });
 
-  it('in a terminal with NO_COLOR=1: bars and redraws, but no colour codes', async () => {
+  it('in a terminal with NO_COLOR=1: bars and redraws, but no colour codes', TEST_TIMEOUT, async () => {
     const { activities, release } = gatedRun();
     await withWorker(activities, async ({ client, taskQueue }) => {
       const handle = await startRun(client, taskQueue, 'watch-nocolor');
@@ -108,7 +126,7 @@ describe('tuneforge watch (built CLI, dev server, fake activities)', () => {
     });
   });
 
-  it('through a pipe: one plain line per change, no escape codes or carriage returns, exit 0', async () => {
+  it('through a pipe: one plain line per change, no escape codes or carriage returns, exit 0', TEST_TIMEOUT, async () => {
     const { activities, release } = gatedRun();
     await withWorker(activities, async ({ client, taskQueue }) => {
       const handle = await startRun(client, taskQueue, 'watch-plain');
@@ -128,14 +146,16 @@ describe('tuneforge watch (built CLI, dev server, fake activities)', () => {
     });
   });
 
-  it('--json: NDJSON progress per change, then the result', async () => {
+  it('--json: NDJSON progress per change, then the result', TEST_TIMEOUT, async () => {
     const { activities, release } = gatedRun();
     await withWorker(activities, async ({ client, taskQueue }) => {
       const handle = await startRun(client, taskQueue, 'watch-json');
       const watch = runPiped(watchArgv(handle.workflowId, '--json'), { env: cliEnv() });
-      const code = await driveToCompletion(handle, watch, release);
+      const code = await driveToCompletion(handle, watch, release, JSON_STEP);
       assert.equal(code, EXIT.ok, watch.stderr());
-      const events = lines(watch.output()).map((line) => JSON.parse(line) as { type: string; status: string; [k: string]: unknown });
+      const events = lines(watch.output()).map(
+        (line) => JSON.parse(line) as { type: string; status: string; [k: string]: unknown },
+      );
       assert.ok(events.length >= 3);
       assert.ok(events.slice(0, -1).every((e) => e.type === 'progress'));
       const trained = events.find((e) => e.type === 'progress' && JSON.stringify(e.progress).includes('"step":20'));
@@ -147,42 +167,57 @@ describe('tuneforge watch (built CLI, dev server, fake activities)', () => {
     });
   });
 
-  it('a failed run exits 1 and --json ends with its failure type', async () => {
+  it('a failed run exits 1 and --json ends with its failure type', TEST_TIMEOUT, async () => {
     const { activities } = fakeActivities({ distributedTrain: failingWith(FailureType.TrainingFailed) });
     await withWorker(activities, async ({ client, taskQueue }) => {
       const handle = await startRun(client, taskQueue, 'watch-fail');
       const watch = runPiped(watchArgv(handle.workflowId, '--json'), { env: cliEnv() });
       assert.equal(await watch.exited, EXIT.runFailed, watch.stderr());
-      const last = JSON.parse(lines(watch.output()).at(-1) ?? '{}') as { type: string; status: string; failure: { type: string } };
+      const last = JSON.parse(lines(watch.output()).at(-1) ?? '{}') as {
+        type: string;
+        status: string;
+        failure: { type: string };
+      };
       assert.deepEqual([last.type, last.status, last.failure.type], ['failure', 'FAILED', FailureType.TrainingFailed]);
       assert.match(watch.stderr(), /the run failed: TrainingFailed/);
     });
   });
 
-  it('a cancelled run exits 4', async () => {
+  it('a cancelled run exits 4', TEST_TIMEOUT, async () => {
     const { activities, release } = gatedRun();
     await withWorker(activities, async ({ client, taskQueue }) => {
       const handle = await startRun(client, taskQueue, 'watch-cancel');
       const watch = runPiped(watchArgv(handle.workflowId), { env: cliEnv() });
-      await untilStage(handle, 'distributed-train');
-      await watch.waitFor(/distributed-train/);
-      await handle.cancel();
+      try {
+        await untilStage(handle, 'distributed-train');
+        await watch.waitFor(/distributed-train/);
+        await handle.cancel();
+      } catch (err) {
+        watch.kill();
+        throw err;
+      } finally {
+        release();
+      }
       const code = await watch.exited;
-      release();
       assert.equal(code, EXIT.runCancelled, watch.output() + watch.stderr());
       assert.match(watch.output(), /CANCELLED/);
     });
   });
 
-  it('keeps going while no worker answers, then exits with the outcome (terminated: 1)', async () => {
+  it('keeps going while no worker answers, then exits with the outcome (terminated: 1)', TEST_TIMEOUT, async () => {
     const { client, close } = await testClient();
     try {
       const handle = await startRun(client, uniqueId('no-worker-queue'), 'watch-noworker');
       const watch = runPiped(watchArgv(handle.workflowId, '--json'), { env: cliEnv() });
-      await watch.waitFor(/"answered":false/);
-      await handle.terminate('test: nobody will ever run it');
+      try {
+        await watch.waitFor(/"answered":false/);
+      } finally {
+        await handle.terminate('test: nobody will ever run it');
+      }
       assert.equal(await watch.exited, EXIT.runFailed, watch.stderr());
-      const events = lines(watch.output()).map((line) => JSON.parse(line) as { type: string; status: string; failure?: { type: string } });
+      const events = lines(watch.output()).map(
+        (line) => JSON.parse(line) as { type: string; status: string; failure?: { type: string } },
+      );
       assert.equal(events[0]?.status, 'RUNNING');
       assert.deepEqual([events.at(-1)?.status, events.at(-1)?.failure?.type], ['TERMINATED', 'TerminatedFailure']);
     } finally {
@@ -190,7 +225,7 @@ describe('tuneforge watch (built CLI, dev server, fake activities)', () => {
     }
   });
 
-  it('an unknown id exits 5', async () => {
+  it('an unknown id exits 5', TEST_TIMEOUT, async () => {
     const watch = runPiped(watchArgv(uniqueId('no-such-run')), { env: cliEnv() });
     assert.equal(await watch.exited, EXIT.notFound);
     assert.match(watch.stderr(), /no run with id/);

@@ -1,10 +1,12 @@
 // The product's promise on the local provider: losing a worker node mid-training replaces only that
 // node and resumes from the newest complete checkpoint.
 import assert from 'node:assert/strict';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import { countLaunches } from '../src/providers/local/launch-log';
+import { sendInterruptionNotice } from '../src/providers/local/interruption';
 import { scanNodeProcesses } from '../src/providers/local/node-scan';
 import { createRemoteShell, sshTarget } from '../src/remote/remote-shell';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
@@ -31,12 +33,40 @@ async function killNode(clusterId: string, name: string): Promise<void> {
   process.kill(node.pid, 'SIGKILL');
 }
 
+/** SIGSTOPs every process of a node (its whole pid namespace): a frozen instance. */
+async function freezeNode(clusterId: string, name: string): Promise<void> {
+  const marker = `/clusters/${clusterId}/nodes/${name}/`;
+  const [node] = (await scanNodeProcesses()).filter((p) => p.etcDir.includes(marker));
+  assert.ok(node, `no process for ${name}`);
+  const children = (await readFile(`/proc/${node.pid}/task/${node.pid}/children`, 'utf8')).trim().split(/\s+/);
+  const namespace = await readlink(`/proc/${children[0]}/ns/pid`);
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const ns = await readlink(`/proc/${entry}/ns/pid`).catch(() => '');
+    if (ns === namespace) process.kill(Number(entry), 'SIGSTOP');
+  }
+}
+
+/** The last step a training job logged on the master. */
+async function lastLoggedStep(clusterId: string, jobId: string): Promise<number> {
+  const master = (await testProvider.listNodes({ clusterId, runName: spec.name })).find((n) => n.name === 'master');
+  assert.ok(master);
+  const identity = await testProvider.sshIdentity({ clusterId, runName: spec.name });
+  const log = await createRemoteShell().check(sshTarget(master, identity), `cat tuneforge/jobs/${jobId}/log`, { label: 'read log' });
+  const steps = log.stdout.split('\n').map((line) => /"event":"step","step":(\d+)/.exec(line)?.[1]).filter((s): s is string => s !== undefined);
+  return Number(steps.at(-1) ?? 0);
+}
+
+async function waitForCheckpoint(clusterId: string): Promise<void> {
+  for (let i = 0; i < 900 && (await checkpointsWritten(clusterId).catch(() => 0)) < 1; i++) await sleep(200);
+}
+
 describe('node loss during distributed-train', () => {
   it('replaces only the lost worker and resumes from the newest complete checkpoint', async () => {
     const workflowId = uniqueId('recovery');
     const summary = (await withWorker(realActivities(testDeps()), async ({ client, taskQueue }) => {
       const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
-      for (let i = 0; i < 900 && (await checkpointsWritten(workflowId).catch(() => 0)) < 1; i++) await sleep(200);
+      await waitForCheckpoint(workflowId);
       await killNode(workflowId, 'worker-1');
       const killedAt = Date.now();
       let recovered = false;
@@ -53,6 +83,61 @@ describe('node loss during distributed-train', () => {
     assert.ok(summary.training.resumedStep >= SAVE_STEPS && summary.training.resumedStep % SAVE_STEPS === 0, `resumed from a checkpoint (step ${summary.training.resumedStep})`);
     assert.equal(summary.nodesLaunched, 4, 'three nodes and one replacement');
     assert.equal(await countLaunches(workflowId, TEST_LAB_ROOT), 4);
+    assert.equal(await liveNodeProcesses(workflowId), 0);
+  });
+
+  it('detects a frozen worker within 15 s and replaces it', async () => {
+    const workflowId = uniqueId('frozen');
+    const summary = (await withWorker(realActivities(testDeps()), async ({ client, taskQueue }) => {
+      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
+      await waitForCheckpoint(workflowId);
+      await freezeNode(workflowId, 'worker-2');
+      const frozenAt = Date.now();
+      let noticed = false;
+      while (!noticed && Date.now() - frozenAt < 60_000) {
+        noticed = (await handle.query(progressQuery)).recoveries.length > 0;
+        if (!noticed) await sleep(100);
+      }
+      const seconds = (Date.now() - frozenAt) / 1000;
+      console.log(`# frozen node noticed by the workflow ${seconds.toFixed(1)} s after SIGSTOP`);
+      assert.ok(noticed && seconds <= 15, `frozen node noticed within 15 s (took ${seconds.toFixed(1)} s)`);
+      return handle.result();
+    })) as RunSummary;
+    assert.equal(summary.recoveries, 1);
+    assert.equal(summary.training.globalStep, MAX_STEPS);
+    assert.equal(await liveNodeProcesses(workflowId), 0);
+  });
+
+  it('a cancel during distributed-train leaves zero nodes within 60 s', async () => {
+    const workflowId = uniqueId('cancel');
+    await withWorker(realActivities(testDeps()), async ({ client, taskQueue }) => {
+      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
+      await waitForCheckpoint(workflowId);
+      const cancelledAt = Date.now();
+      await handle.cancel();
+      await assert.rejects(handle.result());
+      const seconds = (Date.now() - cancelledAt) / 1000;
+      assert.equal(await liveNodeProcesses(workflowId), 0);
+      assert.ok(seconds <= 60, `torn down within 60 s (took ${seconds.toFixed(1)} s)`);
+    });
+  });
+
+  it('on a spot notice every rank saves first, so at most one step is repeated', async () => {
+    const workflowId = uniqueId('notice');
+    let stepsBeforeNotice = 0;
+    const summary = (await withWorker(realActivities(testDeps()), async ({ client, taskQueue }) => {
+      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
+      await waitForCheckpoint(workflowId);
+      await sendInterruptionNotice(workflowId, 'worker-1', TEST_LAB_ROOT);
+      for (let i = 0; i < 600 && (await handle.query(progressQuery)).recoveries.length === 0; i++) await sleep(100);
+      stepsBeforeNotice = await lastLoggedStep(workflowId, 'train-0');
+      return handle.result();
+    })) as RunSummary;
+    assert.equal(summary.recoveries, 1);
+    assert.equal(summary.training.globalStep, MAX_STEPS);
+    const repeated = stepsBeforeNotice - summary.training.resumedStep;
+    console.log(`# notice: last step before ${stepsBeforeNotice}, resumed from ${summary.training.resumedStep}, repeated ${repeated}`);
+    assert.ok(repeated <= 1, `at most one step repeated (repeated ${repeated})`);
     assert.equal(await liveNodeProcesses(workflowId), 0);
   });
 });

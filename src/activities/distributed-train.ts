@@ -1,14 +1,20 @@
 // distributed-train: mpirun from the master over the cluster's own SSH, ranks on every node, run as a
 // detached job that a restarted worker re-attaches to; resumes from the newest complete checkpoint.
-// A node that is lost mid-run (gone, stopped or frozen) ends the step with NodeLost naming it.
+// A node lost mid-run (gone, stopped or frozen) ends the step with NodeLost naming it; a spot notice
+// first has every rank save at the next step boundary and stop, then ends the step the same way.
 import { Context } from '@temporalio/activity';
 import { nodeLost, trainingFailed } from '../common/errors';
 import { distributedCommand, placement } from '../recipes/launch-command';
 import { jobDir, jobLogTail, killJob } from '../remote/remote-job';
 import { targetFor, type ActivityDeps } from './deps';
 import { followJob, type FollowResult } from './follow-job';
-import { lostNodes, nodeWatcher } from './node-watch';
+import { checkNodes, nodeWatcher, type NodeHealth } from './node-watch';
 import type { TrainInput, TrainResult } from './types';
+
+/** mpirun waits on daemons of a frozen node when asked to stop; do not give it long. */
+const LOST_NODE_KILL_GRACE_SECONDS = 2;
+/** Matches the training ranks (python ... train_qa.py), never mpirun, whose death would kill them unsaved. */
+const RANK_PATTERN = '^[^ ]*python[^ ]* [^ ]*train_qa[.]py';
 
 export function createTrainActivities(deps: ActivityDeps) {
   return {
@@ -23,11 +29,20 @@ export function createTrainActivities(deps: ActivityDeps) {
         placement: placement(input.spec, input.cluster, input.cpu, input.nodes.length),
         jobDir: jobDir(input.jobId),
       });
-      const checkNodes = () => lostNodes(deps, input, input.nodes);
+      const check = () => checkNodes(deps, input, input.nodes, input.cluster);
       const stopAndReport = async (lost: string[]): Promise<never> => {
         // The survivors' ranks would wait on the lost ones; stop the job before the workflow replaces nodes.
-        if (!lost.includes(master.name)) await killJob(deps.remote, target, input.jobId).catch(() => undefined);
+        if (!lost.includes(master.name))
+          await killJob(deps.remote, target, input.jobId, LOST_NODE_KILL_GRACE_SECONDS).catch(() => undefined);
         throw nodeLost(lost, 'gone, stopped or not answering SSH during distributed-train');
+      };
+      let noticed: string[] = [];
+      const onHealth = async (health: NodeHealth): Promise<void> => {
+        if (health.lost.length > 0) await stopAndReport(health.lost);
+        if (health.noticed.length > 0 && noticed.length === 0) {
+          noticed = health.noticed;
+          await signalRanks(deps, input, 'TERM');
+        }
       };
       let followed: FollowResult;
       try {
@@ -35,18 +50,21 @@ export function createTrainActivities(deps: ActivityDeps) {
           jobId: input.jobId,
           command,
           stage: 'distributed-train',
-          watch: nodeWatcher(checkNodes, stopAndReport),
+          watch: nodeWatcher(check, onHealth),
         });
       } catch (err) {
         if (Context.current().cancellationDetails?.cancelRequested) throw err;
-        const lost = await checkNodes();
+        const { lost } = await check();
         if (lost.length > 0) await stopAndReport(lost);
         throw err;
       }
       const { exitCode, progress } = followed;
+      if (noticed.length > 0) {
+        throw nodeLost(noticed, `spot interruption notice; every rank saved at step ${progress.step} and stopped`);
+      }
       const done = progress.done;
       if (exitCode !== 0 || !done) {
-        const lost = await checkNodes();
+        const { lost } = await check();
         if (lost.length > 0) await stopAndReport(lost);
         throw trainingFailed(exitCode, await jobLogTail(deps.remote, target, input.jobId));
       }
@@ -65,4 +83,17 @@ export function createTrainActivities(deps: ActivityDeps) {
       };
     },
   };
+}
+
+/** Signals every training rank on every node at once (TERM: save at the next step boundary, then stop). */
+async function signalRanks(deps: ActivityDeps, input: TrainInput, signal: 'TERM' | 'USR1'): Promise<void> {
+  await Promise.all(
+    input.nodes.map(async (node) =>
+      deps.remote
+        .run(await targetFor(deps, input, node), `pkill -${signal} -f '${RANK_PATTERN}' || true`, {
+          label: `signal ranks on ${node.name}`,
+        })
+        .catch(() => undefined),
+    ),
+  );
 }

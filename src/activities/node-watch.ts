@@ -1,40 +1,75 @@
-// Finds lost nodes during training: gone or stopped according to the provider, or frozen (SSH does not
-// answer within a few seconds).
-import type { NodeRecord } from '../providers/provider';
+// Watches a cluster's nodes during training: lost (gone or stopped per the provider), frozen (SSH does
+// not answer within a few seconds) or about to be reclaimed (a spot interruption notice on the node).
+import type { ClusterInfo, NodeRecord } from '../providers/provider';
 import { SshSession } from '../remote/ssh-session';
 import { clusterRef, targetFor, type ActivityDeps } from './deps';
 import type { RunContext } from './types';
 
-/** A frozen sshd accepts TCP but never sends its banner: this long without a handshake means frozen. */
-export const FROZEN_AFTER_MS = 8000;
+/** A frozen sshd accepts TCP but never sends its banner: this long without an answer means frozen. */
+export const FROZEN_AFTER_MS = 6000;
 export const WATCH_EVERY_MS = 3000;
+const NOTICE_MARKER = 'interruption-notice';
 
-export async function lostNodes(deps: ActivityDeps, ctx: RunContext, nodes: NodeRecord[]): Promise<string[]> {
+export interface NodeHealth {
+  /** Gone, stopped or frozen. */
+  lost: string[];
+  /** Still up, but with a spot interruption notice. */
+  noticed: string[];
+}
+
+export async function checkNodes(
+  deps: ActivityDeps,
+  ctx: RunContext,
+  nodes: NodeRecord[],
+  cluster?: ClusterInfo,
+): Promise<NodeHealth> {
   const listed = await deps.providerFor(ctx.spec).listNodes(clusterRef(ctx));
   const running = new Set(listed.filter((n) => n.state === 'running' || n.state === 'pending').map((n) => n.name));
   const gone = nodes.filter((n) => !running.has(n.name)).map((n) => n.name);
-  const alive = nodes.filter((n) => running.has(n.name));
-  const frozen = await Promise.all(alive.map(async (n) => ((await answersSsh(deps, ctx, n)) ? undefined : n.name)));
-  return [...gone, ...frozen.filter((n): n is string => n !== undefined)];
+  const probes = await Promise.all(
+    nodes
+      .filter((n) => running.has(n.name))
+      .map(async (n) => ({ name: n.name, probe: await probe(deps, ctx, n, cluster?.noticeCommand) })),
+  );
+  return {
+    lost: [...gone, ...probes.filter((p) => p.probe === 'frozen').map((p) => p.name)],
+    noticed: probes.filter((p) => p.probe === 'notice').map((p) => p.name),
+  };
 }
 
-async function answersSsh(deps: ActivityDeps, ctx: RunContext, node: NodeRecord): Promise<boolean> {
+async function probe(
+  deps: ActivityDeps,
+  ctx: RunContext,
+  node: NodeRecord,
+  noticeCommand?: string,
+): Promise<'ok' | 'frozen' | 'notice'> {
+  let session: SshSession;
   try {
-    const session = await SshSession.connect(await targetFor(deps, ctx, node), FROZEN_AFTER_MS);
-    session.close();
-    return true;
+    session = await SshSession.connect(await targetFor(deps, ctx, node), FROZEN_AFTER_MS);
   } catch {
-    return false;
+    return 'frozen';
+  }
+  try {
+    if (!noticeCommand) return 'ok';
+    const result = await session.exec(noticeCommand, { signal: AbortSignal.timeout(FROZEN_AFTER_MS) });
+    return result.stdout.includes(NOTICE_MARKER) ? 'notice' : 'ok';
+  } catch {
+    return 'frozen';
+  } finally {
+    session.close();
   }
 }
 
-/** A watch function for followJob: checks at most every WATCH_EVERY_MS and calls onLost with the lost nodes. */
-export function nodeWatcher(check: () => Promise<string[]>, onLost: (names: string[]) => Promise<never>): () => Promise<void> {
+/** A watch function for followJob that checks the nodes at most every WATCH_EVERY_MS. */
+export function nodeWatcher(
+  check: () => Promise<NodeHealth>,
+  onHealth: (health: NodeHealth) => Promise<void>,
+): () => Promise<void> {
   let next = 0;
   return async () => {
     if (Date.now() < next) return;
-    const lost = await check();
+    const health = await check();
     next = Date.now() + WATCH_EVERY_MS;
-    if (lost.length > 0) await onLost(lost);
+    await onHealth(health);
   };
 }

@@ -3,11 +3,12 @@
 import { Context } from '@temporalio/activity';
 import { clusterRef, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
-import { lostNodes } from './node-watch';
+import { checkNodes } from './node-watch';
 import { SSH_READY_TIMEOUT_MS } from './provision-master';
-import type { ImageRecord, NodeRecord, RunContext } from './types';
+import type { ClusterInfo, ImageRecord, NodeRecord, RunContext } from './types';
 
 export interface ReplaceInput extends RunContext {
+  cluster: ClusterInfo;
   image: ImageRecord;
   /** The nodes as the run knew them; only the lost ones among them are replaced. */
   nodes: NodeRecord[];
@@ -22,12 +23,15 @@ export function createReplaceActivities(deps: ActivityDeps) {
 async function replaceNodes(deps: ActivityDeps, input: ReplaceInput): Promise<NodeRecord[]> {
   const provider = deps.providerFor(input.spec);
   const ref = clusterRef(input);
-  const lost = await lostNodes(deps, input, input.nodes);
+  const health = await checkNodes(deps, input, input.nodes, input.cluster);
+  const lost = [...health.lost, ...health.noticed];
   if (lost.length > 0) await provider.terminateNodes(ref, lost);
   const names = input.nodes.map((n) => n.name);
   const workers = await provider.launchNodes({ cluster: ref, role: 'worker', names, image: input.image });
   await Promise.all(
-    workers.map(async (node) => deps.remote.waitReady(await targetFor(deps, input, node), SSH_READY_TIMEOUT_MS, Context.current().cancellationSignal)),
+    workers.map(async (node) =>
+      deps.remote.waitReady(await targetFor(deps, input, node), SSH_READY_TIMEOUT_MS, Context.current().cancellationSignal),
+    ),
   );
   return workers;
 }

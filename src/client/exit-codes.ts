@@ -1,9 +1,11 @@
 // Maps errors to the CLI's documented exit codes, in one place.
-import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType } from '../common/errors';
 import { CodecKeyConfigError, PayloadDecryptError } from '../codec/errors';
+import { SearchAttributesNotRegistered } from './commands/list';
 import { TemporalUnreachable } from './connection';
+import { ScheduleArgsInvalid, ScheduleExists } from './commands/schedule';
 
 export const EXIT = {
   ok: 0,
@@ -17,8 +19,11 @@ export const EXIT = {
 export function describeError(err: unknown): { code: number; message: string } {
   if (err instanceof ApplicationFailure && err.type === FailureType.SpecInvalid) return { code: EXIT.invalidInput, message: err.message };
   if (err instanceof CodecKeyConfigError || err instanceof PayloadDecryptError) return { code: EXIT.invalidInput, message: err.message };
+  if (err instanceof SearchAttributesNotRegistered) return { code: EXIT.invalidInput, message: err.message };
   if (err instanceof TemporalUnreachable) return { code: EXIT.temporalUnreachable, message: err.message };
   if (err instanceof WorkflowNotFoundError) return { code: EXIT.notFound, message: `no run with id ${err.workflowId}` };
+  if (err instanceof ScheduleArgsInvalid || err instanceof ScheduleExists) return { code: EXIT.invalidInput, message: err.message };
+  if (err instanceof ScheduleNotFoundError) return { code: EXIT.notFound, message: `no schedule with id ${err.scheduleId} (tuneforge schedule list shows them)` };
   if (err instanceof WorkflowFailedError) {
     const cause = rootCause(err);
     if (cause instanceof CancelledFailure) return { code: EXIT.runCancelled, message: 'the run was cancelled; its cluster was torn down' };

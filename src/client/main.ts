@@ -2,10 +2,31 @@
 // The tuneforge CLI: parses arguments, calls one command module, prints, and maps errors to exit codes.
 import { Command } from 'commander';
 import { cancelRun } from './commands/cancel';
-import { DEFAULT_LIST_LIMIT, filterValue, listRuns, parseLimit, parseStatus, STATUS_FILTERS, type ListFilters } from './commands/list';
+import {
+  DEFAULT_LIST_LIMIT,
+  filterValue,
+  listRuns,
+  parseLimit,
+  parseStatus,
+  STATUS_FILTERS,
+  type ListFilters,
+} from './commands/list';
 import { DEFAULT_INTERVAL_MS, parseInterval, watchRun } from './commands/watch';
 import { followRun } from './commands/follow';
 import { startRun } from './commands/start';
+import {
+  createSchedule,
+  DEFAULT_CATCHUP_WINDOW,
+  deleteSchedule,
+  describeSchedule,
+  formatScheduleTable,
+  formatScheduleView,
+  listSchedules,
+  pauseSchedule,
+  triggerSchedule,
+  unpauseSchedule,
+  type CreateScheduleOptions,
+} from './commands/schedule';
 import { readStatus } from './commands/status';
 import { clientSettings, withClient, type ClientSettings } from './connection';
 import { describeError, EXIT } from './exit-codes';
@@ -15,7 +36,10 @@ import { colorEnabled, palette } from './render/colors';
 import { watchRenderer } from './render';
 import { formatRunTable } from './render/run-table';
 
-const program = new Command('tuneforge').description('Durable fine-tuning on Xeon CPU clusters, orchestrated by Temporal');
+const program = new Command('tuneforge')
+  .description('Durable fine-tuning on Xeon CPU clusters, orchestrated by Temporal')
+  // Usage errors (unknown option, missing argument) exit with the documented code for invalid input.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.invalidInput));
 const settings = settingsOrExit();
 const print = (line: string) => console.log(line);
 
@@ -91,6 +115,106 @@ program
     await withClient(settings, async (client) => {
       const rows = await listRuns(client, opts, opts.limit);
       print(opts.json ? JSON.stringify(rows, null, 2) : formatRunTable(rows, palette(colorEnabled(process.stdout, process.env))));
+    });
+  });
+
+const schedule = program
+  .command('schedule')
+  .description('recurring runs of a spec (Temporal Schedules; overlap SKIP: a run still running is never doubled)');
+
+schedule
+  .command('create')
+  .description('validate a run spec and schedule it; prints the schedule id')
+  .argument('<spec>', 'run spec (YAML)')
+  .option('--cron <expression>', 'cron expression, UTC (e.g. "0 3 * * *")')
+  .option('--every <duration>', 'interval (e.g. 6h, 30m, 20s)')
+  .option('--id <scheduleId>', 'schedule id (default: scheduled-<name>); each run is <id>-<scheduled time>')
+  .option('--catchup-window <duration>', 'how late a missed run may still start after an outage', DEFAULT_CATCHUP_WINDOW)
+  .option('--paused', 'create it paused')
+  .option('--note <text>', 'a note shown with its state')
+  .option('--json', 'print JSON')
+  .action(async (spec: string, opts: CreateScheduleOptions & { json?: boolean }) => {
+    await withClient(settings, async (client) => {
+      const created = await createSchedule(client, settings, spec, opts);
+      if (opts.json) return print(JSON.stringify(created));
+      print(
+        `Created schedule ${created.scheduleId} (${created.timing}, spec ${created.specName}${created.paused ? ', paused' : ''})`,
+      );
+      print(
+        `Runs are named ${created.scheduleId}-<scheduled time>; see them with: tuneforge schedule describe ${created.scheduleId}`,
+      );
+    });
+  });
+
+schedule
+  .command('list')
+  .description('list the schedules of fine-tune runs')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    await withClient(settings, async (client) => {
+      const rows = await listSchedules(client);
+      print(opts.json ? JSON.stringify(rows, null, 2) : formatScheduleTable(rows));
+    });
+  });
+
+schedule
+  .command('describe')
+  .description('show a schedule: spec, timing, state, recent runs with their status, next run times')
+  .argument('<scheduleId>')
+  .option('--json', 'print JSON')
+  .action(async (id: string, opts: { json?: boolean }) => {
+    await withClient(settings, async (client) => {
+      const view = await describeSchedule(client, id);
+      print(opts.json ? JSON.stringify(view, null, 2) : formatScheduleView(view));
+    });
+  });
+
+schedule
+  .command('pause')
+  .description('stop starting runs (running ones go on)')
+  .argument('<scheduleId>')
+  .option('--note <text>', 'why')
+  .action(async (id: string, opts: { note?: string }) => {
+    await withClient(settings, async (client) => {
+      await pauseSchedule(client, id, opts.note);
+      print(`Paused schedule ${id}`);
+    });
+  });
+
+schedule
+  .command('unpause')
+  .description('start runs again at the scheduled times')
+  .argument('<scheduleId>')
+  .option('--note <text>', 'why')
+  .action(async (id: string, opts: { note?: string }) => {
+    await withClient(settings, async (client) => {
+      await unpauseSchedule(client, id, opts.note);
+      print(`Unpaused schedule ${id}`);
+    });
+  });
+
+schedule
+  .command('trigger')
+  .description('start a run now, unless one of this schedule is still running')
+  .argument('<scheduleId>')
+  .action(async (id: string) => {
+    await withClient(settings, async (client) => {
+      const { runningIds } = await triggerSchedule(client, id);
+      if (runningIds.length > 0)
+        print(`Run ${runningIds.join(', ')} is still running; with overlap SKIP this trigger starts nothing`);
+      else print(`Triggered schedule ${id}; the run's id starts with ${id}-`);
+    });
+  });
+
+schedule
+  .command('delete')
+  .description('delete a schedule; runs it started go on')
+  .argument('<scheduleId>')
+  .action(async (id: string) => {
+    await withClient(settings, async (client) => {
+      const { runningIds } = await deleteSchedule(client, id);
+      print(`Deleted schedule ${id}`);
+      for (const run of runningIds) print(`Run ${run} is still running (tuneforge cancel ${run} stops it)`);
     });
   });
 

@@ -47,6 +47,8 @@ export interface ClusterInfo {
   mpiInterface?: string;
   /** All nodes run on one host and share its CPUs (the local provider). */
   nodesShareCpus: boolean;
+  /** Shell command run on a node that prints "interruption-notice" when the node is about to be reclaimed. */
+  noticeCommand?: string;
 }
 
 export interface LaunchRequest {

@@ -1,4 +1,5 @@
 // One SSH connection over ssh2 with a pinned host key: exec with streamed, size-bounded output and stdin.
+import { Readable, type Writable } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { authFailed, hostKeyMismatch } from '../common/errors';
 import { fingerprint, parseHostKey } from './host-key';
@@ -15,7 +16,9 @@ export interface SshTarget {
 }
 
 export interface ExecOptions {
-  stdin?: string | Buffer;
+  stdin?: string | Buffer | Readable;
+  /** Receives stdout as raw bytes (then it is not captured): for streaming files off a node. */
+  stdoutTo?: Writable;
   onOutput?: (text: string, stream: 'stdout' | 'stderr') => void;
   /** Captured output keeps this many trailing bytes per stream. */
   maxOutputBytes?: number;
@@ -90,7 +93,8 @@ export class SshSession {
       this.client.exec(command, (err, channel) => {
         if (err) return reject(err);
         collect(channel, options, this.target.name).then(resolve, reject);
-        if (options.stdin !== undefined) channel.end(options.stdin);
+        if (options.stdin instanceof Readable) options.stdin.pipe(channel);
+        else if (options.stdin !== undefined) channel.end(options.stdin);
         else channel.end();
       });
     });
@@ -113,10 +117,12 @@ function collect(channel: ClientChannel, options: ExecOptions, node: string): Pr
       reject(options.signal?.reason);
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    channel.on('data', (chunk: Buffer) => {
-      stdout.push(chunk);
-      options.onOutput?.(chunk.toString('utf8'), 'stdout');
-    });
+    if (options.stdoutTo) channel.pipe(options.stdoutTo);
+    else
+      channel.on('data', (chunk: Buffer) => {
+        stdout.push(chunk);
+        options.onOutput?.(chunk.toString('utf8'), 'stdout');
+      });
     channel.stderr.on('data', (chunk: Buffer) => {
       stderr.push(chunk);
       options.onOutput?.(chunk.toString('utf8'), 'stderr');

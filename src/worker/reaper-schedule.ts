@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import type { ReapableProvider, ReaperDeps, RunLookup } from '../activities/reaper';
+import { workflowIdsOfCluster } from '../common/cluster-id';
 import { REAPER_SCHEDULE_PREFIX } from '../common/names';
 import { createAwsProvider, type AwsProviderOptions } from '../providers/aws';
 import type { AwsSettings } from '../spec/schema';
@@ -88,17 +89,24 @@ function awsReaperSettings(region: string): AwsSettings {
   };
 }
 
-/** Asks Temporal about the run a cluster belongs to (its workflow id); an unknown id is a closed run. */
+/**
+ * Asks Temporal about the run a cluster belongs to; an unknown run is a closed one. A scheduled run's
+ * cluster id differs from its workflow id, so every workflow id the cluster id can stand for must be closed.
+ */
 export function temporalRunLookup(client: Client): RunLookup {
+  const closed = async (workflowId: string): Promise<boolean> => {
+    try {
+      const { status } = await client.workflow.getHandle(workflowId).describe();
+      return CLOSED_STATUSES.has(status.name);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return true;
+      throw err;
+    }
+  };
   return {
-    async isClosed(workflowId: string): Promise<boolean> {
-      try {
-        const { status } = await client.workflow.getHandle(workflowId).describe();
-        return CLOSED_STATUSES.has(status.name);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return true;
-        throw err;
-      }
+    async isClosed(clusterId: string): Promise<boolean> {
+      const answers = await Promise.all(workflowIdsOfCluster(clusterId).map(closed));
+      return answers.every(Boolean);
     },
   };
 }

@@ -10,6 +10,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { RunContext, TeardownResult } from '../activities/types';
+import { CLUSTER_ID_PATTERN, clusterIdOf } from '../common/cluster-id';
 import { specInvalid } from '../common/errors';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import type { RunSpec } from '../spec/schema';
@@ -27,14 +28,6 @@ import { steps } from './steps';
 import { StepTracker } from './step-tracker';
 import { trainWithRecovery } from './train-with-recovery';
 
-const CLUSTER_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,99}$/;
-/** What a Schedule appends to its workflow id prefix: `-` and the scheduled time in RFC 3339 (`-2026-11-26T14:00:00Z`). */
-const SCHEDULED_SUFFIX = /-(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
-
-/** The cluster id: the workflow id, with a Schedule's time suffix rewritten as `-20261126-140000` (ids tag resources). */
-function clusterIdOf(workflowId: string): string {
-  return workflowId.replace(SCHEDULED_SUFFIX, '-$1$2$3-$4$5$6');
-}
 
 type RunOutcome = Omit<RunSummary, 'teardown' | 'steps' | 'efficiency'>;
 

@@ -51,7 +51,7 @@ async function replaceAndRewire(
 ): Promise<NodeRecord[]> {
   const replaced = await steps.provisioning.replaceNodes.executeWithOptions(
     { summary: `replace lost node(s) ${lost.join(', ')}` },
-    [{ ...ctx, image, nodes: nodes.filter((n) => lost.includes(n.name)) }],
+    [{ ...ctx, cluster, image, nodes: nodes.filter((n) => lost.includes(n.name)) }],
   );
   const updated = nodes.map((n) => replaced.find((r) => r.name === n.name) ?? n);
   await steps.wiring.wireSsh.executeWithOptions({ summary: `rewire SSH after replacing ${lost.join(', ')}` }, [

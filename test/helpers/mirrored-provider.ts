@@ -16,8 +16,14 @@ export function mirroredProvider(aws: Provider, local: Provider): Provider {
     async bootstrap(cluster) {
       const info = await aws.bootstrap(cluster);
       const mirror = await local.bootstrap(cluster);
-      // The stand-in nodes share this machine's CPUs and loopback network.
-      return { ...info, rendezvousPort: mirror.rendezvousPort, mpiInterface: mirror.mpiInterface, nodesShareCpus: true };
+      // The stand-in nodes share this machine's CPUs and loopback network, and never reach EC2's IMDS.
+      return {
+        ...info,
+        rendezvousPort: mirror.rendezvousPort,
+        mpiInterface: mirror.mpiInterface,
+        nodesShareCpus: true,
+        noticeCommand: mirror.noticeCommand,
+      };
     },
     async launchNodes(request: LaunchRequest) {
       const instances = await aws.launchNodes(request);

@@ -1,6 +1,6 @@
 // Runs a command in a pseudo-terminal through util-linux `script` (no native module), or with plain pipes,
 // collecting its output so tests can wait for text and read its exit code.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { shellJoin } from '../../src/remote/shell-quote';
 
@@ -23,6 +23,12 @@ export interface RunOptions {
 }
 
 const WAIT_STEP_MS = 50;
+const running = new Set<ChildProcess>();
+
+/** Ends every child still running (for an `after` hook: a failed test must not leave a watcher polling). */
+export function killAll(): void {
+  for (const child of running) child.kill('SIGTERM');
+}
 
 /** `script -q -e -E never -c CMD /dev/null`: CMD's stdout is a tty; the transcript goes nowhere. */
 export function runInPty(argv: string[], options: RunOptions = {}): Spawned {
@@ -39,13 +45,17 @@ export function runPiped(argv: string[], options: RunOptions = {}): Spawned {
 
 function collect(file: string, args: string[], env: NodeJS.ProcessEnv | undefined): Spawned {
   const child = spawn(file, args, { env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const exited = new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code) => resolve(code));
+    child.once('close', (code) => {
+      running.delete(child);
+      resolve(code);
+    });
   });
   let done = false;
   void exited.finally(() => (done = true)).catch(() => undefined);

@@ -61,7 +61,9 @@ export class SearchAttributesNotRegistered extends Error {
 export function filterValue(value: string): string {
   if (value.length === 0) throw new InvalidFilter('a filter value cannot be empty');
   if (/['"`\\]/.test(value) || /\p{Cc}/u.test(value)) {
-    throw new InvalidFilter(`filter values cannot contain quotes, backslashes or control characters (got ${JSON.stringify(value)})`);
+    throw new InvalidFilter(
+      `filter values cannot contain quotes, backslashes or control characters (got ${JSON.stringify(value)})`,
+    );
   }
   return value;
 }
@@ -73,7 +75,8 @@ export function parseStatus(value: string): StatusFilter {
 
 export function parseLimit(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidFilter(`--limit takes a whole number of at least 1 (got ${JSON.stringify(value)})`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidFilter(`--limit takes a whole number of at least 1 (got ${JSON.stringify(value)})`);
   return n;
 }
 
@@ -90,7 +93,9 @@ export function buildListQuery(filters: ListFilters): string {
 
 /** Custom attribute names the filters use. */
 export function attributesUsed(filters: ListFilters): string[] {
-  return (Object.keys(ATTRIBUTE_FILTERS) as AttributeFilter[]).filter((o) => filters[o] !== undefined).map((o) => ATTRIBUTE_FILTERS[o].name);
+  return (Object.keys(ATTRIBUTE_FILTERS) as AttributeFilter[])
+    .filter((o) => filters[o] !== undefined)
+    .map((o) => ATTRIBUTE_FILTERS[o].name);
 }
 
 export async function listRuns(client: Client, filters: ListFilters, limit = DEFAULT_LIST_LIMIT): Promise<RunRow[]> {
@@ -110,7 +115,9 @@ export async function listRuns(client: Client, filters: ListFilters, limit = DEF
 /** After a failed listing: the error to show instead when the cause is a filter on an unregistered attribute. */
 async function unregisteredAttributes(client: Client, used: string[]): Promise<SearchAttributesNotRegistered | undefined> {
   if (used.length === 0) return undefined;
-  const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
+  const { customAttributes } = await client.connection.operatorService.listSearchAttributes({
+    namespace: client.options.namespace,
+  });
   const missing = used.filter((name) => !Object.hasOwn(customAttributes ?? {}, name));
   return missing.length > 0 ? new SearchAttributesNotRegistered(missing) : undefined;
 }

@@ -21,7 +21,12 @@ export interface WatchOptions {
 type Settled = { ok: true; value: RunSummary } | { ok: false; error: unknown };
 type RunHandle = WorkflowHandle<typeof fineTune>;
 
-export async function watchRun(client: Client, workflowId: string, options: WatchOptions, renderer: WatchRenderer): Promise<RunSummary> {
+export async function watchRun(
+  client: Client,
+  workflowId: string,
+  options: WatchOptions,
+  renderer: WatchRenderer,
+): Promise<RunSummary> {
   const handle: RunHandle = client.workflow.getHandle<typeof fineTune>(workflowId);
   const poller = new Poller(client, handle, options.now ?? Date.now);
   renderer.update(await poller.poll()); // a missing run ends here with WorkflowNotFoundError
@@ -31,7 +36,7 @@ export async function watchRun(client: Client, workflowId: string, options: Watc
   );
   while (!(await settledWithin(result, options.intervalMs))) renderer.update(await poller.poll());
   const outcome = await result;
-  const last = await poller.poll();
+  const last = await poller.poll({ final: true });
   renderer.end(endRecord(workflowId, last.status, outcome), last);
   if (!outcome.ok) throw outcome.error;
   return outcome.value;
@@ -49,6 +54,7 @@ async function settledWithin(result: Promise<Settled>, ms: number): Promise<bool
 class Poller {
   private progress: RunProgress | null = null;
   private answeredAt: string | null = null;
+  private lastAnswered = false;
   private readonly rate = new StepRate();
 
   constructor(
@@ -57,22 +63,27 @@ class Poller {
     private readonly now: () => number,
   ) {}
 
-  async poll(): Promise<WatchUpdate> {
+  /** The final poll asks again only if the previous one was answered: a run nobody answered for won't be now. */
+  async poll(options: { final?: boolean } = {}): Promise<WatchUpdate> {
     const description = await this.handle.describe();
-    const answer = await this.query();
+    const answer = options.final && !this.lastAnswered ? undefined : await this.query();
+    this.lastAnswered = answer !== undefined;
     const nowMs = this.now();
     if (answer) {
       this.progress = answer;
       this.answeredAt = new Date(nowMs).toISOString();
       this.rate.observe(answer.training, nowMs);
     }
+    const status = description.status.name;
+    // An ended run has no ETA; its last training report stays as it was.
+    const rate = status === 'RUNNING' ? this.rate.estimate(this.progress?.training ?? null, nowMs) : undefined;
     return {
       workflowId: this.handle.workflowId,
-      status: description.status.name,
+      status,
       progress: this.progress,
       answered: answer !== undefined,
       answeredAt: this.answeredAt,
-      rate: this.rate.estimate(this.progress?.training ?? null, nowMs) ?? null,
+      rate: rate ?? null,
     };
   }
 
@@ -102,6 +113,7 @@ export function describeFailure(err: unknown): WatchFailure {
 /** The --interval option: whole milliseconds, at least MIN_INTERVAL_MS. */
 export function parseInterval(value: string): number {
   const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < MIN_INTERVAL_MS) throw new RangeError(`--interval takes whole milliseconds, at least ${MIN_INTERVAL_MS} (got ${JSON.stringify(value)})`);
+  if (!Number.isInteger(ms) || ms < MIN_INTERVAL_MS)
+    throw new RangeError(`--interval takes whole milliseconds, at least ${MIN_INTERVAL_MS} (got ${JSON.stringify(value)})`);
   return ms;
 }

@@ -2,7 +2,7 @@
 import picocolors from 'picocolors';
 import type { Colors, Formatter } from 'picocolors/types';
 
-export type Palette = Colors;
+export type Palette = Colors & { identity: Formatter };
 
 export interface OutputTarget {
   isTTY?: boolean;
@@ -22,7 +22,7 @@ export function colorEnabled(target: OutputTarget, env: NodeJS.ProcessEnv): bool
 
 // picocolors decides by itself from argv, CI and FORCE_COLOR; createColors(enabled) keeps the decision ours.
 export function palette(enabled: boolean): Palette {
-  return picocolors.createColors(enabled);
+  return { ...picocolors.createColors(enabled), identity: (text) => String(text ?? '') };
 }
 
 /** Colour of a run status (Temporal's names: RUNNING, COMPLETED, FAILED, ...). */
@@ -39,28 +39,25 @@ export function statusColor(p: Palette, status: string): Formatter {
     case 'TIMED_OUT':
       return p.red;
     default:
-      return p.reset;
+      return p.identity;
   }
 }
 
-type ColorName = Exclude<keyof Palette, 'isColorSupported'>;
+type ColorName = Exclude<keyof Colors, 'isColorSupported'>;
 
-const STATE_COLORS: Record<string, ColorName> = {
-  // step statuses
-  done: 'green',
+const STEP_COLORS: Record<string, ColorName> = { done: 'green', running: 'cyan', pending: 'dim', skipped: 'dim', failed: 'red' };
+// src/providers/provider.ts NodeState
+const NODE_COLORS: Record<string, ColorName> = {
   running: 'green',
-  pending: 'dim',
-  skipped: 'dim',
-  failed: 'red',
-  // node states (src/providers/provider.ts NodeState)
+  pending: 'yellow',
   stopping: 'yellow',
   terminated: 'dim',
   unknown: 'red',
 };
 
-/** Colour of a step status or a node state; a node still pending is yellow. */
+/** Colour of a step status or a node state; anything unknown is left plain. */
 export function stateColor(p: Palette, state: string, kind: 'step' | 'node' = 'step'): Formatter {
-  if (kind === 'node' && state === 'pending') return p.yellow;
-  const name = STATE_COLORS[state];
-  return name === undefined ? p.reset : p[name];
+  const colors = kind === 'step' ? STEP_COLORS : NODE_COLORS;
+  const name = Object.hasOwn(colors, state) ? colors[state] : undefined;
+  return name === undefined ? p.identity : p[name];
 }

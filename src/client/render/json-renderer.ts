@@ -3,8 +3,7 @@ import type { TextOut } from './tty-renderer';
 import { changeKey, type WatchEnd, type WatchRenderer, type WatchUpdate } from './update';
 
 export type WatchEvent =
-  | ({ type: 'progress'; time: string } & WatchUpdate)
-  | ({ type: 'result' | 'failure'; time: string } & WatchEnd);
+  ({ type: 'progress'; time: string } & WatchUpdate) | ({ type: 'result' | 'failure'; time: string } & WatchEnd);
 
 export class JsonRenderer implements WatchRenderer {
   private lastKey: string | undefined;

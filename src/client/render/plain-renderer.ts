@@ -1,7 +1,7 @@
 // Watch output for pipes and logs: one plain line per change, no escape codes, no carriage returns.
 import { formatSummary } from '../format';
 import { formatDuration, formatLoss } from './text';
-import { changeKey, stepCounts, type WatchEnd, type WatchRenderer, type WatchUpdate } from './update';
+import { changeKey, recoveries, stepCounts, type WatchEnd, type WatchRenderer, type WatchUpdate } from './update';
 import type { TextOut } from './tty-renderer';
 
 export function plainLine(u: WatchUpdate, now: Date): string {
@@ -17,6 +17,7 @@ export function plainLine(u: WatchUpdate, now: Date): string {
       parts.push(`${t.stage} ${t.step}/${t.maxSteps} loss ${formatLoss(t.loss)}${eta}`);
     }
     if (p.nodes.length > 0) parts.push(`nodes ${p.nodes.map((n) => `${n.name}:${n.state}`).join(',')}`);
+    if (recoveries(p)) parts.push(recoveries(p));
     if (p.error) parts.push(`error: ${p.error.split('\n')[0] ?? ''}`);
   }
   return parts.join('  ');
@@ -40,6 +41,9 @@ export class PlainRenderer implements WatchRenderer {
   end(end: WatchEnd, last: WatchUpdate): void {
     this.update({ ...last, status: end.status });
     if (end.summary) this.out.write(`\n${formatSummary(end.summary)}\n`);
-    else this.out.write(`Run ended: ${end.status}${end.failure ? ` (${end.failure.type}: ${end.failure.message.split('\n')[0] ?? ''})` : ''}\n`);
+    else
+      this.out.write(
+        `Run ended: ${end.status}${end.failure ? ` (${end.failure.type}: ${end.failure.message.split('\n')[0] ?? ''})` : ''}\n`,
+      );
   }
 }

@@ -22,9 +22,7 @@ export function formatRunTable(rows: RunRow[], p: Palette): string {
   const body = rows.map(cells);
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
   const line = (values: string[]) =>
-    values
-      .map((v, i) => (i === values.length - 1 ? v : padVisible(v, widths[i] ?? 0)))
-      .join('  ');
+    values.map((v, i) => (i === values.length - 1 ? v : padVisible(v, widths[i] ?? 0))).join('  ');
   const colour = (values: string[]) => values.map((v, i) => (i === 1 ? statusColor(p, v)(v) : v));
   return [p.bold(line([...HEADERS])), ...body.map((r) => line(colour(r)))].join('\n');
 }

@@ -36,7 +36,7 @@ export function fitWidth(line: string, columns: number): string {
   let out = '';
   let visible = 0;
   let escaped = false;
-  for (let i = 0; i < line.length; ) {
+  for (let i = 0; i < line.length;) {
     ESCAPE_AT.lastIndex = i;
     const code = ESCAPE_AT.exec(line);
     if (code) {

@@ -4,7 +4,7 @@ import type { RunProgress } from '../../workflows/definitions';
 import { stateColor, statusColor, type Palette } from './colors';
 import type { RateEstimate } from './rate';
 import { bar, formatDuration, formatLoss } from './text';
-import { stepCounts, type WatchUpdate } from './update';
+import { recoveries, stepCounts, type WatchUpdate } from './update';
 
 const BAR_WIDTH = 24;
 const LABEL_WIDTH = 10;
@@ -26,7 +26,8 @@ function label(text: string): string {
 function headerLine(u: WatchUpdate, p: Palette): string {
   const stage = u.progress ? `  stage ${p.bold(u.progress.stage)}` : '';
   const what = u.progress ? `  ${u.progress.recipe} on ${u.progress.provider}` : '';
-  return `${p.bold(u.workflowId)}  ${statusColor(p, u.status)(u.status)}${stage}${what}`;
+  const recovered = recoveries(u.progress);
+  return `${p.bold(u.workflowId)}  ${statusColor(p, u.status)(u.status)}${stage}${what}${recovered ? `  ${p.yellow(recovered)}` : ''}`;
 }
 
 function staleNote(u: WatchUpdate): string {
@@ -55,6 +56,6 @@ function trainingLine(training: ProgressUpdate | null, rate: RateEstimate | null
 }
 
 function nodesLine(progress: RunProgress, p: Palette): string {
-  if (progress.nodes.length === 0) return label('Nodes') + p.dim('none yet');
+  if (progress.nodes.length === 0) return label('Nodes') + p.dim('none');
   return label('Nodes') + progress.nodes.map((n) => `${n.name}:${stateColor(p, n.state, 'node')(n.state)}`).join('  ');
 }

@@ -44,6 +44,7 @@ export function changeKey(u: WatchUpdate): string {
     p?.steps.map((s) => s.status),
     p?.nodes.map((n) => `${n.name}:${n.state}`),
     p?.training ? [p.training.stage, p.training.step, p.training.maxSteps, p.training.loss] : null,
+    p?.recoveries?.length,
     p?.error,
   ]);
 }
@@ -52,4 +53,12 @@ export function stepCounts(progress: RunProgress): { done: number; total: number
   const finished = progress.steps.filter((s) => s.status === 'done' || s.status === 'skipped').length;
   const current = progress.steps.find((s) => s.status === 'running' || s.status === 'failed');
   return { done: finished, total: progress.steps.length, current: current?.name };
+}
+
+/** "recovered 2x (lost worker-1)" once the run replaced lost nodes; empty before. */
+export function recoveries(progress: RunProgress | null): string {
+  // Optional chaining: a worker older than the recoveries field answers without it.
+  const list = progress?.recoveries ?? [];
+  const last = list.at(-1);
+  return last ? `recovered ${list.length}x (lost ${last.lostNodes.join(', ')})` : '';
 }

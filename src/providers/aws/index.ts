@@ -5,6 +5,7 @@ import type { AwsSettings } from '../../spec/schema';
 import type { ClusterInfo, ClusterRef, ImageRecord, LaunchRequest, NodeRecord, Provider, SshIdentity } from '../provider';
 import { createEc2Client, type Ec2ClientFactory } from './client';
 import { listClusterIds } from './clusters';
+import { IMDS_NOTICE_COMMAND } from './interruption';
 import type { AwsContext } from './context';
 import { bakeImage, deleteClusterImages, findImageByFingerprint, resolveBaseImage } from './images';
 import { describeClusterInstances, nodeNameOf, SSH_USER, toNodeRecord } from './instances';
@@ -75,7 +76,14 @@ export function createAwsProvider(settings: AwsSettings, options: AwsProviderOpt
       await zoneSubnets(ctx, vpcId);
       await ensureSecurityGroup(ctx, cluster, vpcId, sshCidr);
       await ensureKeyPair(ctx, cluster, publicKey);
-      return { clusterId: cluster.clusterId, provider: 'aws', sshUser: SSH_USER, rendezvousPort: RENDEZVOUS_PORT, nodesShareCpus: false };
+      return {
+        clusterId: cluster.clusterId,
+        provider: 'aws',
+        sshUser: SSH_USER,
+        rendezvousPort: RENDEZVOUS_PORT,
+        nodesShareCpus: false,
+        noticeCommand: IMDS_NOTICE_COMMAND,
+      };
     },
 
     async launchNodes(request: LaunchRequest): Promise<NodeRecord[]> {

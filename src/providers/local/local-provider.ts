@@ -8,6 +8,7 @@ import { prerequisiteMissing } from '../../common/errors';
 import type { ClusterInfo, ClusterRef, ImageRecord, LaunchRequest, NodeRecord, Provider, SshIdentity } from '../provider';
 import * as state from './cluster-state';
 import { bakeLocalImage, findLocalImage, imageHome } from './images';
+import { LOCAL_NOTICE_COMMAND } from './interruption';
 import { DEFAULT_LAB_ROOT, DEFAULT_PIP_CACHE, NODE_ETC_MOUNT, NODE_HOME, NODE_USER, labLayout, type LabLayout } from './lab';
 import { lookupNodeUser, prepareOverlayDirs, seedBaseHome, writeNodeEtc, type NodeUser } from './node-files';
 import { isNodeProcessAlive, killNodeProcess, nodeInitPid, processStartTime, startNodeProcess } from './node-process';
@@ -42,6 +43,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}): Provide
         rendezvousPort: RENDEZVOUS_BASE_PORT + info.slot,
         mpiInterface: 'lo',
         nodesShareCpus: true,
+        noticeCommand: LOCAL_NOTICE_COMMAND,
       };
     },
 
