@@ -140,4 +140,23 @@ describe('node loss during distributed-train', () => {
     assert.ok(repeated <= 1, `at most one step repeated (repeated ${repeated})`);
     assert.equal(await liveNodeProcesses(workflowId), 0);
   });
+
+  it('losing the master brings up a new one from the image and resumes from the checkpoint store', async () => {
+    const workflowId = uniqueId('master-loss');
+    const summary = (await withWorker(realActivities(testDeps()), async ({ client, taskQueue }) => {
+      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
+      await waitForCheckpoint(workflowId);
+      // The activity copies each finished checkpoint off the master before it polls on.
+      for (let i = 0; i < 300 && (await testDeps().checkpoints.newest(workflowId)) === undefined; i++) await sleep(100);
+      assert.ok(await testDeps().checkpoints.newest(workflowId), 'a checkpoint reached the store');
+      await killNode(workflowId, 'master');
+      return handle.result();
+    })) as RunSummary;
+    assert.equal(summary.recoveries, 1);
+    assert.equal(summary.training.globalStep, MAX_STEPS);
+    assert.ok(summary.training.resumedStep >= SAVE_STEPS, `resumed from the stored checkpoint (step ${summary.training.resumedStep})`);
+    assert.equal(summary.nodesLaunched, 4);
+    assert.equal(await liveNodeProcesses(workflowId), 0);
+    assert.equal(await testDeps().checkpoints.newest(workflowId), undefined, 'teardown removed the stored checkpoints');
+  });
 });

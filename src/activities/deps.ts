@@ -1,4 +1,5 @@
 // What every activity factory receives; the worker builds these once, tests swap them.
+import type { CheckpointStore } from '../checkpoints/checkpoint-store';
 import type { Provider, NodeRecord } from '../providers/provider';
 import type { RemoteShell } from '../remote/remote-shell';
 import { sshTarget } from '../remote/remote-shell';
@@ -20,6 +21,8 @@ export interface ActivityDeps {
   remote: RemoteShell;
   /** Tells the run's workflow how training goes (a signal in production). */
   reportProgress(workflowId: string, update: ProgressUpdate): Promise<void>;
+  /** Where checkpoints are copied off the master after each save. */
+  checkpoints: CheckpointStore;
   /** How often long activities poll their remote job. */
   pollIntervalMs: number;
   /** What the reaper sweeps and how it asks Temporal about runs; without it the reaper's activities are not registered. */

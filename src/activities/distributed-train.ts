@@ -6,6 +6,8 @@ import { Context } from '@temporalio/activity';
 import { nodeLost, trainingFailed } from '../common/errors';
 import { distributedCommand, placement } from '../recipes/launch-command';
 import { jobDir, jobLogTail, killJob } from '../remote/remote-job';
+import { sh } from '../remote/shell-quote';
+import type { SshTarget } from '../remote/ssh-session';
 import { targetFor, type ActivityDeps } from './deps';
 import { followJob, type FollowResult } from './follow-job';
 import { checkNodes, nodeWatcher, type NodeHealth } from './node-watch';
@@ -51,6 +53,7 @@ export function createTrainActivities(deps: ActivityDeps) {
           command,
           stage: 'distributed-train',
           watch: nodeWatcher(check, onHealth),
+          onCheckpoint: (path) => copyOffMaster(deps, input, target, path),
         });
       } catch (err) {
         if (Context.current().cancellationDetails?.cancelRequested) throw err;
@@ -83,6 +86,15 @@ export function createTrainActivities(deps: ActivityDeps) {
       };
     },
   };
+}
+
+/** Copies a finished checkpoint from the master to the checkpoint store, so losing the master loses no training. */
+async function copyOffMaster(deps: ActivityDeps, input: TrainInput, target: SshTarget, path: string): Promise<void> {
+  const slash = path.lastIndexOf('/');
+  const [folder, name] = [path.slice(0, slash), path.slice(slash + 1)];
+  await deps.checkpoints.save(input.clusterId, name, async (out) => {
+    await deps.remote.check(target, sh`tar -C ${folder} -cf - ${name}`, { label: `copy ${name} off the master`, stdoutTo: out });
+  });
 }
 
 /** Signals every training rank on every node at once (TERM: save at the next step boundary, then stop). */

@@ -6,6 +6,7 @@ import { applyProgressEvent, emptyProgress, parseProgressLine, type TrainingProg
 import { killJob, pollJob, startOrAttach } from '../remote/remote-job';
 import type { SshTarget } from '../remote/ssh-session';
 import type { ActivityDeps } from './deps';
+import { keepAlive } from './keep-alive';
 
 export interface FollowOptions {
   jobId: string;
@@ -15,6 +16,8 @@ export interface FollowOptions {
   reportEveryMs?: number;
   /** Called on every poll; throwing ends the follow (e.g. a node was lost). */
   watch?: () => Promise<void>;
+  /** Called once for each new checkpoint the job reports (heartbeats continue meanwhile). */
+  onCheckpoint?: (path: string) => Promise<void>;
 }
 
 export interface FollowResult {
@@ -31,15 +34,26 @@ export async function followJob(deps: ActivityDeps, target: SshTarget, options: 
   let lastReport = 0;
   try {
     for (;;) {
+      // Cancellation arrives with a heartbeat; a busy loop (new log lines every poll) must look for it too.
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
       await options.watch?.();
       const poll = await pollJob(deps.remote, target, options.jobId, progress.logOffset);
       for (const line of poll.lines) {
         const event = parseProgressLine(line);
         if (event) progress = applyProgressEvent(progress, event);
       }
+      const checkpointBefore = progress.lastCheckpoint;
       const madeProgress = poll.nextOffset !== progress.logOffset;
       progress = { ...progress, logOffset: poll.nextOffset };
       ctx.heartbeat(progress);
+      const checkpoint = progress.lastCheckpoint;
+      if (options.onCheckpoint && checkpoint && checkpoint !== checkpointBefore) {
+        const current = progress;
+        await keepAlive(
+          () => options.onCheckpoint?.(checkpoint) ?? Promise.resolve(),
+          () => current,
+        );
+      }
       if (Date.now() - lastReport >= (options.reportEveryMs ?? DEFAULT_REPORT_EVERY_MS) || poll.state.kind === 'exited') {
         lastReport = Date.now();
         await report(deps, ctx, options.stage, progress);
@@ -52,7 +66,9 @@ export async function followJob(deps: ActivityDeps, target: SshTarget, options: 
     }
   } catch (err) {
     if (ctx.cancellationDetails?.cancelRequested) {
-      await killJob(deps.remote, target, options.jobId);
+      await killJob(deps.remote, target, options.jobId).catch((killError: unknown) => {
+        ctx.log.warn('could not stop the remote job of a cancelled step', { jobId: options.jobId, error: String(killError) });
+      });
     }
     throw err;
   }

@@ -6,7 +6,7 @@ import { createInstallActivities } from './install-deps';
 import { createLaunchActivities } from './launch-workers';
 import { createProvisionActivities } from './provision-master';
 import { createReaperActivities } from './reaper';
-import { createReplaceActivities } from './replace-nodes';
+import { createReplaceActivities, createReplaceMasterActivities } from './replace-nodes';
 import { createSanityActivities } from './sanity-run';
 import { createTeardownActivities } from './teardown';
 import { createWireActivities } from './wire-ssh';
@@ -23,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTeardownActivities(deps),
     ...(deps.reaper === undefined ? {} : createReaperActivities(deps.reaper)),
     ...createReplaceActivities(deps),
+    ...createReplaceMasterActivities(deps),
   };
 }
 

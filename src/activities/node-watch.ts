@@ -6,8 +6,8 @@ import { clusterRef, targetFor, type ActivityDeps } from './deps';
 import type { RunContext } from './types';
 
 /** A frozen sshd accepts TCP but never sends its banner: this long without an answer means frozen. */
-export const FROZEN_AFTER_MS = 6000;
-export const WATCH_EVERY_MS = 3000;
+export const FROZEN_AFTER_MS = 5000;
+export const WATCH_EVERY_MS = 2000;
 const NOTICE_MARKER = 'interruption-notice';
 
 export interface NodeHealth {

@@ -1,6 +1,10 @@
-// replace-nodes: after a node loss, terminates the named nodes that are really lost and launches
-// them again from the baked image under the same names; healthy ones are adopted, so a retry is safe.
+// replace-nodes / replace-master: after a node loss, terminates the named nodes that are really lost
+// and launches them again from the baked image under the same names; healthy ones are adopted, so a
+// retry is safe. A new master also gets the newest checkpoint back from the checkpoint store.
+import { createReadStream } from 'node:fs';
 import { Context } from '@temporalio/activity';
+import { REMOTE } from '../recipes/remote-paths';
+import { sh } from '../remote/shell-quote';
 import { clusterRef, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import { checkNodes } from './node-watch';
@@ -34,4 +38,40 @@ async function replaceNodes(deps: ActivityDeps, input: ReplaceInput): Promise<No
     ),
   );
   return workers;
+}
+
+export interface ReplaceMasterInput extends RunContext {
+  cluster: ClusterInfo;
+  image: ImageRecord;
+  master: NodeRecord;
+}
+
+export function createReplaceMasterActivities(deps: ActivityDeps) {
+  return {
+    replaceMaster: (input: ReplaceMasterInput): Promise<NodeRecord> => keepAlive(() => replaceMaster(deps, input)),
+  };
+}
+
+/**
+ * A new master from the baked image (it already has the venv, recipe and assets), with the newest
+ * checkpoint from the store put back where training resumes from. A healthy master is adopted.
+ */
+async function replaceMaster(deps: ActivityDeps, input: ReplaceMasterInput): Promise<NodeRecord> {
+  const provider = deps.providerFor(input.spec);
+  const ref = clusterRef(input);
+  const health = await checkNodes(deps, input, [input.master], input.cluster);
+  if (health.lost.length > 0 || health.noticed.length > 0) await provider.terminateNodes(ref, [input.master.name]);
+  const [master] = await provider.launchNodes({ cluster: ref, role: 'master', names: [input.master.name], image: input.image });
+  if (!master) throw new Error('the provider launched no master');
+  const target = await targetFor(deps, input, master);
+  await deps.remote.waitReady(target, SSH_READY_TIMEOUT_MS, Context.current().cancellationSignal);
+  const stored = await deps.checkpoints.newest(input.clusterId);
+  if (stored) {
+    const out = REMOTE.trainOutput;
+    await deps.remote.check(target, sh`mkdir -p ${out} && rm -rf ${out}/${stored.name} && tar -C ${out} -xf -`, {
+      label: `restore ${stored.name} on the new master`,
+      stdin: createReadStream(stored.path),
+    });
+  }
+  return master;
 }

@@ -22,6 +22,7 @@ export function createTeardownActivities(deps: ActivityDeps) {
       await keepAlive(async () => {
         await provider.terminateNodes(ref);
         await provider.cleanup(ref);
+        await deps.checkpoints.remove(input.clusterId);
       });
       const left = (await provider.listNodes(ref)).filter((n) => n.state !== 'terminated');
       return { nodesTerminated: before.length - left.length, nodesLeft: left.length, kept: false, ...cost };

@@ -18,6 +18,7 @@ export function formatSummary(summary: RunSummary): string {
     `Time per step:       ${summary.efficiency.secondsPerStep === null ? 'n/a' : `${summary.efficiency.secondsPerStep.toFixed(3)} s`}`,
     `Estimated cost:      $${summary.efficiency.costUsd.toFixed(2)}${summary.efficiency.costPerEpochUsd === null ? '' : `, $${summary.efficiency.costPerEpochUsd.toFixed(2)} per epoch`}${summary.teardown.unpricedTypes.length > 0 ? ` (no price for ${summary.teardown.unpricedTypes.join(', ')})` : ''}`,
     `Baked image reused:  ${summary.imageReused ? 'yes' : 'no'}`,
+    `Recoveries:          ${summary.recoveries} (nodes launched ${summary.nodesLaunched})`,
     `Nodes left:          ${summary.teardown.nodesLeft}${summary.teardown.kept ? ' (kept on request)' : ''}`,
   ];
   return lines.join('\n');

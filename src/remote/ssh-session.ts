@@ -17,7 +17,7 @@ export interface SshTarget {
 
 export interface ExecOptions {
   stdin?: string | Buffer | Readable;
-  /** Receives stdout as raw bytes (then it is not captured): for streaming files off a node. */
+  /** Receives stdout as raw bytes (then it is not captured; the caller ends it): for streaming files off a node. */
   stdoutTo?: Writable;
   onOutput?: (text: string, stream: 'stdout' | 'stderr') => void;
   /** Captured output keeps this many trailing bytes per stream. */
@@ -67,8 +67,11 @@ export class SshSession {
       },
     };
     return new Promise((resolve, reject) => {
+      // ssh2 can emit more errors after the first (e.g. a socket closing after a handshake timeout): every
+      // one needs a listener, or it becomes an uncaught exception; only the first decides the outcome.
+      client.on('error', () => undefined);
       const onError = (err: Error & { level?: string }) => {
-        client.end();
+        client.destroy();
         if (presented && !presented.equals(pinned.blob)) {
           reject(hostKeyMismatch(target.name, fingerprint(pinned.blob), fingerprint(presented)));
         } else if (err.level === 'client-authentication') {
@@ -117,7 +120,7 @@ function collect(channel: ClientChannel, options: ExecOptions, node: string): Pr
       reject(options.signal?.reason);
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.stdoutTo) channel.pipe(options.stdoutTo);
+    if (options.stdoutTo) channel.pipe(options.stdoutTo, { end: false });
     else
       channel.on('data', (chunk: Buffer) => {
         stdout.push(chunk);

@@ -1,6 +1,7 @@
 // Builds the activities' dependencies once per worker process.
 import type { Client } from '@temporalio/client';
 import type { ActivityDeps } from '../activities';
+import { createFolderCheckpointStore } from '../checkpoints/checkpoint-store';
 import { createAwsProvider } from '../providers/aws';
 import { createLocalProvider } from '../providers/local/local-provider';
 import type { Provider } from '../providers/provider';
@@ -26,6 +27,7 @@ export function buildActivityDeps(config: WorkerConfig, client: Client, reaper: 
     providerFor: (spec: RunSpec): Provider => (spec.provider === 'local' ? local : awsProvider(spec.aws)),
     remote: createRemoteShell(),
     pollIntervalMs: config.pollIntervalMs,
+    checkpoints: createFolderCheckpointStore(config.checkpointStore),
     reaper: buildReaperDeps(client, { local, awsRegions: reaper.awsRegions }),
     reportProgress: async (workflowId, update) => {
       await client.workflow.getHandle(workflowId).signal(trainingProgressSignal, update);

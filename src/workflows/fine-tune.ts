@@ -28,7 +28,6 @@ import { steps } from './steps';
 import { StepTracker } from './step-tracker';
 import { trainWithRecovery } from './train-with-recovery';
 
-
 type RunOutcome = Omit<RunSummary, 'teardown' | 'steps' | 'efficiency'>;
 
 export async function fineTune(input: FineTuneInput): Promise<RunSummary> {

@@ -1,5 +1,6 @@
-// distributed-train, and when a worker node is lost: replace only that node from the baked image,
-// rewire SSH, and resume from the newest complete checkpoint (a new training job each time).
+// distributed-train, and when nodes are lost: replace only those from the baked image (a new master
+// gets the newest checkpoint back from the store), rewire SSH, and resume from the newest complete
+// checkpoint (a new training job each time).
 import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ClusterInfo, CpuInfo, ImageRecord, NodeRecord, RunContext, TrainResult } from '../activities/types';
 import { FailureType, type NodeLostData } from '../common/errors';
@@ -28,12 +29,6 @@ export async function trainWithRecovery(plan: TrainingPlan, tracker: StepTracker
     } catch (err) {
       const lost = lostNodeNames(err);
       if (!lost || recovery >= ctx.spec.recovery.maxRecoveries) throw err;
-      if (lost.some((name) => nodes.find((n) => n.name === name)?.role === 'master')) {
-        throw ApplicationFailure.nonRetryable(
-          `the master was lost; this run cannot resume without it (${lost.join(', ')})`,
-          FailureType.NodeLost,
-        );
-      }
       tracker.recordRecovery(lost);
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.recoveries, value: recovery + 1 }]);
       nodes = await replaceAndRewire(ctx, cluster, image, nodes, lost);
@@ -49,10 +44,25 @@ async function replaceAndRewire(
   nodes: NodeRecord[],
   lost: string[],
 ): Promise<NodeRecord[]> {
-  const replaced = await steps.provisioning.replaceNodes.executeWithOptions(
-    { summary: `replace lost node(s) ${lost.join(', ')}` },
-    [{ ...ctx, cluster, image, nodes: nodes.filter((n) => lost.includes(n.name)) }],
-  );
+  const lostMaster = nodes.find((n) => n.role === 'master' && lost.includes(n.name));
+  const lostWorkers = nodes.filter((n) => n.role === 'worker' && lost.includes(n.name));
+  const replaced: NodeRecord[] = [];
+  if (lostMaster) {
+    replaced.push(
+      await steps.provisioning.replaceMaster.executeWithOptions(
+        { summary: 'replace the lost master from the image and restore the newest stored checkpoint' },
+        [{ ...ctx, cluster, image, master: lostMaster }],
+      ),
+    );
+  }
+  if (lostWorkers.length > 0) {
+    replaced.push(
+      ...(await steps.provisioning.replaceNodes.executeWithOptions(
+        { summary: `replace lost node(s) ${lostWorkers.map((n) => n.name).join(', ')}` },
+        [{ ...ctx, cluster, image, nodes: lostWorkers }],
+      )),
+    );
+  }
   const updated = nodes.map((n) => replaced.find((r) => r.name === n.name) ?? n);
   await steps.wiring.wireSsh.executeWithOptions({ summary: `rewire SSH after replacing ${lost.join(', ')}` }, [
     { ...ctx, sshUser: cluster.sshUser, nodes: updated },

@@ -9,7 +9,8 @@ import { createRemoteShell } from '../../src/remote/remote-shell';
 import type { AwsSettings } from '../../src/spec/schema';
 import { createTuneforgeWorker } from '../../src/worker/create-worker';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
-import { testProvider } from './local-lab';
+import { testProvider, TEST_LAB_ROOT } from './local-lab';
+import { createFolderCheckpointStore } from '../../src/checkpoints/checkpoint-store';
 import { mirroredProvider } from './mirrored-provider';
 import { motoClientFactory, newFaults } from './moto';
 
@@ -59,6 +60,7 @@ async function run(): Promise<void> {
       providerFor: () => provider,
       remote: createRemoteShell(),
       pollIntervalMs: 500,
+      checkpoints: createFolderCheckpointStore(`${TEST_LAB_ROOT}-checkpoints`),
       reportProgress: async (id, update) => client.workflow.getHandle(id).signal('trainingProgress', update),
     },
   });

@@ -48,6 +48,7 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
       stepsPerSecond: 1, runtimeSeconds: 10, lastCheckpoint: 'tuneforge/output/checkpoint-10', resumedStep: 0, epochs: 1,
     }),
     replaceNodes: async (input) => input.nodes.map((n) => fakeNode(n.name)),
+    replaceMaster: async () => fakeNode('master'),
     teardown: async (input) => {
       log.teardownInputs.push({ keepCluster: input.keepCluster });
       return { nodesTerminated: input.keepCluster ? 0 : 3, nodesLeft: input.keepCluster ? 3 : 0, kept: input.keepCluster, costUsd: 0, unpricedTypes: [] };

@@ -1,5 +1,6 @@
 // A local provider on a test lab folder, and the deps real activities need to use it.
 import type { ActivityDeps } from '../../src/activities';
+import { createFolderCheckpointStore } from '../../src/checkpoints/checkpoint-store';
 import { createLocalProvider } from '../../src/providers/local/local-provider';
 import { scanNodeProcesses } from '../../src/providers/local/node-scan';
 import { createRemoteShell } from '../../src/remote/remote-shell';
@@ -14,6 +15,7 @@ export function testDeps(overrides: Partial<ActivityDeps> = {}): ActivityDeps {
     remote: createRemoteShell(),
     reportProgress: async () => undefined,
     pollIntervalMs: 300,
+    checkpoints: createFolderCheckpointStore(`${TEST_LAB_ROOT}-checkpoints`),
     ...overrides,
   };
 }

@@ -51,22 +51,29 @@ async function claim(path: string, content: string): Promise<boolean> {
 
 export async function ensureClusterInfo(lab: LabLayout, ref: ClusterRef): Promise<LocalClusterInfo> {
   const layout = lab.cluster(ref.clusterId);
+  await mkdir(lab.slots, { recursive: true });
   const existing = await readJson<LocalClusterInfo>(layout.info);
-  if (existing) return existing;
+  // After a reboot the recorded slot may be free or someone else's: claim it (again) either way.
+  const slot = await claimSlot(lab, ref.clusterId, existing?.slot);
+  if (existing?.slot === slot) return existing;
+  if (existing) {
+    const moved = { ...existing, slot };
+    await writeJsonAtomic(layout.info, moved);
+    return moved;
+  }
   await mkdir(layout.nodes, { recursive: true });
   await mkdir(layout.addresses, { recursive: true });
-  await mkdir(lab.slots, { recursive: true });
-  const slot = await claimSlot(lab, ref.clusterId);
   const info: LocalClusterInfo = { clusterId: ref.clusterId, runName: ref.runName, slot, createdAt: new Date().toISOString() };
   await writeFile(layout.hosts, hostsFileText([]));
   await writeJsonAtomic(layout.info, info);
   return info;
 }
 
-async function claimSlot(lab: LabLayout, clusterId: string): Promise<number> {
+async function claimSlot(lab: LabLayout, clusterId: string, preferred?: number): Promise<number> {
   for (const entry of await readdir(lab.slots)) {
-    if ((await readFile(join(lab.slots, entry), 'utf8')) === clusterId) return Number(entry);
+    if ((await readFile(join(lab.slots, entry), 'utf8').catch(() => '')) === clusterId) return Number(entry);
   }
+  if (preferred !== undefined && (await claim(join(lab.slots, String(preferred)), clusterId))) return preferred;
   for (let slot = 1; slot <= MAX_SLOTS; slot++) {
     if (await claim(join(lab.slots, String(slot)), clusterId)) return slot;
   }

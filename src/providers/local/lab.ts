@@ -7,12 +7,18 @@ export const NODE_HOME = '/home/ubuntu';
 export const NODE_ETC_MOUNT = '/run/tuneforge-node';
 export const DEFAULT_LAB_ROOT = '/var/lib/tuneforge/local';
 export const DEFAULT_PIP_CACHE = '/var/cache/tuneforge/pip';
+/**
+ * Loopback /24s are claimed machine-wide (every lab root shares the loopback network), and under /run
+ * so a reboot, which ends every node, frees them.
+ */
+export const SLOTS_DIR = '/run/tuneforge/slots';
 
 export interface LabLayout {
   root: string;
   operatorKey: string;
   /** One JSON line per node process ever started: what "nodes launched" counts. */
   launchLog: string;
+  /** Machine-wide: one file per claimed loopback /24. */
   slots: string;
   images: string;
   pipCache: string;
@@ -43,7 +49,7 @@ export function labLayout(root: string, pipCache: string): LabLayout {
     root,
     operatorKey: join(root, 'operator', 'id_ed25519'),
     launchLog: join(root, 'launches.jsonl'),
-    slots: join(root, 'slots'),
+    slots: SLOTS_DIR,
     images: join(root, 'images'),
     pipCache,
     cluster: (clusterId) => clusterLayout(join(root, 'clusters', clusterId)),

@@ -19,7 +19,8 @@ export async function lookupNodeUser(): Promise<NodeUser | undefined> {
 
 /** Generates the node's host key and sshd config; returns the public host key line. */
 export async function writeNodeEtc(layout: NodeLayout, address: string): Promise<string> {
-  await mkdir(layout.etc, { recursive: true, mode: 0o700 });
+  // Readable by the node user: the spot notice appears here. The host key itself stays 0600, root's.
+  await mkdir(layout.etc, { recursive: true, mode: 0o755 });
   const key = join(layout.etc, 'ssh_host_ed25519_key');
   await execLocal('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', key]);
   await writeFile(join(layout.etc, 'sshd_config'), sshdConfig(address), { mode: 0o600 });
