@@ -93,7 +93,17 @@ export class SshSession {
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       if (options.signal?.aborted) return reject(options.signal.reason);
+      // Until the channel opens, only the connection can tell us it died (ssh2 may never call back).
+      const onClose = () => reject(new ConnectionLost(`connection to ${this.target.name} closed before the command started`));
+      const onAbort = () => {
+        this.client.destroy();
+        reject(options.signal?.reason);
+      };
+      this.client.once('close', onClose);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
       this.client.exec(command, (err, channel) => {
+        this.client.removeListener('close', onClose);
+        options.signal?.removeEventListener('abort', onAbort);
         if (err) return reject(err);
         collect(channel, options, this.target.name).then(resolve, reject);
         if (options.stdin instanceof Readable) options.stdin.pipe(channel);
