@@ -38,11 +38,11 @@ export async function followJob(deps: ActivityDeps, target: SshTarget, options: 
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
       await options.watch?.();
       const poll = await pollJob(deps.remote, target, options.jobId, progress.logOffset);
+      const checkpointBefore = progress.lastCheckpoint;
       for (const line of poll.lines) {
         const event = parseProgressLine(line);
         if (event) progress = applyProgressEvent(progress, event);
       }
-      const checkpointBefore = progress.lastCheckpoint;
       const madeProgress = poll.nextOffset !== progress.logOffset;
       progress = { ...progress, logOffset: poll.nextOffset };
       ctx.heartbeat(progress);
