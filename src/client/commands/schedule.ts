@@ -14,6 +14,7 @@ import { SCHEDULE_ID_PREFIX, WORKFLOW_TYPE } from '../../common/names';
 import { loadRunSpec } from '../../spec/load';
 import type { FineTuneInput } from '../../workflows/definitions';
 import type { ClientSettings } from '../connection';
+import { runStaticMetadata } from '../run-metadata';
 
 export const DEFAULT_CATCHUP_WINDOW = '10 minutes';
 const MIN_EVERY_MS = 1000;
@@ -114,6 +115,7 @@ export async function createSchedule(
         taskQueue: settings.taskQueue,
         workflowId: scheduleId,
         args: [input],
+        ...runStaticMetadata(spec),
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow },
       state: { paused: opts.paused === true, note: opts.note },

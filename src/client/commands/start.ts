@@ -6,6 +6,7 @@ import { loadRunSpec } from '../../spec/load';
 import type { RunSpec } from '../../spec/schema';
 import type { FineTuneInput } from '../../workflows/definitions';
 import { runUrl, type ClientSettings } from '../connection';
+import { runStaticMetadata } from '../run-metadata';
 
 export interface StartedRun {
   workflowId: string;
@@ -26,6 +27,7 @@ export async function startRun(client: Client, settings: ClientSettings, specPat
     taskQueue: settings.taskQueue,
     workflowId,
     args: [input],
+    ...runStaticMetadata(spec),
   });
   return { workflowId, url: runUrl(settings, workflowId), spec };
 }

@@ -1,0 +1,18 @@
+// A run's static summary and details for the Web UI, set when it starts (by the CLI or a schedule).
+import type { RunSpec } from '../spec/schema';
+
+export function runStaticMetadata(spec: RunSpec): { staticSummary: string; staticDetails: string } {
+  const t = spec.training;
+  const length = t.maxSteps !== undefined ? `${t.maxSteps} steps` : `${t.epochs} epoch(s)`;
+  const rows: Array<[string, string]> = [
+    ['Recipe', spec.recipe],
+    ['Provider', spec.provider === 'aws' ? `aws ${spec.aws.region} (${spec.aws.instanceTypes.join(', ')}, ${spec.aws.market})` : 'local'],
+    ['Nodes', String(spec.nodes)],
+    ['Training', `${length}, batch ${t.perDeviceBatchSize}/rank, checkpoint every ${t.saveSteps} steps${t.bf16 ? ', bf16' : ''}`],
+    ['Recoveries allowed', String(spec.recovery.maxRecoveries)],
+  ];
+  return {
+    staticSummary: `${spec.name}: ${spec.recipe} on ${spec.provider}, ${spec.nodes} nodes, ${length}`,
+    staticDetails: ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n'),
+  };
+}
