@@ -2,6 +2,7 @@
 
 import os
 import signal
+import time
 
 import torch
 import torch.distributed as dist
@@ -20,6 +21,8 @@ class ProgressCallback(TrainerCallback):
         self.resumed_step = 0
         self.first_loss = None
         self.final_loss = None
+        self.first_step_end = None
+        self.last_step_end = None
 
     def announce_start(self, args, is_world_process_zero, max_steps, step):
         self.resumed_step = step
@@ -50,6 +53,18 @@ class ProgressCallback(TrainerCallback):
                 "epoch": logs.get("epoch", state.epoch),
                 "learning_rate": logs.get("learning_rate"),
             })
+
+    def on_step_end(self, args, state, control, **kwargs):
+        mark = (time.monotonic(), state.global_step)
+        self.first_step_end = self.first_step_end or mark
+        self.last_step_end = mark
+
+    def steady_steps_per_second(self):
+        """Steps per second after the first step (which carries allocation and warm-up), or None."""
+        if self.first_step_end is None or self.last_step_end is None:
+            return None
+        (t0, s0), (t1, s1) = self.first_step_end, self.last_step_end
+        return (s1 - s0) / (t1 - t0) if s1 > s0 and t1 > t0 else None
 
     def on_save(self, args, state, control, **kwargs):
         # Other ranks write their RNG state into the same folder: announce only once all are done.

@@ -138,14 +138,17 @@ def report_done(args, training_args, progress, global_step, runtime, eval_loss) 
 
     # Trainer's own rates count all max_steps, also those done before a resume.
     steps = global_step - progress.resumed_step
-    samples = steps * training_args.per_device_train_batch_size * training_args.world_size \
+    samples_per_step = training_args.per_device_train_batch_size * training_args.world_size \
         * training_args.gradient_accumulation_steps
+    samples = steps * samples_per_step
+    steady = progress.steady_steps_per_second()
     emit({
         "event": "done",
         "global_step": global_step,
         "train_runtime": runtime,
         "train_samples_per_second": round(samples / runtime, 3) if runtime > 0 else 0.0,
         "train_steps_per_second": round(steps / runtime, 3) if runtime > 0 else 0.0,
+        "steady_samples_per_second": round(steady * samples_per_step, 3) if steady else None,
         "first_loss": progress.first_loss,
         "final_loss": progress.final_loss,
         "eval_loss": eval_loss,

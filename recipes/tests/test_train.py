@@ -68,6 +68,7 @@ def test_progress_lines(first_run):
     assert done["final_loss"] < done["first_loss"]
     assert isinstance(done["eval_loss"], float) and done["train_runtime"] > 0
     assert done["train_steps_per_second"] == pytest.approx(12 / done["train_runtime"], rel=0.01)
+    assert done["steady_samples_per_second"] > 0
     assert done["train_samples_per_second"] == pytest.approx(12 * 8 / done["train_runtime"], rel=0.01)
 
 

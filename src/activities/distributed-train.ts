@@ -82,7 +82,7 @@ export function createTrainActivities(deps: ActivityDeps) {
         firstLoss: done.first_loss ?? progress.firstLoss,
         finalLoss: done.final_loss ?? progress.loss,
         evalLoss: done.eval_loss,
-        samplesPerSecond: done.train_samples_per_second,
+        samplesPerSecond: done.steady_samples_per_second ?? done.train_samples_per_second,
         stepsPerSecond: done.train_steps_per_second,
         runtimeSeconds: done.train_runtime,
         lastCheckpoint: progress.lastCheckpoint,

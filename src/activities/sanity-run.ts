@@ -28,7 +28,7 @@ export function createSanityActivities(deps: ActivityDeps) {
       return {
         steps: done.global_step,
         stepsPerSecond: done.train_steps_per_second,
-        samplesPerSecond: done.train_samples_per_second,
+        samplesPerSecond: done.steady_samples_per_second ?? done.train_samples_per_second,
         firstLoss: done.first_loss ?? progress.firstLoss,
         finalLoss: done.final_loss ?? progress.loss,
       };

@@ -33,6 +33,7 @@ export interface WireResult {
 export interface SanityResult {
   steps: number;
   stepsPerSecond: number;
+  /** After the first step (warm-up excluded), so it compares with the distributed run's. */
   samplesPerSecond: number;
   firstLoss: number | null;
   finalLoss: number | null;

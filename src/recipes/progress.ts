@@ -12,6 +12,8 @@ export type ProgressEvent =
       train_runtime: number;
       train_samples_per_second: number;
       train_steps_per_second: number;
+      /** Samples per second after the first step (warm-up excluded); null when too few steps. */
+      steady_samples_per_second?: number | null;
       first_loss: number | null;
       final_loss: number | null;
       eval_loss: number | null;
