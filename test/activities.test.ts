@@ -97,7 +97,7 @@ describe('step activities on real local nodes', () => {
     const [a, b] = await twice(activities.teardown, { ...ctx, keepCluster: false });
     assert.equal(a.nodesTerminated, 2);
     assert.equal(a.nodesLeft, 0);
-    assert.deepEqual(b, { nodesTerminated: 0, nodesLeft: 0, kept: false, costUsd: 0, unpricedTypes: [] });
+    assert.deepEqual(b, { nodesTerminated: 0, nodesLeft: 0, kept: false, costUsd: 0, unpricedTypes: [], access: [] });
     assert.equal(a.costUsd, 0, 'local nodes are free');
     assert.equal(await liveNodeProcesses(ctx.clusterId), 0);
     assert.equal(await countLaunches(ctx.clusterId, TEST_LAB_ROOT), 2, 'no node was ever launched twice');

@@ -60,7 +60,9 @@ describe('run workflow (fake activities)', () => {
     const { activities, log } = fakeActivities({ wireSsh: failingWith(FailureType.RemoteCommandFailed) });
     await withWorker(activities, async ({ client, taskQueue }) => {
       const keep = { ...spec, keepClusterOnFailure: true };
-      await assert.rejects(client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-keep'), args: [{ spec: keep }] }));
+      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-keep'), args: [{ spec: keep }] });
+      await assert.rejects(handle.result());
+      assert.deepEqual((await handle.query(progressQuery)).keptAccess, ['master: ssh -i key -p 22 ubuntu@127.0.0.1']);
     });
     assert.deepEqual(log.teardownInputs, [{ keepCluster: true }]);
   });

@@ -18,14 +18,18 @@ export function createTeardownActivities(deps: ActivityDeps) {
       const ref = clusterRef(input);
       const before = (await provider.listNodes(ref)).filter((n) => n.state !== 'terminated');
       const cost = runCost(input.spec, before);
-      if (input.keepCluster) return { nodesTerminated: 0, nodesLeft: before.length, kept: true, ...cost };
+      if (input.keepCluster) {
+        const identity = await provider.sshIdentity(ref);
+        const access = before.map((n) => `${n.name}: ssh -i ${identity.keyPath} -p ${n.sshPort} ${identity.username}@${n.address}`);
+        return { nodesTerminated: 0, nodesLeft: before.length, kept: true, ...cost, access };
+      }
       await keepAlive(async () => {
         await provider.terminateNodes(ref);
         await provider.cleanup(ref);
         await deps.checkpoints.remove(input.clusterId);
       });
       const left = (await provider.listNodes(ref)).filter((n) => n.state !== 'terminated');
-      return { nodesTerminated: before.length - left.length, nodesLeft: left.length, kept: false, ...cost };
+      return { nodesTerminated: before.length - left.length, nodesLeft: left.length, kept: false, ...cost, access: [] };
     },
   };
 }

@@ -69,6 +69,8 @@ export interface TeardownResult {
   /** Estimated cost of the nodes that were still up, from launch to now (on-demand or spot prices). */
   costUsd: number;
   unpricedTypes: string[];
+  /** When the cluster was kept: one "ssh ..." line per node. */
+  access: string[];
 }
 
 export type { ClusterInfo, ImageRecord, NodeRecord };

@@ -32,6 +32,7 @@ export function formatStatus(status: RunStatus): string {
   for (const s of p.steps)
     lines.push(`  ${s.name.padEnd(20)} ${s.status.padEnd(8)} ${s.seconds === undefined ? '' : `${s.seconds.toFixed(1)} s`}`);
   if (p.nodes.length > 0) lines.push(`nodes: ${p.nodes.map((n) => `${n.name} (${n.state})`).join(', ')}`);
+  if (p.keptAccess?.length) lines.push('kept for debugging; log in with:', ...p.keptAccess.map((l) => `  ${l}`));
   if (p.training) lines.push(`training: step ${p.training.step}/${p.training.maxSteps}, loss ${fmt(p.training.loss)}`);
   return lines.join('\n');
 }

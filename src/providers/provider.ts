@@ -64,6 +64,8 @@ export interface SshIdentity {
   username: string;
   /** Private key material: read by the worker process, never put in a workflow payload. */
   privateKey: Buffer;
+  /** Where that key lives on the worker's machine (a path is no secret): for telling people how to log in. */
+  keyPath: string;
 }
 
 export interface Provider {

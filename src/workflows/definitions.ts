@@ -32,6 +32,8 @@ export interface RunProgress {
   steps: StepProgress[];
   nodes: NodeProgress[];
   training: ProgressUpdate | null;
+  /** How to log in to the nodes of a cluster kept after a failure (keepClusterOnFailure). */
+  keptAccess?: string[];
   /** Node losses the run recovered from. */
   recoveries: Array<{ lostNodes: string[]; at: string; lastStep: number | null }>;
   error?: string;

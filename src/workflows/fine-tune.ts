@@ -54,6 +54,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
     throw err;
   } finally {
     teardown = await CancellationScope.nonCancellable(() => runTeardown(ctx, tracker, failure));
+    if (teardown?.kept) tracker.keptCluster(teardown.access);
     if (failure !== undefined) tracker.fail(failure instanceof Error ? failure.message : String(failure));
   }
   if (!outcome || !teardown) throw ApplicationFailure.nonRetryable('the run ended without a result');

@@ -50,6 +50,11 @@ export class StepTracker {
     this.changed();
   }
 
+  keptCluster(access: string[]): void {
+    this.progress.keptAccess = access;
+    this.changed();
+  }
+
   recordRecovery(lostNodes: string[]): void {
     this.progress.recoveries.push({
       lostNodes,

@@ -51,7 +51,7 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
     replaceMaster: async () => fakeNode('master'),
     teardown: async (input) => {
       log.teardownInputs.push({ keepCluster: input.keepCluster });
-      return { nodesTerminated: input.keepCluster ? 0 : 3, nodesLeft: input.keepCluster ? 3 : 0, kept: input.keepCluster, costUsd: 0, unpricedTypes: [] };
+      return { nodesTerminated: input.keepCluster ? 0 : 3, nodesLeft: input.keepCluster ? 3 : 0, kept: input.keepCluster, costUsd: 0, unpricedTypes: [], access: input.keepCluster ? ['master: ssh -i key -p 22 ubuntu@127.0.0.1'] : [] };
     },
   };
   const merged = { ...base, ...overrides } as Activities;

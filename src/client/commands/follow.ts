@@ -27,6 +27,10 @@ export async function followRun(client: Client, workflowId: string, print: Print
     await watch;
     const last = await handle.query(progressQuery).catch(() => undefined);
     if (last) printChanges(last, seen, print);
+    if (last?.keptAccess?.length) {
+      print('The cluster was kept for debugging (keepClusterOnFailure); log in with:');
+      for (const line of last.keptAccess) print(`  ${line}`);
+    }
   }
 }
 

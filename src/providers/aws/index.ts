@@ -12,7 +12,7 @@ import { describeClusterInstances, nodeNameOf, SSH_USER, toNodeRecord } from './
 import { deleteClusterKeyPairs, ensureKeyPair } from './key-pair';
 import { launchNodes } from './launch';
 import { findDefaultVpcId, zoneSubnets } from './network';
-import { readPrivateKey, readPublicKey } from './operator-key';
+import { expandHome, readPrivateKey, readPublicKey } from './operator-key';
 import { isKnownInstanceType } from './run-instance';
 import { deleteClusterSecurityGroups, ensureSecurityGroup } from './security-group';
 import { deriveHostKey } from './ssh-keys';
@@ -123,7 +123,7 @@ export function createAwsProvider(settings: AwsSettings, options: AwsProviderOpt
     listClusters: () => listClusterIds(ctx),
 
     async sshIdentity(): Promise<SshIdentity> {
-      return { username: SSH_USER, privateKey: await readPrivateKey(settings) };
+      return { username: SSH_USER, privateKey: await readPrivateKey(settings), keyPath: expandHome(settings.privateKeyPath) };
     },
   } satisfies Provider;
   return provider;

@@ -105,7 +105,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}): Provide
 
     async sshIdentity(): Promise<SshIdentity> {
       await ensureOperatorKey(lab);
-      return { username: NODE_USER, privateKey: await readFile(lab.operatorKey) };
+      return { username: NODE_USER, privateKey: await readFile(lab.operatorKey), keyPath: lab.operatorKey };
     },
   };
   return provider;
