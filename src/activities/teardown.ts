@@ -20,7 +20,9 @@ export function createTeardownActivities(deps: ActivityDeps) {
       const cost = runCost(input.spec, before);
       if (input.keepCluster) {
         const identity = await provider.sshIdentity(ref);
-        const access = before.map((n) => `${n.name}: ssh -i ${identity.keyPath} -p ${n.sshPort} ${identity.username}@${n.address}`);
+        const access = before.map(
+          (n) => `${n.name}: ssh -i ${identity.keyPath} -p ${n.sshPort} ${identity.username}@${n.address}`,
+        );
         return { nodesTerminated: 0, nodesLeft: before.length, kept: true, ...cost, access };
       }
       await keepAlive(async () => {

@@ -45,6 +45,8 @@ export function runUrl(settings: ClientSettings, workflowId: string): string {
 export class TemporalUnreachable extends Error {
   override readonly name = 'TemporalUnreachable';
   constructor(address: string, cause: unknown) {
-    super(`cannot reach the Temporal server at ${address} (${cause instanceof Error ? cause.message : String(cause)}); start one with "npm run demo" or set TEMPORAL_ADDRESS`);
+    super(
+      `cannot reach the Temporal server at ${address} (${cause instanceof Error ? cause.message : String(cause)}); start one with "npm run demo" or set TEMPORAL_ADDRESS`,
+    );
   }
 }

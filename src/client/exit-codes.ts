@@ -17,16 +17,21 @@ export const EXIT = {
 } as const;
 
 export function describeError(err: unknown): { code: number; message: string } {
-  if (err instanceof ApplicationFailure && err.type === FailureType.SpecInvalid) return { code: EXIT.invalidInput, message: err.message };
-  if (err instanceof CodecKeyConfigError || err instanceof PayloadDecryptError) return { code: EXIT.invalidInput, message: err.message };
+  if (err instanceof ApplicationFailure && err.type === FailureType.SpecInvalid)
+    return { code: EXIT.invalidInput, message: err.message };
+  if (err instanceof CodecKeyConfigError || err instanceof PayloadDecryptError)
+    return { code: EXIT.invalidInput, message: err.message };
   if (err instanceof SearchAttributesNotRegistered) return { code: EXIT.invalidInput, message: err.message };
   if (err instanceof TemporalUnreachable) return { code: EXIT.temporalUnreachable, message: err.message };
   if (err instanceof WorkflowNotFoundError) return { code: EXIT.notFound, message: `no run with id ${err.workflowId}` };
-  if (err instanceof ScheduleArgsInvalid || err instanceof ScheduleExists) return { code: EXIT.invalidInput, message: err.message };
-  if (err instanceof ScheduleNotFoundError) return { code: EXIT.notFound, message: `no schedule with id ${err.scheduleId} (tuneforge schedule list shows them)` };
+  if (err instanceof ScheduleArgsInvalid || err instanceof ScheduleExists)
+    return { code: EXIT.invalidInput, message: err.message };
+  if (err instanceof ScheduleNotFoundError)
+    return { code: EXIT.notFound, message: `no schedule with id ${err.scheduleId} (tuneforge schedule list shows them)` };
   if (err instanceof WorkflowFailedError) {
     const cause = rootCause(err);
-    if (cause instanceof CancelledFailure) return { code: EXIT.runCancelled, message: 'the run was cancelled; its cluster was torn down' };
+    if (cause instanceof CancelledFailure)
+      return { code: EXIT.runCancelled, message: 'the run was cancelled; its cluster was torn down' };
     const type = cause instanceof ApplicationFailure && cause.type ? `${cause.type}: ` : '';
     return { code: EXIT.runFailed, message: `the run failed: ${type}${cause.message}` };
   }

@@ -6,7 +6,10 @@ export function runStaticMetadata(spec: RunSpec): { staticSummary: string; stati
   const length = t.maxSteps !== undefined ? `${t.maxSteps} steps` : `${t.epochs} epoch(s)`;
   const rows: Array<[string, string]> = [
     ['Recipe', spec.recipe],
-    ['Provider', spec.provider === 'aws' ? `aws ${spec.aws.region} (${spec.aws.instanceTypes.join(', ')}, ${spec.aws.market})` : 'local'],
+    [
+      'Provider',
+      spec.provider === 'aws' ? `aws ${spec.aws.region} (${spec.aws.instanceTypes.join(', ')}, ${spec.aws.market})` : 'local',
+    ],
     ['Nodes', String(spec.nodes)],
     ['Training', `${length}, batch ${t.perDeviceBatchSize}/rank, checkpoint every ${t.saveSteps} steps${t.bf16 ? ', bf16' : ''}`],
     ['Recoveries allowed', String(spec.recovery.maxRecoveries)],

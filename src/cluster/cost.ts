@@ -59,7 +59,11 @@ export interface CostEstimate {
   unpricedTypes: string[];
 }
 
-export function hourlyPriceUsd(instanceType: string, market: 'on-demand' | 'spot', overrides: CostOverrides = {}): number | undefined {
+export function hourlyPriceUsd(
+  instanceType: string,
+  market: 'on-demand' | 'spot',
+  overrides: CostOverrides = {},
+): number | undefined {
   const prices = overrides.pricePerHourUsd ?? {};
   const onDemand = prices[instanceType] ?? ON_DEMAND_USD_PER_HOUR[instanceType];
   if (market === 'on-demand') return onDemand;
@@ -71,7 +75,8 @@ export function hourlyPriceUsd(instanceType: string, market: 'on-demand' | 'spot
 function billedSeconds(node: BilledNode, now: Date): number {
   const start = Date.parse(node.launchedAt);
   const end = node.terminatedAt === undefined ? now.getTime() : Date.parse(node.terminatedAt);
-  if (Number.isNaN(start) || Number.isNaN(end)) throw new Error(`invalid timestamps for a ${node.instanceType} node: ${node.launchedAt} .. ${node.terminatedAt ?? 'now'}`);
+  if (Number.isNaN(start) || Number.isNaN(end))
+    throw new Error(`invalid timestamps for a ${node.instanceType} node: ${node.launchedAt} .. ${node.terminatedAt ?? 'now'}`);
   const seconds = Math.max(0, Math.ceil((end - start) / 1000));
   return Math.max(seconds, MINIMUM_BILLED_SECONDS);
 }

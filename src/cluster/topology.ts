@@ -85,6 +85,8 @@ export type RankLayout = Pick<CpuTopology, 'numaNodes' | 'ranksPerNode' | 'threa
 export function openMpiMappingArgs(layout: RankLayout): string[] {
   const { numaNodes, ranksPerNode, threadsPerRank } = layout;
   const perNuma = numaNodes > 0 && ranksPerNode % numaNodes === 0;
-  const mapping = perNuma ? `ppr:${ranksPerNode / numaNodes}:numa:PE=${threadsPerRank}` : `ppr:${ranksPerNode}:node:PE=${threadsPerRank}`;
+  const mapping = perNuma
+    ? `ppr:${ranksPerNode / numaNodes}:numa:PE=${threadsPerRank}`
+    : `ppr:${ranksPerNode}:node:PE=${threadsPerRank}`;
   return ['--map-by', mapping, '--bind-to', 'core'];
 }

@@ -85,7 +85,12 @@ export interface NodeLostData {
 
 /** Not retried by Temporal: the workflow answers it by replacing the nodes and resuming. */
 export function nodeLost(nodes: string[], reason: string): ApplicationFailure {
-  return failure(FailureType.NodeLost, `lost node(s) ${nodes.join(', ')}: ${reason}`, { nodes, reason } satisfies NodeLostData, true);
+  return failure(
+    FailureType.NodeLost,
+    `lost node(s) ${nodes.join(', ')}: ${reason}`,
+    { nodes, reason } satisfies NodeLostData,
+    true,
+  );
 }
 
 export function trainingFailed(exitCode: number | null, outputTail: string): ApplicationFailure {

@@ -17,7 +17,8 @@ export const DEFAULT_CHECKPOINT_STORE = '/var/lib/tuneforge/checkpoints';
 
 export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const poll = Number(env.TUNEFORGE_POLL_MS ?? '2000');
-  if (!Number.isFinite(poll) || poll < 100) throw new Error(`TUNEFORGE_POLL_MS must be a number of milliseconds >= 100, got ${env.TUNEFORGE_POLL_MS}`);
+  if (!Number.isFinite(poll) || poll < 100)
+    throw new Error(`TUNEFORGE_POLL_MS must be a number of milliseconds >= 100, got ${env.TUNEFORGE_POLL_MS}`);
   return {
     temporalAddress: env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS,
     namespace: env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE,

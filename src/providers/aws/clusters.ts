@@ -8,7 +8,9 @@ export async function listClusterIds(ctx: AwsContext): Promise<string[]> {
   const tagged = [{ Name: 'tag-key', Values: [TAG.cluster] }];
   const [instances, groups, keyPairs] = await Promise.all([
     call(ctx, 'DescribeInstances', () =>
-      ctx.ec2.send(new DescribeInstancesCommand({ Filters: [...tagged, { Name: 'instance-state-name', Values: NOT_TERMINATED_STATES }] })),
+      ctx.ec2.send(
+        new DescribeInstancesCommand({ Filters: [...tagged, { Name: 'instance-state-name', Values: NOT_TERMINATED_STATES }] }),
+      ),
     ),
     call(ctx, 'DescribeSecurityGroups', () => ctx.ec2.send(new DescribeSecurityGroupsCommand({ Filters: tagged }))),
     call(ctx, 'DescribeKeyPairs', () => ctx.ec2.send(new DescribeKeyPairsCommand({ Filters: tagged }))),

@@ -38,7 +38,8 @@ function newest(images: Image[]): Image | undefined {
 }
 
 function toLaunchImage(image: Image, label: string): LaunchImage {
-  if (image.ImageId === undefined || image.RootDeviceName === undefined) throw imageNotFound(label, 'EC2 returned it without an id or root device');
+  if (image.ImageId === undefined || image.RootDeviceName === undefined)
+    throw imageNotFound(label, 'EC2 returned it without an id or root device');
   return { imageId: image.ImageId, rootDeviceName: image.RootDeviceName };
 }
 
@@ -57,7 +58,13 @@ export async function resolveBaseImage(ctx: AwsContext): Promise<LaunchImage> {
   const label = `${base.name} (owner ${base.owner})`;
   const images = await describeImages(
     ctx,
-    { Owners: [base.owner], Filters: [{ Name: 'name', Values: [base.name] }, { Name: 'state', Values: ['available'] }] },
+    {
+      Owners: [base.owner],
+      Filters: [
+        { Name: 'name', Values: [base.name] },
+        { Name: 'state', Values: ['available'] },
+      ],
+    },
     label,
   );
   const image = newest(images);
@@ -74,7 +81,8 @@ function fingerprintImages(ctx: AwsContext, fingerprint: string, states: string[
 }
 
 function toRecord(image: Image, fingerprint: string): ImageRecord {
-  if (image.ImageId === undefined || image.CreationDate === undefined) throw new Error('EC2 returned an image without an id or creation date');
+  if (image.ImageId === undefined || image.CreationDate === undefined)
+    throw new Error('EC2 returned an image without an id or creation date');
   return { imageId: image.ImageId, fingerprint, createdAt: image.CreationDate };
 }
 
@@ -122,11 +130,18 @@ async function waitUntilAvailable(ctx: AwsContext, imageId: string): Promise<Ima
 }
 
 function snapshotIds(image: Image): string[] {
-  return (image.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId === undefined ? [] : [mapping.Ebs.SnapshotId]));
+  return (image.BlockDeviceMappings ?? []).flatMap((mapping) =>
+    mapping.Ebs?.SnapshotId === undefined ? [] : [mapping.Ebs.SnapshotId],
+  );
 }
 
 /** Reuses an available or pending image with this fingerprint, else images the node; waits until available. */
-export async function bakeImage(ctx: AwsContext, cluster: ClusterRef, node: NodeRecord, fingerprint: string): Promise<ImageRecord> {
+export async function bakeImage(
+  ctx: AwsContext,
+  cluster: ClusterRef,
+  node: NodeRecord,
+  fingerprint: string,
+): Promise<ImageRecord> {
   const candidates = await fingerprintImages(ctx, fingerprint, ['available', 'pending']);
   const reusable = newest(candidates.filter((image) => image.State === 'available')) ?? newest(candidates);
   const imageId = reusable?.ImageId ?? (await createImage(ctx, cluster, node, fingerprint));

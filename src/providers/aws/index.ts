@@ -40,7 +40,10 @@ export function validateAwsSettings(settings: AwsSettings, operatorCidr?: string
   if (sshCidr === undefined) {
     problems.push({ path: 'aws.sshCidr', message: 'required: the only address range allowed to reach the nodes on port 22' });
   } else if (sshCidr.endsWith('/0')) {
-    problems.push({ path: 'aws.sshCidr', message: `${sshCidr} would open SSH to the whole internet; use your own address, e.g. 203.0.113.7/32` });
+    problems.push({
+      path: 'aws.sshCidr',
+      message: `${sshCidr} would open SSH to the whole internet; use your own address, e.g. 203.0.113.7/32`,
+    });
   }
   settings.instanceTypes.forEach((instanceType, index) => {
     if (!isKnownInstanceType(instanceType)) {
@@ -95,7 +98,8 @@ export function createAwsProvider(settings: AwsSettings, options: AwsProviderOpt
       const instances = await describeClusterInstances(ctx, cluster.clusterId);
       return instances.flatMap((instance) => {
         const name = nodeNameOf(instance);
-        const record = name === undefined ? undefined : toNodeRecord(instance, deriveHostKey(privateKey, cluster.clusterId, name).publicKey);
+        const record =
+          name === undefined ? undefined : toNodeRecord(instance, deriveHostKey(privateKey, cluster.clusterId, name).publicKey);
         return record === undefined ? [] : [record];
       });
     },

@@ -17,7 +17,11 @@ export interface InstanceQuery {
   states?: InstanceStateName[];
 }
 
-export async function describeClusterInstances(ctx: AwsContext, clusterId: string, query: InstanceQuery = {}): Promise<Instance[]> {
+export async function describeClusterInstances(
+  ctx: AwsContext,
+  clusterId: string,
+  query: InstanceQuery = {},
+): Promise<Instance[]> {
   const filters: Filter[] = [clusterFilter(clusterId)];
   if (query.names !== undefined) filters.push(tagFilter(TAG.node, query.names));
   if (query.states !== undefined) filters.push({ Name: 'instance-state-name', Values: query.states });

@@ -1,6 +1,12 @@
 // The cluster's EC2 key pair: the operator's public key imported under a per-cluster name that also
 // names the key, so a changed key file gets a new pair instead of silently mismatching the old one.
-import { DeleteKeyPairCommand, DescribeKeyPairsCommand, ImportKeyPairCommand, type Filter, type KeyPairInfo } from '@aws-sdk/client-ec2';
+import {
+  DeleteKeyPairCommand,
+  DescribeKeyPairsCommand,
+  ImportKeyPairCommand,
+  type Filter,
+  type KeyPairInfo,
+} from '@aws-sdk/client-ec2';
 import type { ClusterRef } from '../provider';
 import { call, callIgnoringMissing, type AwsContext } from './context';
 import { isEc2Error } from './errors';

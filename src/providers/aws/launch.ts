@@ -41,7 +41,10 @@ async function findClusterResources(ctx: AwsContext, cluster: ClusterRef, privat
   const group = await findClusterSecurityGroup(ctx, cluster.clusterId);
   const keyName = keyPairName(cluster.clusterId, await readPublicKey(ctx.settings, privateKey));
   if (group?.GroupId === undefined || group.VpcId === undefined || !(await keyPairExists(ctx, keyName))) {
-    throw prerequisiteMissing(`cluster ${cluster.clusterId} has no security group or key pair`, 'run bootstrap before launchNodes');
+    throw prerequisiteMissing(
+      `cluster ${cluster.clusterId} has no security group or key pair`,
+      'run bootstrap before launchNodes',
+    );
   }
   return { securityGroupId: group.GroupId, vpcId: group.VpcId, keyName };
 }
@@ -60,7 +63,8 @@ function planLaunch(clusterInstances: Instance[], names: string[], role: NodeRol
     plan.retired.set(name, instanceIdsOf(mine));
     for (const instance of mine) {
       const state = instance.State?.Name;
-      if ((state === 'stopped' || state === 'stopping') && instance.InstanceId !== undefined) plan.toTerminate.push(instance.InstanceId);
+      if ((state === 'stopped' || state === 'stopping') && instance.InstanceId !== undefined)
+        plan.toTerminate.push(instance.InstanceId);
     }
   }
   return plan;
@@ -83,12 +87,18 @@ function survivors(instances: Instance[]): Map<string, Instance> {
 async function removeDuplicates(ctx: AwsContext, clusterId: string, names: string[]): Promise<void> {
   const live = await describeClusterInstances(ctx, clusterId, { names, states: LIVE_STATES });
   const keep = new Set(instanceIdsOf(survivors(live).values()));
-  await terminateInstanceIds(ctx, instanceIdsOf(live).filter((instanceId) => !keep.has(instanceId)));
+  await terminateInstanceIds(
+    ctx,
+    instanceIdsOf(live).filter((instanceId) => !keep.has(instanceId)),
+  );
 }
 
 /** Why a node has no live instance: the state reason of its newest instance (e.g. a spot reclaim at launch). */
 function lostReason(instances: Instance[], name: string): string {
-  const newest = instances.filter((instance) => nodeNameOf(instance) === name).sort(byLaunchOrder).pop();
+  const newest = instances
+    .filter((instance) => nodeNameOf(instance) === name)
+    .sort(byLaunchOrder)
+    .pop();
   return `${name} ${newest?.State?.Name ?? 'gone'}${newest?.StateReason?.Code ? ` (${newest.StateReason.Code})` : ''}`;
 }
 
@@ -113,7 +123,9 @@ async function waitForNodes(ctx: AwsContext, cluster: ClusterRef, names: string[
   });
   const notRunning = records.filter((record) => record.state !== 'running');
   if (notRunning.length > 0) {
-    throw new Error(`node(s) ${notRunning.map((record) => record.name).join(', ')} not running after ${INSTANCE_RUNNING_MAX_WAIT_S} s`);
+    throw new Error(
+      `node(s) ${notRunning.map((record) => record.name).join(', ')} not running after ${INSTANCE_RUNNING_MAX_WAIT_S} s`,
+    );
   }
   return records;
 }
@@ -125,9 +137,16 @@ async function placementsFor(ctx: AwsContext, vpcId: string, clusterInstances: I
 }
 
 /** Launches the plan's missing nodes one by one; the first to find capacity decides where the rest go. */
-async function launchMissing(ctx: AwsContext, request: LaunchRequest, plan: LaunchPlan, clusterInstances: Instance[], privateKey: Buffer): Promise<void> {
+async function launchMissing(
+  ctx: AwsContext,
+  request: LaunchRequest,
+  plan: LaunchPlan,
+  clusterInstances: Instance[],
+  privateKey: Buffer,
+): Promise<void> {
   const resources = await findClusterResources(ctx, request.cluster, privateKey);
-  const image: LaunchImage = request.image === undefined ? await resolveBaseImage(ctx) : await resolveImageById(ctx, request.image.imageId);
+  const image: LaunchImage =
+    request.image === undefined ? await resolveBaseImage(ctx) : await resolveImageById(ctx, request.image.imageId);
   let placements = await placementsFor(ctx, resources.vpcId, clusterInstances);
   for (const name of plan.missing) {
     const launch: NodeLaunch = {

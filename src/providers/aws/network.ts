@@ -38,7 +38,8 @@ export async function zoneSubnets(ctx: AwsContext, vpcId: string): Promise<ZoneS
   );
   const byZone = new Map<string, string>();
   for (const subnet of subnets) {
-    if (subnet.AvailabilityZone !== undefined && subnet.SubnetId !== undefined) byZone.set(subnet.AvailabilityZone, subnet.SubnetId);
+    if (subnet.AvailabilityZone !== undefined && subnet.SubnetId !== undefined)
+      byZone.set(subnet.AvailabilityZone, subnet.SubnetId);
   }
   const zones = wanted.length > 0 ? wanted : [...byZone.keys()].sort();
   const found = zones.flatMap((zone) => {

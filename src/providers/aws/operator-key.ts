@@ -37,7 +37,10 @@ export async function readPublicKey(settings: AwsSettings, privateKey: Buffer): 
     const line = (await readKeyFile(settings.publicKeyPath, 'publicKeyPath')).toString('utf8');
     const publicKey = normalizePublicKey(line);
     if (publicKey === undefined) {
-      throw prerequisiteMissing(`${settings.publicKeyPath} is not an OpenSSH public key`, 'point aws.publicKeyPath at a .pub file');
+      throw prerequisiteMissing(
+        `${settings.publicKeyPath} is not an OpenSSH public key`,
+        'point aws.publicKeyPath at a .pub file',
+      );
     }
     return publicKey;
   }

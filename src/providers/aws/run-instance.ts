@@ -112,7 +112,9 @@ async function runInstance(ctx: AwsContext, launch: NodeLaunch, placement: Place
   let retired = launch.retiredInstanceIds;
   for (let generation = 0; generation < MAX_TOKEN_GENERATIONS; generation += 1) {
     const token = clientToken(launch, placement, retired);
-    const output = await call(ctx, 'RunInstances', () => ctx.ec2.send(new RunInstancesCommand(runInput(ctx, launch, placement, token))));
+    const output = await call(ctx, 'RunInstances', () =>
+      ctx.ec2.send(new RunInstancesCommand(runInput(ctx, launch, placement, token))),
+    );
     const instance = output.Instances?.[0];
     if (instance?.InstanceId === undefined) throw new Error(`RunInstances for ${launch.name} returned no instance`);
     if (isLive(instance) && !retired.includes(instance.InstanceId)) return;

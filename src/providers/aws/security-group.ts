@@ -43,9 +43,12 @@ function flattenRules(permissions: IpPermission[]): Map<string, IpPermission> {
       : { IpProtocol: permission.IpProtocol, FromPort: permission.FromPort, ToPort: permission.ToPort };
     const head = `${base.IpProtocol}:${base.FromPort ?? ''}:${base.ToPort ?? ''}`;
     for (const { CidrIp } of permission.IpRanges ?? []) rules.set(`${head}:cidr:${CidrIp}`, { ...base, IpRanges: [{ CidrIp }] });
-    for (const { CidrIpv6 } of permission.Ipv6Ranges ?? []) rules.set(`${head}:cidr6:${CidrIpv6}`, { ...base, Ipv6Ranges: [{ CidrIpv6 }] });
-    for (const { GroupId } of permission.UserIdGroupPairs ?? []) rules.set(`${head}:group:${GroupId}`, { ...base, UserIdGroupPairs: [{ GroupId }] });
-    for (const { PrefixListId } of permission.PrefixListIds ?? []) rules.set(`${head}:prefix:${PrefixListId}`, { ...base, PrefixListIds: [{ PrefixListId }] });
+    for (const { CidrIpv6 } of permission.Ipv6Ranges ?? [])
+      rules.set(`${head}:cidr6:${CidrIpv6}`, { ...base, Ipv6Ranges: [{ CidrIpv6 }] });
+    for (const { GroupId } of permission.UserIdGroupPairs ?? [])
+      rules.set(`${head}:group:${GroupId}`, { ...base, UserIdGroupPairs: [{ GroupId }] });
+    for (const { PrefixListId } of permission.PrefixListIds ?? [])
+      rules.set(`${head}:prefix:${PrefixListId}`, { ...base, PrefixListIds: [{ PrefixListId }] });
   }
   return rules;
 }
@@ -121,7 +124,8 @@ export async function deleteClusterSecurityGroups(ctx: AwsContext, clusterId: st
     const groupId = group.GroupId;
     if (groupId === undefined) continue;
     await withRetry(
-      () => callIgnoringMissing(ctx, 'DeleteSecurityGroup', () => ctx.ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }))),
+      () =>
+        callIgnoringMissing(ctx, 'DeleteSecurityGroup', () => ctx.ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }))),
       DELETE_GROUP_RETRY,
       ctx.retry,
     );
