@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { ApplicationFailure } from '@temporalio/common';
 import { createAwsProvider } from '../src/providers/aws';
+import { IMDS_NOTICE_COMMAND } from '../src/providers/aws/interruption';
 import {
   ALIVE,
   clusterInstances,
@@ -59,7 +60,14 @@ describe('aws provider on moto', { skip: motoUnavailableReason() }, () => {
   test('bootstrap creates a tagged group that allows only itself and the SSH CIDR on 22, and a tagged key pair', async () => {
     const h = createHarness(moto);
     const info = await h.provider.bootstrap(h.cluster);
-    assert.deepEqual(info, { clusterId: h.cluster.clusterId, provider: 'aws', sshUser: 'ubuntu', rendezvousPort: 29500, nodesShareCpus: false });
+    assert.deepEqual(info, {
+      clusterId: h.cluster.clusterId,
+      provider: 'aws',
+      sshUser: 'ubuntu',
+      rendezvousPort: 29500,
+      nodesShareCpus: false,
+      noticeCommand: IMDS_NOTICE_COMMAND,
+    });
 
     const tag = [{ Name: 'tag:tuneforge:cluster', Values: [h.cluster.clusterId] }];
     const { SecurityGroups: groups = [] } = await h.ec2.send(new DescribeSecurityGroupsCommand({ Filters: tag }));
