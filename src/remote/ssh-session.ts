@@ -81,8 +81,12 @@ export class SshSession {
         }
       };
       client.once('error', onError);
+      // A peer that sends its banner and then closes ends the socket with no error: reject on close too.
+      const onClose = () => reject(new ConnectionLost(`connection to ${target.name} closed during the SSH handshake`));
+      client.once('close', onClose);
       client.once('ready', () => {
         client.removeListener('error', onError);
+        client.removeListener('close', onClose);
         client.on('error', () => undefined); // later errors surface through the channel's close
         resolve(new SshSession(client, target));
       });

@@ -9,6 +9,8 @@
 //       CHAOS_KILL_AFTER_MS later, or as soon as the activity's work ends if that comes first (so the kill
 //       always lands while the step is in flight: its result is never reported). What happened is
 //       written to `<flag>.killed` first.
+//   CHAOS_KILL_TRIGGER                      instead of the delay: kill as soon as this file exists (the suite
+//       creates it when the step has reached the moment it wants, e.g. training past a checkpoint)
 //   CHAOS_STARTED_DIR                       every activity start appends a JSON line to `<dir>/<activity>`
 //
 // Prints "chaos worker polling task queue <name>" once it polls.
@@ -36,6 +38,7 @@ function wrapActivities<T extends object>(activities: T): T {
   const killActivity = process.env.CHAOS_KILL_ACTIVITY;
   const flag = process.env.CHAOS_FLAG;
   const killAfterMs = Number(process.env.CHAOS_KILL_AFTER_MS ?? '0');
+  const killTrigger = process.env.CHAOS_KILL_TRIGGER;
   const startedDir = process.env.CHAOS_STARTED_DIR;
   if (startedDir) mkdirSync(startedDir, { recursive: true });
   const wrapped: Record<string, AnyActivity> = {};
@@ -50,12 +53,25 @@ function wrapActivities<T extends object>(activities: T): T {
       rmSync(flag, { force: true });
       const startedAt = Date.now();
       const die = (mode: KillRecord['mode']): never => {
-        const record: KillRecord = { activity: name, attempt, mode, afterMs: Date.now() - startedAt, at: Date.now(), pid: process.pid };
+        const record: KillRecord = {
+          activity: name,
+          attempt,
+          mode,
+          afterMs: Date.now() - startedAt,
+          at: Date.now(),
+          pid: process.pid,
+        };
         writeFileSync(`${flag}.killed`, `${JSON.stringify(record)}\n`);
         process.kill(process.pid, 'SIGKILL');
         throw new Error('unreachable: SIGKILL did not end the process');
       };
-      setTimeout(() => die('timer'), killAfterMs);
+      if (killTrigger) {
+        setInterval(() => {
+          if (existsSync(killTrigger)) die('trigger');
+        }, 50);
+      } else {
+        setTimeout(() => die('timer'), killAfterMs);
+      }
       try {
         await fn(...args);
       } catch {

@@ -47,7 +47,21 @@ export class DevServer {
     try {
       this.child = spawn(
         binary,
-        ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--headless', '--db-filename', dbFile, '--log-level', 'error'],
+        [
+          'server',
+          'start-dev',
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--ui-port',
+          String(uiPort),
+          '--headless',
+          '--db-filename',
+          dbFile,
+          '--log-level',
+          'error',
+        ],
         { stdio: ['ignore', log, log] },
       );
     } finally {
@@ -56,16 +70,21 @@ export class DevServer {
     const child = this.child;
     const deadline = Date.now() + timeoutMs;
     while (!(await this.healthy())) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the Temporal dev server exited at start (see ${logFile})`);
-      if (Date.now() > deadline) throw new Error(`the Temporal dev server did not answer within ${timeoutMs} ms (see ${logFile})`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`the Temporal dev server exited at start (see ${logFile})`);
+      if (Date.now() > deadline)
+        throw new Error(`the Temporal dev server did not answer within ${timeoutMs} ms (see ${logFile})`);
       await sleep(200);
     }
   }
 
   healthy(): Promise<boolean> {
     return new Promise((resolve) => {
-      execFile(this.options.binary, ['operator', 'cluster', 'health', '--address', this.address], { timeout: 5000 }, (err, stdout) =>
-        resolve(!err && stdout.includes('SERVING')),
+      execFile(
+        this.options.binary,
+        ['operator', 'cluster', 'health', '--address', this.address],
+        { timeout: 5000 },
+        (err, stdout) => resolve(!err && stdout.includes('SERVING')),
       );
     });
   }

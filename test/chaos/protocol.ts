@@ -7,8 +7,11 @@ export const READY_LINE = 'chaos worker polling task queue';
 export interface KillRecord {
   activity: string;
   attempt: number;
-  /** 'timer': CHAOS_KILL_AFTER_MS passed while the step ran; 'work-done': the step's work ended first. */
-  mode: 'timer' | 'work-done';
+  /**
+   * 'timer': CHAOS_KILL_AFTER_MS passed while the step ran; 'trigger': the CHAOS_KILL_TRIGGER file appeared;
+   * 'work-done': the step's work ended first.
+   */
+  mode: 'timer' | 'trigger' | 'work-done';
   afterMs: number;
   /** Epoch ms of the kill. */
   at: number;

@@ -48,7 +48,10 @@ export function renderTable(rows: ChaosRow[]): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -101,14 +104,27 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   try {
-    console.log(`[chaos] ${scenarios.length} scenario(s); dev server ${server.address} on ${join(workDir, 'chaos.db')}; lab ${TEST_LAB_ROOT}`);
+    console.log(
+      `[chaos] ${scenarios.length} scenario(s); dev server ${server.address} on ${join(workDir, 'chaos.db')}; lab ${TEST_LAB_ROOT}`,
+    );
     await server.start();
     await temporal.connect();
     await ensureSearchAttributes(temporal.connection, DEFAULT_NAMESPACE);
-    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('ERROR') });
+    const bundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../../src/workflows'),
+      logger: new DefaultLogger('ERROR'),
+    });
     const bundlePath = join(workDir, 'workflow-bundle.js');
     await writeFile(bundlePath, bundle.code);
-    const env: ChaosEnv = { server, temporal, bundlePath, mainLab: TEST_LAB_ROOT, freshLab: `${TEST_LAB_ROOT}-chaos-fresh`, workDir, logDir };
+    const env: ChaosEnv = {
+      server,
+      temporal,
+      bundlePath,
+      mainLab: TEST_LAB_ROOT,
+      freshLab: `${TEST_LAB_ROOT}-chaos-fresh`,
+      workDir,
+      logDir,
+    };
 
     for (const scenario of scenarios) {
       const clock = new Date().toISOString().slice(11, 19);
@@ -130,7 +146,9 @@ async function main(): Promise<number> {
   console.log('');
   for (const r of rows.filter((row) => !row.passed)) console.log(`FAILED ${r.scenario}: ${r.detail}`);
   const failed = rows.filter((r) => !r.passed).length;
-  console.log(`${rows.length - failed} passed, ${failed} failed, in ${Math.floor(total / 60)} min ${total % 60} s (artifacts/chaos.json, logs in artifacts/chaos/)`);
+  console.log(
+    `${rows.length - failed} passed, ${failed} failed, in ${Math.floor(total / 60)} min ${total % 60} s (artifacts/chaos.json, logs in artifacts/chaos/)`,
+  );
   return failed === 0 ? 0 : 1;
 }
 

@@ -48,7 +48,8 @@ export class ChaosWorker {
     child.once('exit', () => log.end());
     const deadline = Date.now() + timeoutMs;
     while (!worker.output.includes(READY_LINE)) {
-      if (worker.exited) throw new Error(`the chaos worker exited at start (see ${options.logFile}):\n${worker.output.slice(-2000)}`);
+      if (worker.exited)
+        throw new Error(`the chaos worker exited at start (see ${options.logFile}):\n${worker.output.slice(-2000)}`);
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
         throw new Error(`the chaos worker did not poll within ${timeoutMs} ms (see ${options.logFile})`);

@@ -1,0 +1,390 @@
+// npm run bench: tuneforge's performance goals as ratios measured in one run on the local provider.
+// Prints one table (metric | measured | goal | ok) and the seconds under it, and writes them to
+// artifacts/bench.json (plus artifacts/bench.md, the block the README shows). See docs/bench.md.
+//
+// Environment: BENCH_ONLY=image,overhead,fanout,recovery,scale (a subset; writes bench-partial.json),
+// BENCH_LAB_ROOT (default: a fresh /var/lib/tuneforge/bench-<time>), BENCH_KEEP_LAB=1 (keep it after),
+// BENCH_POLL_MS (worker poll interval, default 2000 as in production), BENCH_SCALE_RUNS (100).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import {
+  busiestProcesses,
+  normalized,
+  ARTIFACTS,
+  LoadSampler,
+  POLL_MS,
+  RECOVERY_SPEC,
+  ROOT,
+  RUN_SPEC,
+  log,
+  median,
+  secs,
+  uniqueId,
+} from './lib/common';
+import { benchLab, removeLab } from './lib/lab';
+import {
+  fanOut,
+  imageReuse,
+  overhead,
+  recovery,
+  type FanOutResult,
+  type ImageReuseResult,
+  type OverheadResult,
+  type RecoveryResult,
+} from './lib/local-scenarios';
+import { plainRun } from './lib/plain-run';
+import { markdownTable, ratioRow, rowsTable, textTable, type Row } from './lib/report';
+import { scale, type ScaleResult } from './lib/scale';
+import { startWorker, temporalClient, temporalRun, type TemporalRunResult, type WorkerChild } from './lib/temporal';
+import { recipeFingerprint } from '../src/recipes/recipe-bundle';
+import { recipeFor } from '../src/recipes/recipe';
+
+const SECTIONS = ['image', 'overhead', 'fanout', 'recovery', 'scale'] as const;
+type Section = (typeof SECTIONS)[number];
+
+interface Results {
+  imageReuse?: ImageReuseResult;
+  overhead?: OverheadResult;
+  fanOut?: FanOutResult;
+  recovery?: RecoveryResult;
+  scale?: ScaleResult;
+  errors: Partial<Record<Section, string>>;
+}
+
+function machine() {
+  const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').trim() : undefined);
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    debian: read('/etc/debian_version'),
+    node: process.version,
+  };
+}
+
+function stamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-').toLowerCase();
+}
+
+async function main(): Promise<number> {
+  const only = (process.env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`BENCH_ONLY: unknown section ${s}`);
+  const want = (s: Section) => only.length === 0 || only.includes(s);
+  const full = only.length === 0;
+  if (process.getuid?.() !== 0) throw new Error('the bench runs local nodes: run it as root');
+
+  const startedAt = new Date();
+  const labRoot = process.env.BENCH_LAB_ROOT ?? `/var/lib/tuneforge/bench-${stamp(startedAt)}`;
+  const keepLab = process.env.BENCH_KEEP_LAB === '1';
+  const lab = benchLab(labRoot);
+  const load = new LoadSampler(labRoot);
+  load.start();
+  const busyAtStart = await busiestProcesses();
+  const { client, close } = await temporalClient();
+  const results: Results = { errors: {} };
+  const local = SECTIONS.filter((s) => s !== 'scale').some(want);
+  let worker: WorkerChild | undefined;
+  log(`lab root ${labRoot}${keepLab ? ' (kept afterwards)' : ' (removed afterwards)'}, worker poll interval ${POLL_MS} ms`);
+
+  const section = async (name: Section, fn: () => Promise<void>) => {
+    if (!want(name)) return;
+    try {
+      await fn();
+    } catch (err) {
+      results.errors[name] = err instanceof Error ? err.message : String(err);
+      log(`${name} FAILED: ${results.errors[name]}`);
+      if (err instanceof Error && err.stack) console.error(err.stack);
+    }
+  };
+
+  try {
+    let reusedRun: TemporalRunResult | undefined;
+    if (local) {
+      const taskQueue = uniqueId('bench-local');
+      worker = await startWorker(join(ROOT, 'build-bench', 'src', 'worker', 'main.js'), 'worker', {
+        TUNEFORGE_TASK_QUEUE: taskQueue,
+        TUNEFORGE_LOCAL_ROOT: lab.root,
+        TUNEFORGE_CHECKPOINT_STORE: lab.checkpointStore,
+        TUNEFORGE_POLL_MS: String(POLL_MS),
+        TUNEFORGE_REAPER: 'off',
+      });
+      log(`production worker (build-bench/src/worker/main.js) pid ${worker.pid} polls ${taskQueue}`);
+
+      await section('image', async () => {
+        const r = await imageReuse(lab, client, taskQueue);
+        results.imageReuse = r.result;
+        reusedRun = r.reusedRun;
+      });
+
+      const fingerprint = await recipeFingerprint(recipeFor(normalized(RUN_SPEC)));
+      if (!(await lab.provider.findImage(fingerprint))) {
+        log('no baked image in the lab yet: one untimed plain run installs and bakes it');
+        await plainRun(lab, normalized(RUN_SPEC), uniqueId('bench-warmup'));
+      }
+
+      await section('overhead', async () => {
+        if (!reusedRun) {
+          log('overhead: a first temporal sample (the image-reuse section did not run)');
+          reusedRun = await temporalRun(client, taskQueue, uniqueId('bench-run'), RUN_SPEC);
+        }
+        results.overhead = await overhead(lab, client, taskQueue, reusedRun);
+      });
+      await section('fanout', async () => {
+        results.fanOut = await fanOut(lab);
+      });
+      await section('recovery', async () => {
+        results.recovery = await recovery(lab, client, taskQueue);
+      });
+      await worker.stop();
+      worker = undefined;
+    }
+    await section('scale', async () => {
+      results.scale = await scale(client, Number(process.env.BENCH_SCALE_RUNS ?? '100'));
+    });
+  } finally {
+    await worker?.stop();
+    if (!keepLab && existsSync(labRoot)) {
+      log(`removing ${labRoot}`);
+      await removeLab(lab);
+    }
+    load.stop();
+    await close();
+  }
+
+  const endedAt = new Date();
+  const totalSeconds = secs(endedAt.getTime() - startedAt.getTime());
+  const report = buildReport(results);
+  const command = `npm run bench${only.length > 0 ? ` (BENCH_ONLY=${only.join(',')})` : ''}`;
+  const context = {
+    date: startedAt.toISOString(),
+    command,
+    totalSeconds,
+    machine: machine(),
+    load: { ...load.summary(), busiestAtStart: busyAtStart, busiestAtEnd: await busiestProcesses() },
+    pollIntervalMs: POLL_MS,
+    specs: { run: RUN_SPEC, recovery: RECOVERY_SPEC },
+  };
+  const json = { ...context, rows: report.rows, seconds: report.seconds, definitions: DEFINITIONS, results };
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const jsonPath = join(ARTIFACTS, full ? 'bench.json' : 'bench-partial.json');
+  writeFileSync(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
+  const md = readmeBlock(report, context);
+  if (full) writeFileSync(join(ARTIFACTS, 'bench.md'), md);
+
+  console.log('');
+  console.log(
+    textTable(
+      ['metric', 'measured', 'goal', 'ok'],
+      report.rows.map((r) => [r.metric, r.measured, r.goal, r.ok === null ? '—' : r.ok ? 'yes' : 'no']),
+    ),
+  );
+  console.log('');
+  console.log(
+    textTable(
+      ['underlying measurement', 'seconds (unless noted)'],
+      report.seconds.map(([k, v]) => [k, v]),
+    ),
+  );
+  console.log('');
+  const m = context.machine;
+  console.log(
+    `${m.cpus} cores (${m.cpuModel}); load average (1 min, the bench's own nodes included) min ${context.load.load1Min}, mean ${context.load.load1Mean}, max ${context.load.load1Max}; ` +
+      `other work used ${context.load.otherCoresMean} cores on average (max ${context.load.otherCoresMax}, 5-second windows)`,
+  );
+  console.log(`total ${totalSeconds.toFixed(0)} s; written to ${jsonPath}${full ? ' and artifacts/bench.md' : ''}`);
+  const failed = Object.keys(results.errors);
+  if (failed.length > 0) console.log(`sections that failed: ${failed.join(', ')}`);
+  return failed.length > 0 ? 1 : 0;
+}
+
+const DEFINITIONS = {
+  overhead:
+    'Median wall time of the fineTune workflow (production worker process, poll 2000 ms, dev server; from the start call to its result) ÷ median wall time of a plain script that makes the same provider calls and runs the same remote commands over SSH in the foreground, back to back (bench/lib/plain-run.ts). Spec: examples/local-tiny.yaml (3 nodes, tiny-qa, maxSteps 40, sanity 10). Every sample starts from the baked image. Order: temporal (the image-reuse run), plain, in-process, plain, temporal, in-process, plain, temporal (3 temporal, 3 plain, 2 in-process).',
+  overheadInProcess:
+    "Median of the same activity functions run in order in the bench process through MockActivityEnvironment, with no server: splits the overhead into the Temporal part (temporal ÷ in-process) and the activities' own machinery (in-process ÷ plain: detached jobs and their polling, node watch, checkpoint copies).",
+  fanOut:
+    'Median over 3 alternating repetitions of launchWorkers + wireSsh (the real activities, in process, real local nodes from the baked image) with 6 workers ÷ with 1 worker; the master is provisioned before the clock starts, each cluster torn down after.',
+  imageReuse:
+    'Time from the workflow start call to the first training step — the first `TUNEFORGE {"event":"step"}` line of the sanity run in the master\'s job log, read on the host every 50 ms — for a run that reuses the baked image ÷ the first run in a fresh lab root (which installs the dependencies and bakes the image). The pip cache (/var/cache/tuneforge/pip) and this machine\'s wheel folders are shared with other lab roots.',
+  recovery:
+    "SIGKILL of worker-1's node (its whole namespace) right after the run's first checkpoint reached the checkpoint store → the first `step` line of the new training job (train-1) in the master's log. tuneforge: the workflow replaces only that node, rewires SSH and resumes. Whole-cluster relaunch (the peers' strategy), in process with the same activities and the same loss detection: terminate every node, provision a master from the image, restore the stored checkpoint on it, launch all workers, wire SSH, start training from the checkpoint. Ratio tuneforge ÷ relaunch. Spec: 3 nodes, maxSteps 200, saveSteps 50.",
+  stepsRepeated: 'The last step the lost job logged minus the step the new job resumed from (its start line).',
+  scale:
+    'N concurrent fineTune runs started at once on a fresh task queue of one worker process (bench/scale-worker-main.ts: the real workflow and activities, an instant in-memory provider, a RemoteShell answering the job protocol at once, poll 100 ms, progress signals as in production). Runs per second: completed runs ÷ seconds from the first start call to the last result. Peak RSS: VmHWM of the worker process at the end (lifetime peak, workflow bundling at start included).',
+};
+
+function buildReport(r: Results): { rows: Row[]; seconds: Array<[string, string]> } {
+  const rows: Row[] = [];
+  const seconds: Array<[string, string]> = [];
+  const f = (n: number | undefined | null) => (n === undefined || n === null || !Number.isFinite(n) ? '—' : n.toFixed(1));
+  const failed = (metric: string, goal: string, section: Section) =>
+    rows.push({ metric, measured: `failed: ${(r.errors[section] ?? 'not run').slice(0, 80)}`, goal, ok: null, value: null });
+
+  if (r.overhead) {
+    const o = r.overhead;
+    const range = (xs: number[]) => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
+    const spread = `samples ${range(o.temporal.map((s) => s.seconds))} s ÷ ${range(o.plain.map((s) => s.seconds))} s`;
+    rows.push(
+      ratioRow(
+        'overhead: full run ÷ plain script',
+        o.ratio,
+        1.1,
+        `medians ${f(o.temporalMedian)} s ÷ ${f(o.plainMedian)} s; ${spread}`,
+      ),
+    );
+    seconds.push(['overhead: temporal runs (each)', o.temporal.map((s) => f(s.seconds)).join(', ')]);
+    seconds.push(['overhead: plain script runs (each)', o.plain.map((s) => f(s.seconds)).join(', ')]);
+    seconds.push(['overhead: activities in process, no server', o.inProcess.map((s) => f(s.seconds)).join(', ')]);
+    seconds.push([
+      'overhead split: temporal ÷ in-process, in-process ÷ plain',
+      `${o.temporalShare.toFixed(2)}, ${o.activityShare.toFixed(2)} (ratios)`,
+    ]);
+  } else failed('overhead: full run ÷ plain script', '≤ 1.10', 'overhead');
+
+  if (r.fanOut) {
+    const x = r.fanOut;
+    rows.push(
+      ratioRow(
+        'fan-out: launch + wire, 6 workers ÷ 1',
+        x.ratio,
+        1.5,
+        `${x.sixMedian.toFixed(2)} s ÷ ${x.oneMedian.toFixed(2)} s`,
+      ),
+    );
+    seconds.push(['fan-out: 1 worker (each)', x.oneWorker.map((v) => v.toFixed(2)).join(', ')]);
+    seconds.push(['fan-out: 6 workers (each)', x.sixWorkers.map((v) => v.toFixed(2)).join(', ')]);
+    for (const n of [1, 6]) {
+      const ps = x.phases.filter((p) => p.workers === n);
+      seconds.push([
+        `fan-out: ${n} worker(s), launch-workers / wire-ssh (median)`,
+        `${median(ps.map((p) => p.launch)).toFixed(2)} / ${median(ps.map((p) => p.wire)).toFixed(2)}`,
+      ]);
+    }
+  } else failed('fan-out: launch + wire, 6 workers ÷ 1', '≤ 1.50', 'fanout');
+
+  if (r.imageReuse) {
+    const i = r.imageReuse;
+    rows.push(
+      ratioRow(
+        'image reuse: to first step, reused ÷ first',
+        i.ratio,
+        0.35,
+        `${f(i.reused.firstStepSeconds)} s ÷ ${f(i.first.firstStepSeconds)} s`,
+      ),
+    );
+    seconds.push([
+      'image reuse: first run, to first step / whole run',
+      `${f(i.first.firstStepSeconds)} / ${f(i.first.wallSeconds)}`,
+    ]);
+    seconds.push([
+      'image reuse: first run install-deps / bake-image',
+      `${f(i.first.steps['install-deps'])} / ${f(i.first.steps['bake-image'])}`,
+    ]);
+    seconds.push([
+      'image reuse: reused run, to first step / whole run',
+      `${f(i.reused.firstStepSeconds)} / ${f(i.reused.wallSeconds)}`,
+    ]);
+  } else failed('image reuse: to first step, reused ÷ first', '≤ 0.35', 'image');
+
+  if (r.recovery) {
+    const c = r.recovery;
+    rows.push(
+      ratioRow(
+        'recovery: node loss → resumed, tuneforge ÷ relaunch',
+        c.ratio,
+        0.5,
+        `${f(c.tuneforge.seconds)} s ÷ ${f(c.relaunch.seconds)} s`,
+      ),
+    );
+    const repeated = c.tuneforge.stepsRepeated;
+    const interval = normalizedSaveSteps();
+    rows.push({
+      metric: 'recovery: steps repeated (tuneforge)',
+      measured:
+        repeated === null
+          ? '—'
+          : `${repeated} (last step ${c.tuneforge.lastStepBefore}, resumed from ${c.tuneforge.resumedStep}; relaunch ${c.relaunch.stepsRepeated})`,
+      goal: `≤ ${interval} (one checkpoint interval)`,
+      ok: repeated === null ? null : repeated <= interval,
+      value: repeated,
+    });
+    for (const [k, v] of Object.entries(c.tuneforge.phases)) seconds.push([`recovery, tuneforge: ${k}`, f(v)]);
+    for (const [k, v] of Object.entries(c.relaunch.phases)) seconds.push([`recovery, relaunch: ${k}`, f(v)]);
+  } else failed('recovery: node loss → resumed, tuneforge ÷ relaunch', '≤ 0.50', 'recovery');
+
+  if (r.scale) {
+    const s = r.scale;
+    rows.push({
+      metric: `scale: ${s.runs} concurrent runs, completed`,
+      measured: `${s.completed}/${s.runs}`,
+      goal: `all ${s.runs}`,
+      ok: s.completed === s.runs,
+      value: s.completed,
+    });
+    rows.push({
+      metric: 'scale: runs per second (one worker)',
+      measured: s.runsPerSecond.toFixed(2),
+      goal: '—',
+      ok: null,
+      value: s.runsPerSecond,
+    });
+    rows.push({
+      metric: 'scale: worker peak RSS (VmHWM)',
+      measured: `${s.peakRssMb.toFixed(0)} MB`,
+      goal: '≤ 400 MB',
+      ok: s.peakRssMb <= 400,
+      value: s.peakRssMb,
+    });
+    seconds.push([`scale: ${s.runs} runs, first start → last result`, f(s.seconds)]);
+    seconds.push([
+      'scale: worker RSS after start-up peak / max while running / at end (MB)',
+      `${s.startupPeakRssMb.toFixed(0)} / ${s.runPhaseMaxRssMb.toFixed(0)} / ${s.endRssMb.toFixed(0)}`,
+    ]);
+  } else {
+    failed('scale: 100 concurrent runs, completed', 'all 100', 'scale');
+  }
+  return { rows, seconds };
+}
+
+function normalizedSaveSteps(): number {
+  return normalized(RECOVERY_SPEC).training.saveSteps;
+}
+
+function readmeBlock(
+  report: { rows: Row[]; seconds: Array<[string, string]> },
+  context: {
+    date: string;
+    command: string;
+    totalSeconds: number;
+    machine: ReturnType<typeof machine>;
+    load: ReturnType<LoadSampler['summary']>;
+  },
+): string {
+  const m = context.machine;
+  const l = context.load;
+  return [
+    `Measured by \`${context.command}\` on ${context.date.slice(0, 10)} (${m.cpus} cores, ${m.cpuModel}, Debian ${m.debian ?? '?'}, ${Math.round(context.totalSeconds / 60)} min in all). ` +
+      `The machine was shared: other work used ${l.otherCoresMean} of its ${m.cpus} cores on average (up to ${l.otherCoresMax}); load average ${l.load1Mean} mean, ${l.load1Max} max.`,
+    '',
+    rowsTable(report.rows),
+    '',
+    markdownTable(
+      ['underlying measurement', 'seconds (unless noted)'],
+      report.seconds.map(([k, v]) => [k, v]),
+    ),
+    '',
+  ].join('\n');
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
