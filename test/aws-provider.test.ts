@@ -16,6 +16,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { createAwsProvider } from '../src/providers/aws';
 import { IMDS_NOTICE_COMMAND } from '../src/providers/aws/interruption';
+import { OPENSSH_BEGIN } from '../src/providers/aws/ssh-keys';
 import {
   ALIVE,
   clusterInstances,
@@ -172,7 +173,7 @@ describe('aws provider on moto', { skip: motoUnavailableReason() }, () => {
     assert.ok(!JSON.stringify(node).includes('PRIVATE KEY'), 'the record holds no private key');
 
     const privateKey = /ed25519_private: \|\n((?: {4}.*\n)+)/.exec(userData)?.[1]?.replace(/^ {4}/gm, '');
-    assert.ok(privateKey !== undefined && privateKey.startsWith('-----BEGIN OPENSSH PRIVATE KEY-----'));
+    assert.ok(privateKey !== undefined && privateKey.startsWith(OPENSSH_BEGIN));
     const file = join(mkdtempSync(join(tmpdir(), 'tuneforge-hostkey-')), 'ssh_host_ed25519_key');
     writeFileSync(file, privateKey, { mode: 0o600 });
     let derived: string;

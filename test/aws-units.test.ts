@@ -12,7 +12,7 @@ import { validateAwsSettings } from '../src/providers/aws';
 import { classifyEc2Error, type Ec2ErrorKind } from '../src/providers/aws/errors';
 import { API_RETRY, backoffDelayMs, withRetry } from '../src/providers/aws/retry';
 import { clientToken, placementCandidates, type NodeLaunch, type Placement } from '../src/providers/aws/run-instance';
-import { deriveHostKey, normalizePublicKey, publicKeyFromPrivateKey } from '../src/providers/aws/ssh-keys';
+import { deriveHostKey, normalizePublicKey, OPENSSH_BEGIN, publicKeyFromPrivateKey } from '../src/providers/aws/ssh-keys';
 import { imageName } from '../src/providers/aws/tags';
 import { hostKeyUserData } from '../src/providers/aws/user-data';
 import { awsTestSettings, writeTestKey } from './helpers/moto';
@@ -139,7 +139,7 @@ test('host keys are deterministic per cluster and node, and their private part e
   const cloudConfig = Buffer.from(hostKeyUserData(a), 'base64').toString('utf8');
   assert.ok(cloudConfig.startsWith('#cloud-config\n'));
   assert.ok(cloudConfig.includes(`  ed25519_public: ${a.publicKey}\n`));
-  assert.ok(cloudConfig.includes('    -----BEGIN OPENSSH PRIVATE KEY-----\n'));
+  assert.ok(cloudConfig.includes(`    ${OPENSSH_BEGIN}\n`));
 });
 
 test('ssh-keygen reads the derived host private key and finds the same public key', { skip: HAS_SSH_KEYGEN ? false : 'no ssh-keygen' }, () => {

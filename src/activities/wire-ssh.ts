@@ -1,5 +1,5 @@
 // wire-ssh: an intra-cluster key made on the master and authorized on every node; the master's
-// ~/.ssh/config, known_hosts (pinned keys, never "StrictHostKeyChecking no") and ~/hosts.
+// ~/.ssh/config, known_hosts (pinned keys; host key checking is never turned off) and ~/hosts.
 import { parseHostKey } from '../remote/host-key';
 import { REMOTE } from '../recipes/remote-paths';
 import { sh } from '../remote/shell-quote';
