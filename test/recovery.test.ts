@@ -15,15 +15,30 @@ import { realActivities, uniqueId, withWorker } from './helpers/temporal';
 
 const SAVE_STEPS = 50;
 const MAX_STEPS = 400;
-const spec = { name: 'recovery', provider: 'local', recipe: 'tiny-qa', nodes: 3, training: { maxSteps: MAX_STEPS, saveSteps: SAVE_STEPS }, sanity: { maxSteps: 3 } };
+const spec = {
+  name: 'recovery',
+  provider: 'local',
+  recipe: 'tiny-qa',
+  nodes: 3,
+  training: { maxSteps: MAX_STEPS, saveSteps: SAVE_STEPS },
+  sanity: { maxSteps: 3 },
+};
 
 /** Checkpoints the running training job has written so far, read from its log on the master. */
 async function checkpointsWritten(clusterId: string): Promise<number> {
-  const master = (await testProvider.listNodes({ clusterId, runName: spec.name })).find((n) => n.name === 'master');
+  const master = await masterTarget(clusterId);
   if (!master) return 0;
-  const identity = await testProvider.sshIdentity({ clusterId, runName: spec.name });
-  const result = await createRemoteShell().run(sshTarget(master, identity), `grep -c '"event":"checkpoint"' tuneforge/jobs/train-0/log`, { label: 'count checkpoints' });
+  const result = await createRemoteShell().run(master, `grep -c '"event":"checkpoint"' tuneforge/jobs/train-0/log`, {
+    label: 'count checkpoints',
+  });
   return Number(result.stdout.trim()) || 0;
+}
+
+/** How the test logs in to the cluster's master, while it has one. */
+async function masterTarget(clusterId: string) {
+  const ref = { clusterId, runName: spec.name };
+  const master = (await testProvider.listNodes(ref)).find((n) => n.name === 'master');
+  return master && sshTarget(master, await testProvider.sshIdentity(ref));
 }
 
 async function killNode(clusterId: string, name: string): Promise<void> {
@@ -49,11 +64,13 @@ async function freezeNode(clusterId: string, name: string): Promise<void> {
 
 /** The last step a training job logged on the master. */
 async function lastLoggedStep(clusterId: string, jobId: string): Promise<number> {
-  const master = (await testProvider.listNodes({ clusterId, runName: spec.name })).find((n) => n.name === 'master');
+  const master = await masterTarget(clusterId);
   assert.ok(master);
-  const identity = await testProvider.sshIdentity({ clusterId, runName: spec.name });
-  const log = await createRemoteShell().check(sshTarget(master, identity), `cat tuneforge/jobs/${jobId}/log`, { label: 'read log' });
-  const steps = log.stdout.split('\n').map((line) => /"event":"step","step":(\d+)/.exec(line)?.[1]).filter((s): s is string => s !== undefined);
+  const log = await createRemoteShell().check(master, `cat tuneforge/jobs/${jobId}/log`, { label: 'read log' });
+  const steps = log.stdout
+    .split('\n')
+    .map((line) => /"event":"step","step":(\d+)/.exec(line)?.[1])
+    .filter((s): s is string => s !== undefined);
   return Number(steps.at(-1) ?? 0);
 }
 
@@ -80,7 +97,10 @@ describe('node loss during distributed-train', () => {
     })) as RunSummary;
     assert.equal(summary.recoveries, 1);
     assert.equal(summary.training.globalStep, MAX_STEPS);
-    assert.ok(summary.training.resumedStep >= SAVE_STEPS && summary.training.resumedStep % SAVE_STEPS === 0, `resumed from a checkpoint (step ${summary.training.resumedStep})`);
+    assert.ok(
+      summary.training.resumedStep >= SAVE_STEPS && summary.training.resumedStep % SAVE_STEPS === 0,
+      `resumed from a checkpoint (step ${summary.training.resumedStep})`,
+    );
     assert.equal(summary.nodesLaunched, 4, 'three nodes and one replacement');
     assert.equal(await countLaunches(workflowId, TEST_LAB_ROOT), 4);
     assert.equal(await liveNodeProcesses(workflowId), 0);
@@ -136,7 +156,9 @@ describe('node loss during distributed-train', () => {
     assert.equal(summary.recoveries, 1);
     assert.equal(summary.training.globalStep, MAX_STEPS);
     const repeated = stepsBeforeNotice - summary.training.resumedStep;
-    console.log(`# notice: last step before ${stepsBeforeNotice}, resumed from ${summary.training.resumedStep}, repeated ${repeated}`);
+    console.log(
+      `# notice: last step before ${stepsBeforeNotice}, resumed from ${summary.training.resumedStep}, repeated ${repeated}`,
+    );
     assert.ok(repeated <= 1, `at most one step repeated (repeated ${repeated})`);
     assert.equal(await liveNodeProcesses(workflowId), 0);
   });
@@ -154,7 +176,10 @@ describe('node loss during distributed-train', () => {
     })) as RunSummary;
     assert.equal(summary.recoveries, 1);
     assert.equal(summary.training.globalStep, MAX_STEPS);
-    assert.ok(summary.training.resumedStep >= SAVE_STEPS, `resumed from the stored checkpoint (step ${summary.training.resumedStep})`);
+    assert.ok(
+      summary.training.resumedStep >= SAVE_STEPS,
+      `resumed from the stored checkpoint (step ${summary.training.resumedStep})`,
+    );
     assert.equal(summary.nodesLaunched, 4);
     assert.equal(await liveNodeProcesses(workflowId), 0);
     assert.equal(await testDeps().checkpoints.newest(workflowId), undefined, 'teardown removed the stored checkpoints');

@@ -1,7 +1,7 @@
 // A whole run as the workflow sequences it (src/workflows/fine-tune.ts, without recovery), each step the
 // real activity function called in this process through MockActivityEnvironment: everything tuneforge
 // does except the Temporal server and worker. Splits the overhead row into Temporal and the rest.
-import { workerNames } from '../../src/activities/launch-workers';
+import { workerNames } from '../../src/common/node-names';
 import type { RunSpec } from '../../src/spec/schema';
 import { inProcessActivities, runActivity } from './in-process';
 import type { BenchLab } from './lab';

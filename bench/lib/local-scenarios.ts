@@ -1,6 +1,6 @@
 // The bench rows measured on real local nodes: image reuse, overhead, fan-out and recovery.
 import type { Client } from '@temporalio/client';
-import { workerNames } from '../../src/activities/launch-workers';
+import { workerNames } from '../../src/common/node-names';
 import { createReadStream } from 'node:fs';
 import { recipeFingerprint } from '../../src/recipes/recipe-bundle';
 import { recipeFor } from '../../src/recipes/recipe';

@@ -2,7 +2,7 @@
 // The same provider calls and the same remote commands as the activities (built by the same functions
 // of src/), run back to back over SSH in the foreground: no detached jobs, no polling, no heartbeats,
 // no node watching, no checkpoint copies off the master.
-import { workerNames } from '../../src/activities/launch-workers';
+import { workerNames } from '../../src/common/node-names';
 import { SSH_READY_TIMEOUT_MS } from '../../src/activities/provision-master';
 import { knownHosts, sshConfig } from '../../src/activities/wire-ssh';
 import { installScript } from '../../src/activities/install-deps';

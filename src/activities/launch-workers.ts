@@ -10,10 +10,6 @@ export interface LaunchWorkersInput extends RunContext {
   names: string[];
 }
 
-export function workerNames(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `worker-${i + 1}`);
-}
-
 export function createLaunchActivities(deps: ActivityDeps) {
   return {
     async launchWorkers(input: LaunchWorkersInput): Promise<NodeRecord[]> {

@@ -12,6 +12,7 @@ import {
 import type { RunContext, TeardownResult } from '../activities/types';
 import { CLUSTER_ID_PATTERN, clusterIdOf } from '../common/cluster-id';
 import { specInvalid } from '../common/errors';
+import { workerNames } from '../common/node-names';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import type { RunSpec } from '../spec/schema';
 import { validateRunSpec } from '../spec/validate';
@@ -146,7 +147,7 @@ async function runSteps(ctx: RunContext, spec: RunSpec, tracker: StepTracker): P
       steps.bake.bakeImage.executeWithOptions({ summary: `bake-image from ${master.name}` }, [{ ...ctx, master, fingerprint }]),
     (r) => r.imageId,
   );
-  const names = Array.from({ length: spec.nodes - 1 }, (_, i) => `worker-${i + 1}`);
+  const names = workerNames(spec.nodes - 1);
   const workers = await tracker.run('launch-workers', () =>
     steps.provisioning.launchWorkers.executeWithOptions({ summary: `launch-workers: ${names.length} from ${image.imageId}` }, [
       { ...ctx, image, names },
