@@ -7,14 +7,18 @@ import type { CpuInfo, ImageRecord, NodeRecord, ProvisionResult } from '../src/a
 import { countLaunches } from '../src/providers/local/launch-log';
 import { sshTarget } from '../src/remote/remote-shell';
 import { validateRunSpec } from '../src/spec/validate';
-import { liveNodeProcesses, testDeps, testProvider, TEST_LAB_ROOT } from './helpers/local-lab';
+import { runArtifactsUri } from '../src/artifacts/artifact-uri';
+import { completeCheckpoints } from '../src/artifacts/stored-checkpoints';
+import { liveNodeProcesses, runStoreOf, testDeps, testProvider, TEST_ARTIFACTS_URI, TEST_LAB_ROOT } from './helpers/local-lab';
 import { uniqueId } from './helpers/temporal';
 
 const activities = createActivities(testDeps());
 const parsed = validateRunSpec({ name: 'activities-test', provider: 'local', recipe: 'tiny-qa', nodes: 2, training: { maxSteps: 6, saveSteps: 3 }, sanity: { maxSteps: 3 } });
 assert.ok(parsed.ok);
 const spec = parsed.spec;
-const ctx = { clusterId: uniqueId('activities'), spec };
+const clusterId = uniqueId('activities');
+const ctx = { clusterId, spec, artifacts: runArtifactsUri(TEST_ARTIFACTS_URI, spec.name, clusterId) };
+const store = runStoreOf(spec.name, clusterId);
 
 /** Runs an activity twice in a mock activity context and returns both results. */
 async function twice<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<[R, R]> {
@@ -91,15 +95,32 @@ describe('step activities on real local nodes', () => {
     assert.ok(a.firstLoss !== null && a.finalLoss !== null && a.finalLoss < a.firstLoss, `loss went down (${a.firstLoss} -> ${a.finalLoss})`);
     assert.match(a.lastCheckpoint ?? '', /checkpoint-6$/);
     assert.deepEqual(b, a);
+    const stored = await completeCheckpoints(store);
+    assert.equal(stored[0]?.name, 'checkpoint-6', 'the final checkpoint is complete in the store when the step ends');
+  });
+
+  it('deliver-model puts a loadable model and the evaluation in the store; a second call does it again', async () => {
+    const [a, b] = await twice(activities.deliverModel, { ...ctx, master });
+    assert.equal(a.modelUri, `${ctx.artifacts}model/`);
+    assert.equal(b.modelUri, a.modelUri);
+    const keys = (await store.list('model/')).map((o) => o.key);
+    for (const file of ['model/config.json', 'model/model.safetensors', 'model/tokenizer.json'])
+      assert.ok(keys.includes(file), `${file} stored (have ${keys.join(', ')})`);
+    assert.ok(!keys.some((k) => k.includes('checkpoint-')), 'no checkpoint inside the model folder');
+    assert.equal(a.files, keys.length);
+    assert.ok(a.packages.torch, 'package versions read from the venv');
+    assert.ok(a.lossCurve.length > 0, 'loss curve from the trainer state');
   });
 
   it('teardown leaves no node, and a second call has nothing to do', async () => {
-    const [a, b] = await twice(activities.teardown, { ...ctx, keepCluster: false });
+    const [a, b] = await twice(activities.teardown, { ...ctx, keepCluster: false, succeeded: true });
     assert.equal(a.nodesTerminated, 2);
     assert.equal(a.nodesLeft, 0);
     assert.deepEqual(b, { nodesTerminated: 0, nodesLeft: 0, kept: false, costUsd: 0, unpricedTypes: [], access: [] });
     assert.equal(a.costUsd, 0, 'local nodes are free');
     assert.equal(await liveNodeProcesses(ctx.clusterId), 0);
     assert.equal(await countLaunches(ctx.clusterId, TEST_LAB_ROOT), 2, 'no node was ever launched twice');
+    assert.ok((await store.list('model/')).length > 0, 'teardown never deletes the model');
+    assert.deepEqual((await completeCheckpoints(store)).map((c) => c.name), ['checkpoint-6'], 'only the newest checkpoint kept');
   });
 });

@@ -1,5 +1,6 @@
 // What every activity factory receives; the worker builds these once, tests swap them.
-import type { CheckpointStore } from '../checkpoints/checkpoint-store';
+import type { ArtifactStore, NodeEndpoint } from '../artifacts/artifact-store';
+import { storeRegion, type StoreOpener } from '../artifacts/open-store';
 import type { Provider, NodeRecord } from '../providers/provider';
 import type { RemoteShell } from '../remote/remote-shell';
 import { sshTarget } from '../remote/remote-shell';
@@ -21,8 +22,10 @@ export interface ActivityDeps {
   remote: RemoteShell;
   /** Tells the run's workflow how training goes (a signal in production). */
   reportProgress(workflowId: string, update: ProgressUpdate): Promise<void>;
-  /** Where checkpoints are copied off the master after each save. */
-  checkpoints: CheckpointStore;
+  /** Opens a run's artifact store (model, checkpoints, run record) from its URI. */
+  openStore: StoreOpener;
+  /** The artifact store of local runs whose spec names none (a folder under the lab root). */
+  localArtifactsUri: string;
   /** How often long activities poll their remote job. */
   pollIntervalMs: number;
   /** What the reaper sweeps and how it asks Temporal about runs; without it the reaper's activities are not registered. */
@@ -32,6 +35,16 @@ export interface ActivityDeps {
 export async function targetFor(deps: ActivityDeps, ctx: RunContext, node: NodeRecord): Promise<SshTarget> {
   const identity = await deps.providerFor(ctx.spec).sshIdentity(clusterRef(ctx));
   return sshTarget(node, identity);
+}
+
+export async function endpointFor(deps: ActivityDeps, ctx: RunContext, node: NodeRecord): Promise<NodeEndpoint> {
+  return { remote: deps.remote, target: await targetFor(deps, ctx, node) };
+}
+
+/** The run's artifact store, as prepare-artifacts resolved and checked it. */
+export function runStore(deps: ActivityDeps, ctx: RunContext): ArtifactStore {
+  if (!ctx.artifacts) throw new Error('the run has no artifact store yet (prepare-artifacts runs first)');
+  return deps.openStore(ctx.artifacts, storeRegion(ctx.spec));
 }
 
 export function clusterRef(ctx: RunContext) {

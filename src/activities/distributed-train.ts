@@ -6,10 +6,10 @@ import { Context } from '@temporalio/activity';
 import { nodeLost, trainingFailed } from '../common/errors';
 import { distributedCommand, placement } from '../recipes/launch-command';
 import { jobDir, jobLogTail, killJob } from '../remote/remote-job';
-import { sh } from '../remote/shell-quote';
-import type { SshTarget } from '../remote/ssh-session';
-import { targetFor, type ActivityDeps } from './deps';
+import { checkpointUploader } from './checkpoint-uploads';
+import { endpointFor, runStore, targetFor, type ActivityDeps } from './deps';
 import { followJob, type FollowResult } from './follow-job';
+import { keepAlive } from './keep-alive';
 import { checkNodes, nodeWatcher, type NodeHealth } from './node-watch';
 import type { TrainInput, TrainResult } from './types';
 
@@ -46,6 +46,7 @@ export function createTrainActivities(deps: ActivityDeps) {
           await signalRanks(deps, input, 'TERM');
         }
       };
+      const uploads = checkpointUploader(runStore(deps, input), await endpointFor(deps, input, master));
       let followed: FollowResult;
       try {
         followed = await followJob(deps, target, {
@@ -53,12 +54,7 @@ export function createTrainActivities(deps: ActivityDeps) {
           command,
           stage: 'distributed-train',
           watch: nodeWatcher(check, onHealth),
-          onCheckpoint: (path) =>
-            copyOffMaster(deps, input, target, path).catch((err: unknown) => {
-              // A missed copy (e.g. the trainer rotated the folder away mid-copy) only costs master-loss coverage
-              // until the next save; it must not fail the training.
-              Context.current().log.warn('could not copy a checkpoint off the master', { path, error: String(err) });
-            }),
+          onCheckpoint: (path) => uploads.enqueue(path),
         });
       } catch (err) {
         if (Context.current().cancellationDetails?.cancelRequested) throw err;
@@ -76,6 +72,8 @@ export function createTrainActivities(deps: ActivityDeps) {
         if (lost.length > 0) await stopAndReport(lost);
         throw trainingFailed(exitCode, await jobLogTail(deps.remote, target, input.jobId));
       }
+      // The final checkpoint in the store is what a master lost before the model upload resumes from.
+      await keepAlive(() => uploads.settle(), () => progress);
       return {
         globalStep: done.global_step,
         worldSize: progress.worldSize,
@@ -91,15 +89,6 @@ export function createTrainActivities(deps: ActivityDeps) {
       };
     },
   };
-}
-
-/** Copies a finished checkpoint from the master to the checkpoint store, so losing the master loses no training. */
-async function copyOffMaster(deps: ActivityDeps, input: TrainInput, target: SshTarget, path: string): Promise<void> {
-  const slash = path.lastIndexOf('/');
-  const [folder, name] = [path.slice(0, slash), path.slice(slash + 1)];
-  await deps.checkpoints.save(input.clusterId, name, async (out) => {
-    await deps.remote.check(target, sh`tar -C ${folder} -cf - ${name}`, { label: `copy ${name} off the master`, stdoutTo: out });
-  });
 }
 
 /** Signals every training rank on every node at once (TERM: save at the next step boundary, then stop). */

@@ -6,7 +6,6 @@ import { applyProgressEvent, emptyProgress, parseProgressLine, type TrainingProg
 import { killJob, pollJob, startOrAttach } from '../remote/remote-job';
 import type { SshTarget } from '../remote/ssh-session';
 import type { ActivityDeps } from './deps';
-import { keepAlive } from './keep-alive';
 
 export interface FollowOptions {
   jobId: string;
@@ -16,8 +15,8 @@ export interface FollowOptions {
   reportEveryMs?: number;
   /** Called on every poll; throwing ends the follow (e.g. a node was lost). */
   watch?: () => Promise<void>;
-  /** Called once for each new checkpoint the job reports (heartbeats continue meanwhile). */
-  onCheckpoint?: (path: string) => Promise<void>;
+  /** Called once for each new checkpoint the job reports, and for the last one known when re-attaching; must not block. */
+  onCheckpoint?: (path: string) => void;
 }
 
 export interface FollowResult {
@@ -31,6 +30,8 @@ export async function followJob(deps: ActivityDeps, target: SshTarget, options: 
   const ctx = Context.current();
   let progress = resumedProgress(ctx.info.heartbeatDetails, options.jobId);
   await startOrAttach(deps.remote, target, options.jobId, options.command);
+  // A worker that died mid-upload left this one unfinished; uploading again is harmless.
+  if (progress.lastCheckpoint) options.onCheckpoint?.(progress.lastCheckpoint);
   let lastReport = 0;
   try {
     for (;;) {
@@ -47,13 +48,7 @@ export async function followJob(deps: ActivityDeps, target: SshTarget, options: 
       progress = { ...progress, logOffset: poll.nextOffset };
       ctx.heartbeat(progress);
       const checkpoint = progress.lastCheckpoint;
-      if (options.onCheckpoint && checkpoint && checkpoint !== checkpointBefore) {
-        const current = progress;
-        await keepAlive(
-          () => options.onCheckpoint?.(checkpoint) ?? Promise.resolve(),
-          () => current,
-        );
-      }
+      if (checkpoint && checkpoint !== checkpointBefore) options.onCheckpoint?.(checkpoint);
       if (Date.now() - lastReport >= (options.reportEveryMs ?? DEFAULT_REPORT_EVERY_MS) || poll.state.kind === 'exited') {
         lastReport = Date.now();
         await report(deps, ctx, options.stage, progress);

@@ -1,4 +1,5 @@
 // All step activities, built from one set of dependencies.
+import { createArtifactActivities } from './artifacts';
 import { createBakeActivities } from './bake-image';
 import type { ActivityDeps } from './deps';
 import { createTrainActivities } from './distributed-train';
@@ -13,6 +14,7 @@ import { createWireActivities } from './wire-ssh';
 
 export function createActivities(deps: ActivityDeps) {
   return {
+    ...createArtifactActivities(deps),
     ...createProvisionActivities(deps),
     ...createInstallActivities(deps),
     ...createBakeActivities(deps),

@@ -1,11 +1,10 @@
 // replace-nodes / replace-master: after a node loss, terminates the named nodes that are really lost
 // and launches them again from the baked image under the same names; healthy ones are adopted, so a
-// retry is safe. A new master also gets the newest checkpoint back from the checkpoint store.
-import { createReadStream } from 'node:fs';
+// retry is safe. A new master also gets the newest complete checkpoint back from the artifact store.
 import { Context } from '@temporalio/activity';
+import { restoreNewestCheckpoint } from '../artifacts/stored-checkpoints';
 import { REMOTE } from '../recipes/remote-paths';
-import { sh } from '../remote/shell-quote';
-import { clusterRef, targetFor, type ActivityDeps } from './deps';
+import { clusterRef, endpointFor, runStore, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import { checkNodes } from './node-watch';
 import { SSH_READY_TIMEOUT_MS } from './provision-master';
@@ -65,13 +64,7 @@ async function replaceMaster(deps: ActivityDeps, input: ReplaceMasterInput): Pro
   if (!master) throw new Error('the provider launched no master');
   const target = await targetFor(deps, input, master);
   await deps.remote.waitReady(target, SSH_READY_TIMEOUT_MS, Context.current().cancellationSignal);
-  const stored = await deps.checkpoints.newest(input.clusterId);
-  if (stored) {
-    const out = REMOTE.trainOutput;
-    await deps.remote.check(target, sh`mkdir -p ${out} && rm -rf ${out}/${stored.name} && tar -C ${out} -xf -`, {
-      label: `restore ${stored.name} on the new master`,
-      stdin: createReadStream(stored.path),
-    });
-  }
+  const restored = await restoreNewestCheckpoint(runStore(deps, input), await endpointFor(deps, input, master), REMOTE.trainOutput);
+  Context.current().log.info(restored ? `restored ${restored.name} on the new master` : 'no complete checkpoint in the store yet');
   return master;
 }

@@ -3,12 +3,15 @@
 import { estimateCost } from '../cluster/cost';
 import type { NodeRecord } from '../providers/provider';
 import type { RunSpec } from '../spec/schema';
-import { clusterRef, type ActivityDeps } from './deps';
+import { pruneCheckpoints } from '../artifacts/stored-checkpoints';
+import { clusterRef, runStore, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import type { RunContext, TeardownResult } from './types';
 
 export interface TeardownInput extends RunContext {
   keepCluster: boolean;
+  /** After a success only the newest checkpoints stay in the store; after a failure all of them. */
+  succeeded: boolean;
 }
 
 export function createTeardownActivities(deps: ActivityDeps) {
@@ -28,7 +31,8 @@ export function createTeardownActivities(deps: ActivityDeps) {
       await keepAlive(async () => {
         await provider.terminateNodes(ref);
         await provider.cleanup(ref);
-        await deps.checkpoints.remove(input.clusterId);
+        // The model and run record are the product: teardown never touches them.
+        if (input.succeeded && input.artifacts) await pruneCheckpoints(runStore(deps, input), input.spec.artifacts.keepCheckpoints);
       });
       const left = (await provider.listNodes(ref)).filter((n) => n.state !== 'terminated');
       return { nodesTerminated: before.length - left.length, nodesLeft: left.length, kept: false, ...cost, access: [] };

@@ -7,6 +7,8 @@ export interface RunContext {
   /** The workflow id; every resource of the run is tagged with it. */
   clusterId: string;
   spec: RunSpec;
+  /** The run's folder in the artifact store (`.../<run name>/<workflow id>/`), once prepare-artifacts checked it. */
+  artifacts?: string;
 }
 
 /** The master's CPU layout from lscpu; workers come from its image on the same instance type. */

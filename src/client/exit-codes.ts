@@ -3,6 +3,7 @@ import { ScheduleNotFoundError, WorkflowFailedError, WorkflowNotFoundError } fro
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType } from '../common/errors';
 import { CodecKeyConfigError, PayloadDecryptError } from '../codec/errors';
+import { NoArtifacts } from './commands/artifacts';
 import { SearchAttributesNotRegistered } from './commands/list';
 import { TemporalUnreachable } from './connection';
 import { ScheduleArgsInvalid, ScheduleExists } from './commands/schedule';
@@ -23,6 +24,7 @@ export function describeError(err: unknown): { code: number; message: string } {
     return { code: EXIT.invalidInput, message: err.message };
   if (err instanceof SearchAttributesNotRegistered) return { code: EXIT.invalidInput, message: err.message };
   if (err instanceof TemporalUnreachable) return { code: EXIT.temporalUnreachable, message: err.message };
+  if (err instanceof NoArtifacts) return { code: EXIT.notFound, message: err.message };
   if (err instanceof WorkflowNotFoundError) return { code: EXIT.notFound, message: `no run with id ${err.workflowId}` };
   if (err instanceof ScheduleArgsInvalid || err instanceof ScheduleExists)
     return { code: EXIT.invalidInput, message: err.message };

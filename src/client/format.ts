@@ -1,4 +1,5 @@
 // Text for people: the run summary and status tables.
+import { formatBytes } from './commands/artifacts';
 import type { RunStatus } from './commands/status';
 import type { RunSummary } from '../workflows/definitions';
 
@@ -13,7 +14,9 @@ export function formatSummary(summary: RunSummary): string {
     `Sanity run:          ${summary.sanity.steps} steps, ${summary.sanity.samplesPerSecond.toFixed(1)} samples/s on one node`,
     `Distributed run:     ${t.globalStep} steps on ${t.worldSize} ranks, ${t.samplesPerSecond.toFixed(1)} samples/s, ${t.runtimeSeconds.toFixed(1)} s`,
     `Training loss:       first ${fmt(t.firstLoss)}, last ${fmt(t.finalLoss)}${t.evalLoss === null ? '' : `, eval ${fmt(t.evalLoss)}`}`,
-    `Checkpoint written:  ${t.lastCheckpoint ?? '(none)'}${t.resumedStep > 0 ? ` (resumed from step ${t.resumedStep})` : ''}`,
+    `Model:               ${summary.artifacts.model}`,
+    `Artifacts:           ${summary.artifacts.uri} (model ${formatBytes(summary.artifacts.modelBytes)} uploaded in ${summary.artifacts.uploadSeconds.toFixed(1)} s)`,
+    `Last checkpoint:     ${t.lastCheckpoint ? t.lastCheckpoint.slice(t.lastCheckpoint.lastIndexOf('/') + 1) : '(none)'}${t.resumedStep > 0 ? ` (resumed from step ${t.resumedStep})` : ''}`,
     `Scaling efficiency:  ${pct(summary.efficiency.scalingEfficiency)} (distributed samples/s / (${summary.nodesLaunched} x single-node samples/s))`,
     `Time per step:       ${summary.efficiency.secondsPerStep === null ? 'n/a' : `${summary.efficiency.secondsPerStep.toFixed(3)} s`}`,
     `Estimated cost:      $${summary.efficiency.costUsd.toFixed(2)}${summary.efficiency.costPerEpochUsd === null ? '' : `, $${summary.efficiency.costPerEpochUsd.toFixed(2)} per epoch`}${summary.teardown.unpricedTypes.length > 0 ? ` (no price for ${summary.teardown.unpricedTypes.join(', ')})` : ''}`,
@@ -33,6 +36,7 @@ export function formatStatus(status: RunStatus): string {
     lines.push(`  ${s.name.padEnd(20)} ${s.status.padEnd(8)} ${s.seconds === undefined ? '' : `${s.seconds.toFixed(1)} s`}`);
   if (p.nodes.length > 0) lines.push(`nodes: ${p.nodes.map((n) => `${n.name} (${n.state})`).join(', ')}`);
   if (p.keptAccess?.length) lines.push('kept for debugging; log in with:', ...p.keptAccess.map((l) => `  ${l}`));
+  if (p.artifacts) lines.push(`artifacts: ${p.artifacts.uri}`, ...(p.artifacts.model ? [`model: ${p.artifacts.model}`] : []));
   if (p.training) lines.push(`training: step ${p.training.step}/${p.training.maxSteps}, loss ${fmt(p.training.loss)}`);
   return lines.join('\n');
 }

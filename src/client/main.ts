@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The tuneforge CLI: parses arguments, calls one command module, prints, and maps errors to exit codes.
 import { Command } from 'commander';
+import { formatArtifacts, listArtifacts, progressBar, pullModel, runArtifactsUri } from './commands/artifacts';
 import { cancelRun } from './commands/cancel';
 import {
   DEFAULT_LIST_LIMIT,
@@ -62,6 +63,37 @@ program
       print(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
       print('');
       print(`Web UI: ${run.url}`);
+    });
+  });
+
+program
+  .command('artifacts')
+  .description('list what a run stored: model, evaluation, checkpoints, run.json')
+  .argument('<workflowId>')
+  .option('--json', 'print JSON')
+  .action(async (id: string, opts: { json?: boolean }) => {
+    await withClient(settings, async (client) => {
+      const uri = await runArtifactsUri(client, id);
+      const objects = await listArtifacts(uri);
+      print(opts.json ? JSON.stringify({ uri, objects }, null, 2) : formatArtifacts(uri, objects));
+    });
+  });
+
+program
+  .command('pull')
+  .description("download a run's model (loadable with from_pretrained) into a folder")
+  .argument('<workflowId>')
+  .argument('[dir]', 'where to put it (default: ./<workflowId>-model)')
+  .action(async (id: string, dir: string | undefined) => {
+    await withClient(settings, async (client) => {
+      const uri = await runArtifactsUri(client, id);
+      const into = dir ?? `${id}-model`;
+      const tty = process.stderr.isTTY === true;
+      const stats = await pullModel(uri, into, (done, total) => {
+        if (tty) process.stderr.write(`\r${progressBar(done, total)}`);
+      });
+      if (tty) process.stderr.write('\n');
+      print(`Pulled ${stats.files} file(s), ${stats.bytes} bytes from ${uri}model/ into ${into} in ${stats.seconds.toFixed(1)} s`);
     });
   });
 

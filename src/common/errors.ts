@@ -62,6 +62,11 @@ export function authFailed(node: string, reason: string): ApplicationFailure {
   return failure(FailureType.AuthFailed, `SSH authentication to ${node} failed: ${reason}`, { node });
 }
 
+/** Credentials or permissions refuse access to something other than a node (e.g. the artifact store). */
+export function authFailedFor(resource: string, reason: string): ApplicationFailure {
+  return failure(FailureType.AuthFailed, `access to ${resource} was refused: ${reason}`, { resource });
+}
+
 export interface RemoteFailureData {
   node: string;
   label: string;

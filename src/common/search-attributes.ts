@@ -9,6 +9,8 @@ export const SEARCH_ATTRIBUTES = {
   nodes: defineSearchAttributeKey('TuneforgeNodes', SearchAttributeType.INT),
   recoveries: defineSearchAttributeKey('TuneforgeRecoveries', SearchAttributeType.INT),
   costUsd: defineSearchAttributeKey('TuneforgeCostUsd', SearchAttributeType.DOUBLE),
+  artifacts: defineSearchAttributeKey('TuneforgeArtifacts', SearchAttributeType.KEYWORD),
+  model: defineSearchAttributeKey('TuneforgeModel', SearchAttributeType.KEYWORD),
 } as const;
 
 /** name=Type pairs, as `temporal server start-dev --search-attribute` takes them. */

@@ -1,6 +1,7 @@
 // The run spec: what a user writes (RunSpecInput) and the normalized form every step reads (RunSpec).
 // Pure: imported by workflow code too, so it must not touch Node APIs.
 import { z } from 'zod';
+import { parseArtifactUri } from '../artifacts/artifact-uri';
 
 export const RECIPES = ['tiny-qa', 'distilbert-squad'] as const;
 export type RecipeName = (typeof RECIPES)[number];
@@ -69,6 +70,24 @@ const aws = z.strictObject({
   pricePerHourUsd: z.record(z.string(), z.number().nonnegative()).default({}),
 });
 
+const artifactUri = z.string().max(1024).superRefine((value, ctx) => {
+  try {
+    parseArtifactUri(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
+const artifacts = z.preprocess(
+  (value) => (typeof value === 'string' ? { uri: value } : (value ?? {})),
+  z.strictObject({
+    /** Where the run's model, checkpoints and record go; the local provider defaults to a folder under its lab root. */
+    uri: artifactUri.optional(),
+    /** Checkpoints kept in the store after a successful run (all are kept after a failure). */
+    keepCheckpoints: z.number().int().min(0).max(1000).default(1),
+  }),
+);
+
 const common = {
   name: z.string().regex(NAME_PATTERN, 'use 2-40 lowercase letters, digits and dashes, starting with a letter'),
   recipe: z.enum(RECIPES),
@@ -77,15 +96,25 @@ const common = {
   training,
   sanity: sanity.default({ maxSteps: 10 }),
   recovery: recovery.default({ maxRecoveries: 3 }),
+  artifacts,
 };
 
 export const runSpecSchema = z.discriminatedUnion('provider', [
   z.strictObject({ ...common, provider: z.literal('local') }),
   z.strictObject({ ...common, provider: z.literal('aws'), aws }),
-]);
+]).superRefine((spec, ctx) => {
+  if (spec.provider === 'aws' && !spec.artifacts.uri?.startsWith('s3://')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['artifacts', 'uri'],
+      message: 'aws runs need an S3 artifact store (s3://bucket/prefix): nothing on the nodes outlives the run',
+    });
+  }
+});
 
 export type RunSpecInput = z.input<typeof runSpecSchema>;
 export type RunSpec = z.output<typeof runSpecSchema>;
 export type AwsSettings = z.output<typeof aws>;
 export type ProviderName = RunSpec['provider'];
 export type TrainingSettings = RunSpec['training'];
+export type ArtifactSettings = RunSpec['artifacts'];

@@ -9,11 +9,7 @@ export interface WorkerConfig {
   /** SSH source range for EC2 security groups when a spec sets no aws.sshCidr. */
   operatorCidr?: string;
   pollIntervalMs: number;
-  /** Folder the worker copies checkpoints to, off the master. */
-  checkpointStore: string;
 }
-
-export const DEFAULT_CHECKPOINT_STORE = '/var/lib/tuneforge/checkpoints';
 
 export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const poll = Number(env.TUNEFORGE_POLL_MS ?? '2000');
@@ -26,6 +22,5 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     localLabRoot: env.TUNEFORGE_LOCAL_ROOT,
     operatorCidr: env.TUNEFORGE_OPERATOR_CIDR,
     pollIntervalMs: poll,
-    checkpointStore: env.TUNEFORGE_CHECKPOINT_STORE ?? DEFAULT_CHECKPOINT_STORE,
   };
 }

@@ -1,8 +1,9 @@
 // Builds the activities' dependencies once per worker process.
 import type { Client } from '@temporalio/client';
 import type { ActivityDeps } from '../activities';
-import { createFolderCheckpointStore } from '../checkpoints/checkpoint-store';
+import { createStoreOpener } from '../artifacts/open-store';
 import { createAwsProvider } from '../providers/aws';
+import { localArtifactsUri } from '../providers/local/lab';
 import { createLocalProvider } from '../providers/local/local-provider';
 import type { Provider } from '../providers/provider';
 import { createRemoteShell } from '../remote/remote-shell';
@@ -27,7 +28,8 @@ export function buildActivityDeps(config: WorkerConfig, client: Client, reaper: 
     providerFor: (spec: RunSpec): Provider => (spec.provider === 'local' ? local : awsProvider(spec.aws)),
     remote: createRemoteShell(),
     pollIntervalMs: config.pollIntervalMs,
-    checkpoints: createFolderCheckpointStore(config.checkpointStore),
+    openStore: createStoreOpener(),
+    localArtifactsUri: localArtifactsUri(config.localLabRoot),
     reaper: buildReaperDeps(client, { local, awsRegions: reaper.awsRegions }),
     reportProgress: async (workflowId, update) => {
       await client.workflow.getHandle(workflowId).signal(trainingProgressSignal, update);

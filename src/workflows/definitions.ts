@@ -36,6 +36,8 @@ export interface RunProgress {
   keptAccess?: string[];
   /** Node losses the run recovered from. */
   recoveries: Array<{ lostNodes: string[]; at: string; lastStep: number | null }>;
+  /** The run's folder in the artifact store, and the model's once delivered. */
+  artifacts?: { uri: string; model?: string };
   error?: string;
 }
 
@@ -53,6 +55,20 @@ export interface RunSummary {
   training: TrainResult;
   teardown: TeardownResult;
   efficiency: RunEfficiency;
+  artifacts: RunArtifacts;
+}
+
+export interface RunArtifacts {
+  /** The run's folder: `<store>/<run name>/<workflow id>/`. */
+  uri: string;
+  /** `<uri>model/`: loadable with from_pretrained. */
+  model: string;
+  evaluation: string | null;
+  /** `<uri>run.json`, or null when it could not be written. */
+  runRecord: string | null;
+  modelBytes: number;
+  modelFiles: number;
+  uploadSeconds: number;
 }
 
 export interface RunEfficiency {

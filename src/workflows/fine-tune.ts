@@ -9,6 +9,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { DeliveredModel } from '../activities/artifacts';
 import type { RunContext, TeardownResult } from '../activities/types';
 import { CLUSTER_ID_PATTERN, clusterIdOf } from '../common/cluster-id';
 import { specInvalid } from '../common/errors';
@@ -29,11 +30,15 @@ import { steps } from './steps';
 import { StepTracker } from './step-tracker';
 import { trainWithRecovery } from './train-with-recovery';
 
-type RunOutcome = Omit<RunSummary, 'teardown' | 'steps' | 'efficiency'>;
+type RunOutcome = Omit<RunSummary, 'teardown' | 'steps' | 'efficiency' | 'artifacts'> & {
+  fingerprint: string;
+  delivered: DeliveredModel;
+};
 
 export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   const spec = checkedSpec(input);
-  const ctx: RunContext = { clusterId: clusterIdOf(workflowInfo().workflowId), spec };
+  let ctx: RunContext = { clusterId: clusterIdOf(workflowInfo().workflowId), spec };
+  const startedAt = new Date(Date.now()).toISOString();
   const tracker = new StepTracker(spec, publisher());
   setHandler(progressQuery, () => tracker.snapshot());
   setHandler(trainingProgressSignal, (update) => tracker.setTraining(update));
@@ -48,7 +53,16 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   let outcome: RunOutcome | undefined;
   let failure: unknown;
   let teardown: TeardownResult | undefined;
+  let runRecord: string | null = null;
   try {
+    // Checked before anything is launched: a run that cannot keep its model should not start.
+    const { uri } = await steps.provisioning.prepareArtifacts.executeWithOptions(
+      { summary: 'prepare-artifacts: check the artifact store' },
+      [ctx],
+    );
+    ctx = { ...ctx, artifacts: uri };
+    tracker.setArtifacts({ uri });
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.artifacts, value: uri }]);
     outcome = await runSteps(ctx, spec, tracker);
   } catch (err) {
     failure = err;
@@ -57,12 +71,77 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
     teardown = await CancellationScope.nonCancellable(() => runTeardown(ctx, tracker, failure));
     if (teardown?.kept) tracker.keptCluster(teardown.access);
     if (failure !== undefined) tracker.fail(failure instanceof Error ? failure.message : String(failure));
+    runRecord = await CancellationScope.nonCancellable(() =>
+      recordRun(ctx, { startedAt, outcome, teardown, failure, progress: tracker.snapshot() }),
+    );
   }
-  if (!outcome || !teardown) throw ApplicationFailure.nonRetryable('the run ended without a result');
+  if (!outcome || !teardown || !ctx.artifacts) throw ApplicationFailure.nonRetryable('the run ended without a result');
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.costUsd, value: teardown.costUsd }]);
   if (teardown.nodesLeft === 0) tracker.setNodes([], 'terminated');
   tracker.complete();
-  return { ...outcome, steps: tracker.durations(), teardown, efficiency: efficiency(outcome, teardown) };
+  const { delivered, fingerprint: _fingerprint, ...summary } = outcome;
+  return {
+    ...summary,
+    steps: tracker.durations(),
+    teardown,
+    efficiency: efficiency(outcome, teardown),
+    artifacts: {
+      uri: ctx.artifacts,
+      model: delivered.modelUri,
+      evaluation: delivered.evaluationUri,
+      runRecord,
+      modelBytes: delivered.bytes,
+      modelFiles: delivered.files,
+      uploadSeconds: delivered.uploadSeconds,
+    },
+  };
+}
+
+interface RunRecordInput {
+  startedAt: string;
+  outcome: RunOutcome | undefined;
+  teardown: TeardownResult | undefined;
+  failure: unknown;
+  progress: RunProgress;
+}
+
+/** Writes run.json next to the model, whatever the outcome; a run that never got a store has nowhere to write. */
+async function recordRun(ctx: RunContext, input: RunRecordInput): Promise<string | null> {
+  if (!ctx.artifacts) return null;
+  const { outcome, teardown, failure, progress } = input;
+  const t = outcome?.training;
+  const record = {
+    workflowId: workflowInfo().workflowId,
+    runName: ctx.spec.name,
+    outcome: failure === undefined ? 'succeeded' : isCancellation(failure) ? 'cancelled' : 'failed',
+    error: failure === undefined ? null : failure instanceof Error ? failure.message : String(failure),
+    startedAt: input.startedAt,
+    endedAt: new Date(Date.now()).toISOString(),
+    spec: ctx.spec,
+    recipeFingerprint: outcome?.fingerprint ?? null,
+    packages: outcome?.delivered.packages ?? null,
+    model: outcome?.delivered.modelUri ?? null,
+    evaluation: outcome?.delivered.evaluationUri ?? null,
+    throughput: t
+      ? { sanitySamplesPerSecond: outcome.sanity.samplesPerSecond, samplesPerSecond: t.samplesPerSecond, stepsPerSecond: t.stepsPerSecond }
+      : null,
+    training: t ?? null,
+    lossCurve: outcome?.delivered.lossCurve ?? [],
+    steps: progress.steps,
+    nodes: progress.nodes,
+    nodesLaunched: outcome?.nodesLaunched ?? null,
+    recoveries: progress.recoveries,
+    costUsd: teardown?.costUsd ?? null,
+  };
+  try {
+    return await steps.provisioning.recordRun.executeWithOptions({ summary: 'record-run: write run.json' }, [
+      { ...ctx, record },
+    ]);
+  } catch (err) {
+    // The model is delivered either way; a missing record must not turn a good run into a failure.
+    log.error('could not write run.json', { error: String(err) });
+    return null;
+  }
 }
 
 function efficiency(outcome: RunOutcome, teardown: TeardownResult): RunEfficiency {
@@ -113,7 +192,7 @@ async function runTeardown(ctx: RunContext, tracker: StepTracker, failure: unkno
       () =>
         steps.teardown.teardown.executeWithOptions(
           { summary: keepCluster ? 'teardown: keep the cluster' : 'teardown: terminate every node' },
-          [{ ...ctx, keepCluster }],
+          [{ ...ctx, keepCluster, succeeded: failure === undefined }],
         ),
       (r) => `${r.nodesLeft} node(s) left`,
     );
@@ -163,8 +242,16 @@ async function runSteps(ctx: RunContext, spec: RunSpec, tracker: StepTracker): P
   const sanity = await tracker.run('sanity-run', () =>
     steps.sanity.sanityRun.executeWithOptions({ summary: `sanity-run on ${master.name}` }, [{ ...ctx, master, cpu }]),
   );
-  const trained = await tracker.run('distributed-train', () => trainWithRecovery({ ctx, cluster, cpu, image, nodes }, tracker));
+  const { trained, delivered } = await tracker.run(
+    'distributed-train',
+    () => trainWithRecovery({ ctx, cluster, cpu, image, nodes }, tracker),
+    (r) => `model in ${r.delivered.modelUri}`,
+  );
+  tracker.setArtifacts({ uri: ctx.artifacts ?? '', model: delivered.modelUri });
+  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.model, value: delivered.modelUri }]);
   return {
+    fingerprint,
+    delivered,
     workflowId: workflowInfo().workflowId,
     runName: spec.name,
     provider: spec.provider,

@@ -23,7 +23,9 @@ export function renderDetails(progress: RunProgress, eta: number | undefined): s
     ['Loss', t?.loss === null || t?.loss === undefined ? '-' : t.loss.toFixed(4)],
     ['ETA', eta === undefined ? '-' : `${Math.round(eta)} s`],
     ['Last checkpoint', t?.lastCheckpoint ?? '-'],
+    ['Artifacts', progress.artifacts?.uri ?? '-'],
   ];
+  if (progress.artifacts?.model) rows.push(['Model', progress.artifacts.model]);
   if (progress.error) rows.push(['Error', progress.error.split('\n')[0] ?? '']);
   return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`)].join('\n');
 }

@@ -64,6 +64,11 @@ export class StepTracker {
     this.changed();
   }
 
+  setArtifacts(artifacts: RunProgress['artifacts']): void {
+    this.progress.artifacts = artifacts;
+    this.changed();
+  }
+
   setTraining(update: ProgressUpdate): void {
     this.progress.training = update;
     this.changed();

@@ -10,5 +10,6 @@ export const steps = {
   wiring: proxyActivities<Activities>(ACTIVITY_PROFILES.wiring),
   sanity: proxyActivities<Activities>(ACTIVITY_PROFILES.sanity),
   teardown: proxyActivities<Activities>(ACTIVITY_PROFILES.teardown),
+  delivery: proxyActivities<Activities>(ACTIVITY_PROFILES.delivery),
   training: (timeoutMinutes: number) => proxyActivities<Activities>(ACTIVITY_PROFILES.training(timeoutMinutes)),
 };

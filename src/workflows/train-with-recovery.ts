@@ -2,6 +2,7 @@
 // gets the newest checkpoint back from the store), rewire SSH, and resume from the newest complete
 // checkpoint (a new training job each time).
 import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import type { DeliveredModel } from '../activities/artifacts';
 import type { ClusterInfo, CpuInfo, ImageRecord, NodeRecord, RunContext, TrainResult } from '../activities/types';
 import { FailureType, type NodeLostData } from '../common/errors';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
@@ -16,16 +17,29 @@ export interface TrainingPlan {
   nodes: NodeRecord[];
 }
 
-export async function trainWithRecovery(plan: TrainingPlan, tracker: StepTracker): Promise<TrainResult> {
+export interface TrainedAndDelivered {
+  trained: TrainResult;
+  delivered: DeliveredModel;
+}
+
+/** Trains, then delivers the model to the artifact store; a node lost in either is replaced and training resumes. */
+export async function trainWithRecovery(plan: TrainingPlan, tracker: StepTracker): Promise<TrainedAndDelivered> {
   const { ctx, cluster, cpu, image } = plan;
   const training = steps.training(ctx.spec.training.timeoutMinutes);
   let nodes = plan.nodes;
   for (let recovery = 0; ; recovery++) {
     try {
-      return await training.distributedTrain.executeWithOptions(
+      const trained = await training.distributedTrain.executeWithOptions(
         { summary: `distributed-train on ${nodes.length} nodes (job train-${recovery})` },
         [{ ...ctx, cluster, nodes, cpu, jobId: `train-${recovery}` }],
       );
+      const [master] = nodes;
+      if (!master) throw ApplicationFailure.nonRetryable('no master to deliver the model from');
+      const delivered = await steps.delivery.deliverModel.executeWithOptions(
+        { summary: `deliver-model: upload the model to ${ctx.artifacts ?? 'the artifact store'}` },
+        [{ ...ctx, master }],
+      );
+      return { trained, delivered };
     } catch (err) {
       const lost = lostNodeNames(err);
       if (!lost || recovery >= ctx.spec.recovery.maxRecoveries) throw err;

@@ -18,13 +18,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createFolderCheckpointStore } from '../../src/checkpoints/checkpoint-store';
+import { storedCheckpoints } from '../helpers/local-lab';
 import { sendInterruptionNotice } from '../../src/providers/local/interruption';
 import { liveNodeProcesses } from '../helpers/local-lab';
 import { findNode, freezeNode, killNode, killNodeProcess, type TrainingWatcher } from './lab-probe';
 import type { KillRecord } from './protocol';
 import type { RunSummary } from '../../src/workflows/definitions';
-import { messageChain, NODES, RUN_TIMEOUT_MS, seconds, type Scenario, type ScenarioRun, type TrainingSpec } from './scenario-run';
+import { messageChain, NODES, RUN_TIMEOUT_MS, seconds, type Scenario, type ScenarioRun, type TrainingSpec, RUN_NAME } from './scenario-run';
 
 export type { ChaosEnv, ChaosRow } from './scenario-run';
 export { runScenario } from './scenario-run';
@@ -191,7 +191,7 @@ function pastFirstCheckpoint(watcher: TrainingWatcher, jobId = 'train-0'): boole
 // Node losses during distributed-train.
 
 type NodeFault = 'kill-worker' | 'notice' | 'kill-master' | 'freeze';
-type CheckpointStore = ReturnType<typeof createFolderCheckpointStore>;
+type CheckpointStore = ReturnType<typeof storedCheckpoints>;
 
 interface FaultRecord {
   at: number;
@@ -206,7 +206,7 @@ function nodeLoss(name: string, fault: NodeFault): Scenario {
     name,
     async run(s) {
       const training = RECOVERY_TRAINING;
-      const store = createFolderCheckpointStore(`${s.lab}-checkpoints`);
+      const store = storedCheckpoints(RUN_NAME, `file://${s.lab}-artifacts`);
       s.nodesNeeded = NODES + 1;
       await s.startWorker();
       const watcher = s.watch();
@@ -338,7 +338,8 @@ async function checkResume(
       resumed > 0 && resumed === done.storedAtKill,
       `resumed from step ${resumed}; the store's newest checkpoint at the kill was ${done.storedAtKill}`,
     );
-    s.check((await store.newest(s.workflowId)) === undefined, 'teardown left checkpoints in the store');
+    const kept = (await store.newest(s.workflowId))?.step;
+    s.check(kept === summary.training.globalStep, `the store keeps the final checkpoint after success (newest: ${kept})`);
   } else {
     s.check(resumed > 0 && resumed % save === 0, `resumed from step ${resumed}, not a checkpoint`);
     const newest = first?.checkpoints.filter((c) => c <= (lastStepBefore ?? 0)).at(-1);

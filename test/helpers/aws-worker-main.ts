@@ -10,7 +10,7 @@ import type { AwsSettings } from '../../src/spec/schema';
 import { createTuneforgeWorker } from '../../src/worker/create-worker';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
 import { testProvider, TEST_LAB_ROOT } from './local-lab';
-import { createFolderCheckpointStore } from '../../src/checkpoints/checkpoint-store';
+import { createStoreOpener } from '../../src/artifacts/open-store';
 import { mirroredProvider } from './mirrored-provider';
 import { motoClientFactory, newFaults } from './moto';
 
@@ -60,7 +60,8 @@ async function run(): Promise<void> {
       providerFor: () => provider,
       remote: createRemoteShell(),
       pollIntervalMs: 500,
-      checkpoints: createFolderCheckpointStore(`${TEST_LAB_ROOT}-checkpoints`),
+      openStore: createStoreOpener(),
+      localArtifactsUri: `file://${TEST_LAB_ROOT}-artifacts`,
       reportProgress: async (id, update) => client.workflow.getHandle(id).signal('trainingProgress', update),
     },
   });

@@ -31,6 +31,12 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
     return fn(...args);
   };
   const base: Activities = {
+    prepareArtifacts: async () => ({ uri: 'file:///fake/artifacts/run/wf/' }),
+    deliverModel: async () => ({
+      modelUri: 'file:///fake/artifacts/run/wf/model/', evaluationUri: null, files: 3, bytes: 1000, uploadSeconds: 0.1,
+      packages: { torch: '2.13.0' }, lossCurve: [{ step: 1, loss: 5 }],
+    }),
+    recordRun: async () => 'file:///fake/artifacts/run/wf/run.json',
     provisionMaster: async () => ({
       cluster: { clusterId: 'c', provider: 'local', sshUser: 'ubuntu', rendezvousPort: 29500, nodesShareCpus: true },
       master: fakeNode('master'),

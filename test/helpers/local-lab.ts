@@ -1,11 +1,18 @@
 // A local provider on a test lab folder, and the deps real activities need to use it.
 import type { ActivityDeps } from '../../src/activities';
-import { createFolderCheckpointStore } from '../../src/checkpoints/checkpoint-store';
+import type { ArtifactStore } from '../../src/artifacts/artifact-store';
+import { runArtifactsUri } from '../../src/artifacts/artifact-uri';
+import { createStoreOpener } from '../../src/artifacts/open-store';
+import { defaultS3Region } from '../../src/artifacts/s3-client';
+import { completeCheckpoints, type StoredCheckpoint } from '../../src/artifacts/stored-checkpoints';
 import { createLocalProvider } from '../../src/providers/local/local-provider';
 import { scanNodeProcesses } from '../../src/providers/local/node-scan';
 import { createRemoteShell } from '../../src/remote/remote-shell';
 
 export const TEST_LAB_ROOT = process.env.TUNEFORGE_TEST_LAB ?? '/var/lib/tuneforge/test-lab';
+
+/** Where local test runs that name no store keep their artifacts. */
+export const TEST_ARTIFACTS_URI = `file://${TEST_LAB_ROOT}-artifacts`;
 
 export const testProvider = createLocalProvider({ labRoot: TEST_LAB_ROOT, tmpSizeMiB: 512 });
 
@@ -15,7 +22,8 @@ export function testDeps(overrides: Partial<ActivityDeps> = {}): ActivityDeps {
     remote: createRemoteShell(),
     reportProgress: async () => undefined,
     pollIntervalMs: 300,
-    checkpoints: createFolderCheckpointStore(`${TEST_LAB_ROOT}-checkpoints`),
+    openStore: createStoreOpener(),
+    localArtifactsUri: TEST_ARTIFACTS_URI,
     ...overrides,
   };
 }
@@ -24,4 +32,17 @@ export function testDeps(overrides: Partial<ActivityDeps> = {}): ActivityDeps {
 export async function liveNodeProcesses(clusterId: string): Promise<number> {
   const marker = `/clusters/${clusterId}/`;
   return (await scanNodeProcesses()).filter((p) => p.etcDir.includes(marker)).length;
+}
+
+/** The artifact store folder of one run of a local test lab. */
+export function runStoreOf(runName: string, workflowId: string, base = TEST_ARTIFACTS_URI): ArtifactStore {
+  return createStoreOpener()(runArtifactsUri(base, runName, workflowId), defaultS3Region());
+}
+
+/** The complete checkpoints a run has in the store, looked up by workflow id. */
+export function storedCheckpoints(runName: string, base = TEST_ARTIFACTS_URI) {
+  return {
+    newest: async (workflowId: string): Promise<StoredCheckpoint | undefined> =>
+      (await completeCheckpoints(runStoreOf(runName, workflowId, base)))[0],
+  };
 }

@@ -13,6 +13,11 @@ export const DEFAULT_PIP_CACHE = '/var/cache/tuneforge/pip';
  */
 export const SLOTS_DIR = '/run/tuneforge/slots';
 
+/** Where local runs that name no artifact store keep their model, checkpoints and run record. */
+export function localArtifactsUri(labRoot = DEFAULT_LAB_ROOT): string {
+  return `file://${join(labRoot, 'artifacts')}`;
+}
+
 export interface LabLayout {
   root: string;
   operatorKey: string;
