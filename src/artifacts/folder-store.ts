@@ -1,0 +1,146 @@
+// The folder artifact store (file:// URIs): the worker streams files between the node and a folder it
+// can write, as tar over SSH. Writes land in a staging folder renamed into place, so readers never see
+// half a folder.
+import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { specInvalid } from '../common/errors';
+import { sh, shellJoin } from '../remote/shell-quote';
+import { checkedKey, type ArtifactStore, type StoredObject } from './artifact-store';
+import { formatArtifactUri } from './artifact-uri';
+
+export function createFolderStore(root: string): ArtifactStore {
+  const uri = formatArtifactUri({ kind: 'file', path: root });
+  const pathOf = (key: string) => join(root, checkedKey(key));
+  const staging = (key: string) => join(root, '.staging', `${checkedKey(key).replaceAll('/', '_')}-${process.pid}-${Date.now()}`);
+
+  const list = async (prefix = ''): Promise<StoredObject[]> => {
+    const files = await walk(root).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [] as StoredObject[];
+      throw err;
+    });
+    return files.filter((f) => f.key.startsWith(prefix) && !f.key.startsWith('.staging/'));
+  };
+
+  return {
+    uri,
+    async checkWritable() {
+      const probe = join(root, `.tuneforge-probe-${process.pid}`);
+      try {
+        await mkdir(root, { recursive: true, mode: 0o700 });
+        await writeFile(probe, 'probe');
+        await rm(probe);
+      } catch (err) {
+        throw specInvalid([{ path: 'artifacts.uri', message: `${root} is not a folder this worker can write: ${(err as Error).message}` }]);
+      }
+    },
+
+    async uploadFolder(node, remoteDir, key, options) {
+      const started = Date.now();
+      const into = staging(key);
+      await mkdir(into, { recursive: true, mode: 0o700 });
+      try {
+        const untar = localTar(['-x', '-C', into]);
+        await Promise.all([
+          node.remote
+            .check(node.target, sh`tar -C ${remoteDir} -cf - ${shellJoin(options?.only ?? ['.'])}`, {
+              label: `copy ${remoteDir} off ${node.target.name}`,
+              stdoutTo: untar.stdin,
+            })
+            .finally(() => untar.stdin.end()),
+          untar.done,
+        ]);
+        const final = pathOf(key);
+        // A whole folder replaces what was there; named files join it.
+        if (!options?.only) await rm(final, { recursive: true, force: true });
+        for (const file of await walk(into)) {
+          await mkdir(dirname(join(final, file.key)), { recursive: true, mode: 0o700 });
+          await rename(join(into, file.key), join(final, file.key));
+        }
+        const files = await walk(final);
+        return { files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), seconds: (Date.now() - started) / 1000 };
+      } finally {
+        await rm(into, { recursive: true, force: true });
+      }
+    },
+
+    async downloadFolder(node, key, remoteDir) {
+      const started = Date.now();
+      const from = pathOf(key);
+      const files = await walk(from);
+      const tar = localTar(['-C', from, '-cf', '-', '.']);
+      await Promise.all([
+        node.remote.check(node.target, sh`mkdir -p ${remoteDir} && tar -C ${remoteDir} -xf -`, {
+          label: `copy ${key} to ${node.target.name}`,
+          stdin: tar.stdout,
+        }),
+        tar.done,
+      ]);
+      return { files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), seconds: (Date.now() - started) / 1000 };
+    },
+
+    async putJson(key, value) {
+      const path = pathOf(key);
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      const temp = `${path}.tuneforge-${process.pid}`;
+      await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
+      await rename(temp, path);
+    },
+
+    async getJson(key) {
+      try {
+        return JSON.parse(await readFile(pathOf(key), 'utf8')) as unknown;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw err;
+      }
+    },
+
+    list,
+
+    async remove(keys) {
+      for (const key of keys) await rm(pathOf(key), { force: true });
+    },
+
+    async downloadToLocal(key, dir, onBytes) {
+      const started = Date.now();
+      const from = pathOf(key);
+      await access(from, constants.R_OK);
+      const files = await walk(from);
+      await mkdir(dir, { recursive: true });
+      let bytes = 0;
+      for (const f of files) {
+        await mkdir(dirname(join(dir, f.key)), { recursive: true });
+        await cp(join(from, f.key), join(dir, f.key));
+        bytes += f.size;
+        onBytes?.(bytes);
+      }
+      return { files: files.length, bytes, seconds: (Date.now() - started) / 1000 };
+    },
+  };
+}
+
+/** Every file under a folder, keys relative to it. */
+async function walk(dir: string, base = dir): Promise<StoredObject[]> {
+  const out: StoredObject[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await walk(path, base)));
+    else if (entry.isFile() && !entry.name.includes('.tuneforge-'))
+      out.push({ key: relative(base, path), size: (await stat(path)).size });
+  }
+  return out;
+}
+
+function localTar(args: string[]): { stdin: Writable; stdout: Readable; done: Promise<void> } {
+  const child = spawn('tar', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar ${args.join(' ')} failed (${code}): ${stderr.trim()}`))));
+  });
+  return { stdin: child.stdin, stdout: child.stdout, done };
+}

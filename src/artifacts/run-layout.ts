@@ -1,0 +1,6 @@
+// What a run's folder in the artifact store holds, by key.
+export const MODEL_KEY = 'model';
+export const EVALUATION_KEY = 'evaluation';
+export const RUN_RECORD_KEY = 'run.json';
+/** Written by the trainer next to its output, uploaded into EVALUATION_KEY. */
+export const EVALUATION_FILES = ['eval_results.json', 'eval_predictions.json'];
