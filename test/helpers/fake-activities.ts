@@ -36,7 +36,7 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
       master: fakeNode('master'),
       fingerprint: 'f'.repeat(32),
       imageReused: false,
-      cpu: { logicalCpus: 2, physicalCores: 2, sockets: 1, numaNodes: 1, ranksPerNode: 1, threadsPerRank: 1, amx: false },
+      cpu: { logicalCpus: 2, physicalCores: 2, sockets: 1, numaNodes: 1, coresPerNumaNode: 2, ranksPerNode: 1, threadsPerRank: 1, amx: false },
     }),
     installDeps: async () => ({ fingerprint: 'f'.repeat(32), skipped: false }),
     bakeImage: async () => ({ imageId: 'img', fingerprint: 'f'.repeat(32), createdAt: new Date(0).toISOString() }),
