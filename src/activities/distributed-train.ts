@@ -5,6 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { nodeLost, trainingFailed } from '../common/errors';
 import { distributedCommand, placement } from '../recipes/launch-command';
+import { evalScoresOf } from '../recipes/progress';
 import { jobDir, jobLogTail, killJob } from '../remote/remote-job';
 import { sh } from '../remote/shell-quote';
 import type { SshTarget } from '../remote/ssh-session';
@@ -88,6 +89,7 @@ export function createTrainActivities(deps: ActivityDeps) {
         lastCheckpoint: progress.lastCheckpoint,
         resumedStep: progress.resumedStep,
         epochs: progress.epoch,
+        eval: evalScoresOf(done),
       };
     },
   };

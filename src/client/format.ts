@@ -1,6 +1,7 @@
 // Text for people: the run summary and status tables.
 import type { RunStatus } from './commands/status';
-import type { RunSummary } from '../workflows/definitions';
+import type { EvalScores } from '../activities/types';
+import type { EvaluationProgress, RunProgress, RunSummary } from '../workflows/definitions';
 
 export function formatSummary(summary: RunSummary): string {
   const t = summary.training;
@@ -13,6 +14,7 @@ export function formatSummary(summary: RunSummary): string {
     `Sanity run:          ${summary.sanity.steps} steps, ${summary.sanity.samplesPerSecond.toFixed(1)} samples/s on one node`,
     `Distributed run:     ${t.globalStep} steps on ${t.worldSize} ranks, ${t.samplesPerSecond.toFixed(1)} samples/s, ${t.runtimeSeconds.toFixed(1)} s`,
     `Training loss:       first ${fmt(t.firstLoss)}, last ${fmt(t.finalLoss)}${t.evalLoss === null ? '' : `, eval ${fmt(t.evalLoss)}`}`,
+    ...evaluationLines(t.eval),
     `Checkpoint written:  ${t.lastCheckpoint ?? '(none)'}${t.resumedStep > 0 ? ` (resumed from step ${t.resumedStep})` : ''}`,
     `Scaling efficiency:  ${pct(summary.efficiency.scalingEfficiency)} (distributed samples/s / (${summary.nodesLaunched} x single-node samples/s))`,
     `Time per step:       ${summary.efficiency.secondsPerStep === null ? 'n/a' : `${summary.efficiency.secondsPerStep.toFixed(3)} s`}`,
@@ -34,7 +36,26 @@ export function formatStatus(status: RunStatus): string {
   if (p.nodes.length > 0) lines.push(`nodes: ${p.nodes.map((n) => `${n.name} (${n.state})`).join(', ')}`);
   if (p.keptAccess?.length) lines.push('kept for debugging; log in with:', ...p.keptAccess.map((l) => `  ${l}`));
   if (p.training) lines.push(`training: step ${p.training.step}/${p.training.maxSteps}, loss ${fmt(p.training.loss)}`);
+  if (p.evaluation) lines.push(`evaluation: ${evaluationStatus(p.evaluation, p.stage)}`);
   return lines.join('\n');
+}
+
+/** Summary lines for the model's scores; none for runs from before scores existed (no eval field). */
+function evaluationLines(scores: EvalScores | null | undefined): string[] {
+  if (scores === undefined) return [];
+  if (scores === null) return ['Evaluation:          off'];
+  return [
+    `Exact match:         ${scores.exactMatch.toFixed(2)} (${scores.samples} examples)`,
+    `F1:                  ${scores.f1.toFixed(2)}`,
+  ];
+}
+
+function evaluationStatus(evaluation: EvaluationProgress, stage: RunProgress['stage']): string {
+  const { enabled, scores } = evaluation;
+  if (scores) return `exact match ${scores.exactMatch.toFixed(2)}, F1 ${scores.f1.toFixed(2)} (${scores.samples} examples)`;
+  if (!enabled) return 'off';
+  if (stage === 'completed') return 'no scores reported by the trainer';
+  return stage === 'failed' ? 'none (the run failed)' : 'after training';
 }
 
 function pct(value: number | null): string {

@@ -7,6 +7,7 @@ import {
   filterValue,
   listRuns,
   parseLimit,
+  parseScore,
   parseStatus,
   STATUS_FILTERS,
   type ListFilters,
@@ -109,6 +110,8 @@ program
   .option('--recipe <recipe>', 'recipe (TuneforgeRecipe)', optionParser(filterValue))
   .option('--name <name>', "run spec's name (TuneforgeRunName)", optionParser(filterValue))
   .option('--status <status>', Object.keys(STATUS_FILTERS).join('|'), optionParser(parseStatus))
+  .option('--min-f1 <n>', "the model's F1 on the validation split is at least n (TuneforgeF1, 0-100)", optionParser(parseScore))
+  .option('--min-exact-match <n>', 'exact match is at least n (TuneforgeExactMatch, 0-100)', optionParser(parseScore))
   .option('--limit <n>', 'at most this many runs', optionParser(parseLimit), DEFAULT_LIST_LIMIT)
   .option('--json', 'print JSON')
   .action(async (opts: ListFilters & { limit: number; json?: boolean }) => {

@@ -1,4 +1,6 @@
 // Custom search attributes of runs: the Web UI's columns and `tuneforge list` filters. Defined once.
+// SQL visibility (the dev server's SQLite, PostgreSQL) allows 3 custom Double, 3 Int and 10 Keyword
+// attributes per namespace: the three Doubles below use every Double slot.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const SEARCH_ATTRIBUTES = {
@@ -9,6 +11,9 @@ export const SEARCH_ATTRIBUTES = {
   nodes: defineSearchAttributeKey('TuneforgeNodes', SearchAttributeType.INT),
   recoveries: defineSearchAttributeKey('TuneforgeRecoveries', SearchAttributeType.INT),
   costUsd: defineSearchAttributeKey('TuneforgeCostUsd', SearchAttributeType.DOUBLE),
+  /** SQuAD scores of the trained model (0-100); unset while training runs and when evaluation is off. */
+  f1: defineSearchAttributeKey('TuneforgeF1', SearchAttributeType.DOUBLE),
+  exactMatch: defineSearchAttributeKey('TuneforgeExactMatch', SearchAttributeType.DOUBLE),
 } as const;
 
 /** name=Type pairs, as `temporal server start-dev --search-attribute` takes them. */

@@ -1,7 +1,7 @@
 // The run workflow's query, signal and result records; imported by the client too.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ProgressUpdate } from '../activities/deps';
-import type { SanityResult, TeardownResult, TrainResult } from '../activities/types';
+import type { EvalScores, SanityResult, TeardownResult, TrainResult } from '../activities/types';
 import { PROGRESS_QUERY, TRAINING_PROGRESS_SIGNAL, type StepName } from '../common/names';
 import type { RunSpecInput } from '../spec/schema';
 
@@ -36,7 +36,16 @@ export interface RunProgress {
   keptAccess?: string[];
   /** Node losses the run recovered from. */
   recoveries: Array<{ lostNodes: string[]; at: string; lastStep: number | null }>;
+  /** Absent in runs started before scores existed. */
+  evaluation?: EvaluationProgress;
   error?: string;
+}
+
+export interface EvaluationProgress {
+  /** The spec's training.evaluate. */
+  enabled: boolean;
+  /** Set when training returns; null before, and when evaluation is off. */
+  scores: EvalScores | null;
 }
 
 export interface RunSummary {

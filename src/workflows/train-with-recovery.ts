@@ -5,6 +5,7 @@ import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@te
 import type { ClusterInfo, CpuInfo, ImageRecord, NodeRecord, RunContext, TrainResult } from '../activities/types';
 import { FailureType, type NodeLostData } from '../common/errors';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { publishEvaluation } from './evaluation';
 import { steps } from './steps';
 import type { StepTracker } from './step-tracker';
 
@@ -22,10 +23,12 @@ export async function trainWithRecovery(plan: TrainingPlan, tracker: StepTracker
   let nodes = plan.nodes;
   for (let recovery = 0; ; recovery++) {
     try {
-      return await training.distributedTrain.executeWithOptions(
+      const result = await training.distributedTrain.executeWithOptions(
         { summary: `distributed-train on ${nodes.length} nodes (job train-${recovery})` },
         [{ ...ctx, cluster, nodes, cpu, jobId: `train-${recovery}` }],
       );
+      publishEvaluation(result, tracker);
+      return result;
     } catch (err) {
       const lost = lostNodeNames(err);
       if (!lost || recovery >= ctx.spec.recovery.maxRecoveries) throw err;
