@@ -14,6 +14,7 @@ import {
 } from './commands/list';
 import { DEFAULT_INTERVAL_MS, parseInterval, watchRun } from './commands/watch';
 import { followRun } from './commands/follow';
+import { planRun } from './commands/plan';
 import { startRun } from './commands/start';
 import {
   createSchedule,
@@ -35,6 +36,7 @@ import { formatStatus, formatSummary } from './format';
 import { optionParser } from './render/cli-input';
 import { colorEnabled, palette } from './render/colors';
 import { watchRenderer } from './render';
+import { formatPlan } from './render/plan-text';
 import { formatRunTable } from './render/run-table';
 
 const program = new Command('tuneforge')
@@ -64,6 +66,16 @@ program
       print('');
       print(`Web UI: ${run.url}`);
     });
+  });
+
+program
+  .command('plan')
+  .description('validate a run spec and show what the run would execute (nodes, ranks, threads, mpirun, trainer arguments); contacts nothing')
+  .argument('<spec>', 'run spec (YAML)')
+  .option('--json', 'print JSON')
+  .action(async (spec: string, opts: { json?: boolean }) => {
+    const plan = await planRun(spec);
+    print(opts.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
   });
 
 program
