@@ -193,7 +193,11 @@ async function listUntil(args: string[], accept: (rows: RunRow[]) => boolean): P
 describe('tuneforge list refuses bad score bounds (built CLI, before connecting to anything)', () => {
   after(killAll);
 
-  for (const [option, value] of [['--min-f1', 'high'], ['--min-exact-match', '120'], ['--min-f1', '80; DROP']]) {
+  for (const [option, value] of [
+    ['--min-f1', 'high'],
+    ['--min-exact-match', '120'],
+    ['--min-f1', '80; DROP'],
+  ]) {
     it(`${option} ${value}: exit code 2 and why`, async () => {
       // An address nothing answers on: a refusal must come from the argument check, not from a connection error.
       const cli = runPiped([process.execPath, MAIN, 'list', option as string, value as string], {

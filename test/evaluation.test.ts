@@ -29,7 +29,12 @@ function done(fields: object) {
 }
 
 function spec(evaluate: boolean) {
-  const result = validateRunSpec({ name: 'eval-test', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 5, evaluate } });
+  const result = validateRunSpec({
+    name: 'eval-test',
+    provider: 'local',
+    recipe: 'tiny-qa',
+    training: { maxSteps: 5, evaluate },
+  });
   assert.ok(result.ok);
   return result.spec;
 }
@@ -54,7 +59,11 @@ describe('scores from the done line', () => {
 describe('scores in the run', () => {
   it('upserts TuneforgeF1 and TuneforgeExactMatch, and nothing when evaluation is off', () => {
     assert.deepEqual(
-      evaluationSearchAttributes({ exactMatch: 77.7, f1: 85.8, samples: 10570 }).map(({ key, value }) => [key.name, key.type, value]),
+      evaluationSearchAttributes({ exactMatch: 77.7, f1: 85.8, samples: 10570 }).map(({ key, value }) => [
+        key.name,
+        key.type,
+        value,
+      ]),
       [
         ['TuneforgeF1', SearchAttributeType.DOUBLE, 85.8],
         ['TuneforgeExactMatch', SearchAttributeType.DOUBLE, 77.7],
@@ -64,7 +73,11 @@ describe('scores in the run', () => {
   });
 
   it('keeps within what SQL visibility (dev server, PostgreSQL) allows per namespace', () => {
-    const limits: Record<string, number> = { [SearchAttributeType.DOUBLE]: 3, [SearchAttributeType.INT]: 3, [SearchAttributeType.KEYWORD]: 10 };
+    const limits: Record<string, number> = {
+      [SearchAttributeType.DOUBLE]: 3,
+      [SearchAttributeType.INT]: 3,
+      [SearchAttributeType.KEYWORD]: 10,
+    };
     const counts = new Map<string, number>();
     for (const key of Object.values(SEARCH_ATTRIBUTES)) counts.set(key.type, (counts.get(key.type) ?? 0) + 1);
     for (const [type, count] of counts) assert.ok(count <= (limits[type] ?? 0), `${count} ${type} attributes`);

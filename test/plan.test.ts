@@ -64,7 +64,10 @@ describe('tuneforge plan on the distilbert-squad preset', () => {
     ]) {
       assert.match(out, line);
     }
-    assert.match(out, /mpirun\.openmpi --hostfile tuneforge\/jobs\/train-0\/hostfile -np 8 --map-by ppr:2:numa:PE=16 --bind-to core /);
+    assert.match(
+      out,
+      /mpirun\.openmpi --hostfile tuneforge\/jobs\/train-0\/hostfile -np 8 --map-by ppr:2:numa:PE=16 --bind-to core /,
+    );
     assert.match(out, / -x OMP_NUM_THREADS=15 /);
     for (const pair of [
       '--model_name_or_path distilbert/distilbert-base-uncased',
@@ -84,7 +87,15 @@ describe('tuneforge plan on the distilbert-squad preset', () => {
   it('--json gives the same plan as data; the mpirun line runs exactly the trainer arguments', () => {
     const plan = planJson(PRESET);
     assert.deepEqual(
-      [plan.nodes, plan.instanceType, plan.ranksPerNode, plan.worldSize, plan.threadsPerRank, plan.coresPerRank, plan.batch.global],
+      [
+        plan.nodes,
+        plan.instanceType,
+        plan.ranksPerNode,
+        plan.worldSize,
+        plan.threadsPerRank,
+        plan.coresPerRank,
+        plan.batch.global,
+      ],
       [4, 'r7iz.metal-16xl', 2, 8, 15, 16, 256],
     );
     assert.equal(plan.learningRate, 5e-5);

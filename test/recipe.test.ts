@@ -49,7 +49,11 @@ describe('recipe definitions', () => {
       [false, false, false],
     ];
     for (const [specEvaluates, callerEvaluates, expected] of cases) {
-      const args = trainScriptArgs(spec('tiny-qa', { evaluate: specEvaluates }), { outputDir: 'o', resume: false, evaluate: callerEvaluates });
+      const args = trainScriptArgs(spec('tiny-qa', { evaluate: specEvaluates }), {
+        outputDir: 'o',
+        resume: false,
+        evaluate: callerEvaluates,
+      });
       assert.equal(args.includes('--do_eval'), expected, `spec ${specEvaluates}, caller ${callerEvaluates}`);
     }
   });

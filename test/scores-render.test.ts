@@ -48,7 +48,12 @@ function summary(evalScores: EvalScores | null | undefined): RunSummary {
 
 /** The progress a run's workflow answers the query with, from a real StepTracker. */
 function progress(evaluate: boolean, scores: EvalScores | null, end: 'completed' | 'running'): RunProgress {
-  const spec = validateRunSpec({ name: 'render-test', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 5, evaluate } });
+  const spec = validateRunSpec({
+    name: 'render-test',
+    provider: 'local',
+    recipe: 'tiny-qa',
+    training: { maxSteps: 5, evaluate },
+  });
   assert.ok(spec.ok);
   const tracker = new StepTracker(spec.spec);
   if (scores) tracker.setEvaluation(scores);
@@ -92,12 +97,18 @@ describe('tuneforge status', () => {
 
   it('--json and the text say evaluation is off when the spec turned it off', async () => {
     const status = await readStatus(clientAnswering(progress(false, null, 'completed')), 'run-2');
-    assert.deepEqual((JSON.parse(JSON.stringify(status)) as { progress: RunProgress }).progress.evaluation, { enabled: false, scores: null });
+    assert.deepEqual((JSON.parse(JSON.stringify(status)) as { progress: RunProgress }).progress.evaluation, {
+      enabled: false,
+      scores: null,
+    });
     assert.match(formatStatus(status), /^evaluation: off$/m);
   });
 
   it('says scores come after training while the run goes on, and prints no evaluation line for older runs', async () => {
-    assert.match(formatStatus(await readStatus(clientAnswering(progress(true, null, 'running')), 'r')), /^evaluation: after training$/m);
+    assert.match(
+      formatStatus(await readStatus(clientAnswering(progress(true, null, 'running')), 'r')),
+      /^evaluation: after training$/m,
+    );
     const older = progress(true, null, 'running');
     delete older.evaluation;
     assert.doesNotMatch(formatStatus(await readStatus(clientAnswering(older), 'r')), /evaluation/);

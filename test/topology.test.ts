@@ -96,7 +96,7 @@ test('uneven NUMA nodes size threads by the smallest node', () => {
   assert.equal(topology.ranksPerNode, 2);
   assert.equal(topology.threadsPerRank, 1);
   assert.equal(topology.coresPerNumaNode, 2);
-  assert.equal(coresPerRank(topology, 2), 2, 'one rank per NUMA node gets the smaller node\'s cores');
+  assert.equal(coresPerRank(topology, 2), 2, "one rank per NUMA node gets the smaller node's cores");
   assert.equal(coresPerRank(topology, 4), 1);
 });
 

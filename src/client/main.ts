@@ -70,7 +70,9 @@ program
 
 program
   .command('plan')
-  .description('validate a run spec and show what the run would execute (nodes, ranks, threads, mpirun, trainer arguments); contacts nothing')
+  .description(
+    'validate a run spec and show what the run would execute (nodes, ranks, threads, mpirun, trainer arguments); contacts nothing',
+  )
   .argument('<spec>', 'run spec (YAML)')
   .option('--json', 'print JSON')
   .action(async (spec: string, opts: { json?: boolean }) => {

@@ -89,7 +89,10 @@ export type RankLayout = Pick<CpuTopology, 'numaNodes'> & {
  * there are more ranks than cores. The rank's OMP threads are this minus one: the spare core inside the
  * rank's binding runs its data loader and gloo threads.
  */
-export function coresPerRank(topology: Pick<CpuTopology, 'numaNodes' | 'coresPerNumaNode' | 'physicalCores'>, ranksPerNode: number): number {
+export function coresPerRank(
+  topology: Pick<CpuTopology, 'numaNodes' | 'coresPerNumaNode' | 'physicalCores'>,
+  ranksPerNode: number,
+): number {
   const { numaNodes, coresPerNumaNode, physicalCores } = topology;
   return ranksPerNode % numaNodes === 0
     ? Math.floor(coresPerNumaNode / (ranksPerNode / numaNodes))

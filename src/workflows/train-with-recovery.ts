@@ -23,12 +23,12 @@ export async function trainWithRecovery(plan: TrainingPlan, tracker: StepTracker
   let nodes = plan.nodes;
   for (let recovery = 0; ; recovery++) {
     try {
-      const result = await training.distributedTrain.executeWithOptions(
+      const trained = await training.distributedTrain.executeWithOptions(
         { summary: `distributed-train on ${nodes.length} nodes (job train-${recovery})` },
         [{ ...ctx, cluster, nodes, cpu, jobId: `train-${recovery}` }],
       );
-      publishEvaluation(result, tracker);
-      return result;
+      publishEvaluation(trained, tracker);
+      return trained;
     } catch (err) {
       const lost = lostNodeNames(err);
       if (!lost || recovery >= ctx.spec.recovery.maxRecoveries) throw err;

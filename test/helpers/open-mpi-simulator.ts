@@ -18,7 +18,7 @@ export function openMpi4SkipReason(): string | false {
 /** hwloc 2 bitmap text ("0xffffffff,0xffffffff") of these PU indexes. */
 function bitmap(ids: number[], size: number): string {
   const words = Array.from({ length: Math.ceil(size / 32) }, () => 0);
-  for (const id of ids) words[Math.floor(id / 32)] = ((words[Math.floor(id / 32)] ?? 0) | (1 << id % 32)) >>> 0;
+  for (const id of ids) words[Math.floor(id / 32)] = ((words[Math.floor(id / 32)] ?? 0) | (1 << (id % 32))) >>> 0;
   return words
     .map((w) => `0x${w.toString(16).padStart(8, '0')}`)
     .reverse()
@@ -67,7 +67,11 @@ export function simulateMapping(xml: string, nodes: number, args: string[]): { r
         ...args,
         'true',
       ],
-      { encoding: 'utf8', timeout: 30_000, env: { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' } },
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' },
+      },
     );
     const output = `${result.stdout}${result.stderr}`;
     return { ranks: parseDisplayMap(output), output };

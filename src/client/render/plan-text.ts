@@ -16,7 +16,8 @@ export function formatPlan(plan: RunPlan): string {
     `Hub downloads:     ${plan.hubIds.length > 0 ? plan.hubIds.join(', ') : 'none (offline assets)'}`,
   ];
   if (plan.hostfile) lines.push('', 'Hostfile of the first training job:', ...plan.hostfile.map((l) => `  ${l}`));
-  if (plan.mpirun) lines.push('', 'mpirun, on the master (after the newest checkpoint is copied to every worker):', `  ${plan.mpirun}`);
+  if (plan.mpirun)
+    lines.push('', 'mpirun, on the master (after the newest checkpoint is copied to every worker):', `  ${plan.mpirun}`);
   lines.push('', 'Trainer arguments, on every rank:', ...argumentLines(plan.trainerArgs).map((l) => `  ${l}`));
   if (plan.sanity) lines.push('', 'Sanity run, one process on the master (no evaluation):', `  ${plan.sanity}`);
   lines.push('', 'Notes:', ...plan.notes.map((n) => `  - ${n}`));
