@@ -12,6 +12,7 @@ import {
   InvalidFilter,
   listRuns,
   parseLimit,
+  parseScore,
   parseStatus,
   SearchAttributesNotRegistered,
   type RunRow,
@@ -55,6 +56,29 @@ describe('list query builder', () => {
       assert.throws(() => buildListQuery({ name: bad }), InvalidFilter);
     }
     assert.equal(filterValue('ok-name_1.2 x'), 'ok-name_1.2 x');
+  });
+
+  it('filters on score lower bounds with >=, in plain decimal notation', () => {
+    assert.equal(
+      buildListQuery({ recipe: 'distilbert-squad', minF1: 85.5, minExactMatch: 77 }),
+      "WorkflowType = 'fineTune' AND TuneforgeRecipe = 'distilbert-squad' AND TuneforgeF1 >= 85.5 AND TuneforgeExactMatch >= 77",
+    );
+    assert.equal(buildListQuery({ minF1: 0.0000001 }), "WorkflowType = 'fineTune' AND TuneforgeF1 >= 0");
+    assert.deepEqual(attributesUsed({ minF1: 80, status: 'completed' }), ['TuneforgeF1']);
+    assert.deepEqual(attributesUsed({ minExactMatch: 1, name: 'x' }), ['TuneforgeRunName', 'TuneforgeExactMatch']);
+  });
+
+  it('refuses score bounds that are not numbers from 0 to 100', () => {
+    assert.equal(parseScore('85'), 85);
+    assert.equal(parseScore('85.25'), 85.25);
+    assert.equal(parseScore('100'), 100);
+    assert.equal(parseScore('0'), 0);
+    for (const bad of ['', 'x', '-1', '100.5', '101', '1e2', '85.123456', '85 OR 1=1', ' 85', 'NaN', 'Infinity', '0x50']) {
+      assert.throws(() => parseScore(bad), InvalidFilter, JSON.stringify(bad));
+    }
+    for (const bad of [-1, 101, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => buildListQuery({ minF1: bad }), InvalidFilter, String(bad));
+    }
   });
 
   it('parses statuses and limits', () => {
@@ -113,18 +137,22 @@ describe('list table', () => {
     nodes: 3,
     recoveries: 0,
     costUsd: null,
+    exactMatch: 77.73,
+    f1: 85.81,
     startTime: '2026-01-02T03:04:05.678Z',
     closeTime: null,
   };
 
   it('aligns columns, with or without colour', () => {
     const plain = formatRunTable(
-      [row, { ...row, workflowId: 'x', status: 'COMPLETED', stage: null, nodes: null }],
+      [row, { ...row, workflowId: 'x', status: 'COMPLETED', stage: null, nodes: null, exactMatch: null, f1: null }],
       palette(false),
     ).split('\n');
-    assert.match(plain[0] ?? '', /^ID\s+STATUS\s+STAGE\s+PROVIDER\s+RECIPE\s+NODES\s+STARTED \(UTC\)$/);
-    assert.match(plain[1] ?? '', /^nightly-1\s+RUNNING\s+wire-ssh\s+aws\s+tiny-qa\s+3\s+2026-01-02 03:04:05$/);
-    assert.match(plain[2] ?? '', /^x\s+COMPLETED\s+-\s+aws\s+tiny-qa\s+-\s+2026-01-02 03:04:05$/);
+    assert.match(plain[0] ?? '', /^ID\s+STATUS\s+STAGE\s+PROVIDER\s+RECIPE\s+NODES\s+EM\s+F1\s+STARTED \(UTC\)$/);
+    assert.match(plain[1] ?? '', /^nightly-1\s+RUNNING\s+wire-ssh\s+aws\s+tiny-qa\s+3\s+77\.7\s+85\.8\s+2026-01-02 03:04:05$/);
+    assert.match(plain[2] ?? '', /^x\s+COMPLETED\s+-\s+aws\s+tiny-qa\s+-\s+-\s+-\s+2026-01-02 03:04:05$/);
+    assert.equal(plain[1]?.indexOf('85.8'), plain[0]?.indexOf('F1'), 'the F1 column lines up with its header');
+    assert.equal(plain[1]?.indexOf('2026'), plain[2]?.indexOf('2026'));
     assert.equal(plain[1]?.indexOf('RUNNING'), plain[2]?.indexOf('COMPLETED'));
     assert.match(formatRunTable([row], palette(true)), /\u001b\[36mRUNNING/);
     assert.equal(formatRunTable([], palette(false)), 'No runs match.');
@@ -161,6 +189,25 @@ async function listUntil(args: string[], accept: (rows: RunRow[]) => boolean): P
     await sleep(250);
   }
 }
+
+describe('tuneforge list refuses bad score bounds (built CLI, before connecting to anything)', () => {
+  after(killAll);
+
+  for (const [option, value] of [
+    ['--min-f1', 'high'],
+    ['--min-exact-match', '120'],
+    ['--min-f1', '80; DROP'],
+  ]) {
+    it(`${option} ${value}: exit code 2 and why`, async () => {
+      // An address nothing answers on: a refusal must come from the argument check, not from a connection error.
+      const cli = runPiped([process.execPath, MAIN, 'list', option as string, value as string], {
+        env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:9' },
+      });
+      assert.equal(await cli.exited, EXIT.invalidInput, cli.stderr());
+      assert.match(cli.stderr(), /scores are numbers from 0 to 100/);
+    });
+  }
+});
 
 describe('tuneforge list (built CLI, dev server)', () => {
   after(killAll);

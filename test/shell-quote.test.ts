@@ -55,7 +55,7 @@ describe('shell quoting', () => {
       training: { maxSteps: 3, extraArgs: Object.fromEntries(INJECTIONS.map((v, i) => [`arg_${i}`, v])) },
     });
     assert.ok(result.ok);
-    const args = trainScriptArgs(result.spec, { outputDir: 'out', resume: false });
+    const args = trainScriptArgs(result.spec, { outputDir: 'out', resume: false, evaluate: true });
     const { words, pwned } = bashWords(`printf '%s\\0' ${shellJoin(args)}`);
     assert.deepEqual(words, args);
     for (const value of INJECTIONS) assert.ok(words.includes(value) || value === '', `missing ${JSON.stringify(value)}`);

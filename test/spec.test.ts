@@ -48,6 +48,35 @@ describe('run spec', () => {
     assert.match(problemAt({ ...base, training: { maxSteps: 1, extraArgs: { 'x; rm': 1 } } }, 'training.extraArgs.x; rm'), /argument names/);
   });
 
+  it('evaluates by default; training.evaluate: false turns it off', () => {
+    const on = validateRunSpec(base);
+    assert.ok(on.ok);
+    assert.equal(on.spec.training.evaluate, true);
+    const off = validateRunSpec({ ...base, training: { maxSteps: 10, evaluate: false } });
+    assert.ok(off.ok);
+    assert.equal(off.spec.training.evaluate, false);
+    assert.match(problemAt({ ...base, training: { maxSteps: 10, evaluate: 'no' } }, 'training.evaluate'), /boolean/);
+  });
+
+  it('refuses do_eval in extraArgs, pointing at training.evaluate', () => {
+    for (const value of [true, false, 'yes']) {
+      const message = problemAt({ ...base, training: { maxSteps: 10, extraArgs: { do_eval: value } } }, 'training.extraArgs.do_eval');
+      assert.match(message, /training\.evaluate/);
+    }
+    // Only the managed names are refused (and never through the prototype: "constructor" is an ordinary name).
+    const other = validateRunSpec({ ...base, training: { maxSteps: 10, extraArgs: { warmup_steps: 5, constructor: 1 } } });
+    assert.ok(other.ok, JSON.stringify(other));
+  });
+
+  it("the distilbert-squad preset is the post's run: 4 nodes, 2 ranks each, batch 32, 1 epoch, lr 5e-5, bf16, evaluated", async () => {
+    const preset = await loadRunSpec(join(packageRoot(), 'examples/distilbert-squad.yaml'));
+    const t = preset.training;
+    assert.deepEqual(
+      [preset.nodes, t.ranksPerNode, t.threadsPerRank, t.perDeviceBatchSize, t.gradientAccumulationSteps, t.epochs, t.learningRate, t.bf16, t.evaluate],
+      [4, 2, 'auto', 32, 1, 1, 5e-5, true, true],
+    );
+  });
+
   it('checks the aws block: region, CIDR, image id, key path', () => {
     const aws = { ...base, provider: 'aws', aws: { region: 'mars-1', instanceTypes: ['r7iz.metal-16xl'], privateKeyPath: '/k', sshCidr: '0.0.0.0/33' } };
     assert.match(problemAt(aws, 'aws.region'), /AWS region/);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execSync, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { LSCPU_COMMAND, openMpiMappingArgs, parseLscpu } from '../src/cluster/topology';
+import { coresPerRank, LSCPU_COMMAND, openMpiMappingArgs, parseLscpu, type CpuTopology } from '../src/cluster/topology';
 
 const HEADER = [
   '# The following is the parsable format, which can be fed to other',
@@ -45,11 +45,13 @@ test('r7iz.metal-16xl: one Xeon Gold 6455B socket, 32 cores, 64 vCPUs, one NUMA 
     physicalCores: 32,
     sockets: 1,
     numaNodes: 1,
+    coresPerNumaNode: 32,
     ranksPerNode: 1,
     threadsPerRank: 31,
     amx: true,
   });
-  assert.deepEqual(openMpiMappingArgs(topology), ['--map-by', 'ppr:1:numa:PE=31', '--bind-to', 'core']);
+  // Bound to all 32 cores: the one its 31 OMP threads leave free runs the data loader and gloo.
+  assert.deepEqual(autoMapping(topology), ['--map-by', 'ppr:1:numa:PE=32', '--bind-to', 'core']);
 });
 
 test('m7i.48xlarge: two 48-core sockets, 192 vCPUs, two NUMA nodes', () => {
@@ -59,11 +61,12 @@ test('m7i.48xlarge: two 48-core sockets, 192 vCPUs, two NUMA nodes', () => {
     physicalCores: 96,
     sockets: 2,
     numaNodes: 2,
+    coresPerNumaNode: 48,
     ranksPerNode: 2,
     threadsPerRank: 47,
     amx: true,
   });
-  assert.deepEqual(openMpiMappingArgs(topology), ['--map-by', 'ppr:1:numa:PE=47', '--bind-to', 'core']);
+  assert.deepEqual(autoMapping(topology), ['--map-by', 'ppr:1:numa:PE=48', '--bind-to', 'core']);
 });
 
 test('a 2-core VM without AMX gets one rank with one thread', () => {
@@ -73,11 +76,12 @@ test('a 2-core VM without AMX gets one rank with one thread', () => {
     physicalCores: 2,
     sockets: 1,
     numaNodes: 1,
+    coresPerNumaNode: 2,
     ranksPerNode: 1,
     threadsPerRank: 1,
     amx: false,
   });
-  assert.deepEqual(openMpiMappingArgs(topology), ['--map-by', 'ppr:1:numa:PE=1', '--bind-to', 'core']);
+  assert.deepEqual(autoMapping(topology), ['--map-by', 'ppr:1:numa:PE=2', '--bind-to', 'core']);
 });
 
 test('an empty NUMA column (kernel without NUMA) counts as one node', () => {
@@ -91,6 +95,9 @@ test('uneven NUMA nodes size threads by the smallest node', () => {
   const topology = parseLscpu(`${HEADER}\n0,0,0,0\n1,1,0,0\n2,2,0,0\n3,3,0,1\n4,4,0,1\nFlags: fpu\n`);
   assert.equal(topology.ranksPerNode, 2);
   assert.equal(topology.threadsPerRank, 1);
+  assert.equal(topology.coresPerNumaNode, 2);
+  assert.equal(coresPerRank(topology, 2), 2, "one rank per NUMA node gets the smaller node's cores");
+  assert.equal(coresPerRank(topology, 4), 1);
 });
 
 test('AMX needs all three flags', () => {
@@ -99,19 +106,35 @@ test('AMX needs all three flags', () => {
 });
 
 test('ranks that do not divide across NUMA nodes are mapped per node', () => {
-  assert.deepEqual(openMpiMappingArgs({ numaNodes: 2, ranksPerNode: 3, threadsPerRank: 4 }), [
+  assert.deepEqual(openMpiMappingArgs({ numaNodes: 2, ranksPerNode: 3, coresPerRank: 4 }), [
     '--map-by',
     'ppr:3:node:PE=4',
     '--bind-to',
     'core',
   ]);
-  assert.equal(openMpiMappingArgs({ numaNodes: 2, ranksPerNode: 4, threadsPerRank: 11 })[1], 'ppr:2:numa:PE=11');
+  assert.equal(openMpiMappingArgs({ numaNodes: 2, ranksPerNode: 4, coresPerRank: 11 })[1], 'ppr:2:numa:PE=11');
+});
+
+test('cores per rank: an even share of a NUMA node when ranks divide over them, else of the node', () => {
+  const r7iz = { numaNodes: 1, coresPerNumaNode: 32, physicalCores: 32 };
+  assert.equal(coresPerRank(r7iz, 1), 32);
+  assert.equal(coresPerRank(r7iz, 2), 16, "the post's -ppn 2 on one NUMA node: 16 cores each");
+  assert.equal(coresPerRank(r7iz, 3), 10, 'ranks that do not divide the cores leave the rest unbound');
+  assert.equal(coresPerRank(r7iz, 64), 0, 'more ranks than cores: nothing to bind');
+  const m7i = { numaNodes: 2, coresPerNumaNode: 48, physicalCores: 96 };
+  assert.equal(coresPerRank(m7i, 4), 24);
+  assert.equal(coresPerRank(m7i, 3), 32, 'spread over the node when 3 ranks do not divide over 2 NUMA nodes');
 });
 
 test('output that is not lscpu -p is rejected', () => {
   assert.throws(() => parseLscpu('Architecture: x86_64\n'), Error);
   assert.throws(() => parseLscpu(''), Error);
 });
+
+/** The auto layout's mapping: one rank per NUMA node, bound to all of its cores. */
+function autoMapping(topology: CpuTopology): string[] {
+  return openMpiMappingArgs({ ...topology, coresPerRank: coresPerRank(topology, topology.ranksPerNode) });
+}
 
 const HAS_LSCPU = spawnSync('sh', ['-c', 'command -v lscpu']).status === 0;
 

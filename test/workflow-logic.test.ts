@@ -6,7 +6,8 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType } from '../src/common/errors';
 import { STEP_NAMES, WORKFLOW_TYPE } from '../src/common/names';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
-import { failingWith, fakeActivities } from './helpers/fake-activities';
+import { SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
+import { FAKE_SCORES, FAKE_TRAIN_RESULT, failingWith, fakeActivities } from './helpers/fake-activities';
 import { uniqueId, withWorker, workflowBundle } from './helpers/temporal';
 
 const spec = { name: 'logic-test', provider: 'local', recipe: 'tiny-qa', nodes: 3, training: { maxSteps: 10 } };
@@ -99,6 +100,32 @@ describe('run workflow (fake activities)', () => {
       release();
     });
     assert.deepEqual(log.teardownInputs, [{ keepCluster: false }]);
+  });
+
+  it('publishes the scores when training returns: summary, progress query, TuneforgeF1 and TuneforgeExactMatch', async () => {
+    const { activities } = fakeActivities();
+    await withWorker(activities, async ({ client, taskQueue }) => {
+      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-eval'), args: [{ spec }] });
+      const summary = (await handle.result()) as RunSummary;
+      assert.deepEqual(summary.training.eval, FAKE_SCORES);
+      assert.deepEqual((await handle.query(progressQuery)).evaluation, { enabled: true, scores: FAKE_SCORES });
+      const attributes = (await handle.describe()).typedSearchAttributes;
+      assert.equal(attributes.get(SEARCH_ATTRIBUTES.f1), FAKE_SCORES.f1);
+      assert.equal(attributes.get(SEARCH_ATTRIBUTES.exactMatch), FAKE_SCORES.exactMatch);
+    });
+  });
+
+  it('sets no score attributes and reports evaluation off when the spec turns it off', async () => {
+    const { activities } = fakeActivities({ distributedTrain: async () => ({ ...FAKE_TRAIN_RESULT, eval: null }) });
+    await withWorker(activities, async ({ client, taskQueue }) => {
+      const off = { ...spec, training: { ...spec.training, evaluate: false } };
+      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-noeval'), args: [{ spec: off }] });
+      assert.equal(((await handle.result()) as RunSummary).training.eval, null);
+      assert.deepEqual((await handle.query(progressQuery)).evaluation, { enabled: false, scores: null });
+      const attributes = (await handle.describe()).typedSearchAttributes;
+      assert.equal(attributes.get(SEARCH_ATTRIBUTES.f1), undefined);
+      assert.equal(attributes.get(SEARCH_ATTRIBUTES.exactMatch), undefined);
+    });
   });
 
   it('bundles workflow code without AWS SDK, ssh2 or Node built-ins', async () => {

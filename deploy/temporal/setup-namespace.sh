@@ -21,6 +21,8 @@ TuneforgeRunName=Keyword
 TuneforgeNodes=Int
 TuneforgeRecoveries=Int
 TuneforgeCostUsd=Double
+TuneforgeF1=Double
+TuneforgeExactMatch=Double
 "
 
 echo "tuneforge setup: waiting for namespace ${NAMESPACE} on ${TEMPORAL_ADDRESS:-?}"

@@ -5,6 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { nodeLost, trainingFailed } from '../common/errors';
 import { distributedCommand, placement } from '../recipes/launch-command';
+import { evalScoresOf } from '../recipes/progress';
 import { jobDir, jobLogTail, killJob } from '../remote/remote-job';
 import { checkpointUploader } from './checkpoint-uploads';
 import { endpointFor, runStore, targetFor, type ActivityDeps } from './deps';
@@ -86,6 +87,7 @@ export function createTrainActivities(deps: ActivityDeps) {
         lastCheckpoint: progress.lastCheckpoint,
         resumedStep: progress.resumedStep,
         epochs: progress.epoch,
+        eval: evalScoresOf(done),
       };
     },
   };

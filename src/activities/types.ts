@@ -49,6 +49,14 @@ export interface TrainInput extends RunContext {
   jobId: string;
 }
 
+/** Quality of the trained model on the validation split (SQuAD v1.1 rules: percentages, 0-100). */
+export interface EvalScores {
+  exactMatch: number;
+  f1: number;
+  /** Examples scored. */
+  samples: number;
+}
+
 export interface TrainResult {
   globalStep: number;
   worldSize: number;
@@ -62,6 +70,8 @@ export interface TrainResult {
   resumedStep: number;
   /** Epochs trained by the end (fractional). */
   epochs: number | null;
+  /** Null when the spec turned evaluation off (training.evaluate: false). */
+  eval: EvalScores | null;
 }
 
 export interface TeardownResult {

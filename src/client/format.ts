@@ -1,7 +1,8 @@
 // Text for people: the run summary and status tables.
 import { formatBytes } from './commands/artifacts';
 import type { RunStatus } from './commands/status';
-import type { RunSummary } from '../workflows/definitions';
+import type { EvalScores } from '../activities/types';
+import type { EvaluationProgress, RunProgress, RunSummary } from '../workflows/definitions';
 
 export function formatSummary(summary: RunSummary): string {
   const t = summary.training;
@@ -14,6 +15,7 @@ export function formatSummary(summary: RunSummary): string {
     `Sanity run:          ${summary.sanity.steps} steps, ${summary.sanity.samplesPerSecond.toFixed(1)} samples/s on one node`,
     `Distributed run:     ${t.globalStep} steps on ${t.worldSize} ranks, ${t.samplesPerSecond.toFixed(1)} samples/s, ${t.runtimeSeconds.toFixed(1)} s`,
     `Training loss:       first ${fmt(t.firstLoss)}, last ${fmt(t.finalLoss)}${t.evalLoss === null ? '' : `, eval ${fmt(t.evalLoss)}`}`,
+    ...evaluationLines(t.eval),
     `Model:               ${summary.artifacts.model}`,
     `Artifacts:           ${summary.artifacts.uri} (model ${formatBytes(summary.artifacts.modelBytes)} uploaded in ${summary.artifacts.uploadSeconds.toFixed(1)} s)`,
     `Last checkpoint:     ${t.lastCheckpoint ? t.lastCheckpoint.slice(t.lastCheckpoint.lastIndexOf('/') + 1) : '(none)'}${t.resumedStep > 0 ? ` (resumed from step ${t.resumedStep})` : ''}`,
@@ -38,7 +40,26 @@ export function formatStatus(status: RunStatus): string {
   if (p.keptAccess?.length) lines.push('kept for debugging; log in with:', ...p.keptAccess.map((l) => `  ${l}`));
   if (p.artifacts) lines.push(`artifacts: ${p.artifacts.uri}`, ...(p.artifacts.model ? [`model: ${p.artifacts.model}`] : []));
   if (p.training) lines.push(`training: step ${p.training.step}/${p.training.maxSteps}, loss ${fmt(p.training.loss)}`);
+  if (p.evaluation) lines.push(`evaluation: ${evaluationStatus(p.evaluation, p.stage)}`);
   return lines.join('\n');
+}
+
+/** Summary lines for the model's scores; none for runs from before scores existed (no eval field). */
+function evaluationLines(scores: EvalScores | null | undefined): string[] {
+  if (scores === undefined) return [];
+  if (scores === null) return ['Evaluation:          off'];
+  return [
+    `Exact match:         ${scores.exactMatch.toFixed(2)} (${scores.samples} examples)`,
+    `F1:                  ${scores.f1.toFixed(2)}`,
+  ];
+}
+
+function evaluationStatus(evaluation: EvaluationProgress, stage: RunProgress['stage']): string {
+  const { enabled, scores } = evaluation;
+  if (scores) return `exact match ${scores.exactMatch.toFixed(2)}, F1 ${scores.f1.toFixed(2)} (${scores.samples} examples)`;
+  if (!enabled) return 'off';
+  if (stage === 'completed') return 'no scores reported by the trainer';
+  return stage === 'failed' ? 'none (the run failed)' : 'after training';
 }
 
 function pct(value: number | null): string {

@@ -8,12 +8,14 @@ import {
   filterValue,
   listRuns,
   parseLimit,
+  parseScore,
   parseStatus,
   STATUS_FILTERS,
   type ListFilters,
 } from './commands/list';
 import { DEFAULT_INTERVAL_MS, parseInterval, watchRun } from './commands/watch';
 import { followRun } from './commands/follow';
+import { planRun } from './commands/plan';
 import { startRun } from './commands/start';
 import {
   createSchedule,
@@ -35,6 +37,7 @@ import { formatStatus, formatSummary } from './format';
 import { optionParser } from './render/cli-input';
 import { colorEnabled, palette } from './render/colors';
 import { watchRenderer } from './render';
+import { formatPlan } from './render/plan-text';
 import { formatRunTable } from './render/run-table';
 
 const program = new Command('tuneforge')
@@ -98,6 +101,18 @@ program
   });
 
 program
+  .command('plan')
+  .description(
+    'validate a run spec and show what the run would execute (nodes, ranks, threads, mpirun, trainer arguments); contacts nothing',
+  )
+  .argument('<spec>', 'run spec (YAML)')
+  .option('--json', 'print JSON')
+  .action(async (spec: string, opts: { json?: boolean }) => {
+    const plan = await planRun(spec);
+    print(opts.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
+  });
+
+program
   .command('status')
   .description("show a run's state, steps and training progress")
   .argument('<workflowId>')
@@ -141,6 +156,8 @@ program
   .option('--recipe <recipe>', 'recipe (TuneforgeRecipe)', optionParser(filterValue))
   .option('--name <name>', "run spec's name (TuneforgeRunName)", optionParser(filterValue))
   .option('--status <status>', Object.keys(STATUS_FILTERS).join('|'), optionParser(parseStatus))
+  .option('--min-f1 <n>', "the model's F1 on the validation split is at least n (TuneforgeF1, 0-100)", optionParser(parseScore))
+  .option('--min-exact-match <n>', 'exact match is at least n (TuneforgeExactMatch, 0-100)', optionParser(parseScore))
   .option('--limit <n>', 'at most this many runs', optionParser(parseLimit), DEFAULT_LIST_LIMIT)
   .option('--json', 'print JSON')
   .action(async (opts: ListFilters & { limit: number; json?: boolean }) => {

@@ -17,6 +17,8 @@ export interface CpuTopology {
   physicalCores: number;
   sockets: number;
   numaNodes: number;
+  /** Physical cores of the smallest NUMA node. */
+  coresPerNumaNode: number;
   /** One MPI rank per NUMA node. */
   ranksPerNode: number;
   /** OMP_NUM_THREADS per rank: the fewest physical cores of any NUMA node, minus one, at least 1. */
@@ -68,25 +70,45 @@ export function parseLscpu(output: string): CpuTopology {
     physicalCores,
     sockets: new Set(rows.map((row) => row.socket)).size,
     numaNodes: coresByNode.size,
+    coresPerNumaNode: fewestCoresPerNode,
     ranksPerNode: coresByNode.size,
     threadsPerRank: Math.max(1, fewestCoresPerNode - 1),
     amx: AMX_FLAGS.every((flag) => flags.includes(flag)),
   };
 }
 
-export type RankLayout = Pick<CpuTopology, 'numaNodes' | 'ranksPerNode' | 'threadsPerRank'>;
+export type RankLayout = Pick<CpuTopology, 'numaNodes'> & {
+  ranksPerNode: number;
+  /** Physical cores each rank is bound to (Open MPI's PE count). */
+  coresPerRank: number;
+};
 
 /**
- * Open MPI 4.1 mapping and binding for the layout: ranks spread evenly over NUMA nodes when they
- * divide evenly (else over the node), each bound to threadsPerRank whole cores (PE counts cores,
- * not hyperthreads), with OMP_NUM_THREADS exported to match.
+ * Physical cores each of ranksPerNode ranks gets: an even share of its NUMA node when the ranks divide
+ * evenly over the NUMA nodes (each rank then stays inside one), else an even share of the node. 0 when
+ * there are more ranks than cores. The rank's OMP threads are this minus one: the spare core inside the
+ * rank's binding runs its data loader and gloo threads.
  */
-/** Open MPI mapping and binding: ranks per NUMA node when they divide evenly, each bound to its cores. */
+export function coresPerRank(
+  topology: Pick<CpuTopology, 'numaNodes' | 'coresPerNumaNode' | 'physicalCores'>,
+  ranksPerNode: number,
+): number {
+  const { numaNodes, coresPerNumaNode, physicalCores } = topology;
+  return ranksPerNode % numaNodes === 0
+    ? Math.floor(coresPerNumaNode / (ranksPerNode / numaNodes))
+    : Math.floor(physicalCores / ranksPerNode);
+}
+
+/**
+ * Open MPI mapping and binding: ranks per NUMA node when they divide evenly, else per node, each bound
+ * to coresPerRank whole cores (PE counts cores, not hyperthreads). E.g. 2 ranks on a 1-NUMA-node, 32-core
+ * r7iz.metal-16xl: `--map-by ppr:2:numa:PE=16 --bind-to core`, rank 0 on cores 0-15 and rank 1 on cores
+ * 16-31 (Open MPI 4.1.4's mapper on that topology, test/launch-command.test.ts; Open MPI 5's PRRTE
+ * documents the same ppr:N:resource:PE=n form).
+ */
 export function openMpiMappingArgs(layout: RankLayout): string[] {
-  const { numaNodes, ranksPerNode, threadsPerRank } = layout;
+  const { numaNodes, ranksPerNode, coresPerRank: pe } = layout;
   const perNuma = numaNodes > 0 && ranksPerNode % numaNodes === 0;
-  const mapping = perNuma
-    ? `ppr:${ranksPerNode / numaNodes}:numa:PE=${threadsPerRank}`
-    : `ppr:${ranksPerNode}:node:PE=${threadsPerRank}`;
+  const mapping = perNuma ? `ppr:${ranksPerNode / numaNodes}:numa:PE=${pe}` : `ppr:${ranksPerNode}:node:PE=${pe}`;
   return ['--map-by', mapping, '--bind-to', 'core'];
 }

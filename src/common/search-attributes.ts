@@ -1,4 +1,6 @@
 // Custom search attributes of runs: the Web UI's columns and `tuneforge list` filters. Defined once.
+// SQL visibility (the dev server's SQLite, PostgreSQL) allows 3 custom Double, 3 Int and 10 Keyword
+// attributes per namespace: the three Doubles below use every Double slot.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const SEARCH_ATTRIBUTES = {
@@ -11,6 +13,9 @@ export const SEARCH_ATTRIBUTES = {
   costUsd: defineSearchAttributeKey('TuneforgeCostUsd', SearchAttributeType.DOUBLE),
   artifacts: defineSearchAttributeKey('TuneforgeArtifacts', SearchAttributeType.KEYWORD),
   model: defineSearchAttributeKey('TuneforgeModel', SearchAttributeType.KEYWORD),
+  /** SQuAD scores of the trained model (0-100); unset while training runs and when evaluation is off. */
+  f1: defineSearchAttributeKey('TuneforgeF1', SearchAttributeType.DOUBLE),
+  exactMatch: defineSearchAttributeKey('TuneforgeExactMatch', SearchAttributeType.DOUBLE),
 } as const;
 
 /** name=Type pairs, as `temporal server start-dev --search-attribute` takes them. */

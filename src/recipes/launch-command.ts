@@ -1,5 +1,6 @@
 // The shell commands that run training: a single process for the sanity run, mpirun for the cluster.
-import { openMpiMappingArgs } from '../cluster/topology';
+import { coresPerRank, openMpiMappingArgs } from '../cluster/topology';
+import { specInvalid } from '../common/errors';
 import type { ClusterInfo, NodeRecord } from '../providers/provider';
 import { sh, shellJoin, shellQuote } from '../remote/shell-quote';
 import type { RunSpec } from '../spec/schema';
@@ -10,13 +11,16 @@ import { REMOTE } from './remote-paths';
 export interface Placement {
   ranksPerNode: number;
   threadsPerRank: number;
+  /** Physical cores each rank is bound to; null where nodes share a host's CPUs and nothing is bound. */
+  coresPerRank: number | null;
   /** mpirun's mapping and binding arguments. */
   mapping: string[];
 }
 
 /**
- * Dedicated nodes: one rank per NUMA node, bound to its cores, physical cores minus one threads each
- * (lscpu decides). Nodes that share one host's CPUs (local) split them and bind nothing.
+ * Dedicated nodes: ranks per node from the spec (auto: one per NUMA node), each bound to an even share
+ * of the cores, physical cores of that share minus one threads each (lscpu decides). Nodes that share
+ * one host's CPUs (local) split them and bind nothing.
  */
 export function placement(spec: RunSpec, cluster: ClusterInfo, cpu: CpuInfo, nodeCount: number): Placement {
   const t = spec.training;
@@ -24,12 +28,28 @@ export function placement(spec: RunSpec, cluster: ClusterInfo, cpu: CpuInfo, nod
     const ranksPerNode = t.ranksPerNode === 'auto' ? 1 : t.ranksPerNode;
     const threadsPerRank =
       t.threadsPerRank === 'auto' ? Math.max(1, Math.floor(cpu.logicalCpus / (ranksPerNode * nodeCount))) : t.threadsPerRank;
-    return { ranksPerNode, threadsPerRank, mapping: ['--map-by', `ppr:${ranksPerNode}:node`, '--bind-to', 'none'] };
+    return {
+      ranksPerNode,
+      threadsPerRank,
+      coresPerRank: null,
+      mapping: ['--map-by', `ppr:${ranksPerNode}:node`, '--bind-to', 'none'],
+    };
   }
   const ranksPerNode = t.ranksPerNode === 'auto' ? cpu.ranksPerNode : t.ranksPerNode;
-  const threadsPerRank = t.threadsPerRank === 'auto' ? cpu.threadsPerRank : t.threadsPerRank;
-  const mapping = openMpiMappingArgs({ numaNodes: cpu.numaNodes, ranksPerNode, threadsPerRank });
-  return { ranksPerNode, threadsPerRank, mapping };
+  // Runs provisioned before coresPerNumaNode existed carry threadsPerRank = fewest cores per NUMA node - 1.
+  const layout = { ...cpu, coresPerNumaNode: cpu.coresPerNumaNode ?? cpu.threadsPerRank + 1 };
+  const cores = coresPerRank(layout, ranksPerNode);
+  if (cores < 1) {
+    throw specInvalid([
+      {
+        path: 'training.ranksPerNode',
+        message: `${ranksPerNode} ranks per node, but a node has ${cpu.physicalCores} physical cores: at most one rank per core`,
+      },
+    ]);
+  }
+  const threadsPerRank = t.threadsPerRank === 'auto' ? Math.max(1, cores - 1) : t.threadsPerRank;
+  const mapping = openMpiMappingArgs({ numaNodes: cpu.numaNodes, ranksPerNode, coresPerRank: cores });
+  return { ranksPerNode, threadsPerRank, coresPerRank: cores, mapping };
 }
 
 function envAssignments(spec: RunSpec, extra: Record<string, string>): string[] {
@@ -37,7 +57,12 @@ function envAssignments(spec: RunSpec, extra: Record<string, string>): string[] 
 }
 
 export function sanityCommand(spec: RunSpec, cpu: CpuInfo): string {
-  const args = trainScriptArgs(spec, { outputDir: REMOTE.sanityOutput, maxSteps: spec.sanity.maxSteps, resume: false });
+  const args = trainScriptArgs(spec, {
+    outputDir: REMOTE.sanityOutput,
+    maxSteps: spec.sanity.maxSteps,
+    resume: false,
+    evaluate: false,
+  });
   return [
     sh`rm -rf ${REMOTE.sanityOutput}`,
     `env ${shellJoin(envAssignments(spec, { OMP_NUM_THREADS: String(cpu.physicalCores) }))} ${REMOTE.python} ${shellJoin(args)}`,
@@ -53,19 +78,32 @@ export interface MpiCommandInput {
   jobDir: string;
 }
 
-export function distributedCommand(input: MpiCommandInput): string {
+/** The distributed run's train_qa.py command line: resumes from the newest complete checkpoint, evaluates if the spec says so. */
+export function distributedTrainArgs(spec: RunSpec): string[] {
+  return trainScriptArgs(spec, { outputDir: REMOTE.trainOutput, resume: true, evaluate: true });
+}
+
+export function hostfilePath(jobDirectory: string): string {
+  return `${jobDirectory}/hostfile`;
+}
+
+/** One line per node, master first: `<name> slots=<ranks per node>`. */
+export function hostfileLines(nodes: NodeRecord[], p: Placement): string[] {
+  return nodes.map((n) => `${n.name} slots=${p.ranksPerNode}`);
+}
+
+/** The mpirun command line (unquoted words), run on the master. */
+export function mpirunArgs(input: MpiCommandInput): string[] {
   const { spec, cluster, nodes, placement: p } = input;
   const [master] = nodes;
   if (!master) throw new Error('no nodes to train on');
-  const hostfile = `${input.jobDir}/hostfile`;
-  const hostLines = nodes.map((n) => `${n.name} slots=${p.ranksPerNode}`).join('\n');
   const network = cluster.mpiInterface
     ? ['--mca', 'oob_tcp_if_include', cluster.mpiInterface, '--mca', 'btl_tcp_if_include', cluster.mpiInterface]
     : [];
-  const mpirun = [
+  return [
     'mpirun.openmpi',
     '--hostfile',
-    hostfile,
+    hostfilePath(input.jobDir),
     '-np',
     String(nodes.length * p.ranksPerNode),
     ...p.mapping,
@@ -84,12 +122,16 @@ export function distributedCommand(input: MpiCommandInput): string {
     `OMP_NUM_THREADS=${p.threadsPerRank}`,
     ...Object.entries(recipeFor(spec).trainEnv).flatMap(([name, value]) => ['-x', `${name}=${value}`]),
     REMOTE.python,
-    ...trainScriptArgs(spec, { outputDir: REMOTE.trainOutput, resume: true }),
+    ...distributedTrainArgs(spec),
   ];
+}
+
+export function distributedCommand(input: MpiCommandInput): string {
+  const hostLines = hostfileLines(input.nodes, input.placement).join('\n');
   return [
-    sh`printf '%s\n' ${hostLines} > ${hostfile}`,
-    stageCheckpointCommand(nodes.slice(1).map((n) => n.name)),
-    shellJoin(mpirun),
+    sh`printf '%s\n' ${hostLines} > ${hostfilePath(input.jobDir)}`,
+    stageCheckpointCommand(input.nodes.slice(1).map((n) => n.name)),
+    shellJoin(mpirunArgs(input)),
   ].join(' && ');
 }
 

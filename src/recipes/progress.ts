@@ -1,4 +1,6 @@
 // Parses the trainer's machine-readable progress lines ("TUNEFORGE {json}") written by recipes/common.
+import type { EvalScores } from '../activities/types';
+
 export const PROGRESS_PREFIX = 'TUNEFORGE ';
 
 export type ProgressEvent =
@@ -17,7 +19,13 @@ export type ProgressEvent =
       first_loss: number | null;
       final_loss: number | null;
       eval_loss: number | null;
+      /** SQuAD v1.1 scores (0-100) and the number of examples scored; null when evaluation is off. Absent from trainers older than the scores. */
+      eval_exact_match?: number | null;
+      eval_f1?: number | null;
+      eval_samples?: number | null;
       output_dir: string;
+      /** Absolute path of the final model (`<output_dir>/model`). */
+      model_dir?: string;
     };
 
 const KNOWN_EVENTS = new Set(['start', 'step', 'checkpoint', 'stopped', 'done']);
@@ -31,6 +39,13 @@ export function parseProgressLine(line: string): ProgressEvent | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The scores of a done event, or null unless all three are numbers (evaluation off, or a trainer without scores). */
+export function evalScoresOf(done: Extract<ProgressEvent, { event: 'done' }>): EvalScores | null {
+  const { eval_exact_match: exactMatch, eval_f1: f1, eval_samples: samples } = done;
+  const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  return finite(exactMatch) && finite(f1) && finite(samples) ? { exactMatch, f1, samples } : null;
 }
 
 /** What a follower of a training job knows so far; JSON-plain so it can be a heartbeat's details. */

@@ -11,6 +11,11 @@ const ARG_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 const CIDR_PATTERN = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 const positiveInt = z.number().int().positive();
+
+/** Trainer arguments tuneforge sets from a spec field: refused in extraArgs, with the field to use instead. */
+const MANAGED_ARGS: Readonly<Record<string, string>> = {
+  do_eval: 'evaluation is switched by training.evaluate (true by default; false turns it off), not by extraArgs',
+};
 const argValue = z.union([z.string().max(512), z.number(), z.boolean()]);
 
 const training = z
@@ -24,11 +29,18 @@ const training = z
     saveTotalLimit: positiveInt.max(100).default(2),
     seed: z.number().int().min(0).default(42),
     bf16: z.boolean().default(false),
+    /** Score the model on the validation split after training (SQuAD exact match and F1). */
+    evaluate: z.boolean().default(true),
     ranksPerNode: z.union([z.literal('auto'), positiveInt.max(64)]).default('auto'),
     threadsPerRank: z.union([z.literal('auto'), positiveInt.max(512)]).default('auto'),
     timeoutMinutes: positiveInt.max(7 * 24 * 60).default(360),
     extraArgs: z
       .record(z.string().regex(ARG_NAME_PATTERN, 'argument names are lowercase letters, digits and _'), argValue)
+      .superRefine((args, ctx) => {
+        for (const name of Object.keys(args).filter((n) => Object.hasOwn(MANAGED_ARGS, n))) {
+          ctx.addIssue({ code: 'custom', path: [name], message: MANAGED_ARGS[name] ?? '', input: args[name] });
+        }
+      })
       .default({}),
   })
   .refine((t) => (t.maxSteps === undefined) !== (t.epochs === undefined), {

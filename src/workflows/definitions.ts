@@ -1,7 +1,7 @@
 // The run workflow's query, signal and result records; imported by the client too.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ProgressUpdate } from '../activities/deps';
-import type { SanityResult, TeardownResult, TrainResult } from '../activities/types';
+import type { EvalScores, SanityResult, TeardownResult, TrainResult } from '../activities/types';
 import { PROGRESS_QUERY, TRAINING_PROGRESS_SIGNAL, type StepName } from '../common/names';
 import type { RunSpecInput } from '../spec/schema';
 
@@ -38,7 +38,16 @@ export interface RunProgress {
   recoveries: Array<{ lostNodes: string[]; at: string; lastStep: number | null }>;
   /** The run's folder in the artifact store, and the model's once delivered. */
   artifacts?: { uri: string; model?: string };
+  /** Absent in runs started before scores existed. */
+  evaluation?: EvaluationProgress;
   error?: string;
+}
+
+export interface EvaluationProgress {
+  /** The spec's training.evaluate. */
+  enabled: boolean;
+  /** Set when training returns; null before, and when evaluation is off. */
+  scores: EvalScores | null;
 }
 
 export interface RunSummary {

@@ -1,5 +1,5 @@
 // The run's "current details" for the Web UI: a small markdown table kept up to date by the workflow.
-import type { RunProgress } from './definitions';
+import type { EvaluationProgress, RunProgress } from './definitions';
 
 export interface TrainingRate {
   /** Workflow time (ms) and step of the first training report seen. */
@@ -24,8 +24,20 @@ export function renderDetails(progress: RunProgress, eta: number | undefined): s
     ['ETA', eta === undefined ? '-' : `${Math.round(eta)} s`],
     ['Last checkpoint', t?.lastCheckpoint ?? '-'],
     ['Artifacts', progress.artifacts?.uri ?? '-'],
+    ...evaluationRows(progress.evaluation),
   ];
   if (progress.artifacts?.model) rows.push(['Model', progress.artifacts.model]);
   if (progress.error) rows.push(['Error', progress.error.split('\n')[0] ?? '']);
   return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`)].join('\n');
+}
+
+/** The model's scores once training returned them; one "off" row when the spec turned evaluation off. */
+function evaluationRows(evaluation: EvaluationProgress | undefined): Array<[string, string]> {
+  if (evaluation?.enabled === false) return [['Evaluation', 'off']];
+  const scores = evaluation?.scores;
+  if (!scores) return [];
+  return [
+    ['Exact match', `${scores.exactMatch.toFixed(2)} (${scores.samples} examples)`],
+    ['F1', scores.f1.toFixed(2)],
+  ];
 }

@@ -1,6 +1,6 @@
 // The run's progress as the workflow knows it: which step runs, how long each took, the nodes, training.
 import type { ProgressUpdate } from '../activities/deps';
-import type { NodeRecord } from '../activities/types';
+import type { EvalScores, NodeRecord } from '../activities/types';
 import { STEP_NAMES, type StepName } from '../common/names';
 import type { RunSpec } from '../spec/schema';
 import type { RunProgress, StepProgress } from './definitions';
@@ -21,6 +21,7 @@ export class StepTracker {
       nodes: [],
       training: null,
       recoveries: [],
+      evaluation: { enabled: spec.training.evaluate, scores: null },
     };
   }
 
@@ -71,6 +72,11 @@ export class StepTracker {
 
   setTraining(update: ProgressUpdate): void {
     this.progress.training = update;
+    this.changed();
+  }
+
+  setEvaluation(scores: EvalScores | null): void {
+    this.progress.evaluation = { enabled: this.progress.evaluation?.enabled ?? scores !== null, scores };
     this.changed();
   }
 

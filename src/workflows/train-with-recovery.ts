@@ -6,6 +6,7 @@ import type { DeliveredModel } from '../activities/artifacts';
 import type { ClusterInfo, CpuInfo, ImageRecord, NodeRecord, RunContext, TrainResult } from '../activities/types';
 import { FailureType, type NodeLostData } from '../common/errors';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { publishEvaluation } from './evaluation';
 import { steps } from './steps';
 import type { StepTracker } from './step-tracker';
 
@@ -33,6 +34,7 @@ export async function trainWithRecovery(plan: TrainingPlan, tracker: StepTracker
         { summary: `distributed-train on ${nodes.length} nodes (job train-${recovery})` },
         [{ ...ctx, cluster, nodes, cpu, jobId: `train-${recovery}` }],
       );
+      publishEvaluation(trained, tracker);
       const [master] = nodes;
       if (!master) throw ApplicationFailure.nonRetryable('no master to deliver the model from');
       const delivered = await steps.delivery.deliverModel.executeWithOptions(

@@ -1,7 +1,17 @@
 // Activities that return plausible records without touching nodes, for testing the workflow's logic.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../src/activities';
+import type { EvalScores, TrainResult } from '../../src/activities/types';
 import type { NodeRecord } from '../../src/providers/provider';
+
+/** What the fake training reports; evaluation is on by default. */
+export const FAKE_SCORES: EvalScores = { exactMatch: 62.5, f1: 71.25, samples: 64 };
+
+export const FAKE_TRAIN_RESULT: TrainResult = {
+  globalStep: 10, worldSize: 3, firstLoss: 5, finalLoss: 3, evalLoss: null, samplesPerSecond: 20,
+  stepsPerSecond: 1, runtimeSeconds: 10, lastCheckpoint: 'tuneforge/output/checkpoint-10', resumedStep: 0, epochs: 1,
+  eval: FAKE_SCORES,
+};
 
 export function fakeNode(name: string): NodeRecord {
   return {
@@ -42,17 +52,14 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
       master: fakeNode('master'),
       fingerprint: 'f'.repeat(32),
       imageReused: false,
-      cpu: { logicalCpus: 2, physicalCores: 2, sockets: 1, numaNodes: 1, ranksPerNode: 1, threadsPerRank: 1, amx: false },
+      cpu: { logicalCpus: 2, physicalCores: 2, sockets: 1, numaNodes: 1, coresPerNumaNode: 2, ranksPerNode: 1, threadsPerRank: 1, amx: false },
     }),
     installDeps: async () => ({ fingerprint: 'f'.repeat(32), skipped: false }),
     bakeImage: async () => ({ imageId: 'img', fingerprint: 'f'.repeat(32), createdAt: new Date(0).toISOString() }),
     launchWorkers: async (input) => input.names.map(fakeNode),
     wireSsh: async (input) => ({ hosts: input.nodes.map((n) => n.name) }),
     sanityRun: async () => ({ steps: 3, stepsPerSecond: 1, samplesPerSecond: 8, firstLoss: 5, finalLoss: 4 }),
-    distributedTrain: async () => ({
-      globalStep: 10, worldSize: 3, firstLoss: 5, finalLoss: 3, evalLoss: null, samplesPerSecond: 20,
-      stepsPerSecond: 1, runtimeSeconds: 10, lastCheckpoint: 'tuneforge/output/checkpoint-10', resumedStep: 0, epochs: 1,
-    }),
+    distributedTrain: async () => FAKE_TRAIN_RESULT,
     replaceNodes: async (input) => input.nodes.map((n) => fakeNode(n.name)),
     replaceMaster: async () => fakeNode('master'),
     teardown: async (input) => {

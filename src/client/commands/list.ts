@@ -25,7 +25,15 @@ const ATTRIBUTE_FILTERS = {
 } as const;
 type AttributeFilter = keyof typeof ATTRIBUTE_FILTERS;
 
-export type ListFilters = Partial<Record<AttributeFilter, string>> & { status?: StatusFilter };
+/** Lower bounds on the trained model's scores, by CLI option name (--min-f1, --min-exact-match). */
+const SCORE_FILTERS = {
+  minF1: SEARCH_ATTRIBUTES.f1,
+  minExactMatch: SEARCH_ATTRIBUTES.exactMatch,
+} as const;
+type ScoreFilter = keyof typeof SCORE_FILTERS;
+
+export type ListFilters = Partial<Record<AttributeFilter, string>> &
+  Partial<Record<ScoreFilter, number>> & { status?: StatusFilter };
 
 export const DEFAULT_LIST_LIMIT = 50;
 const MAX_PAGE_SIZE = 1000;
@@ -41,6 +49,9 @@ export interface RunRow {
   nodes: number | null;
   recoveries: number | null;
   costUsd: number | null;
+  /** SQuAD scores of the trained model (0-100); null until training returns, and when evaluation is off. */
+  exactMatch: number | null;
+  f1: number | null;
   startTime: string;
   closeTime: string | null;
 }
@@ -73,6 +84,25 @@ export function parseStatus(value: string): StatusFilter {
   throw new InvalidFilter(`status must be one of ${Object.keys(STATUS_FILTERS).join(', ')} (got ${JSON.stringify(value)})`);
 }
 
+const SCORE_PATTERN = /^\d{1,3}(\.\d{1,4})?$/;
+const MAX_SCORE = 100;
+
+/** A score bound as typed: 0 to 100, at most 4 decimals (what a Double attribute keeps). */
+export function parseScore(value: string): number {
+  if (!SCORE_PATTERN.test(value) || Number(value) > MAX_SCORE) {
+    throw new InvalidFilter(`scores are numbers from 0 to 100, e.g. 85 or 85.5 (got ${JSON.stringify(value)})`);
+  }
+  return Number(value);
+}
+
+/** The bound as a query literal: plain decimal notation, never an exponent. */
+function scoreLiteral(value: number): string {
+  if (!Number.isFinite(value) || value < 0 || value > MAX_SCORE) {
+    throw new InvalidFilter(`scores are numbers from 0 to 100 (got ${value})`);
+  }
+  return String(Number(value.toFixed(4)));
+}
+
 export function parseLimit(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1)
@@ -87,15 +117,18 @@ export function buildListQuery(filters: ListFilters): string {
     const value = filters[option];
     if (value !== undefined) clauses.push(`${ATTRIBUTE_FILTERS[option].name} = '${filterValue(value)}'`);
   }
+  for (const option of Object.keys(SCORE_FILTERS) as ScoreFilter[]) {
+    const value = filters[option];
+    if (value !== undefined) clauses.push(`${SCORE_FILTERS[option].name} >= ${scoreLiteral(value)}`);
+  }
   if (filters.status) clauses.push(`ExecutionStatus = '${STATUS_FILTERS[filters.status]}'`);
   return clauses.join(' AND ');
 }
 
 /** Custom attribute names the filters use. */
 export function attributesUsed(filters: ListFilters): string[] {
-  return (Object.keys(ATTRIBUTE_FILTERS) as AttributeFilter[])
-    .filter((o) => filters[o] !== undefined)
-    .map((o) => ATTRIBUTE_FILTERS[o].name);
+  const keys = { ...ATTRIBUTE_FILTERS, ...SCORE_FILTERS };
+  return (Object.keys(keys) as Array<keyof typeof keys>).filter((o) => filters[o] !== undefined).map((o) => keys[o].name);
 }
 
 export async function listRuns(client: Client, filters: ListFilters, limit = DEFAULT_LIST_LIMIT): Promise<RunRow[]> {
@@ -135,6 +168,8 @@ function toRow(info: WorkflowExecutionInfo): RunRow {
     nodes: attrs.get(SEARCH_ATTRIBUTES.nodes) ?? null,
     recoveries: attrs.get(SEARCH_ATTRIBUTES.recoveries) ?? null,
     costUsd: attrs.get(SEARCH_ATTRIBUTES.costUsd) ?? null,
+    exactMatch: attrs.get(SEARCH_ATTRIBUTES.exactMatch) ?? null,
+    f1: attrs.get(SEARCH_ATTRIBUTES.f1) ?? null,
     startTime: info.startTime.toISOString(),
     closeTime: info.closeTime?.toISOString() ?? null,
   };

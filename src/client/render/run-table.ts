@@ -3,7 +3,9 @@ import type { RunRow } from '../commands/list';
 import { statusColor, type Palette } from './colors';
 import { padVisible } from './text';
 
-const HEADERS = ['ID', 'STATUS', 'STAGE', 'PROVIDER', 'RECIPE', 'NODES', 'STARTED (UTC)'] as const;
+const HEADERS = ['ID', 'STATUS', 'STAGE', 'PROVIDER', 'RECIPE', 'NODES', 'EM', 'F1', 'STARTED (UTC)'] as const;
+
+const score = (value: number | null) => (value === null ? '-' : value.toFixed(1));
 
 function cells(row: RunRow): string[] {
   return [
@@ -13,6 +15,8 @@ function cells(row: RunRow): string[] {
     row.provider ?? '-',
     row.recipe ?? '-',
     row.nodes === null ? '-' : String(row.nodes),
+    score(row.exactMatch),
+    score(row.f1),
     row.startTime.slice(0, 19).replace('T', ' '),
   ];
 }

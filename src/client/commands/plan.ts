@@ -1,0 +1,23 @@
+// `tuneforge plan <spec.yaml>`: validates the spec as `start` does and shows what the run would execute,
+// contacting neither Temporal nor any cloud.
+import { execLocal } from '../../common/exec-file';
+import { KNOWN_TOPOLOGY_SOURCE, knownTopology } from '../../cluster/known-topologies';
+import { LSCPU_COMMAND, parseLscpu } from '../../cluster/topology';
+import { buildRunPlan, type PlanTopology, type RunPlan } from '../../recipes/run-plan';
+import { loadRunSpec } from '../../spec/load';
+import type { RunSpec } from '../../spec/schema';
+
+export async function planRun(specPath: string): Promise<RunPlan> {
+  const spec = await loadRunSpec(specPath);
+  return buildRunPlan(spec, await planTopology(spec));
+}
+
+/** Local nodes run on this machine: its own lscpu. EC2: the known layout of the first instance type, if any. */
+async function planTopology(spec: RunSpec): Promise<PlanTopology | null> {
+  if (spec.provider === 'local') {
+    return { ...parseLscpu(await execLocal('sh', ['-c', LSCPU_COMMAND])), source: 'lscpu on this machine' };
+  }
+  const [instanceType] = spec.aws.instanceTypes;
+  const known = instanceType === undefined ? undefined : knownTopology(instanceType);
+  return known ? { ...known, source: KNOWN_TOPOLOGY_SOURCE } : null;
+}

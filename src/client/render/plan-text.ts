@@ -1,0 +1,48 @@
+// The text of `tuneforge plan`: the layout in a few lines, then the exact commands.
+import type { RunPlan } from '../../recipes/run-plan';
+import { shellJoin } from '../../remote/shell-quote';
+
+export function formatPlan(plan: RunPlan): string {
+  const lines = [
+    `Plan for ${plan.runName}: recipe ${plan.recipe} on ${plan.provider} (a dry run: nothing launched, nothing contacted)`,
+    '',
+    `Nodes:             ${plan.nodes} x ${plan.instanceType}${plan.fallbackInstanceTypes.length > 0 ? ` (fails over to ${plan.fallbackInstanceTypes.join(', ')})` : ''}`,
+    `${plan.provider === 'local' ? 'CPU (all nodes):' : 'CPU per node:    '}  ${plan.topology ? describeTopology(plan.topology) : 'unknown until the master runs lscpu'}`,
+    `Ranks per node:    ${plan.ranksPerNode === null ? 'decided at run time' : `${plan.ranksPerNode} (${plan.worldSize} ranks in all)${plan.coresPerRank === null ? ', unbound' : `, each bound to ${plan.coresPerRank} cores`}`}`,
+    `Threads per rank:  ${plan.threadsPerRank === null ? 'decided at run time' : `${plan.threadsPerRank} (OMP_NUM_THREADS)`}`,
+    `Global batch:      ${globalBatch(plan)}`,
+    `Learning rate:     ${plan.learningRate}`,
+    `Evaluation:        ${plan.evaluate ? 'on: exact match and F1 on the validation split after training (training.evaluate: false turns it off)' : 'off (training.evaluate: false)'}`,
+    `Hub downloads:     ${plan.hubIds.length > 0 ? plan.hubIds.join(', ') : 'none (offline assets)'}`,
+  ];
+  if (plan.hostfile) lines.push('', 'Hostfile of the first training job:', ...plan.hostfile.map((l) => `  ${l}`));
+  if (plan.mpirun)
+    lines.push('', 'mpirun, on the master (after the newest checkpoint is copied to every worker):', `  ${plan.mpirun}`);
+  lines.push('', 'Trainer arguments, on every rank:', ...argumentLines(plan.trainerArgs).map((l) => `  ${l}`));
+  if (plan.sanity) lines.push('', 'Sanity run, one process on the master (no evaluation):', `  ${plan.sanity}`);
+  lines.push('', 'Notes:', ...plan.notes.map((n) => `  - ${n}`));
+  return lines.join('\n');
+}
+
+function describeTopology(t: NonNullable<RunPlan['topology']>): string {
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  return `${plural(t.sockets, 'socket')}, ${plural(t.numaNodes, 'NUMA node')}, ${t.physicalCores} physical cores, ${t.logicalCpus} vCPUs, ${t.amx ? 'AMX' : 'no AMX'} (${t.source})`;
+}
+
+function globalBatch(plan: RunPlan): string {
+  const { perDevice, gradientAccumulation, global } = plan.batch;
+  const perRank = `${perDevice} per rank x ${gradientAccumulation} accumulation step(s)`;
+  return global === null ? `ranks x ${perRank}` : `${global} (${plan.worldSize} ranks x ${perRank})`;
+}
+
+/** One flag and its value per line (shell-quoted, as the command line has them); the script first. */
+function argumentLines(args: string[]): string[] {
+  const groups: string[][] = [];
+  for (const arg of args) {
+    const last = groups[groups.length - 1];
+    const takesValue = last !== undefined && last.length === 1 && (last[0] ?? '').startsWith('--');
+    if (takesValue && !arg.startsWith('--')) last.push(arg);
+    else groups.push([arg]);
+  }
+  return groups.map(shellJoin);
+}

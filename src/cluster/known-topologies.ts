@@ -1,0 +1,53 @@
+// CPU layouts of instance types that `tuneforge plan` can show without launching one. A run never uses
+// this table: it always reads the master's own lscpu. Pure.
+//
+// These layouts are INFERRED FROM PUBLIC DATA, not captured `lscpu` output:
+// - r7iz.metal-16xl: AWS lists 64 vCPUs (32 physical cores with hyperthreading) of a 4th-generation
+//   Xeon (Sapphire Rapids, AMX). Intel's configuration note for its PyTorch results on this type lists
+//   one "Gold 6455B, 32-core/64-thread, Memory: 8x64GB": one socket (8 DIMMs = the 8 channels of one
+//   socket) and, with sub-NUMA clustering off, one NUMA node.
+import { parseLscpu, type CpuTopology } from './topology';
+
+interface CpuShape {
+  sockets: number;
+  coresPerSocket: number;
+  numaNodesPerSocket: number;
+  threadsPerCore: number;
+  flags: string[];
+}
+
+const AMX = ['avx512f', 'avx512_bf16', 'amx_bf16', 'amx_tile', 'amx_int8'];
+
+/** Where a known layout comes from, as plans show it. */
+export const KNOWN_TOPOLOGY_SOURCE = 'known table, inferred from public data, not a captured lscpu';
+
+/**
+ * `lscpu -p=CPU,Core,Socket,Node` and a Flags line for the shape, numbered as Linux does: the first
+ * hyperthread of every core, then the siblings. Going through parseLscpu keeps the derived fields (ranks,
+ * threads) exactly what a run would compute from the real output.
+ */
+export function syntheticLscpu(shape: CpuShape): string {
+  const cores = shape.sockets * shape.coresPerSocket;
+  const coresPerNuma = shape.coresPerSocket / shape.numaNodesPerSocket;
+  const rows: string[] = [];
+  for (let cpu = 0; cpu < cores * shape.threadsPerCore; cpu += 1) {
+    const core = cpu % cores;
+    const socket = Math.floor(core / shape.coresPerSocket);
+    rows.push(`${cpu},${core},${socket},${Math.floor(core / coresPerNuma)}`);
+  }
+  return [...rows, `Flags: ${shape.flags.join(' ')}`].join('\n');
+}
+
+const SHAPES: Readonly<Record<string, CpuShape>> = {
+  'r7iz.metal-16xl': { sockets: 1, coresPerSocket: 32, numaNodesPerSocket: 1, threadsPerCore: 2, flags: AMX },
+};
+
+/** The layout of an instance type, or undefined when tuneforge knows none (the run's lscpu decides). */
+export function knownTopology(instanceType: string): CpuTopology | undefined {
+  const shape = Object.hasOwn(SHAPES, instanceType) ? SHAPES[instanceType] : undefined;
+  return shape && parseLscpu(syntheticLscpu(shape));
+}
+
+export function knownInstanceTypes(): string[] {
+  return Object.keys(SHAPES);
+}
