@@ -21,15 +21,25 @@ export interface TransferStats {
   seconds: number;
 }
 
+/** Which files of a folder a transfer moves, by path relative to the folder. */
+export interface FileFilter {
+  only?: string[];
+  exclude?: string[];
+}
+
+export function selected(path: string, filter?: FileFilter): boolean {
+  return (!filter?.only || filter.only.includes(path)) && !filter?.exclude?.includes(path);
+}
+
 export interface ArtifactStore {
   /** The run folder's URI, ending in `/`. */
   readonly uri: string;
   /** Writes and deletes a probe object: the store exists and this worker may write it. */
   checkWritable(): Promise<void>;
   /** Copies the files under `remoteDir` on the node into `key/`; with S3 the bytes go straight from the node. */
-  uploadFolder(node: NodeEndpoint, remoteDir: string, key: string, options?: { only?: string[] }): Promise<TransferStats>;
+  uploadFolder(node: NodeEndpoint, remoteDir: string, key: string, options?: FileFilter): Promise<TransferStats>;
   /** Copies everything under `key/` into `remoteDir` on the node. */
-  downloadFolder(node: NodeEndpoint, key: string, remoteDir: string): Promise<TransferStats>;
+  downloadFolder(node: NodeEndpoint, key: string, remoteDir: string, options?: FileFilter): Promise<TransferStats>;
   putJson(key: string, value: unknown): Promise<void>;
   getJson(key: string): Promise<unknown>;
   list(prefix?: string): Promise<StoredObject[]>;

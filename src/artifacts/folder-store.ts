@@ -8,7 +8,7 @@ import { dirname, join, relative } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { specInvalid } from '../common/errors';
 import { sh, shellJoin } from '../remote/shell-quote';
-import { checkedKey, type ArtifactStore, type StoredObject } from './artifact-store';
+import { checkedKey, selected, type ArtifactStore, type FileFilter, type StoredObject } from './artifact-store';
 import { formatArtifactUri } from './artifact-uri';
 
 export function createFolderStore(root: string): ArtifactStore {
@@ -45,7 +45,7 @@ export function createFolderStore(root: string): ArtifactStore {
         const untar = localTar(['-x', '-C', into]);
         await Promise.all([
           node.remote
-            .check(node.target, sh`tar -C ${remoteDir} -cf - ${shellJoin(options?.only ?? ['.'])}`, {
+            .check(node.target, `${sh`tar -C ${remoteDir}`} ${excludes(options)} -cf - ${shellJoin(options?.only ?? ['.'])}`, {
               label: `copy ${remoteDir} off ${node.target.name}`,
               stdoutTo: untar.stdin,
             })
@@ -66,11 +66,11 @@ export function createFolderStore(root: string): ArtifactStore {
       }
     },
 
-    async downloadFolder(node, key, remoteDir) {
+    async downloadFolder(node, key, remoteDir, filter) {
       const started = Date.now();
       const from = pathOf(key);
-      const files = await walk(from);
-      const tar = localTar(['-C', from, '-cf', '-', '.']);
+      const files = (await walk(from)).filter((f) => selected(f.key, filter));
+      const tar = localTar(['-C', from, ...(filter?.exclude ?? []).map((p) => `--exclude=./${p}`), '-cf', '-', ...(filter?.only ?? ['.'])]);
       await Promise.all([
         node.remote.check(node.target, sh`mkdir -p ${remoteDir} && tar -C ${remoteDir} -xf -`, {
           label: `copy ${key} to ${node.target.name}`,
@@ -120,6 +120,10 @@ export function createFolderStore(root: string): ArtifactStore {
       return { files: files.length, bytes, seconds: (Date.now() - started) / 1000 };
     },
   };
+}
+
+function excludes(filter?: FileFilter): string {
+  return shellJoin((filter?.exclude ?? []).flatMap((p) => [`--exclude=./${p}`, `--exclude=${p}`]));
 }
 
 /** Every file under a folder, keys relative to it. */

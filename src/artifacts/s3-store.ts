@@ -23,7 +23,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { authFailedFor, specInvalid } from '../common/errors';
 import { REMOTE } from '../recipes/remote-paths';
 import { sh } from '../remote/shell-quote';
-import { checkedKey, type ArtifactStore, type NodeEndpoint, type StoredObject } from './artifact-store';
+import { checkedKey, selected, type ArtifactStore, type NodeEndpoint, type StoredObject } from './artifact-store';
 import { formatArtifactUri } from './artifact-uri';
 import { listNodeFiles, type NodeFile } from './node-files';
 
@@ -111,7 +111,7 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
     },
 
     async uploadFolder(node, remoteDir, key, opts) {
-      const files = (await listNodeFiles(node, remoteDir)).filter((f) => !opts?.only || opts.only.includes(f.path));
+      const files = (await listNodeFiles(node, remoteDir)).filter((f) => selected(f.path, opts));
       const uploads: PlannedUpload[] = [];
       try {
         for (const file of files) uploads.push(await plan(file, `${key}/${file.path}`));
@@ -140,8 +140,8 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
       }
     },
 
-    async downloadFolder(node, key, remoteDir) {
-      const objects = await underKey(key);
+    async downloadFolder(node, key, remoteDir, filter) {
+      const objects = (await underKey(key)).filter((o) => selected(o.relative, filter));
       const downloads = await Promise.all(
         objects.map(async (o) => ({
           path: o.relative,

@@ -34,7 +34,7 @@ export async function saveCheckpoint(
   const step = checkpointStep(name);
   if (step === undefined) throw new Error(`not a checkpoint name: ${name}`);
   const folder = `${CHECKPOINTS}/${name}`;
-  const stats = await store.uploadFolder(node, `${parentDir}/${name}`, folder);
+  const stats = await store.uploadFolder(node, `${parentDir}/${name}`, folder, { exclude: [COMPLETE_MARKER] });
   const files = (await store.list(`${folder}/`))
     .filter((o) => !o.key.endsWith(`/${COMPLETE_MARKER}`))
     .map((o) => ({ path: o.key.slice(folder.length + 1), size: o.size }));
@@ -59,7 +59,9 @@ export async function restoreNewestCheckpoint(
 ): Promise<StoredCheckpoint | undefined> {
   const [newest] = await completeCheckpoints(store);
   if (!newest) return undefined;
-  await store.downloadFolder(node, `${CHECKPOINTS}/${newest.name}`, `${parentDir}/${newest.name}`);
+  await store.downloadFolder(node, `${CHECKPOINTS}/${newest.name}`, `${parentDir}/${newest.name}`, {
+    exclude: [COMPLETE_MARKER],
+  });
   return newest;
 }
 
