@@ -1,4 +1,5 @@
-// docs/iam-policy.json grants exactly the EC2 actions the AWS provider calls: no more, no less.
+// docs/iam-policy.json grants exactly the EC2 actions the AWS provider calls and the S3 actions the artifact
+// store calls: no more, no less, S3 scoped to the artifact bucket.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,32 @@ function sourceFiles(folder: string): string[] {
   });
 }
 
+/** S3 API calls and the IAM action that allows each (several calls share one action). */
+const S3_ACTIONS: Record<string, string> = {
+  PutObject: 's3:PutObject',
+  CreateMultipartUpload: 's3:PutObject',
+  UploadPart: 's3:PutObject',
+  CompleteMultipartUpload: 's3:PutObject',
+  AbortMultipartUpload: 's3:AbortMultipartUpload',
+  GetObject: 's3:GetObject',
+  DeleteObject: 's3:DeleteObject',
+  DeleteObjects: 's3:DeleteObject',
+  ListObjectsV2: 's3:ListBucket',
+  HeadBucket: 's3:ListBucket',
+};
+
+function s3ActionsCalled(): Set<string> {
+  const actions = new Set<string>();
+  for (const file of sourceFiles(join(packageRoot(), 'src', 'artifacts'))) {
+    for (const match of readFileSync(file, 'utf8').matchAll(/new ([A-Z][A-Za-z0-9]*)Command\(/g)) {
+      const action = S3_ACTIONS[match[1] ?? ''];
+      assert.ok(action !== undefined, `${file} calls ${match[1]}: add its IAM action to S3_ACTIONS`);
+      actions.add(action);
+    }
+  }
+  return actions;
+}
+
 function actionsCalled(): Set<string> {
   const actions = new Set<string>();
   for (const file of sourceFiles(join(packageRoot(), 'src', 'providers', 'aws'))) {
@@ -36,15 +63,35 @@ function actionsCalled(): Set<string> {
   return actions;
 }
 
-function actionsGranted(): Set<string> {
-  const policy = JSON.parse(readFileSync(join(packageRoot(), 'docs', 'iam-policy.json'), 'utf8')) as {
-    Statement: { Effect: string; Action: string[] }[];
-  };
-  return new Set(policy.Statement.filter((statement) => statement.Effect === 'Allow').flatMap((statement) => statement.Action));
+interface Statement {
+  Effect: string;
+  Action: string[];
+  Resource: string | string[];
+}
+
+function statements(): Statement[] {
+  const policy = JSON.parse(readFileSync(join(packageRoot(), 'docs', 'iam-policy.json'), 'utf8')) as { Statement: Statement[] };
+  return policy.Statement.filter((statement) => statement.Effect === 'Allow');
+}
+
+function actionsGranted(service: string): Set<string> {
+  return new Set(statements().flatMap((s) => s.Action).filter((a) => a.startsWith(`${service}:`)));
 }
 
 test('the IAM policy grants exactly the EC2 actions the provider calls', () => {
   const called = actionsCalled();
   assert.ok(called.has('ec2:RunInstances'), 'the scan finds the provider calls');
-  assert.deepEqual([...actionsGranted()].sort(), [...called].sort());
+  assert.deepEqual([...actionsGranted('ec2')].sort(), [...called].sort());
+});
+
+test('the IAM policy grants exactly the S3 actions the artifact store calls, on the artifact bucket only', () => {
+  const called = s3ActionsCalled();
+  assert.ok(called.has('s3:PutObject') && called.has('s3:ListBucket'), 'the scan finds the store calls');
+  assert.deepEqual([...actionsGranted('s3')].sort(), [...called].sort());
+  for (const statement of statements().filter((s) => s.Action.some((a) => a.startsWith('s3:')))) {
+    const resources = [statement.Resource].flat();
+    assert.ok(resources.every((r) => r.startsWith('arn:aws:s3:::YOUR-ARTIFACT-BUCKET')), `S3 scoped to the bucket: ${resources.join(', ')}`);
+    const bucketLevel = statement.Action.includes('s3:ListBucket');
+    assert.ok(resources.every((r) => r.endsWith('/*') !== bucketLevel), 'ListBucket on the bucket, object actions on its objects');
+  }
 });
