@@ -109,7 +109,6 @@ async function main(): Promise<number> {
       worker = await startWorker(join(ROOT, 'build-bench', 'src', 'worker', 'main.js'), 'worker', {
         TUNEFORGE_TASK_QUEUE: taskQueue,
         TUNEFORGE_LOCAL_ROOT: lab.root,
-        TUNEFORGE_CHECKPOINT_STORE: lab.checkpointStore,
         TUNEFORGE_POLL_MS: String(POLL_MS),
         TUNEFORGE_REAPER: 'off',
       });

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createFolderCheckpointStore } from '../src/checkpoints/checkpoint-store';
+import { createStoreOpener } from '../src/artifacts/open-store';
 import { createTuneforgeWorker } from '../src/worker/create-worker';
 import { ensureSearchAttributes } from '../src/worker/search-attributes';
 import { trainingProgressSignal } from '../src/workflows/definitions';
@@ -43,7 +43,8 @@ async function run(): Promise<void> {
       providerFor: () => provider,
       remote: createInstantRemoteShell(env('BENCH_CLUSTER_PUBLIC_KEY')),
       pollIntervalMs: Number(process.env.TUNEFORGE_POLL_MS ?? '100'),
-      checkpoints: createFolderCheckpointStore(env('BENCH_CHECKPOINT_STORE')),
+      openStore: createStoreOpener(),
+      localArtifactsUri: `file://${env('BENCH_ARTIFACTS')}`,
       // As production: progress goes to the run as a signal.
       reportProgress: async (workflowId, update) => {
         await client.workflow.getHandle(workflowId).signal(trainingProgressSignal, update);

@@ -4,7 +4,7 @@
 import { workerNames } from '../../src/common/node-names';
 import type { RunSpec } from '../../src/spec/schema';
 import { inProcessActivities, runActivity } from './in-process';
-import type { BenchLab } from './lab';
+import { benchContext, type BenchLab } from './lab';
 
 export interface InProcessRunResult {
   seconds: number;
@@ -14,7 +14,7 @@ export interface InProcessRunResult {
 
 export async function inProcessRun(lab: BenchLab, spec: RunSpec, clusterId: string): Promise<InProcessRunResult> {
   const acts = inProcessActivities(lab.deps);
-  const ctx = { clusterId, spec };
+  const ctx = benchContext(lab, clusterId, spec);
   const steps: Record<string, number> = {};
   const started = Date.now();
   let mark = started;
@@ -39,11 +39,11 @@ export async function inProcessRun(lab: BenchLab, spec: RunSpec, clusterId: stri
     step('sanity-run');
     await runActivity(acts, clusterId, 'distributedTrain', { ...ctx, cluster: p.cluster, nodes, cpu: p.cpu, jobId: 'train-0' });
     step('distributed-train');
-    await runActivity(acts, clusterId, 'teardown', { ...ctx, keepCluster: false });
+    await runActivity(acts, clusterId, 'teardown', { ...ctx, keepCluster: false, succeeded: true });
     step('teardown');
     return { seconds: (Date.now() - started) / 1000, steps, imageReused: p.imageReused };
   } catch (err) {
-    await runActivity(acts, clusterId, 'teardown', { ...ctx, keepCluster: false }).catch(() => undefined);
+    await runActivity(acts, clusterId, 'teardown', { ...ctx, keepCluster: false, succeeded: true }).catch(() => undefined);
     throw err;
   }
 }

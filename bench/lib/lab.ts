@@ -2,10 +2,15 @@
 // a node's job logs (its home is a folder or an overlay upper layer under the lab root), the checkpoint
 // store, the launch log, and node processes to kill. Host-side reads cost no SSH session on the nodes,
 // so they time the trainer's own progress lines without disturbing the run.
-import { open, readdir, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ActivityDeps } from '../../src/activities';
-import { createFolderCheckpointStore } from '../../src/checkpoints/checkpoint-store';
+import { runArtifactsUri } from '../../src/artifacts/artifact-uri';
+import { localArtifactsUri } from '../../src/providers/local/lab';
+import { createStoreOpener } from '../../src/artifacts/open-store';
+import { completeCheckpoints } from '../../src/artifacts/stored-checkpoints';
+import type { RunContext } from '../../src/activities/types';
+import type { RunSpec } from '../../src/spec/schema';
 import { createLocalProvider } from '../../src/providers/local/local-provider';
 import { scanNodeProcesses } from '../../src/providers/local/node-scan';
 import type { Provider } from '../../src/providers/provider';
@@ -16,26 +21,29 @@ import { POLL_MS, sleep } from './common';
 
 export interface BenchLab {
   root: string;
-  checkpointStore: string;
+  /** The lab's artifact store folder (file:// URI): models, checkpoints, run records. */
+  artifactsUri: string;
   provider: Provider;
   /** The activities' dependencies as the production worker builds them for this lab (no Temporal client). */
   deps: ActivityDeps;
 }
 
 export function benchLab(root: string): BenchLab {
-  const checkpointStore = `${root}-checkpoints`;
+  // Where the production worker on this lab root puts local runs' artifacts.
+  const artifactsUri = localArtifactsUri(root);
   // Same options as src/worker/deps.ts gives the production worker: only the lab root differs.
   const provider = createLocalProvider({ labRoot: root });
   return {
     root,
-    checkpointStore,
+    artifactsUri,
     provider,
     deps: {
       providerFor: () => provider,
       remote: createRemoteShell(),
       reportProgress: async () => undefined,
       pollIntervalMs: POLL_MS,
-      checkpoints: createFolderCheckpointStore(checkpointStore),
+      openStore: createStoreOpener(),
+      localArtifactsUri: artifactsUri,
     },
   };
 }
@@ -48,7 +56,6 @@ export async function removeLab(lab: BenchLab): Promise<void> {
     await lab.provider.cleanup(ref).catch(() => undefined);
   }
   await rm(lab.root, { recursive: true, force: true });
-  await rm(lab.checkpointStore, { recursive: true, force: true });
 }
 
 /** Where a job's log of a node lies on the host: under its home folder (base image) or overlay upper layer (baked image). */
@@ -132,12 +139,16 @@ export function lastStep(events: ProgressEvent[]): number | null {
   return steps.at(-1)?.step ?? null;
 }
 
-/** Resolves when the checkpoint store holds a finished checkpoint of the cluster (the worker copied it off the master). */
-export async function waitStoredCheckpoint(lab: BenchLab, clusterId: string, signal: AbortSignal): Promise<string> {
+/** A run's context as prepare-artifacts leaves it: with its folder in the lab's artifact store. */
+export function benchContext(lab: BenchLab, clusterId: string, spec: RunSpec): RunContext {
+  return { clusterId, spec, artifacts: runArtifactsUri(lab.artifactsUri, spec.name, clusterId) };
+}
+
+/** Resolves when the artifact store holds a complete checkpoint of the run (uploaded off the master). */
+export async function waitStoredCheckpoint(lab: BenchLab, ctx: RunContext, signal: AbortSignal): Promise<string> {
   while (!signal.aborted) {
-    const names = await readdir(join(lab.checkpointStore, clusterId)).catch(() => [] as string[]);
-    const done = names.filter((n) => /^checkpoint-\d+\.tar$/.test(n)).sort();
-    if (done.length > 0) return done[0] as string;
+    const [oldest] = (await completeCheckpoints(lab.deps.openStore(ctx.artifacts ?? '', 'us-east-1'))).reverse();
+    if (oldest) return oldest.name;
     await sleep(50);
   }
   throw new Error('stopped waiting for a stored checkpoint');

@@ -1,12 +1,11 @@
 // The bench rows measured on real local nodes: image reuse, overhead, fan-out and recovery.
 import type { Client } from '@temporalio/client';
 import { workerNames } from '../../src/common/node-names';
-import { createReadStream } from 'node:fs';
+import { restoreNewestCheckpoint } from '../../src/artifacts/stored-checkpoints';
 import { recipeFingerprint } from '../../src/recipes/recipe-bundle';
 import { recipeFor } from '../../src/recipes/recipe';
 import { REMOTE } from '../../src/recipes/remote-paths';
 import { sshTarget } from '../../src/remote/remote-shell';
-import { sh } from '../../src/remote/shell-quote';
 import type { RunSpecInput } from '../../src/spec/schema';
 import { RECOVERY_SPEC, RUN_SPEC, log, median, normalized, uniqueId, withNodes } from './common';
 import { inProcessActivities, runActivity, startActivity } from './in-process';
@@ -18,6 +17,7 @@ import {
   launches,
   progressEvents,
   waitStoredCheckpoint,
+  benchContext,
   watchProgress,
   type BenchLab,
 } from './lab';
@@ -190,7 +190,7 @@ async function launchAndWire(lab: BenchLab, workers: number): Promise<{ workers:
   const acts = inProcessActivities(lab.deps);
   const spec = normalized(withNodes(RUN_SPEC, workers + 1, 'bench-fanout'));
   const clusterId = uniqueId(`bench-fan${workers}`);
-  const ctx = { clusterId, spec };
+  const ctx = benchContext(lab, clusterId, spec);
   try {
     const p = await runActivity(acts, clusterId, 'provisionMaster', ctx);
     const image = await lab.provider.findImage(p.fingerprint);
@@ -201,7 +201,7 @@ async function launchAndWire(lab: BenchLab, workers: number): Promise<{ workers:
     await runActivity(acts, clusterId, 'wireSsh', { ...ctx, sshUser: p.cluster.sshUser, nodes: [p.master, ...launched] });
     return { workers, launch: (wiring - started) / 1000, wire: (Date.now() - wiring) / 1000 };
   } finally {
-    await runActivity(acts, clusterId, 'teardown', { ...ctx, keepCluster: false });
+    await runActivity(acts, clusterId, 'teardown', { ...ctx, keepCluster: false, succeeded: true });
   }
 }
 
@@ -257,7 +257,7 @@ async function tuneforgeRecovery(lab: BenchLab, client: Client, taskQueue: strin
   let m: (LossMeasurement & { killedAt: number }) | undefined;
   const run = await temporalRun(client, taskQueue, clusterId, RECOVERY_SPEC, async (_startedAt, ended) => {
     const signal = anySignal(ended, AbortSignal.timeout(WAIT_MS));
-    const storedCheckpoint = await waitStoredCheckpoint(lab, clusterId, signal);
+    const storedCheckpoint = await waitStoredCheckpoint(lab, benchContext(lab, clusterId, normalized(RECOVERY_SPEC)), signal);
     const killedAt = await killNode(lab, clusterId, 'worker-1');
     log(`  killed worker-1 after ${storedCheckpoint} reached the store`);
     const resumed = await watchProgress(jobLogPaths(lab, clusterId, 'master', 'train-1'), (e) => e.event === 'step', signal);
@@ -309,7 +309,7 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
   const acts = inProcessActivities(lab.deps);
   const spec = normalized(withNodes(RECOVERY_SPEC, RECOVERY_SPEC.nodes ?? 3, 'bench-relaunch'));
   const clusterId = uniqueId('bench-relaunch');
-  const ctx = { clusterId, spec };
+  const ctx = benchContext(lab, clusterId, spec);
   const ref = { clusterId, runName: spec.name };
   const signal = AbortSignal.timeout(WAIT_MS);
   try {
@@ -323,7 +323,7 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
     const first = startActivity(acts, clusterId, 'distributedTrain', { ...ctx, cluster: p.cluster, nodes, cpu: p.cpu, jobId: 'train-0' });
     first.result.catch(() => undefined);
     const storedCheckpoint = await Promise.race([
-      waitStoredCheckpoint(lab, clusterId, signal),
+      waitStoredCheckpoint(lab, ctx, signal),
       first.result.then(() => Promise.reject(new Error('training ended before a checkpoint was stored'))),
     ]);
     const killedAt = await killNode(lab, clusterId, 'worker-1');
@@ -341,14 +341,10 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
     phase('every node terminated');
     const p2 = await runActivity(acts, clusterId, 'provisionMaster', ctx);
     phase('master provisioned from the image');
-    const stored = await lab.deps.checkpoints.newest(clusterId);
+    const node = { remote: lab.deps.remote, target: sshTarget(p2.master, await lab.provider.sshIdentity(ref)) };
+    const stored = await restoreNewestCheckpoint(lab.deps.openStore(ctx.artifacts ?? '', 'us-east-1'), node, REMOTE.trainOutput);
     if (!stored) throw new Error('no stored checkpoint to relaunch from');
-    const out = REMOTE.trainOutput;
-    await lab.deps.remote.check(
-      sshTarget(p2.master, await lab.provider.sshIdentity(ref)),
-      sh`mkdir -p ${out} && rm -rf ${out}/${stored.name} && tar -C ${out} -xf -`,
-      { label: `restore ${stored.name}`, stdin: createReadStream(stored.path) },
-    );
+    log(`  restored ${stored.name}`);
     phase('checkpoint restored on the master');
     const workers2 = await runActivity(acts, clusterId, 'launchWorkers', { ...ctx, image, names });
     phase('workers launched');
@@ -376,7 +372,7 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
       phases,
     };
   } finally {
-    await runActivity(acts, clusterId, 'teardown', { ...ctx, keepCluster: false }).catch(() => undefined);
+    await runActivity(acts, clusterId, 'teardown', { ...ctx, keepCluster: false, succeeded: true }).catch(() => undefined);
   }
 }
 

@@ -43,7 +43,7 @@ export async function scale(client: Client, runs = 100): Promise<ScaleResult> {
     BENCH_PROBE_HOST_KEY: probe.hostKey,
     BENCH_IDENTITY_FILE: join(scratch, 'id_ed25519'),
     BENCH_CLUSTER_PUBLIC_KEY: clientKey.publicKey,
-    BENCH_CHECKPOINT_STORE: join(scratch, 'checkpoints'),
+    BENCH_ARTIFACTS: join(scratch, 'artifacts'),
   });
   try {
     const startup = await memoryOf(worker.pid);

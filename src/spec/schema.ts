@@ -90,15 +90,17 @@ const artifactUri = z.string().max(1024).superRefine((value, ctx) => {
   }
 });
 
-const artifacts = z.preprocess(
-  (value) => (typeof value === 'string' ? { uri: value } : (value ?? {})),
-  z.strictObject({
-    /** Where the run's model, checkpoints and record go; the local provider defaults to a folder under its lab root. */
-    uri: artifactUri.optional(),
-    /** Checkpoints kept in the store after a successful run (all are kept after a failure). */
-    keepCheckpoints: z.number().int().min(0).max(1000).default(1),
-  }),
-);
+const artifactsObject = z.strictObject({
+  /** Where the run's model, checkpoints and record go; the local provider defaults to a folder under its lab root. */
+  uri: artifactUri.optional(),
+  /** Checkpoints kept in the store after a successful run (all are kept after a failure). */
+  keepCheckpoints: z.number().int().min(0).max(1000).default(1),
+});
+
+/** `artifacts: s3://...` is short for `artifacts: { uri: s3://... }`. */
+const artifacts = z
+  .union([artifactUri.transform((uri) => ({ uri, keepCheckpoints: 1 })), artifactsObject])
+  .default({ keepCheckpoints: 1 });
 
 const common = {
   name: z.string().regex(NAME_PATTERN, 'use 2-40 lowercase letters, digits and dashes, starting with a letter'),
@@ -119,6 +121,7 @@ export const runSpecSchema = z.discriminatedUnion('provider', [
     ctx.addIssue({
       code: 'custom',
       path: ['artifacts', 'uri'],
+      input: spec.artifacts.uri,
       message: 'aws runs need an S3 artifact store (s3://bucket/prefix): nothing on the nodes outlives the run',
     });
   }

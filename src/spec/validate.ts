@@ -25,6 +25,11 @@ function friendlyMessage(issue: z.core.$ZodIssue): string {
       return `invalid name: ${issue.issues[0]?.message ?? issue.message}`;
     case 'invalid_value':
       return issue.input === undefined ? `is required: ${issue.message}` : issue.message;
+    case 'invalid_union': {
+      // A union of a short form and a long form: report the branch whose type matched, not "Invalid input".
+      const matched = issue.errors.find((branch) => branch.length > 0 && branch.every((i) => i.code !== 'invalid_type'));
+      return matched?.[0]?.message ?? issue.message;
+    }
     case 'invalid_type':
       if (issue.input === undefined) return 'is required';
       return issue.expected === 'int' ? 'must be a whole number' : `must be a ${issue.expected}`;
