@@ -37,7 +37,10 @@ export function formatArtifactUri(location: ArtifactLocation): string {
 /** `<base>/<run name>/<workflow id>/`: one folder per run. */
 export function runArtifactsUri(base: string, runName: string, workflowId: string): string {
   const location = parseArtifactUri(base);
-  const folder = [runName, workflowId].map((s) => checkedSegments(s).join('/'));
+  const folder = [runName, workflowId].map((s) => {
+    if (s.includes('/')) throw new Error(`"${s}" must be one path segment`);
+    return checkedSegments(s).join('/');
+  });
   const joined =
     location.kind === 's3'
       ? { ...location, prefix: [location.prefix, ...folder].filter((s) => s).join('/') }
