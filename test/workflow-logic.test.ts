@@ -24,8 +24,15 @@ describe('run workflow (fake activities)', () => {
     const summary = await withWorker(activities, async ({ client, taskQueue }) =>
       client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic'), args: [{ spec }] }),
     ) as RunSummary;
-    assert.deepEqual(log.calls, ['provisionMaster', 'installDeps', 'bakeImage', 'launchWorkers', 'wireSsh', 'sanityRun', 'distributedTrain', 'teardown']);
+    assert.deepEqual(log.calls, ['prepareArtifacts', 'provisionMaster', 'installDeps', 'bakeImage', 'launchWorkers', 'wireSsh', 'sanityRun', 'distributedTrain', 'deliverModel', 'teardown', 'recordRun']);
     assert.deepEqual(summary.steps.map((s) => s.name), [...STEP_NAMES]);
+    assert.equal(summary.artifacts.model, 'file:///fake/artifacts/run/wf/model/');
+    assert.equal(summary.artifacts.runRecord, 'file:///fake/artifacts/run/wf/run.json');
+    assert.deepEqual(log.teardownInputs, [{ keepCluster: false, succeeded: true }]);
+    const record = log.records[0] as { outcome?: string; model?: string; packages?: object };
+    assert.equal(record.outcome, 'succeeded');
+    assert.equal(record.model, summary.artifacts.model);
+    assert.deepEqual(record.packages, { torch: '2.13.0' });
     assert.equal(summary.nodesLaunched, 3);
     assert.equal(summary.teardown.nodesLeft, 0);
   });
@@ -53,8 +60,42 @@ describe('run workflow (fake activities)', () => {
         (err: unknown) => rootCause(err) instanceof ApplicationFailure && (rootCause(err) as ApplicationFailure).type === FailureType.TrainingFailed,
       );
     });
-    assert.equal(log.calls.at(-1), 'teardown');
-    assert.deepEqual(log.teardownInputs, [{ keepCluster: false }]);
+    assert.deepEqual(log.calls.slice(-2), ['teardown', 'recordRun']);
+    assert.deepEqual(log.teardownInputs, [{ keepCluster: false, succeeded: false }], 'a failed run keeps every checkpoint');
+    const record = log.records[0] as { outcome?: string; error?: string; model?: string | null };
+    assert.equal(record.outcome, 'failed');
+    assert.match(record.error ?? '', /sanity-run|Activity task failed|TrainingFailed/);
+    assert.equal(record.model, null);
+  });
+
+  it('an artifact store that cannot be used stops the run before anything is launched', async () => {
+    const { activities, log } = fakeActivities({ prepareArtifacts: failingWith(FailureType.SpecInvalid) });
+    await withWorker(activities, async ({ client, taskQueue }) => {
+      await assert.rejects(
+        client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-store'), args: [{ spec }] }),
+        (err: unknown) => (rootCause(err) as ApplicationFailure).type === FailureType.SpecInvalid,
+      );
+    });
+    assert.deepEqual(log.calls, ['prepareArtifacts', 'teardown'], 'no node launched, no record without a store');
+  });
+
+  it('a master lost before the model upload is replaced, training resumes from the store, and the model is delivered', async () => {
+    let deliveries = 0;
+    const base = fakeActivities().activities;
+    const { activities, log } = fakeActivities({
+      deliverModel: async (input) => {
+        deliveries += 1;
+        if (deliveries === 1)
+          throw ApplicationFailure.create({ type: FailureType.NodeLost, nonRetryable: true, message: 'master lost', details: [{ nodes: ['master'], reason: 'gone' }] });
+        return base.deliverModel(input);
+      },
+    });
+    const summary = (await withWorker(activities, async ({ client, taskQueue }) =>
+      client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-deliver'), args: [{ spec }] }),
+    )) as RunSummary;
+    assert.deepEqual(log.calls.slice(7), ['distributedTrain', 'deliverModel', 'replaceMaster', 'wireSsh', 'distributedTrain', 'deliverModel', 'teardown', 'recordRun']);
+    assert.equal(summary.recoveries, 1);
+    assert.equal(summary.artifacts.model, 'file:///fake/artifacts/run/wf/model/');
   });
 
   it('keeps the cluster on failure only when the spec asks', async () => {
@@ -65,7 +106,7 @@ describe('run workflow (fake activities)', () => {
       await assert.rejects(handle.result());
       assert.deepEqual((await handle.query(progressQuery)).keptAccess, ['master: ssh -i key -p 22 ubuntu@127.0.0.1']);
     });
-    assert.deepEqual(log.teardownInputs, [{ keepCluster: true }]);
+    assert.deepEqual(log.teardownInputs, [{ keepCluster: true, succeeded: false }]);
   });
 
   it('a teardown failure after a failed run does not replace the run\'s error', async () => {
@@ -99,7 +140,7 @@ describe('run workflow (fake activities)', () => {
       await assert.rejects(handle.result(), (err: unknown) => rootCause(err) instanceof CancelledFailure);
       release();
     });
-    assert.deepEqual(log.teardownInputs, [{ keepCluster: false }]);
+    assert.deepEqual(log.teardownInputs, [{ keepCluster: false, succeeded: false }]);
   });
 
   it('publishes the scores when training returns: summary, progress query, TuneforgeF1 and TuneforgeExactMatch', async () => {

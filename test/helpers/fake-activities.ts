@@ -31,11 +31,13 @@ export function fakeNode(name: string): NodeRecord {
 
 export interface CallLog {
   calls: string[];
-  teardownInputs: Array<{ keepCluster: boolean }>;
+  teardownInputs: Array<{ keepCluster: boolean; succeeded: boolean }>;
+  /** What record-run was asked to write (run.json). */
+  records: unknown[];
 }
 
 export function fakeActivities(overrides: Partial<Activities> = {}): { activities: Activities; log: CallLog } {
-  const log: CallLog = { calls: [], teardownInputs: [] };
+  const log: CallLog = { calls: [], teardownInputs: [], records: [] };
   const record = <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
     log.calls.push(name);
     return fn(...args);
@@ -46,7 +48,10 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
       modelUri: 'file:///fake/artifacts/run/wf/model/', evaluationUri: null, files: 3, bytes: 1000, uploadSeconds: 0.1,
       packages: { torch: '2.13.0' }, lossCurve: [{ step: 1, loss: 5 }],
     }),
-    recordRun: async () => 'file:///fake/artifacts/run/wf/run.json',
+    recordRun: async (input) => {
+      log.records.push(input.record);
+      return 'file:///fake/artifacts/run/wf/run.json';
+    },
     provisionMaster: async () => ({
       cluster: { clusterId: 'c', provider: 'local', sshUser: 'ubuntu', rendezvousPort: 29500, nodesShareCpus: true },
       master: fakeNode('master'),
@@ -63,7 +68,7 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
     replaceNodes: async (input) => input.nodes.map((n) => fakeNode(n.name)),
     replaceMaster: async () => fakeNode('master'),
     teardown: async (input) => {
-      log.teardownInputs.push({ keepCluster: input.keepCluster });
+      log.teardownInputs.push({ keepCluster: input.keepCluster, succeeded: input.succeeded });
       return { nodesTerminated: input.keepCluster ? 0 : 3, nodesLeft: input.keepCluster ? 3 : 0, kept: input.keepCluster, costUsd: 0, unpricedTypes: [], access: input.keepCluster ? ['master: ssh -i key -p 22 ubuntu@127.0.0.1'] : [] };
     },
   };
