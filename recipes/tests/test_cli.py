@@ -52,3 +52,25 @@ def test_offline_only_with_local_data_model_and_tokenizer(tmp_path, train_file):
     hub_tokenizer = cli.parse_args(local + ["--train_file", train_file,
                                             "--tokenizer_name", "google-bert/bert-base-uncased"])
     assert not cli.is_offline(hub_tokenizer)
+
+
+@pytest.mark.parametrize("flag,value,message", [
+    ("--dataset_name", "squad", "--dataset_name squad: neither a local folder nor a hub id of the form "
+                                "'namespace/name' (use rajpurkar/squad)"),
+    ("--model_name_or_path", "distilbert-base-uncased", "(use distilbert/distilbert-base-uncased)"),
+    ("--tokenizer_name", "bert-base-uncased", "(use google-bert/bert-base-uncased)"),
+    ("--model_name_or_path", "my-model", "--model_name_or_path my-model: neither a local folder nor a hub id "
+                                         "of the form 'namespace/name' (e.g. distilbert/distilbert-base-uncased)"),
+    ("--dataset_name", "a/b/c", "(e.g. rajpurkar/squad)"),
+])
+def test_single_segment_hub_ids_are_refused_with_the_corrected_id(capsys, train_file, flag, value, message):
+    data = [] if flag == "--dataset_name" else ["--train_file", train_file]
+    with pytest.raises(SystemExit):
+        cli.parse_args(BASE + data + [flag, value])
+    assert message in capsys.readouterr().err
+
+
+def test_local_folders_pass_as_any_id(tmp_path):
+    args = cli.parse_args(["--model_name_or_path", str(tmp_path), "--output_dir", "out",
+                           "--dataset_name", str(tmp_path)])
+    assert args.dataset_name == str(tmp_path) and args.tokenizer_name == str(tmp_path)
