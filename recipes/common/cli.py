@@ -3,6 +3,8 @@
 import argparse
 import os
 
+import hub_ids
+
 
 def _bounded(convert, ok, requirement: str):
     """argparse type: convert the text, then check it; errors say what was expected."""
@@ -32,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenizer_name", help="default: --model_name_or_path")
     p.add_argument("--train_file", help="local JSON: {\"data\": [SQuAD rows]}")
     p.add_argument("--validation_file", help="local JSON, same format (needed for --do_eval)")
-    p.add_argument("--dataset_name", help="Hugging Face hub dataset (e.g. squad); needs the network")
+    p.add_argument("--dataset_name",
+                   help="Hugging Face hub dataset 'namespace/name' (e.g. rajpurkar/squad); needs the network")
     p.add_argument("--output_dir", required=True)
     p.add_argument("--max_steps", type=_max_steps, default=-1, help="-1: train --num_train_epochs")
     p.add_argument("--num_train_epochs", type=_positive_float, default=1.0)
@@ -48,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max_seq_length", type=_positive_int, default=384)
     p.add_argument("--doc_stride", type=_positive_int, default=128)
     p.add_argument("--logging_steps", type=_positive_int, default=1)
-    p.add_argument("--do_eval", action="store_true", help="report the loss on the validation split")
+    p.add_argument("--do_eval", action="store_true",
+                   help="after training: SQuAD v1.1 exact match and F1 on the validation split")
     p.add_argument("--resume", action="store_true", help="resume from the newest complete checkpoint")
     return p
 
@@ -65,11 +69,12 @@ def _check(parser, args) -> None:
         path = getattr(args, name)
         if path is not None and not os.path.isfile(path):
             parser.error(f"--{name} {path}: no such file")
-    for name in ("model_name_or_path", "tokenizer_name"):
+    for name, kind in (("model_name_or_path", "model"), ("tokenizer_name", "model"),
+                       ("dataset_name", "dataset")):
         value = getattr(args, name)
-        # Hub ids look like "org/name"; anything rooted like a path must be a local folder.
-        if value and value.startswith(("/", "./", "../", "~")) and not os.path.isdir(value):
-            parser.error(f"--{name} {value}: no such folder")
+        problem = hub_ids.problem(value, kind) if value else None
+        if problem:
+            parser.error(f"--{name} {problem}")
     if args.doc_stride >= args.max_seq_length:
         parser.error("--doc_stride must be smaller than --max_seq_length")
     if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):

@@ -1,8 +1,12 @@
-"""SQuAD-style rows -> fixed-length training features, like transformers' run_qa example."""
+"""SQuAD-style rows -> fixed-length features, like transformers' run_qa example."""
 
 import json
+from collections import Counter
+from dataclasses import dataclass
 
 import torch
+
+import hub_ids
 
 REQUIRED_KEYS = ("id", "context", "question", "answers")
 FEATURE_KEYS = ("input_ids", "attention_mask", "start_positions", "end_positions")
@@ -23,17 +27,38 @@ def load_json_rows(path: str) -> list[dict]:
     rows = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(rows, list) or not rows:
         raise DataError(f"{path}: expected a non-empty list under the top-level key 'data'")
-    for index, row in enumerate(rows):
-        missing = [key for key in REQUIRED_KEYS if key not in row]
-        if missing:
-            raise DataError(f"{path}: row {index} lacks {', '.join(missing)}")
-    return rows
+    return _checked_rows(rows, path)
 
 
 def load_hub_rows(dataset_name: str, split: str) -> list[dict]:
+    problem = hub_ids.problem(dataset_name, "dataset")
+    if problem:
+        raise DataError(f"--dataset_name {problem}")
     import datasets  # only the hub path needs (and may download with) the datasets library
 
-    return datasets.load_dataset(dataset_name, split=split).to_list()
+    rows = datasets.load_dataset(dataset_name, split=split).to_list()
+    if not rows:
+        raise DataError(f"{dataset_name} split {split}: no rows")
+    return _checked_rows(rows, f"{dataset_name} split {split}")
+
+
+def _checked_rows(rows: list[dict], source: str) -> list[dict]:
+    for index, row in enumerate(rows):
+        missing = [key for key in REQUIRED_KEYS if key not in row]
+        if missing:
+            raise DataError(f"{source}: row {index} lacks {', '.join(missing)}")
+    return rows
+
+
+def check_eval_rows(rows: list[dict], source: str) -> None:
+    """SQuAD v1 scoring needs unique ids and at least one gold answer per example."""
+    unanswered = [row["id"] for row in rows if not any(text.strip() for text in row["answers"]["text"])]
+    if unanswered:
+        raise DataError(f"{source}: {len(unanswered)} of {len(rows)} evaluation rows have no answer "
+                        f"(first: {unanswered[0]!r}); SQuAD v1 scoring needs a gold answer in every row")
+    repeated = [row_id for row_id, count in Counter(row["id"] for row in rows).items() if count > 1]
+    if repeated:
+        raise DataError(f"{source}: evaluation row ids must be unique ({repeated[0]!r} repeats)")
 
 
 def _answer_token_span(answers, offsets, sequence_ids, context_id, cls_index):
@@ -56,11 +81,15 @@ def _answer_token_span(answers, offsets, sequence_ids, context_id, cls_index):
     return start - 1, end + 1
 
 
-def _prepare_chunk(rows, tokenizer, max_seq_length, doc_stride):
+def _context_sequence_id(tokenizer) -> int:
+    return 1 if tokenizer.padding_side == "right" else 0
+
+
+def _encode(rows, tokenizer, max_seq_length, doc_stride):
     pad_on_right = tokenizer.padding_side == "right"
     questions = [row["question"].lstrip() for row in rows]
     contexts = [row["context"] for row in rows]
-    encoded = tokenizer(
+    return tokenizer(
         questions if pad_on_right else contexts,
         contexts if pad_on_right else questions,
         truncation="only_second" if pad_on_right else "only_first",
@@ -70,13 +99,16 @@ def _prepare_chunk(rows, tokenizer, max_seq_length, doc_stride):
         return_offsets_mapping=True,
         padding="max_length",
     )
+
+
+def _labelled_tensors(encoded, rows, tokenizer) -> dict:
     starts, ends = [], []
     for i, offsets in enumerate(encoded["offset_mapping"]):
         input_ids = encoded["input_ids"][i]
         cls_index = input_ids.index(tokenizer.cls_token_id) if tokenizer.cls_token_id in input_ids else 0
         answers = rows[encoded["overflow_to_sample_mapping"][i]]["answers"]
         start, end = _answer_token_span(
-            answers, offsets, encoded.sequence_ids(i), 1 if pad_on_right else 0, cls_index
+            answers, offsets, encoded.sequence_ids(i), _context_sequence_id(tokenizer), cls_index
         )
         starts.append(start)
         ends.append(end)
@@ -86,6 +118,13 @@ def _prepare_chunk(rows, tokenizer, max_seq_length, doc_stride):
         "start_positions": torch.tensor(starts, dtype=torch.long),
         "end_positions": torch.tensor(ends, dtype=torch.long),
     }
+
+
+def _context_offsets(encoded, index, context_id) -> list[tuple[int, int] | None]:
+    """Character span of each token of feature `index`; None for tokens outside the context."""
+    sequence_ids = encoded.sequence_ids(index)
+    return [tuple(span) if sequence_ids[k] == context_id else None
+            for k, span in enumerate(encoded["offset_mapping"][index])]
 
 
 class FeatureDataset(torch.utils.data.Dataset):
@@ -99,10 +138,39 @@ class FeatureDataset(torch.utils.data.Dataset):
         return {key: value[index] for key, value in self.tensors.items()}
 
 
+def _chunks(rows):
+    return [rows[i : i + CHUNK_ROWS] for i in range(0, len(rows), CHUNK_ROWS)]
+
+
+def _concatenated(parts: list[dict]) -> FeatureDataset:
+    return FeatureDataset({key: torch.cat([part[key] for part in parts]) for key in FEATURE_KEYS})
+
+
 def prepare_features(rows, tokenizer, max_seq_length: int, doc_stride: int) -> FeatureDataset:
     """Tokenize question/context pairs with overflow windows and label answer start/end tokens."""
-    chunks = [
-        _prepare_chunk(rows[i : i + CHUNK_ROWS], tokenizer, max_seq_length, doc_stride)
-        for i in range(0, len(rows), CHUNK_ROWS)
-    ]
-    return FeatureDataset({key: torch.cat([chunk[key] for chunk in chunks]) for key in FEATURE_KEYS})
+    return _concatenated([
+        _labelled_tensors(_encode(chunk, tokenizer, max_seq_length, doc_stride), chunk, tokenizer)
+        for chunk in _chunks(rows)
+    ])
+
+
+@dataclass
+class ValidationFeatures:
+    """Model inputs (labelled, for the loss) and, per feature (window), what maps logits back to text."""
+
+    dataset: FeatureDataset
+    example_ids: list[str]
+    offsets: list[list[tuple[int, int] | None]]
+
+
+def prepare_validation_features(rows, tokenizer, max_seq_length: int, doc_stride: int) -> ValidationFeatures:
+    """Like run_qa's prepare_validation_features, plus the training labels so the loss can be reported."""
+    context_id = _context_sequence_id(tokenizer)
+    parts, example_ids, offsets = [], [], []
+    for chunk in _chunks(rows):
+        encoded = _encode(chunk, tokenizer, max_seq_length, doc_stride)
+        parts.append(_labelled_tensors(encoded, chunk, tokenizer))
+        for index, row_index in enumerate(encoded["overflow_to_sample_mapping"]):
+            example_ids.append(chunk[row_index]["id"])
+            offsets.append(_context_offsets(encoded, index, context_id))
+    return ValidationFeatures(_concatenated(parts), example_ids, offsets)

@@ -2,13 +2,21 @@
 
 Progress goes to stdout as `TUNEFORGE {json}` lines from the world process zero (see progress.py).
 SIGUSR1: checkpoint at the next step boundary. SIGTERM: checkpoint there, then exit 0.
+At the end, world process zero writes the model to OUTPUT_DIR/model/ and, with --do_eval,
+OUTPUT_DIR/eval_predictions.json and OUTPUT_DIR/eval_results.json, then prints `done`.
 """
 
 import json
 import os
+import shutil
 import sys
+from dataclasses import dataclass
 
 import cli
+
+MODEL_DIR = "model"
+EVAL_PREDICTIONS = "eval_predictions.json"
+EVAL_RESULTS = "eval_results.json"
 
 
 def launched_world_size() -> int:
@@ -52,14 +60,19 @@ def build_training_args(args):
 
 
 def load_rows(args):
+    """(train rows, evaluation rows or None); evaluation rows are checked to be scorable."""
     import qa_data
 
     if args.dataset_name:
         train = qa_data.load_hub_rows(args.dataset_name, "train")
         evaluation = qa_data.load_hub_rows(args.dataset_name, "validation") if args.do_eval else None
+        eval_source = f"{args.dataset_name} split validation"
     else:
         train = qa_data.load_json_rows(args.train_file)
         evaluation = qa_data.load_json_rows(args.validation_file) if args.do_eval else None
+        eval_source = args.validation_file
+    if evaluation is not None:
+        qa_data.check_eval_rows(evaluation, eval_source)
     return train, evaluation
 
 
@@ -85,32 +98,42 @@ def agree_on_checkpoint(args) -> str | None:
     return chosen
 
 
+@dataclass
+class EvalSet:
+    rows: list
+    features: "qa_data.ValidationFeatures"
+
+
 def build_trainer(args, training_args, resumed_from, model_path):
+    """(trainer, progress callback, signal callback, EvalSet or None)."""
     import qa_data
     from callbacks import ProgressCallback, SignalCallback
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PrinterCallback, Trainer
+    from qa_model import load_qa_model
+    from transformers import AutoTokenizer, PrinterCallback, Trainer
 
     # Handlers go in first so that a signal during loading and preprocessing is not lost.
     progress, signals = ProgressCallback(resumed_from), SignalCallback()
     # On the hub path, one download per node; the other local ranks then read the cache.
     with training_args.main_process_first(desc="loading model and data"):
         tokenizer = AutoTokenizer.from_pretrained(args.tokenizer_name)
-        model = AutoModelForQuestionAnswering.from_pretrained(model_path)
+        model = load_qa_model(model_path)
         train_rows, eval_rows = load_rows(args)
     if not tokenizer.is_fast:
         sys.exit("train_qa: a fast tokenizer (offset mapping) is required")
     max_len = min(args.max_seq_length, tokenizer.model_max_length)
+    eval_set = None
+    if eval_rows is not None:
+        eval_set = EvalSet(eval_rows, qa_data.prepare_validation_features(eval_rows, tokenizer, max_len,
+                                                                          args.doc_stride))
     trainer = Trainer(
         model=model,
         args=training_args,
         train_dataset=qa_data.prepare_features(train_rows, tokenizer, max_len, args.doc_stride),
-        eval_dataset=(qa_data.prepare_features(eval_rows, tokenizer, max_len, args.doc_stride)
-                      if eval_rows is not None else None),
         processing_class=tokenizer,
         callbacks=[progress, signals],
     )
     trainer.remove_callback(PrinterCallback)  # it prints raw dicts to stdout
-    return trainer, progress, signals
+    return trainer, progress, signals, eval_set
 
 
 def finished_step(checkpoint: str, max_steps: int) -> int | None:
@@ -133,7 +156,64 @@ def train(trainer, progress, signals, resumed_from, finished):
     return result.global_step, result.metrics["train_runtime"]
 
 
-def report_done(args, training_args, progress, global_step, runtime, eval_loss) -> None:
+@dataclass
+class EvalOutcome:
+    loss: float
+    answers: dict | None  # example id -> answer text, on world process zero only
+    scores: dict | None
+
+
+def evaluate(trainer, eval_set) -> EvalOutcome:
+    """SQuAD v1.1 exact match / F1 of the trained model on the evaluation set.
+
+    Every rank predicts its share of the features and Trainer.predict gathers the logits, rather than
+    rank 0 predicting alone while the others wait: the ranks already hold the model and the features,
+    so with R ranks the forward passes (the cost that grows with the eval set: SQuAD dev is 10.8k
+    features of 384 tokens) take about 1/R of the time. Post-processing and scoring (light, no model)
+    run on world process zero. Measured cost: see recipes/README.md.
+    """
+    import qa_eval
+
+    output = trainer.predict(eval_set.features.dataset, metric_key_prefix="eval")
+    if not trainer.is_world_process_zero():
+        return EvalOutcome(output.metrics["eval_loss"], None, None)
+    start_logits, end_logits = output.predictions
+    features = eval_set.features
+    answers = qa_eval.postprocess_predictions(eval_set.rows, features.example_ids, features.offsets,
+                                              start_logits, end_logits)
+    scores = qa_eval.squad_scores(answers, qa_eval.references(eval_set.rows))
+    return EvalOutcome(output.metrics["eval_loss"], answers, scores)
+
+
+def write_json(path: str, payload) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=1, ensure_ascii=False)
+        handle.write("\n")
+
+
+def save_final_model(model, tokenizer, model_dir: str) -> None:
+    """save_pretrained layout only (no training args); `model_dir` is complete or absent, never half."""
+    staging = f"{model_dir}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    shutil.rmtree(model_dir, ignore_errors=True)
+    os.rename(staging, model_dir)
+
+
+def publish(args, trainer, evaluation: EvalOutcome | None) -> None:
+    """World process zero: the final model, then the evaluation files that describe it."""
+    paths = [os.path.join(args.output_dir, name) for name in (EVAL_PREDICTIONS, EVAL_RESULTS)]
+    for path in paths:  # a previous run's files would describe another model
+        if os.path.exists(path):
+            os.remove(path)
+    save_final_model(trainer.model, trainer.processing_class, os.path.join(args.output_dir, MODEL_DIR))
+    if evaluation is not None:
+        write_json(paths[0], evaluation.answers)
+        write_json(paths[1], {**evaluation.scores, "eval_samples": len(evaluation.answers)})
+
+
+def report_done(args, training_args, progress, global_step, runtime, evaluation) -> None:
     from progress import emit
 
     # Trainer's own rates count all max_steps, also those done before a resume.
@@ -151,8 +231,12 @@ def report_done(args, training_args, progress, global_step, runtime, eval_loss) 
         "steady_samples_per_second": round(steady * samples_per_step, 3) if steady else None,
         "first_loss": progress.first_loss,
         "final_loss": progress.final_loss,
-        "eval_loss": eval_loss,
+        "eval_loss": evaluation.loss if evaluation else None,
+        "eval_exact_match": evaluation.scores["exact_match"] if evaluation else None,
+        "eval_f1": evaluation.scores["f1"] if evaluation else None,
+        "eval_samples": len(evaluation.answers) if evaluation else None,
         "output_dir": os.path.abspath(args.output_dir),
+        "model_dir": os.path.abspath(os.path.join(args.output_dir, MODEL_DIR)),
     })
 
 
@@ -165,16 +249,16 @@ def run(args) -> int:
     resumed_from = agree_on_checkpoint(args)
     finished = finished_step(resumed_from, args.max_steps) if resumed_from else None
     model_path = resumed_from if finished is not None else args.model_name_or_path
-    trainer, progress, signals = build_trainer(args, training_args, resumed_from, model_path)
+    trainer, progress, signals, eval_set = build_trainer(args, training_args, resumed_from, model_path)
     outcome = train(trainer, progress, signals, resumed_from, finished)
     if outcome is None:
         if trainer.is_world_process_zero():
             emit({"event": "stopped", "step": signals.stopped_at})
         return 0
-    eval_loss = trainer.evaluate()["eval_loss"] if args.do_eval else None
-    trainer.save_model()
+    evaluation = evaluate(trainer, eval_set) if eval_set is not None else None
     if trainer.is_world_process_zero():
-        report_done(args, training_args, progress, *outcome, eval_loss)
+        publish(args, trainer, evaluation)
+        report_done(args, training_args, progress, *outcome, evaluation)
     return 0
 
 
@@ -183,7 +267,14 @@ def main(argv=None) -> int:
     if cli.is_offline(args):
         # Must be set before transformers / huggingface_hub are imported.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    code = run(args)
+    import qa_data
+    import qa_eval
+    import qa_model
+
+    try:
+        code = run(args)
+    except (qa_data.DataError, qa_model.ModelError, qa_eval.EvalError) as error:
+        sys.exit(f"train_qa: {error}")
     shutdown_distributed()
     return code
 

@@ -62,7 +62,7 @@ def test_crash_leaves_nothing_that_looks_complete(tmp_path, monkeypatch):
 
 def test_rows_answers_inside_contexts(assets):
     splits = {}
-    for split, expected in (("train", 64), ("eval", 16)):
+    for split, expected in (("train", make_assets.N_TRAIN), ("eval", make_assets.N_EVAL)):
         with open(assets / "data" / f"{split}.json", encoding="utf-8") as handle:
             rows = json.load(handle)["data"]
         assert len(rows) == expected
@@ -71,7 +71,7 @@ def test_rows_answers_inside_contexts(assets):
             (text,), (start,) = row["answers"]["text"], row["answers"]["answer_start"]
             assert text and row["context"][start:start + len(text)] == text
         splits[split] = {row["id"] for row in rows}
-    assert len(splits["train"] | splits["eval"]) == 80
+    assert len(splits["train"] | splits["eval"]) == make_assets.N_TRAIN + make_assets.N_EVAL
 
 
 def test_tokenizer_and_model_load_offline(assets):

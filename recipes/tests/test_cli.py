@@ -2,7 +2,7 @@ import pytest
 
 import cli
 
-BASE = ["--model_name_or_path", "m", "--output_dir", "out"]
+BASE = ["--model_name_or_path", "org/m", "--output_dir", "out"]
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def train_file(tmp_path):
 
 @pytest.mark.parametrize("extra,message", [
     ([], "exactly one of --train_file or --dataset_name"),
-    (["--dataset_name", "squad", "--train_file", "TRAIN"], "exactly one of"),
+    (["--dataset_name", "rajpurkar/squad", "--train_file", "TRAIN"], "exactly one of"),
     (["--train_file", "/nonexistent.json"], "no such file"),
     (["--train_file", "TRAIN", "--tokenizer_name", "./missing-tokenizer"], "--tokenizer_name ./missing-tokenizer: no such folder"),
     (["--train_file", "TRAIN", "--do_eval"], "needs --validation_file"),
@@ -39,7 +39,7 @@ def test_missing_local_model_folder(capsys, train_file):
 
 def test_defaults(train_file):
     args = cli.parse_args(BASE + ["--train_file", train_file])
-    assert args.tokenizer_name == "m" and args.max_steps == -1 and args.logging_steps == 1
+    assert args.tokenizer_name == "org/m" and args.max_steps == -1 and args.logging_steps == 1
     assert (args.max_seq_length, args.doc_stride, args.save_total_limit) == (384, 128, 2)
     assert not args.resume and not args.bf16 and not cli.is_offline(args)
 
@@ -47,7 +47,30 @@ def test_defaults(train_file):
 def test_offline_only_with_local_data_model_and_tokenizer(tmp_path, train_file):
     local = ["--model_name_or_path", str(tmp_path), "--output_dir", "out"]
     assert cli.is_offline(cli.parse_args(local + ["--train_file", train_file]))
-    hub = cli.parse_args(local + ["--dataset_name", "squad", "--bf16", "--do_eval"])
-    assert hub.dataset_name == "squad" and hub.bf16 and not cli.is_offline(hub)
-    hub_tokenizer = cli.parse_args(local + ["--train_file", train_file, "--tokenizer_name", "bert-base-uncased"])
+    hub = cli.parse_args(local + ["--dataset_name", "rajpurkar/squad", "--bf16", "--do_eval"])
+    assert hub.dataset_name == "rajpurkar/squad" and hub.bf16 and not cli.is_offline(hub)
+    hub_tokenizer = cli.parse_args(local + ["--train_file", train_file,
+                                            "--tokenizer_name", "google-bert/bert-base-uncased"])
     assert not cli.is_offline(hub_tokenizer)
+
+
+@pytest.mark.parametrize("flag,value,message", [
+    ("--dataset_name", "squad", "--dataset_name squad: neither a local folder nor a hub id of the form "
+                                "'namespace/name' (use rajpurkar/squad)"),
+    ("--model_name_or_path", "distilbert-base-uncased", "(use distilbert/distilbert-base-uncased)"),
+    ("--tokenizer_name", "bert-base-uncased", "(use google-bert/bert-base-uncased)"),
+    ("--model_name_or_path", "my-model", "--model_name_or_path my-model: neither a local folder nor a hub id "
+                                         "of the form 'namespace/name' (e.g. distilbert/distilbert-base-uncased)"),
+    ("--dataset_name", "a/b/c", "(e.g. rajpurkar/squad)"),
+])
+def test_single_segment_hub_ids_are_refused_with_the_corrected_id(capsys, train_file, flag, value, message):
+    data = [] if flag == "--dataset_name" else ["--train_file", train_file]
+    with pytest.raises(SystemExit):
+        cli.parse_args(BASE + data + [flag, value])
+    assert message in capsys.readouterr().err
+
+
+def test_local_folders_pass_as_any_id(tmp_path):
+    args = cli.parse_args(["--model_name_or_path", str(tmp_path), "--output_dir", "out",
+                           "--dataset_name", str(tmp_path)])
+    assert args.dataset_name == str(tmp_path) and args.tokenizer_name == str(tmp_path)

@@ -1,5 +1,6 @@
 """Real (tiny) training runs of train_qa.py in a subprocess, as the orchestrator runs it."""
 
+import json
 import os
 import queue
 import shutil
@@ -11,11 +12,13 @@ import time
 
 import pytest
 
+import make_assets
 from checkpoints import is_complete_checkpoint, newest_complete_checkpoint
 from conftest import TRAIN_QA
 from progress import parse_line
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+MODEL_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]
 
 
 def command(assets, out, *extra):
@@ -67,6 +70,9 @@ def test_progress_lines(first_run):
     assert done["first_loss"] == steps[0]["loss"] and done["final_loss"] == steps[-1]["loss"]
     assert done["final_loss"] < done["first_loss"]
     assert isinstance(done["eval_loss"], float) and done["train_runtime"] > 0
+    assert isinstance(done["eval_exact_match"], float) and isinstance(done["eval_f1"], float)
+    assert done["eval_f1"] >= done["eval_exact_match"] and done["eval_samples"] == make_assets.N_EVAL
+    assert done["model_dir"] == str(out / "model")
     assert done["train_steps_per_second"] == pytest.approx(12 / done["train_runtime"], rel=0.01)
     assert done["steady_samples_per_second"] > 0
     assert done["train_samples_per_second"] == pytest.approx(12 * 8 / done["train_runtime"], rel=0.01)
@@ -77,7 +83,26 @@ def test_checkpoints_on_disk(first_run):
     assert newest_complete_checkpoint(str(out)) == str(out / "checkpoint-12")
     assert sorted(name for name in os.listdir(out) if name.startswith("checkpoint-")) == [
         "checkpoint-10", "checkpoint-12"]  # save_total_limit 2
-    assert os.path.isfile(out / "model.safetensors")
+    assert sorted(os.listdir(out / "model")) == MODEL_FILES
+    assert not os.path.exists(out / "model.safetensors")
+
+
+def test_eval_files_match_the_done_event(assets, first_run):
+    out, events = first_run
+    with open(out / "eval_results.json", encoding="utf-8") as handle:
+        results = json.load(handle)
+    with open(out / "eval_predictions.json", encoding="utf-8") as handle:
+        predictions = json.load(handle)
+    done = events[-1]
+    assert results == {"exact_match": done["eval_exact_match"], "f1": done["eval_f1"],
+                       "eval_samples": done["eval_samples"]}
+    with open(assets / "data" / "eval.json", encoding="utf-8") as handle:
+        rows = json.load(handle)["data"]
+    assert set(predictions) == {row["id"] for row in rows}
+    assert all(isinstance(text, str) for text in predictions.values())
+    # The files come after the model (the done event after both): their mtimes say the order.
+    model_mtime = max(os.stat(out / "model" / name).st_mtime_ns for name in MODEL_FILES)
+    assert os.stat(out / "eval_predictions.json").st_mtime_ns >= model_mtime
 
 
 def test_resume_skips_incomplete_newest_checkpoint(assets, first_run, tmp_path):
@@ -89,7 +114,11 @@ def test_resume_skips_incomplete_newest_checkpoint(assets, first_run, tmp_path):
                          "resumed_from": str(out / "checkpoint-10"), "resumed_step": 10}
     assert [event["step"] for event in by_kind(events, "step")] == list(range(11, 17))
     assert events[-1]["event"] == "done" and events[-1]["global_step"] == 16
-    assert events[-1]["eval_loss"] is None
+    eval_keys = ("eval_loss", "eval_exact_match", "eval_f1", "eval_samples")
+    assert all(events[-1][key] is None for key in eval_keys)
+    assert sorted(os.listdir(out / "model")) == MODEL_FILES
+    # The copied run's evaluation files described another model: gone.
+    assert not os.path.exists(out / "eval_results.json") and not os.path.exists(out / "eval_predictions.json")
     # Rates count only the steps this run did (Trainer's own would count all 16).
     assert events[-1]["train_steps_per_second"] == pytest.approx(6 / events[-1]["train_runtime"], rel=0.01)
     assert newest_complete_checkpoint(str(out)) == str(out / "checkpoint-16")
@@ -230,5 +259,10 @@ def test_resume_from_final_checkpoint_trains_nothing(assets, first_run, tmp_path
     events = run_events(command(assets, out, "--max_steps", "12", "--save_steps", "5", "--resume", "--do_eval"))
     assert [event["event"] for event in events] == ["start", "done"]
     assert events[0]["resumed_step"] == 12 and events[1]["global_step"] == 12
-    assert events[1]["eval_loss"] == pytest.approx(first_run[1][-1]["eval_loss"])
+    first_done = first_run[1][-1]
+    for key in ("eval_loss", "eval_exact_match", "eval_f1"):
+        assert events[1][key] == pytest.approx(first_done[key])
+    assert events[1]["eval_samples"] == first_done["eval_samples"]
     assert not os.path.exists(out / "checkpoint-13")
+    assert sorted(os.listdir(out / "model")) == MODEL_FILES
+    assert json.loads((out / "eval_results.json").read_text())["f1"] == pytest.approx(first_done["eval_f1"])

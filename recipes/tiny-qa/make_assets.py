@@ -14,9 +14,9 @@ import random
 import shutil
 import sys
 
-ASSETS_VERSION = 1
+ASSETS_VERSION = 2
 MARKER = "ASSETS_COMPLETE"
-N_TRAIN, N_EVAL = 64, 16
+N_TRAIN, N_EVAL = 512, 64
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 MODEL_SHAPE = {"dim": 32, "hidden_dim": 64, "n_layers": 2, "n_heads": 2}
 
@@ -24,53 +24,50 @@ FIRST = ["Ada", "Bruno", "Chloe", "Dmitri", "Elena", "Farid", "Greta", "Hiro", "
          "Kira", "Luca", "Maya", "Nils", "Olga", "Pablo", "Quinn", "Rosa", "Sven", "Tara"]
 LAST = ["Adler", "Baker", "Costa", "Dumas", "Evans", "Fischer", "Garcia", "Horvat", "Ito",
         "Jensen", "Kowalski", "Larsen", "Moreau", "Novak", "Okafor"]
-CITIES = ["Lisbon", "Oslo", "Nairobi", "Osaka", "Quito", "Dublin", "Krakow", "Lyon", "Perth",
-          "Tallinn", "Accra", "Bergen", "Porto", "Seville", "Turin"]
-JOBS = ["baker", "nurse", "pilot", "carpenter", "chemist", "librarian", "plumber", "teacher",
-        "gardener", "journalist", "architect", "fisherman"]
-COLORS = ["red", "green", "blue", "yellow", "purple", "orange", "silver", "black", "white", "teal"]
-ANIMALS = ["dog", "cat", "parrot", "rabbit", "tortoise", "hamster", "goldfish", "ferret"]
-PET_NAMES = ["Biscuit", "Pepper", "Mango", "Ziggy", "Luna", "Otto", "Nori", "Waffles"]
-INSTRUMENTS = ["violin", "piano", "cello", "trumpet", "guitar", "flute", "drums", "harp"]
-
-
-def _facts(rng: random.Random, first: str, full: str) -> list[tuple[str, str, list[str]]]:
-    """(sentence with one {answer} slot, answer, questions about it) for one person."""
-    born, work = rng.choice(CITIES), rng.choice(CITIES)
-    year, job = str(rng.randint(1950, 2005)), rng.choice(JOBS)
-    color, animal = rng.choice(COLORS), rng.choice(ANIMALS)
-    pet, instrument = rng.choice(PET_NAMES), rng.choice(INSTRUMENTS)
-    return [
-        (f"{full} was born in {{answer}} in {year}.", born, [f"Where was {full} born?"]),
-        (f"{first} was born in the year {{answer}}.", year, [f"In which year was {full} born?"]),
-        (f"{first} works as a {{answer}}.", job, [f"What does {full} work as?", f"What is {first}'s job?"]),
-        (f"Every day {first} travels to {{answer}} for work.", work, [f"Where does {full} work?"]),
-        (f"The favourite colour of {first} is {{answer}}.", color, [f"What is {full}'s favourite colour?"]),
-        (f"{first} has a pet {{answer}} called {pet}.", animal, [f"What kind of pet does {full} have?"]),
-        (f"The pet of {first} is called {{answer}}.", pet, [f"What is the name of {first}'s pet?"]),
-        (f"On weekends {first} plays the {{answer}}.", instrument, [f"Which instrument does {full} play?"]),
-    ]
+# attribute: (values, fact sentence, question). Values never repeat across attributes and the question
+# names the attribute right after "Which", so the answer is predictable from the question.
+ATTRIBUTES = {
+    "city": (["Lisbon", "Oslo", "Nairobi", "Osaka", "Quito", "Dublin", "Krakow", "Lyon", "Perth",
+              "Cape Town", "Buenos Aires", "Hong Kong"],
+             "{first} lives in {answer}.", "Which city does {full} live in?"),
+    "job": (["baker", "nurse", "pilot", "carpenter", "chemist", "librarian", "plumber", "teacher",
+             "bus driver", "tax advisor"],
+            "{first} works as a {answer}.", "Which job does {full} do?"),
+    "colour": (["red", "green", "blue", "yellow", "purple", "orange", "silver", "black", "dark blue"],
+               "The favourite colour of {first} is {answer}.", "Which colour does {full} like best?"),
+    "pet": (["dog", "cat", "parrot", "rabbit", "tortoise", "hamster", "goldfish", "ferret"],
+            "{first} has a pet {answer}.", "Which pet does {full} have?"),
+    "instrument": (["violin", "piano", "cello", "trumpet", "guitar", "flute", "drums", "harp"],
+                   "On weekends {first} plays the {answer}.", "Which instrument does {full} play?"),
+    "year": ([str(year) for year in range(1950, 2006)],
+             "{first} was born in {answer}.", "Which year was {full} born in?"),
+}
+# In 40 steps the tiny model learns which words are answers, and only begins to learn which one the
+# question asks for: one to three facts per context keep that within reach (with two to four, F1 stays
+# near 40; see recipes/README.md). Two-word values let F1 give partial credit.
+FACTS_PER_CONTEXT = (1, 3)
 
 
 def make_row(rng: random.Random, row_id: str) -> dict:
+    """A few facts about one person, in random order, and a question about one of them."""
     first, last = rng.choice(FIRST), rng.choice(LAST)
-    full = f"{first} {last}"
-    facts = rng.sample(_facts(rng, first, full), k=rng.randint(3, 8))
-    target = rng.randrange(len(facts))
-    context, answer_start = "", -1
-    for index, (template, answer, _) in enumerate(facts):
-        prefix, suffix = template.split("{answer}")
-        if context:
-            context += " "
-        if index == target:
-            answer_start = len(context) + len(prefix)
-        context += prefix + answer + suffix
-    _, answer, questions = facts[target]
+    names = {"first": first, "full": f"{first} {last}"}
+    attributes = rng.sample(sorted(ATTRIBUTES), k=rng.randint(*FACTS_PER_CONTEXT))
+    target = rng.choice(attributes)
+    sentences = []
+    for attribute in attributes:
+        values, template, question = ATTRIBUTES[attribute]
+        value = rng.choice(values)
+        if attribute == target:
+            answer, answer_start = value, sum(len(sentence) + 1 for sentence in sentences) \
+                + len(template.split("{answer}")[0].format(**names))
+            asked = question.format(**names)
+        sentences.append(template.format(answer=value, **names))
     return {
         "id": row_id,
-        "title": full.replace(" ", "_"),
-        "context": context,
-        "question": rng.choice(questions),
+        "title": names["full"].replace(" ", "_"),
+        "context": " ".join(sentences),
+        "question": asked,
         "answers": {"text": [answer], "answer_start": [answer_start]},
     }
 
