@@ -19,7 +19,19 @@ for _ in $(seq 1 120); do
 done
 
 status=0
-node lib/client/main.js start "$spec" --follow || status=$?
+id="demo-$(date -u +%Y%m%d-%H%M%S)"
+node lib/client/main.js start "$spec" --id "$id" --follow || status=$?
+if [ "$status" = 0 ]; then
+  # The product: pull the model out of the artifact store and let transformers answer a question with it.
+  echo
+  model=.state/demo-model
+  rm -rf "$model"
+  node lib/client/main.js pull "$id" "$model"
+  .tools/recipe-venv/bin/python recipes/tiny-qa/make_assets.py --out .state/demo-assets > /dev/null
+  echo "The pulled model (from_pretrained($model)) answers a question of the eval set:"
+  HF_HUB_OFFLINE=1 .tools/recipe-venv/bin/python recipes/common/answer.py --model "$model" \
+    --eval_file .state/demo-assets/data/eval.json --index 0 --max_seq_length 96 --doc_stride 32 | sed 's/^/  /'
+fi
 echo
 echo "Worker log: .state/demo-worker.log"
 echo "The Temporal dev server keeps running so the Web UI link works; stop it with: npm run temporal:stop"
