@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { specInvalid } from '../common/errors';
 import { sh, shellJoin } from '../remote/shell-quote';
 import { checkedKey, selected, type ArtifactStore, type FileFilter, type StoredObject } from './artifact-store';
@@ -43,13 +43,14 @@ export function createFolderStore(root: string): ArtifactStore {
       await mkdir(into, { recursive: true, mode: 0o700 });
       try {
         const untar = localTar(['-x', '-C', into]);
+        const sink = drainingInto(untar.stdin);
         await Promise.all([
           node.remote
             .check(node.target, `${sh`tar -C ${remoteDir}`} ${excludes(options)} -cf - ${shellJoin(options?.only ?? ['.'])}`, {
               label: `copy ${remoteDir} off ${node.target.name}`,
-              stdoutTo: untar.stdin,
+              stdoutTo: sink,
             })
-            .finally(() => untar.stdin.end()),
+            .finally(() => sink.end()),
           untar.done,
         ]);
         const final = pathOf(key);
@@ -136,6 +137,25 @@ async function walk(dir: string, base = dir): Promise<StoredObject[]> {
       out.push({ key: relative(base, path), size: (await stat(path)).size });
   }
   return out;
+}
+
+/**
+ * Forwards to a child's stdin and swallows what arrives after the child stopped reading: tar -x ends at the
+ * archive's end marker, before the record padding, and an SSH channel whose output is not read to the end
+ * never closes.
+ */
+function drainingInto(target: Writable): Writable {
+  target.on('error', () => undefined);
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (target.destroyed || !target.writable) return done();
+      target.write(chunk, () => done());
+    },
+    final(done) {
+      target.end();
+      done();
+    },
+  });
 }
 
 function localTar(args: string[]): { stdin: Writable; stdout: Readable; done: Promise<void> } {

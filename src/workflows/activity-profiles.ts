@@ -26,8 +26,8 @@ export const ACTIVITY_PROFILES = {
   bake: profile('60 minutes', 3),
   wiring: profile('5 minutes', 5),
   sanity: profile('30 minutes', 3),
-  // Uploads of multi-GB models; node loss is answered by the workflow, other failures retried.
-  delivery: profile('6 hours', 5),
+  // Uploads of multi-GB models (10 GB at 50 MB/s: under 4 minutes); node loss is answered by the workflow.
+  delivery: profile('1 hour', 5),
   training: (timeoutMinutes: number): ActivityOptions => profile(`${timeoutMinutes} minutes`, 3),
   // Teardown must win eventually: many attempts, slow backoff.
   teardown: profile('15 minutes', 20, '1 minute'),
