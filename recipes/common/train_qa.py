@@ -159,18 +159,20 @@ def train(trainer, progress, signals, resumed_from, finished):
 @dataclass
 class EvalOutcome:
     loss: float
-    answers: dict | None  # example id -> answer text, on world process zero only
-    scores: dict | None
+    # On world process zero only (None elsewhere):
+    answers: dict | None  # example id -> answer text
+    results: dict | None  # exact_match, f1 (0-100), eval_samples (examples scored)
 
 
 def evaluate(trainer, eval_set) -> EvalOutcome:
     """SQuAD v1.1 exact match / F1 of the trained model on the evaluation set.
 
-    Every rank predicts its share of the features and Trainer.predict gathers the logits, rather than
-    rank 0 predicting alone while the others wait: the ranks already hold the model and the features,
-    so with R ranks the forward passes (the cost that grows with the eval set: SQuAD dev is 10.8k
-    features of 384 tokens) take about 1/R of the time. Post-processing and scoring (light, no model)
-    run on world process zero. Measured cost: see recipes/README.md.
+    Distributed: every rank predicts its share of the windows and Trainer.predict gathers the logits;
+    world process zero alone post-processes and scores (cheap: 0.26 s for 2,048 windows). Rank 0
+    alone would do every forward pass while the other ranks wait, and the forward passes are what
+    grows with the eval set (SQuAD dev: 10.8k windows of 384 tokens). Measured on 2 cores, 512
+    examples of 384 tokens through a random DistilBERT (dim 256, 4 layers): 19.4-19.7 s on one
+    process, 12.2-17.0 s on 2 ranks; the tiny-qa eval set: 0.03 s vs 0.06 s (gather overhead).
     """
     import qa_eval
 
@@ -182,7 +184,7 @@ def evaluate(trainer, eval_set) -> EvalOutcome:
     answers = qa_eval.postprocess_predictions(eval_set.rows, features.example_ids, features.offsets,
                                               start_logits, end_logits)
     scores = qa_eval.squad_scores(answers, qa_eval.references(eval_set.rows))
-    return EvalOutcome(output.metrics["eval_loss"], answers, scores)
+    return EvalOutcome(output.metrics["eval_loss"], answers, {**scores, "eval_samples": len(answers)})
 
 
 def write_json(path: str, payload) -> None:
@@ -203,14 +205,15 @@ def save_final_model(model, tokenizer, model_dir: str) -> None:
 
 def publish(args, trainer, evaluation: EvalOutcome | None) -> None:
     """World process zero: the final model, then the evaluation files that describe it."""
-    paths = [os.path.join(args.output_dir, name) for name in (EVAL_PREDICTIONS, EVAL_RESULTS)]
-    for path in paths:  # a previous run's files would describe another model
+    predictions_path = os.path.join(args.output_dir, EVAL_PREDICTIONS)
+    results_path = os.path.join(args.output_dir, EVAL_RESULTS)
+    for path in (predictions_path, results_path):  # an earlier run's files describe another model
         if os.path.exists(path):
             os.remove(path)
     save_final_model(trainer.model, trainer.processing_class, os.path.join(args.output_dir, MODEL_DIR))
     if evaluation is not None:
-        write_json(paths[0], evaluation.answers)
-        write_json(paths[1], {**evaluation.scores, "eval_samples": len(evaluation.answers)})
+        write_json(predictions_path, evaluation.answers)
+        write_json(results_path, evaluation.results)
 
 
 def report_done(args, training_args, progress, global_step, runtime, evaluation) -> None:
@@ -232,9 +235,9 @@ def report_done(args, training_args, progress, global_step, runtime, evaluation)
         "first_loss": progress.first_loss,
         "final_loss": progress.final_loss,
         "eval_loss": evaluation.loss if evaluation else None,
-        "eval_exact_match": evaluation.scores["exact_match"] if evaluation else None,
-        "eval_f1": evaluation.scores["f1"] if evaluation else None,
-        "eval_samples": len(evaluation.answers) if evaluation else None,
+        "eval_exact_match": evaluation.results["exact_match"] if evaluation else None,
+        "eval_f1": evaluation.results["f1"] if evaluation else None,
+        "eval_samples": evaluation.results["eval_samples"] if evaluation else None,
         "output_dir": os.path.abspath(args.output_dir),
         "model_dir": os.path.abspath(os.path.join(args.output_dir, MODEL_DIR)),
     })
