@@ -1,6 +1,8 @@
 // Whole runs on the dev server with the local provider: real nodes, SSH, MPI and training.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,11 +10,32 @@ import { WORKFLOW_TYPE } from '../src/common/names';
 import { packageRoot } from '../src/common/package-root';
 import { countLaunches } from '../src/providers/local/launch-log';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
-import { liveNodeProcesses, testDeps, TEST_LAB_ROOT } from './helpers/local-lab';
+import { runArtifactsUri } from '../src/artifacts/artifact-uri';
+import { liveNodeProcesses, runStoreOf, testDeps, TEST_ARTIFACTS_URI, TEST_LAB_ROOT } from './helpers/local-lab';
 import { realActivities, TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
 
-const STEP_ACTIVITIES = ['provisionMaster', 'installDeps', 'bakeImage', 'launchWorkers', 'wireSsh', 'sanityRun', 'distributedTrain', 'teardown'];
+const STEP_ACTIVITIES = ['prepareArtifacts', 'provisionMaster', 'installDeps', 'bakeImage', 'launchWorkers', 'wireSsh', 'sanityRun', 'distributedTrain', 'deliverModel', 'teardown', 'recordRun'];
+const CLI = join(__dirname, '..', 'src', 'client', 'main.js');
+const RECIPE_PYTHON = join(packageRoot(), '.tools/recipe-venv/bin/python');
+
+/** Runs the tuneforge CLI as a user would; throws with its output on a non-zero exit. */
+function tuneforge(...args: string[]): string {
+  return execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, TEMPORAL_ADDRESS } });
+}
+
+/** Recomputes SQuAD EM/F1 from the stored predictions and the eval set, with the recipe's own scorer. */
+function rescored(predictionsFile: string, evalFile: string): { exact_match: number; f1: number } {
+  const script = [
+    'import json, sys',
+    `sys.path.insert(0, ${JSON.stringify(join(packageRoot(), 'recipes/common'))})`,
+    'import qa_data, qa_eval',
+    'predictions = json.load(open(sys.argv[1]))',
+    'golds = qa_eval.references(qa_data.load_json_rows(sys.argv[2]))',
+    'print(json.dumps(qa_eval.squad_scores(predictions, golds)))',
+  ].join('\n');
+  return JSON.parse(execFileSync(RECIPE_PYTHON, ['-c', script, predictionsFile, evalFile], { encoding: 'utf8' })) as { exact_match: number; f1: number };
+}
 const spec = { name: 'e2e', provider: 'local', recipe: 'tiny-qa', nodes: 3, training: { maxSteps: 30, saveSteps: 10 }, sanity: { maxSteps: 5 } };
 
 interface HistoryEvent {
@@ -48,6 +71,33 @@ describe('a whole run on the local provider', () => {
       assert.equal(summary.teardown.nodesLeft, 0);
       assert.equal(await liveNodeProcesses(workflowId), 0);
       assert.equal(await countLaunches(workflowId, TEST_LAB_ROOT), 3);
+
+      // The product, through the CLI as a user would get it: listed, pulled, loaded, scored.
+      const listed = JSON.parse(tuneforge('artifacts', workflowId, '--json')) as { uri: string; objects: Array<{ key: string }> };
+      assert.equal(listed.uri, runArtifactsUri(TEST_ARTIFACTS_URI, spec.name, workflowId));
+      const keys = listed.objects.map((o) => o.key);
+      for (const key of ['model/config.json', 'evaluation/eval_results.json', 'evaluation/eval_predictions.json', 'run.json', 'checkpoints/checkpoint-30/_COMPLETE.json'])
+        assert.ok(keys.includes(key), `${key} stored (have ${keys.join(', ')})`);
+      const scratch = await mkdtemp(join(tmpdir(), 'pulled-'));
+      assert.match(tuneforge('pull', workflowId, join(scratch, 'model')), /Pulled \d+ file/);
+      execFileSync(RECIPE_PYTHON, [join(packageRoot(), 'recipes/tiny-qa/make_assets.py'), '--out', join(scratch, 'assets')]);
+      const answered = execFileSync(
+        RECIPE_PYTHON,
+        [join(packageRoot(), 'recipes/common/answer.py'), '--model', join(scratch, 'model'), '--eval_file', join(scratch, 'assets/data/eval.json'), '--max_seq_length', '96', '--doc_stride', '32'],
+        { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1' } },
+      );
+      assert.match(answered, /^Question: .+\nAnswer: .*\nExpected: .+/m, 'the pulled model loads with from_pretrained and answers');
+      const store = runStoreOf(spec.name, workflowId);
+      const results = (await store.getJson('evaluation/eval_results.json')) as { exact_match: number; f1: number; eval_samples: number };
+      assert.equal(results.eval_samples, 64);
+      await store.downloadToLocal('evaluation', join(scratch, 'evaluation'));
+      const again = rescored(join(scratch, 'evaluation/eval_predictions.json'), join(scratch, 'assets/data/eval.json'));
+      assert.ok(Math.abs(again.f1 - results.f1) < 1e-6 && Math.abs(again.exact_match - results.exact_match) < 1e-6, `scores recomputed: ${JSON.stringify(again)} vs ${JSON.stringify(results)}`);
+      assert.equal(summary.training.eval?.f1, results.f1, 'the summary shows the stored score');
+      const record = (await store.getJson('run.json')) as { outcome: string; recipeFingerprint: string; lossCurve: unknown[] };
+      assert.equal(record.outcome, 'succeeded');
+      assert.match(record.recipeFingerprint, /^[0-9a-f]{32}$/);
+      assert.ok(record.lossCurve.length >= 30, 'run.json holds a loss per step');
     } finally {
       await close();
     }
