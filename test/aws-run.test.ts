@@ -61,7 +61,12 @@ describe('a whole run with provider: aws on moto', { skip: motoUnavailableReason
     let credentialsOnNodes: string[] | undefined;
     const deliverModel: typeof activities.deliverModel = async (input) => {
       // Training and checkpoint uploads are done, the model upload is next: every node has had its chance to hold credentials.
-      credentialsOnNodes = await credentialTraces(provider, { clusterId: input.clusterId, runName: input.spec.name });
+      const cluster = { clusterId: input.clusterId, runName: input.spec.name };
+      // The detector must see a planted key before its silence means anything.
+      await nodeShell(provider, cluster, input.master.name, `echo ${process.env.AWS_ACCESS_KEY_ID} > planted-key`);
+      assert.deepEqual(await credentialTraces(provider, cluster), [`${input.master.name}: /home/ubuntu/planted-key`]);
+      await nodeShell(provider, cluster, input.master.name, 'rm planted-key');
+      credentialsOnNodes = await credentialTraces(provider, cluster);
       return activities.deliverModel(input);
     };
     const summary = (await withWorker({ ...activities, deliverModel }, ({ client, taskQueue }) =>
@@ -134,9 +139,16 @@ async function credentialTraces(provider: Provider, cluster: ClusterRef): Promis
       `cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c '${pattern}'; grep -rl --exclude-dir=venv '${pattern}' ~ /tmp /var/tmp 2>/dev/null | head -5`,
       { label: 'look for credentials' },
     );
-    const [count = '0', ...files] = result.stdout.trim().split('\n');
+    const [count = '', ...files] = result.stdout.trim().split('\n');
+    assert.match(count, /^\d+$/, `the environment scan ran on ${node.name}: ${result.stdout} ${result.stderr}`);
     if (Number(count) > 0) found.push(`${node.name}: ${count} environment(s)`);
     for (const file of files.filter((f) => f)) found.push(`${node.name}: ${file}`);
   }
   return found;
+}
+
+async function nodeShell(provider: Provider, cluster: ClusterRef, name: string, command: string): Promise<void> {
+  const node = (await provider.listNodes(cluster)).find((n) => n.name === name);
+  assert.ok(node, `no node ${name}`);
+  await createRemoteShell().check(sshTarget(node, await provider.sshIdentity(cluster)), command, { label: command });
 }
