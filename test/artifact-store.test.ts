@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore, NodeEndpoint } from '../src/artifacts/artifact-store';
 import { createFolderStore } from '../src/artifacts/folder-store';
@@ -138,5 +138,24 @@ describe('artifact store', { skip }, () => {
     await eu.send(new CreateBucketCommand({ Bucket: elsewhere, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
     await expectSpecInvalid(createS3Store({ client: s3, bucket: elsewhere, prefix: 'p', region: 'us-east-1' }), /eu-west-1/);
     await expectSpecInvalid(createFolderStore('/etc/hostname/artifacts'), /not a folder this worker can write/);
+  });
+
+  it('a worker without permission to write the bucket is refused as AuthFailed, naming the policy', async () => {
+    // moto grants everything; IAM's answer to a PutObject without s3:PutObject is a 403 AccessDenied.
+    const denied = new S3Client({ region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true });
+    denied.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutObjectCommand')
+          throw new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'Access Denied' });
+        return next(args);
+      },
+      { step: 'initialize', name: 'denyPutObject' },
+    );
+    await assert.rejects(createS3Store({ client: denied, bucket, prefix: 'p', region: 'us-east-1' }).checkWritable(), (err: unknown) => {
+      assert.ok(err instanceof ApplicationFailure, String(err));
+      assert.equal(err.type, FailureType.AuthFailed);
+      assert.match(err.message, new RegExp(`s3://${bucket}/p/.*may not write a probe object.*iam-policy`));
+      return true;
+    });
   });
 });
