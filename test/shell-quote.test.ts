@@ -47,18 +47,29 @@ describe('shell quoting', () => {
     assert.throws(() => shellQuote('a\0b'), /NUL/);
   });
 
-  it('passes spec strings through to the trainer literally', () => {
+  it('passes spec strings through to the trainer literally, each bound to its name', () => {
+    // The spec refuses control characters and option-like values before anything is quoted.
+    const accepted = INJECTIONS.filter((v) => !/[\u0000-\u001f]/.test(v) && !v.startsWith('-'));
     const result = validateRunSpec({
       name: 'quote-test',
       provider: 'local',
       recipe: 'tiny-qa',
-      training: { maxSteps: 3, extraArgs: Object.fromEntries(INJECTIONS.map((v, i) => [`arg_${i}`, v])) },
+      training: { maxSteps: 3, extraArgs: Object.fromEntries(accepted.map((v, i) => [`arg_${i}`, v])) },
     });
-    assert.ok(result.ok);
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
     const args = trainScriptArgs(result.spec, { outputDir: 'out', resume: false, evaluate: true });
     const { words, pwned } = bashWords(`printf '%s\\0' ${shellJoin(args)}`);
     assert.deepEqual(words, args);
-    for (const value of INJECTIONS) assert.ok(words.includes(value) || value === '', `missing ${JSON.stringify(value)}`);
+    accepted.forEach((value, i) => assert.ok(words.includes(`--arg_${i}=${value}`), `missing ${JSON.stringify(value)}`));
     assert.equal(pwned, false);
+  });
+
+  it('refuses extraArgs values that are option-like or carry control characters, naming the field', () => {
+    for (const value of ['-rf /', '--output_dir=/srv/elsewhere', 'a\ntouch PWNED', 'a\u0000b']) {
+      const result = validateRunSpec({ name: 'quote-test', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 3, extraArgs: { warmup: value } } });
+      assert.ok(!result.ok, JSON.stringify(value));
+      assert.equal(result.problems[0]?.path, 'training.extraArgs.warmup');
+      assert.doesNotMatch(result.problems[0]?.message ?? '', /[\u0000-\u0009\u000b-\u001f]/, 'no raw control character echoed');
+    }
   });
 });

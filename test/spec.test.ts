@@ -58,6 +58,17 @@ describe('run spec', () => {
     assert.match(problemAt({ ...base, training: { maxSteps: 10, evaluate: 'no' } }, 'training.evaluate'), /boolean/);
   });
 
+  it('refuses every trainer argument the run manages itself, naming the spec field to use', () => {
+    for (const [name, field] of [['output_dir', /output folder/], ['max_steps', /training\.maxSteps/], ['seed', /training\.seed/], ['resume', /resumes/], ['model_name_or_path', /recipe/]] as const) {
+      assert.match(problemAt({ ...base, training: { maxSteps: 10, extraArgs: { [name]: 'x' } } }, `training.extraArgs.${name}`), field);
+    }
+  });
+
+  it('refuses a NUL or any control character in any string of the spec before anything else', () => {
+    assert.match(problemAt({ ...base, name: 'ab\u0000c' }, 'name'), /control character.*\\u0000/);
+    assert.match(problemAt({ ...base, artifacts: { uri: 'file:///srv/\u001b[2J' } }, 'artifacts.uri'), /control character/);
+  });
+
   it('refuses do_eval in extraArgs, pointing at training.evaluate', () => {
     for (const value of [true, false, 'yes']) {
       const message = problemAt({ ...base, training: { maxSteps: 10, extraArgs: { do_eval: value } } }, 'training.extraArgs.do_eval');

@@ -119,8 +119,8 @@ export function trainScriptArgs(spec: RunSpec, options: TrainArgsOptions): strin
   if (options.resume) args.push('--resume');
   for (const [key, value] of Object.entries(t.extraArgs)) {
     if (value === false) continue;
-    args.push(`--${key}`);
-    if (value !== true) args.push(String(value));
+    // One word, --name=value: a value can never become an option of its own.
+    args.push(value === true ? `--${key}` : `--${key}=${String(value)}`);
   }
   return args;
 }

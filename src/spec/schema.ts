@@ -15,8 +15,32 @@ const positiveInt = z.number().int().positive();
 /** Trainer arguments tuneforge sets from a spec field: refused in extraArgs, with the field to use instead. */
 const MANAGED_ARGS: Readonly<Record<string, string>> = {
   do_eval: 'evaluation is switched by training.evaluate (true by default; false turns it off), not by extraArgs',
+  max_steps: 'set by training.maxSteps',
+  num_train_epochs: 'set by training.epochs',
+  per_device_train_batch_size: 'set by training.perDeviceBatchSize',
+  gradient_accumulation_steps: 'set by training.gradientAccumulationSteps',
+  learning_rate: 'set by training.learningRate',
+  save_steps: 'set by training.saveSteps',
+  save_total_limit: 'set by training.saveTotalLimit',
+  seed: 'set by training.seed (kept identical across restarts: resuming depends on it)',
+  bf16: 'set by training.bf16',
+  output_dir: 'the run manages its output folder (checkpoints, model) itself',
+  resume: 'the run resumes from the newest complete checkpoint itself',
+  logging_steps: 'the run reads progress from a log line per step',
+  model_name_or_path: "set by the recipe",
+  tokenizer_name: 'set by the recipe',
+  train_file: 'set by the recipe',
+  validation_file: 'set by the recipe',
+  dataset_name: 'set by the recipe',
+  max_seq_length: 'set by the recipe',
+  doc_stride: 'set by the recipe',
 };
-const argValue = z.union([z.string().max(512), z.number(), z.boolean()]);
+// A value that begins with "-" would be read as another option by the trainer's parser.
+const argValue = z.union([
+  z.string().max(512).refine((v) => !v.startsWith('-'), 'values may not begin with "-" (the trainer would read an option)'),
+  z.number(),
+  z.boolean(),
+]);
 
 const training = z
   .strictObject({

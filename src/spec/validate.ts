@@ -6,15 +6,35 @@ import { runSpecSchema, type RunSpec } from './schema';
 export type SpecResult = { ok: true; spec: RunSpec } | { ok: false; problems: SpecProblem[] };
 
 export function validateRunSpec(input: unknown): SpecResult {
+  // Control characters (a NUL above all) pass every pattern that allows "any text" and fail far later on a node.
+  const controls = stringsWithControls(input, []);
+  if (controls.length > 0) return { ok: false, problems: controls };
   const parsed = runSpecSchema.safeParse(input, { reportInput: true });
   if (parsed.success) return { ok: true, spec: parsed.data };
   return { ok: false, problems: parsed.error.issues.map(describeIssue) };
 }
 
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+function stringsWithControls(value: unknown, path: string[]): SpecProblem[] {
+  const here = path.length === 0 ? '(spec)' : path.join('.');
+  if (typeof value === 'string')
+    return CONTROL_CHARACTERS.test(value) ? [{ path: here, message: `has a control character (got ${preview(value)})` }] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => stringsWithControls(v, [...path, String(i)]));
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) =>
+      CONTROL_CHARACTERS.test(k)
+        ? [{ path: here, message: `has a field name with a control character (${JSON.stringify(k)})` }]
+        : stringsWithControls(v, [...path, k]),
+    );
+  }
+  return [];
+}
+
 function describeIssue(issue: z.core.$ZodIssue): SpecProblem {
   const path = issue.path.length === 0 ? '(spec)' : issue.path.map(String).join('.');
   const got = 'input' in issue && issue.input !== undefined ? ` (got ${preview(issue.input)})` : '';
-  return { path, message: `${friendlyMessage(issue)}${got}` };
+  return { path, message: escapeControls(`${friendlyMessage(issue)}${got}`) };
 }
 
 function friendlyMessage(issue: z.core.$ZodIssue): string {
@@ -36,6 +56,11 @@ function friendlyMessage(issue: z.core.$ZodIssue): string {
     default:
       return issue.message;
   }
+}
+
+/** Messages echo user input: a terminal must never receive its control characters raw. */
+function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function preview(value: unknown): string {
