@@ -16,7 +16,7 @@ import {
 import { DEFAULT_INTERVAL_MS, parseInterval, watchRun } from './commands/watch';
 import { followRun } from './commands/follow';
 import { planRun } from './commands/plan';
-import { startRun } from './commands/start';
+import { prepareRun, startRun } from './commands/start';
 import {
   createSchedule,
   DEFAULT_CATCHUP_WINDOW,
@@ -55,8 +55,9 @@ program
   .option('-f, --follow', 'print each step until the run ends, then its summary')
   .option('--json', 'print JSON')
   .action(async (spec: string, opts: { id?: string; follow?: boolean; json?: boolean }) => {
+    const prepared = await prepareRun(spec, opts.id);
     await withClient(settings, async (client) => {
-      const run = await startRun(client, settings, spec, opts.id);
+      const run = await startRun(client, settings, prepared);
       if (opts.json && !opts.follow) return print(JSON.stringify({ workflowId: run.workflowId, url: run.url }));
       print(`Started run ${run.workflowId}`);
       print(`Web UI: ${run.url}`);

@@ -20,8 +20,9 @@ export function parseRunSpec(text: string): RunSpec {
   try {
     document = parse(text);
   } catch (err) {
-    if (err instanceof YAMLParseError) throw specInvalid([{ path: '(yaml)', message: err.message }]);
-    throw err;
+    // The parser also refuses alias bombs (ReferenceError: "Excessive alias count ..."): still a bad spec.
+    const message = err instanceof YAMLParseError || err instanceof Error ? err.message : String(err);
+    throw specInvalid([{ path: '(yaml)', message }]);
   }
   const result = validateRunSpec(document);
   if (!result.ok) throw specInvalid(result.problems);
