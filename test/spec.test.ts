@@ -58,6 +58,19 @@ describe('run spec', () => {
     assert.match(problemAt({ ...base, training: { maxSteps: 10, evaluate: 'no' } }, 'training.evaluate'), /boolean/);
   });
 
+  it('refuses SSH open to the world and zones outside the region, as the CLI checks them (not only the worker)', () => {
+    const aws = {
+      ...base,
+      provider: 'aws',
+      artifacts: 's3://my-bucket/runs',
+      aws: { region: 'us-east-1', instanceTypes: ['m7i.large'], privateKeyPath: '/k', sshCidr: '0.0.0.0/0', availabilityZones: ['us-east-1a', 'eu-west-1a'] },
+    };
+    assert.match(problemAt(aws, 'aws.sshCidr'), /whole internet/);
+    assert.match(problemAt(aws, 'aws.availabilityZones.1'), /not a zone of us-east-1/);
+    const result = validateRunSpec({ ...aws, aws: { ...aws.aws, sshCidr: '203.0.113.7/32', availabilityZones: ['us-east-1a'] } });
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+  });
+
   it('refuses every trainer argument the run manages itself, naming the spec field to use', () => {
     for (const [name, field] of [['output_dir', /output folder/], ['max_steps', /training\.maxSteps/], ['seed', /training\.seed/], ['resume', /resumes/], ['model_name_or_path', /recipe/]] as const) {
       assert.match(problemAt({ ...base, training: { maxSteps: 10, extraArgs: { [name]: 'x' } } }, `training.extraArgs.${name}`), field);

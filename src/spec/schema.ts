@@ -96,7 +96,9 @@ const aws = z.strictObject({
   availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'must be a zone such as us-east-1a')).default([]),
   market: z.enum(['on-demand', 'spot']).default('on-demand'),
   workerMarket: z.enum(['on-demand', 'spot']).optional(),
-  sshCidr: cidr.optional(),
+  sshCidr: cidr
+    .refine((value) => !value.endsWith('/0'), 'would open SSH to the whole internet; use your own address, e.g. 203.0.113.7/32')
+    .optional(),
   baseImage: baseImage.default({ name: 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*', owner: '099720109477' }),
   requireAmx: z.boolean().default(true),
   privateKeyPath: z.string().min(1),
@@ -141,6 +143,12 @@ export const runSpecSchema = z.discriminatedUnion('provider', [
   z.strictObject({ ...common, provider: z.literal('local') }),
   z.strictObject({ ...common, provider: z.literal('aws'), aws }),
 ]).superRefine((spec, ctx) => {
+  if (spec.provider === 'aws') {
+    spec.aws.availabilityZones.forEach((zone, i) => {
+      if (!zone.startsWith(spec.aws.region) || zone.length !== spec.aws.region.length + 1)
+        ctx.addIssue({ code: 'custom', path: ['aws', 'availabilityZones', i], input: zone, message: `is not a zone of ${spec.aws.region}` });
+    });
+  }
   if (spec.provider === 'aws' && !spec.artifacts.uri?.startsWith('s3://')) {
     ctx.addIssue({
       code: 'custom',
