@@ -11,16 +11,31 @@ export interface WorkerConfig {
   pollIntervalMs: number;
 }
 
+export class WorkerConfigInvalid extends Error {
+  override readonly name = 'WorkerConfigInvalid';
+}
+
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/** TUNEFORGE_OPERATOR_CIDR: unset or empty means none; anything else must be a CIDR narrower than the internet. */
+function operatorCidr(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const m = CIDR.exec(value.trim());
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32 || Number(m[5]) === 0)
+    throw new WorkerConfigInvalid(`TUNEFORGE_OPERATOR_CIDR must be an IPv4 CIDR narrower than /0, such as 203.0.113.7/32, got ${JSON.stringify(value)}`);
+  return value.trim();
+}
+
 export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const poll = Number(env.TUNEFORGE_POLL_MS ?? '2000');
   if (!Number.isFinite(poll) || poll < 100)
-    throw new Error(`TUNEFORGE_POLL_MS must be a number of milliseconds >= 100, got ${env.TUNEFORGE_POLL_MS}`);
+    throw new WorkerConfigInvalid(`TUNEFORGE_POLL_MS must be a number of milliseconds >= 100, got ${env.TUNEFORGE_POLL_MS}`);
   return {
     temporalAddress: env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS,
     namespace: env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE,
     taskQueue: env.TUNEFORGE_TASK_QUEUE ?? TASK_QUEUE,
     localLabRoot: env.TUNEFORGE_LOCAL_ROOT,
-    operatorCidr: env.TUNEFORGE_OPERATOR_CIDR,
+    operatorCidr: operatorCidr(env.TUNEFORGE_OPERATOR_CIDR),
     pollIntervalMs: poll,
   };
 }

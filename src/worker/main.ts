@@ -4,7 +4,8 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { dataConverterFor } from '../codec/encryption-codec';
 import { describeKeys, loadCodecKeys } from '../codec/keys';
 import { redactingLogger } from '../codec/redacting-logger';
-import { readWorkerConfig } from './config';
+import { TemporalUnreachable } from '../client/connection';
+import { readWorkerConfig, WorkerConfigInvalid } from './config';
 import { createTuneforgeWorker } from './create-worker';
 import { buildActivityDeps } from './deps';
 import { ensureReaperSchedule, readReaperConfig, reaperScheduleId } from './reaper-schedule';
@@ -17,8 +18,12 @@ async function run(): Promise<void> {
   const dataConverter = dataConverterFor(keys);
   // The SDK logs failures with their messages; with encryption on, those may hold what the codec hides.
   if (keys) Runtime.install({ logger: redactingLogger(new DefaultLogger('INFO')) });
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const clientConnection = await Connection.connect({ address: config.temporalAddress });
+  const [connection, clientConnection] = await Promise.all([
+    NativeConnection.connect({ address: config.temporalAddress }),
+    Connection.connect({ address: config.temporalAddress }),
+  ]).catch((err: unknown) => {
+    throw new TemporalUnreachable(config.temporalAddress, err);
+  });
   const client = new Client({ connection: clientConnection, namespace: config.namespace, dataConverter });
   try {
     await ensureSearchAttributes(clientConnection, config.namespace);
@@ -43,6 +48,10 @@ async function run(): Promise<void> {
 }
 
 run().catch((err: unknown) => {
+  if (err instanceof TemporalUnreachable || err instanceof WorkerConfigInvalid) {
+    console.error(`tuneforge worker: ${err.message}`);
+    process.exit(err instanceof TemporalUnreachable ? 3 : 2);
+  }
   console.error(err);
   process.exit(1);
 });
