@@ -61,12 +61,17 @@ echo started
   return outcome;
 }
 
+/**
+ * The job may exit between the look for its exit status and the look for its process: a process that is
+ * gone is only "vanished" if, looked at again, it also left no exit status.
+ */
 export async function pollJob(remote: RemoteShell, target: SshTarget, jobId: string, offset: number): Promise<JobPoll> {
   const dir = jobDir(jobId);
   const command = sh`
 job=${dir}
 if [ -f "$job/exit_code" ]; then echo "exited $(cat "$job/exit_code")"
 elif [ -f "$job/pid" ] && kill -0 "$(cat "$job/pid")" 2>/dev/null; then echo running
+elif [ -f "$job/exit_code" ]; then echo "exited $(cat "$job/exit_code")"
 else echo vanished
 fi
 tail -c +${offset + 1} "$job/log" 2>/dev/null | head -c ${raw(String(POLL_CHUNK_BYTES))}
