@@ -52,6 +52,16 @@ describe('tuneforge start refuses bad input before anything starts', () => {
       () => [specFile('managed.yaml', 'name: tiny\nprovider: local\nrecipe: tiny-qa\ntraining: {maxSteps: 1, extraArgs: {output_dir: /srv/x}}\n')],
       /training\.extraArgs\.output_dir: the run manages its output folder/,
     ],
+    [
+      'an instance type EC2 does not have',
+      () => [
+        specFile(
+          'type.yaml',
+          'name: tiny\nprovider: aws\nrecipe: tiny-qa\ntraining: {maxSteps: 1}\nartifacts: s3://my-bucket/r\naws: {region: us-east-1, instanceTypes: [r7iz.metal-99xl], privateKeyPath: /k, sshCidr: 203.0.113.7/32}\n',
+        ),
+      ],
+      /aws\.instanceTypes\.0: r7iz\.metal-99xl is not an EC2 instance type/,
+    ],
     ['a spec file that does not exist', () => [join(folder, 'missing.yaml')], /\(file\): cannot read/],
   ];
   for (const [name, args, message] of cases) {

@@ -1,6 +1,8 @@
 // teardown: every node of the cluster terminated (found by cluster id), then what bootstrap made; the
 // run's cost is estimated from the nodes' lifetimes before they go.
+import { ApplicationFailure } from '@temporalio/common';
 import { estimateCost } from '../cluster/cost';
+import { FailureType } from '../common/errors';
 import type { NodeRecord } from '../providers/provider';
 import type { RunSpec } from '../spec/schema';
 import { pruneCheckpoints } from '../artifacts/stored-checkpoints';
@@ -17,7 +19,8 @@ export interface TeardownInput extends RunContext {
 export function createTeardownActivities(deps: ActivityDeps) {
   return {
     async teardown(input: TeardownInput): Promise<TeardownResult> {
-      const provider = deps.providerFor(input.spec);
+      const provider = usableProvider(deps, input);
+      if (!provider) return { nodesTerminated: 0, nodesLeft: 0, kept: false, costUsd: 0, unpricedTypes: [], access: [] };
       const ref = clusterRef(input);
       const before = (await provider.listNodes(ref)).filter((n) => n.state !== 'terminated');
       const cost = runCost(input.spec, before);
@@ -38,6 +41,16 @@ export function createTeardownActivities(deps: ActivityDeps) {
       return { nodesTerminated: before.length - left.length, nodesLeft: left.length, kept: false, ...cost, access: [] };
     },
   };
+}
+
+/** None when the spec's provider settings are unusable: such a run created nothing, so there is nothing to tear down. */
+function usableProvider(deps: ActivityDeps, input: TeardownInput) {
+  try {
+    return deps.providerFor(input.spec);
+  } catch (err) {
+    if (err instanceof ApplicationFailure && err.type === FailureType.SpecInvalid) return undefined;
+    throw err;
+  }
 }
 
 function runCost(spec: RunSpec, nodes: NodeRecord[]): Pick<TeardownResult, 'costUsd' | 'unpricedTypes'> {

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { CLUSTER_ID_PATTERN, clusterIdOf } from '../../common/cluster-id';
 import { specInvalid } from '../../common/errors';
 import { WORKFLOW_TYPE } from '../../common/names';
+import { placementProblems } from '../../providers/aws';
 import { loadRunSpec } from '../../spec/load';
 import type { RunSpec } from '../../spec/schema';
 import type { FineTuneInput } from '../../workflows/definitions';
@@ -40,6 +41,8 @@ export interface RunToStart {
 export async function prepareRun(specPath: string, id?: string): Promise<RunToStart> {
   if (id !== undefined) checkRunId(id);
   const spec = await loadRunSpec(specPath);
+  const problems = spec.provider === 'aws' ? placementProblems(spec.aws) : [];
+  if (problems.length > 0) throw specInvalid(problems);
   return { spec, workflowId: id ?? newRunId(spec) };
 }
 

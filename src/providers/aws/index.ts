@@ -45,6 +45,12 @@ export function validateAwsSettings(settings: AwsSettings, operatorCidr?: string
       message: `${sshCidr} would open SSH to the whole internet; use your own address, e.g. 203.0.113.7/32`,
     });
   }
+  return [...problems, ...placementProblems(settings)];
+}
+
+/** Instance types and zones that cannot exist: found from the spec alone (the CLI checks them too). */
+export function placementProblems(settings: AwsSettings): SpecProblem[] {
+  const problems: SpecProblem[] = [];
   settings.instanceTypes.forEach((instanceType, index) => {
     if (!isKnownInstanceType(instanceType)) {
       problems.push({ path: `aws.instanceTypes.${index}`, message: `${instanceType} is not an EC2 instance type` });
