@@ -72,7 +72,7 @@ describe('reaper on local nodes', () => {
     assert.deepEqual(result, {
       reaped: [ids.closed, ids.unknown].sort(),
       skipped: [],
-      failed: [{ clusterId: ids.failing, error: 'injected cleanup failure' }],
+      failed: [{ clusterId: ids.failing, error: 'InjectedFault: injected cleanup failure' }],
       listFailed: [],
     });
     assert.equal(await liveNodeProcesses(ids.closed), 0);

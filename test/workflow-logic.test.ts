@@ -55,16 +55,22 @@ describe('run workflow (fake activities)', () => {
   it('tears down after a failed step and keeps the original error', async () => {
     const { activities, log } = fakeActivities({ sanityRun: failingWith(FailureType.TrainingFailed) });
     await withWorker(activities, async ({ client, taskQueue }) => {
+      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-fail'), args: [{ spec }] });
       await assert.rejects(
-        client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-fail'), args: [{ spec }] }),
+        handle.result(),
         (err: unknown) => rootCause(err) instanceof ApplicationFailure && (rootCause(err) as ApplicationFailure).type === FailureType.TrainingFailed,
       );
+      // What the UI, watch and --follow show: the root cause, not "Activity task failed".
+      const progress = await handle.query(progressQuery);
+      const failed = progress.steps.find((step) => step.name === 'sanity-run');
+      assert.equal(failed?.note, `${FailureType.TrainingFailed}: injected ${FailureType.TrainingFailed}`);
+      assert.equal(progress.error, `${FailureType.TrainingFailed}: injected ${FailureType.TrainingFailed}`);
     });
     assert.deepEqual(log.calls.slice(-2), ['teardown', 'recordRun']);
     assert.deepEqual(log.teardownInputs, [{ keepCluster: false, succeeded: false }], 'a failed run keeps every checkpoint');
-    const record = log.records[0] as { outcome?: string; error?: string; model?: string | null };
+    const record = log.records[0] as { outcome?: string; error?: { type: string; message: string }; model?: string | null };
     assert.equal(record.outcome, 'failed');
-    assert.match(record.error ?? '', /sanity-run|Activity task failed|TrainingFailed/);
+    assert.deepEqual(record.error, { type: FailureType.TrainingFailed, message: `injected ${FailureType.TrainingFailed}` });
     assert.equal(record.model, null);
   });
 

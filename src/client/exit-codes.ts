@@ -2,6 +2,7 @@
 import { ScheduleNotFoundError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType } from '../common/errors';
+import { failureText, rootCause } from '../common/failure-summary';
 import { CodecKeyConfigError, PayloadDecryptError } from '../codec/errors';
 import { NoArtifacts } from './commands/artifacts';
 import { SearchAttributesNotRegistered } from './commands/list';
@@ -31,17 +32,11 @@ export function describeError(err: unknown): { code: number; message: string } {
   if (err instanceof ScheduleNotFoundError)
     return { code: EXIT.notFound, message: `no schedule with id ${err.scheduleId} (tuneforge schedule list shows them)` };
   if (err instanceof WorkflowFailedError) {
-    const cause = rootCause(err);
-    if (cause instanceof CancelledFailure)
+    if (rootCause(err) instanceof CancelledFailure)
       return { code: EXIT.runCancelled, message: 'the run was cancelled; its cluster was torn down' };
-    const type = cause instanceof ApplicationFailure && cause.type ? `${cause.type}: ` : '';
-    return { code: EXIT.runFailed, message: `the run failed: ${type}${cause.message}` };
+    return { code: EXIT.runFailed, message: `the run failed: ${failureText(err)}` };
   }
   return { code: EXIT.runFailed, message: err instanceof Error ? err.message : String(err) };
 }
 
-function rootCause(err: Error): Error {
-  let current: Error = err;
-  while (current.cause instanceof Error) current = current.cause;
-  return current;
-}
+

@@ -13,6 +13,7 @@ import type { DeliveredModel } from '../activities/artifacts';
 import type { RunContext, TeardownResult } from '../activities/types';
 import { CLUSTER_ID_PATTERN, clusterIdOf } from '../common/cluster-id';
 import { specInvalid } from '../common/errors';
+import { failureText, summarizeFailure } from '../common/failure-summary';
 import { workerNames } from '../common/node-names';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import type { RunSpec } from '../spec/schema';
@@ -70,7 +71,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   } finally {
     teardown = await CancellationScope.nonCancellable(() => runTeardown(ctx, tracker, failure));
     if (teardown?.kept) tracker.keptCluster(teardown.access);
-    if (failure !== undefined) tracker.fail(failure instanceof Error ? failure.message : String(failure));
+    if (failure !== undefined) tracker.fail(failureText(failure));
     runRecord = await CancellationScope.nonCancellable(() =>
       recordRun(ctx, { startedAt, outcome, teardown, failure, progress: tracker.snapshot() }),
     );
@@ -114,7 +115,7 @@ async function recordRun(ctx: RunContext, input: RunRecordInput): Promise<string
     workflowId: workflowInfo().workflowId,
     runName: ctx.spec.name,
     outcome: failure === undefined ? 'succeeded' : isCancellation(failure) ? 'cancelled' : 'failed',
-    error: failure === undefined ? null : failure instanceof Error ? failure.message : String(failure),
+    error: failure === undefined ? null : summarizeFailure(failure),
     startedAt: input.startedAt,
     endedAt: new Date(Date.now()).toISOString(),
     spec: ctx.spec,

@@ -1,6 +1,7 @@
 // reapStrays: removes every cluster whose run is closed (found by tag through each provider); one
 // cluster's failure never stops the others. Deterministic: imports activity types only.
 import { isCancellation, log, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { failureText } from '../common/failure-summary';
 import type { ListFailure, ReaperActivities, StrayCluster } from '../activities/reaper';
 import { NON_RETRYABLE_FAILURES } from '../common/errors';
 import { HEARTBEAT_TIMEOUT } from './activity-profiles';
@@ -43,7 +44,7 @@ export async function reapStrays(): Promise<ReapResult> {
       (outcome === 'reaped' ? result.reaped : result.skipped).push(stray.clusterId);
     } catch (err) {
       if (isCancellation(err)) throw err;
-      result.failed.push({ clusterId: stray.clusterId, error: causeMessage(err) });
+      result.failed.push({ clusterId: stray.clusterId, error: failureText(err) });
     }
   });
   for (const failure of [...result.failed, ...listFailed]) log.warn('reaper could not finish', { ...failure });
@@ -61,8 +62,4 @@ async function forEachBounded(items: StrayCluster[], limit: number, fn: (item: S
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
-/** An activity failure's own message is generic ("Activity task failed"); the cause says what went wrong. */
-function causeMessage(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  return err.cause instanceof Error ? err.cause.message : err.message;
-}
+

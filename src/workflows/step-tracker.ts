@@ -1,6 +1,7 @@
 // The run's progress as the workflow knows it: which step runs, how long each took, the nodes, training.
 import type { ProgressUpdate } from '../activities/deps';
 import type { EvalScores, NodeRecord } from '../activities/types';
+import { failureText } from '../common/failure-summary';
 import { STEP_NAMES, type StepName } from '../common/names';
 import type { RunSpec } from '../spec/schema';
 import type { RunProgress, StepProgress } from './definitions';
@@ -41,7 +42,7 @@ export class StepTracker {
       this.finish(step, started, 'done', note?.(result));
       return result;
     } catch (err) {
-      this.finish(step, started, 'failed', err instanceof Error ? err.message : String(err));
+      this.finish(step, started, 'failed', failureText(err));
       throw err;
     }
   }

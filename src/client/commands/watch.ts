@@ -1,8 +1,8 @@
 // `tuneforge watch <id>`: polls a run's status and progress until it ends, hands each view to a renderer, and
 // returns the summary or throws the run's WorkflowFailedError (the entrypoint maps it to the exit code).
 import { setTimeout as sleep } from 'node:timers/promises';
+import { summarizeFailure } from '../../common/failure-summary';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { progressQuery, type RunProgress, type RunSummary } from '../../workflows/definitions';
 import type { fineTune } from '../../workflows/fine-tune';
 import { StepRate } from '../render/rate';
@@ -103,11 +103,7 @@ function endRecord(workflowId: string, status: string, outcome: Settled): WatchE
 }
 
 export function describeFailure(err: unknown): WatchFailure {
-  let cause: unknown = err;
-  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
-  if (cause instanceof ApplicationFailure && cause.type) return { type: cause.type, message: cause.message };
-  if (cause instanceof Error) return { type: cause.name, message: cause.message };
-  return { type: 'Error', message: String(cause) };
+  return summarizeFailure(err);
 }
 
 /** The --interval option: whole milliseconds, at least MIN_INTERVAL_MS. */
