@@ -1,5 +1,7 @@
 // Watches a cluster's nodes during training: lost (gone or stopped per the provider), frozen (SSH does
 // not answer within a few seconds) or about to be reclaimed (a spot interruption notice on the node).
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../common/errors';
 import type { ClusterInfo, NodeRecord } from '../providers/provider';
 import { SshSession } from '../remote/ssh-session';
 import { clusterRef, targetFor, type ActivityDeps } from './deps';
@@ -9,6 +11,7 @@ import type { RunContext } from './types';
 export const FROZEN_AFTER_MS = 5000;
 export const WATCH_EVERY_MS = 2000;
 const NOTICE_MARKER = 'interruption-notice';
+const NOT_A_LOSS = new Set<string>([FailureType.HostKeyMismatch, FailureType.AuthFailed]);
 
 export interface NodeHealth {
   /** Gone, stopped or frozen. */
@@ -46,7 +49,10 @@ async function probe(
   let session: SshSession;
   try {
     session = await SshSession.connect(await targetFor(deps, ctx, node), FROZEN_AFTER_MS);
-  } catch {
+  } catch (err) {
+    // A node that answers with the wrong host key or refuses our key is not lost: replacing it would
+    // hide an attack or a broken key. The run fails with that failure's own type instead.
+    if (err instanceof ApplicationFailure && NOT_A_LOSS.has(err.type ?? '')) throw err;
     return 'frozen';
   }
   try {
