@@ -54,7 +54,7 @@ describe('a whole run with provider: aws on moto', { skip: motoUnavailableReason
     await moto.stop();
   });
 
-  it('completes every step and leaves no instance, security group or key pair of the run', async () => {
+  it('completes every step and leaves no instance, security group or key pair of the run', { timeout: 10 * 60_000 }, async () => {
     const workflowId = uniqueId('aws-e2e');
     const provider = mirroredProvider(harness.provider, testProvider);
     const activities = realActivities(testDeps({ providerFor: () => provider }));
@@ -95,7 +95,7 @@ describe('a whole run with provider: aws on moto', { skip: motoUnavailableReason
     assert.ok((record.lossCurve ?? []).length > 0, 'run.json holds the loss curve');
   });
 
-  it('a worker killed right after launching a worker instance restarts and ends with exactly N-1 workers launched', async () => {
+  it('a worker killed right after launching a worker instance restarts and ends with exactly N-1 workers launched', { timeout: 10 * 60_000 }, async () => {
     const workflowId = uniqueId('aws-crash');
     const folder = mkdtempSync(join(tmpdir(), 'aws-crash-'));
     const settingsFile = join(folder, 'settings.json');

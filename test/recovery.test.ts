@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { createS3Store } from '../src/artifacts/s3-store';
 import { completeCheckpoints } from '../src/artifacts/stored-checkpoints';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import { countLaunches } from '../src/providers/local/launch-log';
@@ -15,7 +15,7 @@ import { sendInterruptionNotice } from '../src/providers/local/interruption';
 import { scanNodeProcesses } from '../src/providers/local/node-scan';
 import { createRemoteShell, sshTarget } from '../src/remote/remote-shell';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
-import { liveNodeProcesses, testDeps, testProvider, TEST_LAB_ROOT } from './helpers/local-lab';
+import { liveNodeProcesses, removeClustersStartingWith, testDeps, testProvider, TEST_LAB_ROOT } from './helpers/local-lab';
 import { motoUnavailableReason, startMoto } from './helpers/moto';
 import { realActivities, testClient, uniqueId, withWorker } from './helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
@@ -86,7 +86,9 @@ async function waitForCheckpoint(clusterId: string): Promise<void> {
 }
 
 describe('node loss during distributed-train', () => {
-  it('replaces only the lost worker and resumes from the newest complete checkpoint', async () => {
+  after(() => removeClustersStartingWith('recovery-', 'frozen-', 'cancel-', 'notice-', 'master-loss-'));
+
+  it('replaces only the lost worker and resumes from the newest complete checkpoint', { timeout: 10 * 60_000 }, async () => {
     const workflowId = uniqueId('recovery');
     const summary = (await withWorker(realActivities(testDeps()), async ({ client, taskQueue }) => {
       const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
@@ -113,7 +115,7 @@ describe('node loss during distributed-train', () => {
     assert.equal(await liveNodeProcesses(workflowId), 0);
   });
 
-  it('detects a frozen worker within 15 s and replaces it', async () => {
+  it('detects a frozen worker within 15 s and replaces it', { timeout: 10 * 60_000 }, async () => {
     const workflowId = uniqueId('frozen');
     const summary = (await withWorker(realActivities(testDeps()), async ({ client, taskQueue }) => {
       const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
@@ -135,7 +137,7 @@ describe('node loss during distributed-train', () => {
     assert.equal(await liveNodeProcesses(workflowId), 0);
   });
 
-  it('a cancel during distributed-train leaves zero nodes within 60 s', async () => {
+  it('a cancel during distributed-train leaves zero nodes within 60 s', { timeout: 10 * 60_000 }, async () => {
     const workflowId = uniqueId('cancel');
     await withWorker(realActivities(testDeps()), async ({ client, taskQueue }) => {
       const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
@@ -149,7 +151,7 @@ describe('node loss during distributed-train', () => {
     });
   });
 
-  it('on a spot notice every rank saves first, so at most one step is repeated', async () => {
+  it('on a spot notice every rank saves first, so at most one step is repeated', { timeout: 10 * 60_000 }, async () => {
     const workflowId = uniqueId('notice');
     let stepsBeforeNotice = 0;
     const summary = (await withWorker(realActivities(testDeps()), async ({ client, taskQueue }) => {

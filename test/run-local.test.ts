@@ -11,7 +11,8 @@ import { packageRoot } from '../src/common/package-root';
 import { countLaunches } from '../src/providers/local/launch-log';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
 import { runArtifactsUri } from '../src/artifacts/artifact-uri';
-import { liveNodeProcesses, runStoreOf, testDeps, TEST_ARTIFACTS_URI, TEST_LAB_ROOT } from './helpers/local-lab';
+import { createRemoteShell, sshTarget } from '../src/remote/remote-shell';
+import { liveNodeProcesses, removeClustersStartingWith, runStoreOf, testDeps, testProvider, TEST_ARTIFACTS_URI, TEST_LAB_ROOT } from './helpers/local-lab';
 import { realActivities, TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
 
@@ -22,6 +23,15 @@ const RECIPE_PYTHON = join(packageRoot(), '.tools/recipe-venv/bin/python');
 /** Runs the tuneforge CLI as a user would; throws with its output on a non-zero exit. */
 function tuneforge(...args: string[]): string {
   return execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, TEMPORAL_ADDRESS } });
+}
+
+/** Runs a command on a cluster's master while it is up (after the run, the nodes are gone). */
+async function masterShell(clusterId: string, runName: string): Promise<(command: string) => Promise<string>> {
+  const ref = { clusterId, runName };
+  const master = (await testProvider.listNodes(ref)).find((n) => n.name === 'master');
+  assert.ok(master, 'the master is up');
+  const target = sshTarget(master, await testProvider.sshIdentity(ref));
+  return async (command) => (await createRemoteShell().run(target, command, { label: command })).stdout;
 }
 
 /** Recomputes SQuAD EM/F1 from the stored predictions and the eval set, with the recipe's own scorer. */
@@ -54,7 +64,9 @@ function scheduledActivities(workflowId: string): string[] {
 }
 
 describe('a whole run on the local provider', () => {
-  it('completes the seven steps and teardown in order, loss goes down, no node is left', async () => {
+  after(() => removeClustersStartingWith('e2e-', 'restart-'));
+
+  it('completes the seven steps and teardown in order, loss goes down, no node is left', { timeout: 10 * 60_000 }, async () => {
     const workflowId = uniqueId('e2e');
     const { client, close } = await testClient();
     const deps = testDeps({ reportProgress: async (id, update) => client.workflow.getHandle(id).signal('trainingProgress', update) });
@@ -107,31 +119,40 @@ describe('a whole run on the local provider', () => {
     let worker: WorkerProcess | undefined;
     after(async () => worker?.kill());
 
-    it('a restarted worker finishes the run without launching any extra node', async () => {
+    it('a worker killed after a checkpoint: the restarted worker re-attaches to the same job, nothing launched or repeated', { timeout: 10 * 60_000 }, async () => {
       const taskQueue = uniqueId('restart-queue');
       const workflowId = uniqueId('restart');
       const { client, close } = await testClient();
       try {
         worker = await startWorkerProcess(taskQueue);
-        const long = { ...spec, name: 'restart', training: { maxSteps: 150, saveSteps: 50 } };
+        const long = { ...spec, name: 'restart', training: { maxSteps: 150, saveSteps: 20 } };
         const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec: long }] });
-        let stage = '';
-        for (let i = 0; i < 600 && stage !== 'distributed-train'; i++) {
-          stage = (await handle.query(progressQuery)).stage;
-          if (stage !== 'distributed-train') await sleep(500);
+        let checkpoint: string | null = null;
+        for (let i = 0; i < 1200 && !checkpoint; i++) {
+          checkpoint = (await handle.query(progressQuery)).training?.lastCheckpoint ?? null;
+          if (!checkpoint) await sleep(250);
         }
-        assert.equal(stage, 'distributed-train');
-        await sleep(2000);
+        assert.ok(checkpoint, 'the job wrote a checkpoint before the kill');
         await worker.kill('SIGKILL');
         assert.equal(await liveNodeProcesses(workflowId), 3, 'nodes outlive the worker');
+        // With no worker at all, the detached job trains on to its end; a restart must not start it again.
+        const master = await masterShell(workflowId, long.name);
+        for (let i = 0; i < 600 && !(await master('test -f tuneforge/jobs/train-0/exit_code && echo yes')).includes('yes'); i++) await sleep(500);
+        const counts = () =>
+          master(`ls -d tuneforge/jobs/*; grep -c '"event": *"start"' tuneforge/jobs/train-0/log; grep -c '"event": *"step"' tuneforge/jobs/train-0/log`);
+        assert.match(await counts(), /^tuneforge\/jobs\/sanity\ntuneforge\/jobs\/train-0\n1\n150\n$/, 'one job, one start, each step once');
         worker = await startWorkerProcess(taskQueue);
         const summary = (await handle.result()) as RunSummary;
         assert.equal(summary.training.globalStep, 150);
-        assert.equal(summary.training.resumedStep, 0, 'the training job was re-attached, not restarted');
+        assert.equal(summary.training.resumedStep, 0, 'the training job was re-attached, not restarted from a checkpoint');
         assert.equal(await countLaunches(workflowId, TEST_LAB_ROOT), 3, 'no node launched twice');
         assert.equal(await liveNodeProcesses(workflowId), 0);
         const scheduled = scheduledActivities(workflowId);
         assert.deepEqual(scheduled, STEP_ACTIVITIES, 'each step scheduled once (retries are attempts, not new steps)');
+        const store = runStoreOf(long.name, workflowId);
+        const record = (await store.getJson('run.json')) as { lossCurve: Array<{ step: number }> };
+        const steps = record.lossCurve.map((p) => p.step);
+        assert.equal(steps.length, 150, 'run.json has the loss of every step');
       } finally {
         await close();
       }

@@ -73,7 +73,7 @@ async function stopSchedule(client: Client, id: string): Promise<void> {
 const note = (summary: RunSummary, step: string): string | undefined => summary.steps.find((s) => s.name === step)?.note;
 
 describe('a scheduled fine-tune on the local provider', () => {
-  it('a schedule with a short interval starts two runs; the second skips install-deps and bake', async () => {
+  it('a schedule with a short interval starts two runs; the second skips install-deps and bake', { timeout: 10 * 60_000 }, async () => {
     const specPath = join(mkdtempSync(join(tmpdir(), 'tuneforge-schedule-run-')), 'spec.yaml');
     writeFileSync(specPath, SPEC_YAML);
     const id = uniqueId('sched-e2e');

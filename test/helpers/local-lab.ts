@@ -46,3 +46,16 @@ export function storedCheckpoints(runName: string, base = TEST_ARTIFACTS_URI) {
       (await completeCheckpoints(runStoreOf(runName, workflowId, base)))[0],
   };
 }
+
+/**
+ * Terminates and removes every cluster of the test lab whose id starts with one of the prefixes: an
+ * `after` hook for whole-run tests, so a failed or timed-out test never leaves mpirun eating the cores.
+ */
+export async function removeClustersStartingWith(...prefixes: string[]): Promise<void> {
+  for (const clusterId of await testProvider.listClusters()) {
+    if (!prefixes.some((p) => clusterId.startsWith(p))) continue;
+    const ref = { clusterId, runName: clusterId };
+    await testProvider.terminateNodes(ref).catch(() => undefined);
+    await testProvider.cleanup(ref).catch(() => undefined);
+  }
+}
