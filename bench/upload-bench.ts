@@ -23,12 +23,22 @@ async function main(): Promise<void> {
   const endpoint = `http://127.0.0.1:${PORT}`;
   process.env.AWS_ACCESS_KEY_ID = 'bench';
   process.env.AWS_SECRET_ACCESS_KEY = 'bench';
-  const moto = spawn(join(packageRoot(), '.tools/venv/bin/moto_server'), ['-H', '127.0.0.1', '-p', String(PORT)], { stdio: 'ignore' });
+  const moto = spawn(join(packageRoot(), '.tools/venv/bin/moto_server'), ['-H', '127.0.0.1', '-p', String(PORT)], {
+    stdio: 'ignore',
+  });
   const lab = await mkdtemp(join(tmpdir(), 'upload-bench-'));
   const provider = createLocalProvider({ labRoot: join(lab, 'lab'), tmpSizeMiB: 64 });
   const cluster = { clusterId: `upload-bench-${process.pid}`, runName: 'upload-bench' };
   try {
-    for (let i = 0; i < 100 && !(await fetch(`${endpoint}/moto-api/`).then(() => true, () => false)); i++)
+    for (
+      let i = 0;
+      i < 100 &&
+      !(await fetch(`${endpoint}/moto-api/`).then(
+        () => true,
+        () => false,
+      ));
+      i++
+    )
       await new Promise((r) => setTimeout(r, 100));
     const s3 = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true });
     await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
@@ -36,11 +46,30 @@ async function main(): Promise<void> {
     if (!master) throw new Error('no node');
     const remote = createRemoteShell();
     const node: NodeEndpoint = { remote, target: sshTarget(master, await provider.sshIdentity(cluster)) };
-    await remote.upload(node.target, `${REMOTE.recipe}/common/transfer.py`, await readFile(join(packageRoot(), 'recipes/common/transfer.py')));
-    await remote.check(node.target, `mkdir -p bench && head -c ${SIZE_MIB * MiB} /dev/urandom > bench/model.safetensors`, { label: 'make a file' });
+    await remote.upload(
+      node.target,
+      `${REMOTE.recipe}/common/transfer.py`,
+      await readFile(join(packageRoot(), 'recipes/common/transfer.py')),
+    );
+    await remote.check(node.target, `mkdir -p bench && head -c ${SIZE_MIB * MiB} /dev/urandom > bench/model.safetensors`, {
+      label: 'make a file',
+    });
     const stores: Array<[string, ArtifactStore]> = [
-      ['s3, single PUT', createS3Store({ client: s3, bucket: 'bench', prefix: 'a', region: 'us-east-1', multipartThreshold: 8 * 1024 * MiB })],
-      ['s3, multipart (64 MiB parts)', createS3Store({ client: s3, bucket: 'bench', prefix: 'b', region: 'us-east-1', multipartThreshold: 64 * MiB, partSize: 64 * MiB })],
+      [
+        's3, single PUT',
+        createS3Store({ client: s3, bucket: 'bench', prefix: 'a', region: 'us-east-1', multipartThreshold: 8 * 1024 * MiB }),
+      ],
+      [
+        's3, multipart (64 MiB parts)',
+        createS3Store({
+          client: s3,
+          bucket: 'bench',
+          prefix: 'b',
+          region: 'us-east-1',
+          multipartThreshold: 64 * MiB,
+          partSize: 64 * MiB,
+        }),
+      ],
       ['folder (tar over SSH)', createFolderStore(join(lab, 'store'))],
     ];
     console.log(`| store | ${SIZE_MIB} MiB up | MiB/s | back to a node | MiB/s |`);
@@ -49,7 +78,9 @@ async function main(): Promise<void> {
       const up = await timed(() => store.uploadFolder(node, 'bench', 'model'));
       const down = await timed(() => store.downloadFolder(node, 'model', 'bench-back'));
       await remote.check(node.target, 'rm -rf bench-back', { label: 'clean' });
-      console.log(`| ${name} | ${up.toFixed(1)} s | ${(SIZE_MIB / up).toFixed(0)} | ${down.toFixed(1)} s | ${(SIZE_MIB / down).toFixed(0)} |`);
+      console.log(
+        `| ${name} | ${up.toFixed(1)} s | ${(SIZE_MIB / up).toFixed(0)} | ${down.toFixed(1)} s | ${(SIZE_MIB / down).toFixed(0)} |`,
+      );
     }
   } finally {
     await provider.cleanup(cluster).catch(() => undefined);

@@ -13,7 +13,14 @@ import { liveNodeProcesses, runStoreOf, testDeps, testProvider, TEST_ARTIFACTS_U
 import { uniqueId } from './helpers/temporal';
 
 const activities = createActivities(testDeps());
-const parsed = validateRunSpec({ name: 'activities-test', provider: 'local', recipe: 'tiny-qa', nodes: 2, training: { maxSteps: 6, saveSteps: 3 }, sanity: { maxSteps: 3 } });
+const parsed = validateRunSpec({
+  name: 'activities-test',
+  provider: 'local',
+  recipe: 'tiny-qa',
+  nodes: 2,
+  training: { maxSteps: 6, saveSteps: 3 },
+  sanity: { maxSteps: 3 },
+});
 assert.ok(parsed.ok);
 const spec = parsed.spec;
 const clusterId = uniqueId('activities');
@@ -76,7 +83,11 @@ describe('step activities on real local nodes', () => {
     assert.deepEqual(a.hosts, ['master', 'worker-1']);
     assert.deepEqual(b, a);
     const identity = await testProvider.sshIdentity({ clusterId: ctx.clusterId, runName: spec.name });
-    const keys = await testDeps().remote.check(sshTarget(nodes[1] as NodeRecord, identity), 'grep -c tuneforge-cluster .ssh/authorized_keys', { label: 'count keys' });
+    const keys = await testDeps().remote.check(
+      sshTarget(nodes[1] as NodeRecord, identity),
+      'grep -c tuneforge-cluster .ssh/authorized_keys',
+      { label: 'count keys' },
+    );
     assert.equal(keys.stdout.trim(), '1', 'the cluster key is authorized once');
   });
 
@@ -92,7 +103,10 @@ describe('step activities on real local nodes', () => {
     const [a, b] = await twice(activities.distributedTrain, input);
     assert.equal(a.globalStep, 6);
     assert.equal(a.worldSize, 2);
-    assert.ok(a.firstLoss !== null && a.finalLoss !== null && a.finalLoss < a.firstLoss, `loss went down (${a.firstLoss} -> ${a.finalLoss})`);
+    assert.ok(
+      a.firstLoss !== null && a.finalLoss !== null && a.finalLoss < a.firstLoss,
+      `loss went down (${a.firstLoss} -> ${a.finalLoss})`,
+    );
     assert.match(a.lastCheckpoint ?? '', /checkpoint-6$/);
     assert.deepEqual(b, a);
     const stored = await completeCheckpoints(store);
@@ -121,6 +135,10 @@ describe('step activities on real local nodes', () => {
     assert.equal(await liveNodeProcesses(ctx.clusterId), 0);
     assert.equal(await countLaunches(ctx.clusterId, TEST_LAB_ROOT), 2, 'no node was ever launched twice');
     assert.ok((await store.list('model/')).length > 0, 'teardown never deletes the model');
-    assert.deepEqual((await completeCheckpoints(store)).map((c) => c.name), ['checkpoint-6'], 'only the newest checkpoint kept');
+    assert.deepEqual(
+      (await completeCheckpoints(store)).map((c) => c.name),
+      ['checkpoint-6'],
+      'only the newest checkpoint kept',
+    );
   });
 });

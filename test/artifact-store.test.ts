@@ -11,7 +11,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore, NodeEndpoint } from '../src/artifacts/artifact-store';
 import { createFolderStore } from '../src/artifacts/folder-store';
 import { createS3Store } from '../src/artifacts/s3-store';
-import { completeCheckpoints, pruneCheckpoints, restoreNewestCheckpoint, saveCheckpoint } from '../src/artifacts/stored-checkpoints';
+import {
+  completeCheckpoints,
+  pruneCheckpoints,
+  restoreNewestCheckpoint,
+  saveCheckpoint,
+} from '../src/artifacts/stored-checkpoints';
 import { FailureType } from '../src/common/errors';
 import { packageRoot } from '../src/common/package-root';
 import { REMOTE } from '../src/recipes/remote-paths';
@@ -32,7 +37,10 @@ async function sh(node: NodeEndpoint, command: string): Promise<string> {
 /** A checkpoint-like folder on the node: a 12 MiB random file (three 5 MiB parts), a nested file, and a small one. */
 async function makeCheckpoint(node: NodeEndpoint, name: string): Promise<string> {
   const dir = `${REMOTE.trainOutput}/${name}`;
-  await sh(node, `mkdir -p ${dir}/nested && head -c ${12 * MiB} /dev/urandom > ${dir}/optimizer.pt && echo '{"global_step": 1}' > ${dir}/trainer_state.json && echo rng > ${dir}/nested/rng.pth`);
+  await sh(
+    node,
+    `mkdir -p ${dir}/nested && head -c ${12 * MiB} /dev/urandom > ${dir}/optimizer.pt && echo '{"global_step": 1}' > ${dir}/trainer_state.json && echo rng > ${dir}/nested/rng.pth`,
+  );
   return sh(node, `cd ${dir} && find . -type f | sort | xargs sha256sum`);
 }
 
@@ -51,7 +59,11 @@ describe('artifact store', { skip }, () => {
     assert.ok(master);
     node = { remote, target: sshTarget(master, await testProvider.sshIdentity(cluster)) };
     // install-deps puts the recipe (with the node-side mover) on the master.
-    await remote.upload(node.target, `${REMOTE.recipe}/common/transfer.py`, await readFile(join(packageRoot(), 'recipes/common/transfer.py')));
+    await remote.upload(
+      node.target,
+      `${REMOTE.recipe}/common/transfer.py`,
+      await readFile(join(packageRoot(), 'recipes/common/transfer.py')),
+    );
     folder = await mkdtemp(join(tmpdir(), 'tuneforge-store-'));
   });
 
@@ -62,7 +74,18 @@ describe('artifact store', { skip }, () => {
   });
 
   const stores: Array<[string, () => ArtifactStore]> = [
-    ['s3', () => createS3Store({ client: s3, bucket, prefix: 'runs/demo/wf-1', region: 'us-east-1', multipartThreshold: 8 * MiB, partSize: 5 * MiB })],
+    [
+      's3',
+      () =>
+        createS3Store({
+          client: s3,
+          bucket,
+          prefix: 'runs/demo/wf-1',
+          region: 'us-east-1',
+          multipartThreshold: 8 * MiB,
+          partSize: 5 * MiB,
+        }),
+    ],
     ['folder', () => createFolderStore(join(folder, 'runs/demo/wf-1'))],
   ];
 
@@ -94,7 +117,10 @@ describe('artifact store', { skip }, () => {
       // The mover dies on the unreadable file after sending the others.
       await sh(node, `chmod 000 ${REMOTE.trainOutput}/checkpoint-10/trainer_state.json`);
       await assert.rejects(saveCheckpoint(store, node, REMOTE.trainOutput, 'checkpoint-10'));
-      assert.deepEqual((await completeCheckpoints(store)).map((c) => c.name), ['checkpoint-5']);
+      assert.deepEqual(
+        (await completeCheckpoints(store)).map((c) => c.name),
+        ['checkpoint-5'],
+      );
       const partial = (await store.list('checkpoints/checkpoint-10/')).map((o) => o.key);
       // S3 keeps what arrived before the failure (the marker is what tells); the folder store stages and renames.
       if (kind === 's3') assert.ok(partial.length > 0 && !partial.some((k) => k.endsWith('_COMPLETE.json')), partial.join());
@@ -132,7 +158,10 @@ describe('artifact store', { skip }, () => {
         return true;
       });
     };
-    await expectSpecInvalid(createS3Store({ client: s3, bucket: 'no-such-bucket-here', prefix: 'p', region: 'us-east-1' }), /does not exist/);
+    await expectSpecInvalid(
+      createS3Store({ client: s3, bucket: 'no-such-bucket-here', prefix: 'p', region: 'us-east-1' }),
+      /does not exist/,
+    );
     const elsewhere = uniqueId('eu-bucket').slice(0, 60);
     const eu = new S3Client({ region: 'eu-west-1', endpoint: moto.endpoint, forcePathStyle: true });
     await eu.send(new CreateBucketCommand({ Bucket: elsewhere, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
@@ -146,16 +175,24 @@ describe('artifact store', { skip }, () => {
     denied.middlewareStack.add(
       (next, context) => async (args) => {
         if (context.commandName === 'PutObjectCommand')
-          throw new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'Access Denied' });
+          throw new S3ServiceException({
+            name: 'AccessDenied',
+            $fault: 'client',
+            $metadata: { httpStatusCode: 403 },
+            message: 'Access Denied',
+          });
         return next(args);
       },
       { step: 'initialize', name: 'denyPutObject' },
     );
-    await assert.rejects(createS3Store({ client: denied, bucket, prefix: 'p', region: 'us-east-1' }).checkWritable(), (err: unknown) => {
-      assert.ok(err instanceof ApplicationFailure, String(err));
-      assert.equal(err.type, FailureType.AuthFailed);
-      assert.match(err.message, new RegExp(`s3://${bucket}/p/.*may not write a probe object.*iam-policy`));
-      return true;
-    });
+    await assert.rejects(
+      createS3Store({ client: denied, bucket, prefix: 'p', region: 'us-east-1' }).checkWritable(),
+      (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure, String(err));
+        assert.equal(err.type, FailureType.AuthFailed);
+        assert.match(err.message, new RegExp(`s3://${bucket}/p/.*may not write a probe object.*iam-policy`));
+        return true;
+      },
+    );
   });
 });

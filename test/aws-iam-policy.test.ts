@@ -52,8 +52,12 @@ function actionsCalled(): Set<string> {
   for (const file of sourceFiles(join(packageRoot(), 'src', 'providers', 'aws'))) {
     const source = readFileSync(file, 'utf8');
     for (const match of source.matchAll(/new ([A-Z][A-Za-z0-9]*)Command\(/g)) actions.add(`ec2:${match[1]}`);
-    const sdkImports = [...source.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-ec2'/g)].map((match) => match[1] ?? '');
-    const waiters = sdkImports.flatMap((names) => names.split(',').map((name) => name.trim())).filter((name) => name.startsWith('waitUntil'));
+    const sdkImports = [...source.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-ec2'/g)].map(
+      (match) => match[1] ?? '',
+    );
+    const waiters = sdkImports
+      .flatMap((names) => names.split(',').map((name) => name.trim()))
+      .filter((name) => name.startsWith('waitUntil'));
     for (const waiter of waiters) {
       const action = WAITER_ACTIONS[waiter];
       assert.ok(action !== undefined, `${file} uses ${waiter}: add the action it polls with to WAITER_ACTIONS`);
@@ -75,7 +79,11 @@ function statements(): Statement[] {
 }
 
 function actionsGranted(service: string): Set<string> {
-  return new Set(statements().flatMap((s) => s.Action).filter((a) => a.startsWith(`${service}:`)));
+  return new Set(
+    statements()
+      .flatMap((s) => s.Action)
+      .filter((a) => a.startsWith(`${service}:`)),
+  );
 }
 
 test('the IAM policy grants exactly the EC2 actions the provider calls', () => {
@@ -90,8 +98,14 @@ test('the IAM policy grants exactly the S3 actions the artifact store calls, on 
   assert.deepEqual([...actionsGranted('s3')].sort(), [...called].sort());
   for (const statement of statements().filter((s) => s.Action.some((a) => a.startsWith('s3:')))) {
     const resources = [statement.Resource].flat();
-    assert.ok(resources.every((r) => r.startsWith('arn:aws:s3:::YOUR-ARTIFACT-BUCKET')), `S3 scoped to the bucket: ${resources.join(', ')}`);
+    assert.ok(
+      resources.every((r) => r.startsWith('arn:aws:s3:::YOUR-ARTIFACT-BUCKET')),
+      `S3 scoped to the bucket: ${resources.join(', ')}`,
+    );
     const bucketLevel = statement.Action.includes('s3:ListBucket');
-    assert.ok(resources.every((r) => r.endsWith('/*') !== bucketLevel), 'ListBucket on the bucket, object actions on its objects');
+    assert.ok(
+      resources.every((r) => r.endsWith('/*') !== bucketLevel),
+      'ListBucket on the bucket, object actions on its objects',
+    );
   }
 });

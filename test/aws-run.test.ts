@@ -13,7 +13,15 @@ import { createRemoteShell, sshTarget } from '../src/remote/remote-shell';
 import type { RunSummary } from '../src/workflows/definitions';
 import { liveNodeProcesses, testDeps, testProvider } from './helpers/local-lab';
 import { mirroredProvider } from './helpers/mirrored-provider';
-import { clusterInstances, clusterLeftovers, createHarness, motoUnavailableReason, startMoto, type MotoHarness, type MotoServer } from './helpers/moto';
+import {
+  clusterInstances,
+  clusterLeftovers,
+  createHarness,
+  motoUnavailableReason,
+  startMoto,
+  type MotoHarness,
+  type MotoServer,
+} from './helpers/moto';
 import { realActivities, testClient, uniqueId, withWorker } from './helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
 
@@ -88,42 +96,55 @@ describe('a whole run with provider: aws on moto', { skip: motoUnavailableReason
       assert.ok(keys.includes(key), `${key} in moto S3 after teardown (have ${keys.join(', ')})`);
     assert.ok(!keys.some((k) => k.startsWith('checkpoints/checkpoint-6/')), 'older checkpoints pruned after success');
     const record = JSON.parse(
-      (await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}run.json` }))).Body?.transformToString()) ?? '{}',
+      (await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}run.json` }))).Body?.transformToString()) ??
+        '{}',
     ) as { outcome?: string; packages?: Record<string, string>; lossCurve?: unknown[]; costUsd?: number };
     assert.equal(record.outcome, 'succeeded');
     assert.ok(record.packages?.torch, 'run.json names the package versions');
     assert.ok((record.lossCurve ?? []).length > 0, 'run.json holds the loss curve');
   });
 
-  it('a worker killed right after launching a worker instance restarts and ends with exactly N-1 workers launched', { timeout: 10 * 60_000 }, async () => {
-    const workflowId = uniqueId('aws-crash');
-    const folder = mkdtempSync(join(tmpdir(), 'aws-crash-'));
-    const settingsFile = join(folder, 'settings.json');
-    const crashFlag = join(folder, 'crash-once');
-    writeFileSync(settingsFile, JSON.stringify(harness.settings));
-    writeFileSync(crashFlag, '');
-    const taskQueue = uniqueId('aws-crash-queue');
-    const entry = join(__dirname, 'helpers', 'aws-worker-main.js');
-    const env = { MOTO_ENDPOINT: moto.endpoint, TEST_MOTO_ACCOUNT: harness.accountId, TEST_AWS_SETTINGS: settingsFile, TEST_CRASH_FLAG: crashFlag };
-    const { client, close } = await testClient();
-    try {
-      worker = await startWorkerProcess(taskQueue, entry, env);
-      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec: awsSpec(harness, 'aws-crash', bucket) }] });
-      await new Promise<void>((resolve) => worker?.child.once('exit', () => resolve()));
-      assert.equal(worker.child.signalCode, 'SIGKILL', 'the worker crashed after RunInstances');
-      worker = await startWorkerProcess(taskQueue, entry, env);
-      const summary = (await handle.result()) as RunSummary;
-      assert.equal(summary.training.globalStep, 12);
-      const launched = await clusterInstances(harness.ec2, workflowId);
-      const workers = launched.filter((i) => i.Tags?.some((t) => t.Key === 'tuneforge:role' && t.Value === 'worker'));
-      assert.equal(workers.length, 2, 'exactly N-1 worker instances were ever launched');
-      assert.deepEqual(await clusterLeftovers(harness.ec2, workflowId), { instances: 0, groups: 0, keyPairs: 0 });
-    } finally {
-      await close();
-    }
-  });
+  it(
+    'a worker killed right after launching a worker instance restarts and ends with exactly N-1 workers launched',
+    { timeout: 10 * 60_000 },
+    async () => {
+      const workflowId = uniqueId('aws-crash');
+      const folder = mkdtempSync(join(tmpdir(), 'aws-crash-'));
+      const settingsFile = join(folder, 'settings.json');
+      const crashFlag = join(folder, 'crash-once');
+      writeFileSync(settingsFile, JSON.stringify(harness.settings));
+      writeFileSync(crashFlag, '');
+      const taskQueue = uniqueId('aws-crash-queue');
+      const entry = join(__dirname, 'helpers', 'aws-worker-main.js');
+      const env = {
+        MOTO_ENDPOINT: moto.endpoint,
+        TEST_MOTO_ACCOUNT: harness.accountId,
+        TEST_AWS_SETTINGS: settingsFile,
+        TEST_CRASH_FLAG: crashFlag,
+      };
+      const { client, close } = await testClient();
+      try {
+        worker = await startWorkerProcess(taskQueue, entry, env);
+        const handle = await client.workflow.start(WORKFLOW_TYPE, {
+          taskQueue,
+          workflowId,
+          args: [{ spec: awsSpec(harness, 'aws-crash', bucket) }],
+        });
+        await new Promise<void>((resolve) => worker?.child.once('exit', () => resolve()));
+        assert.equal(worker.child.signalCode, 'SIGKILL', 'the worker crashed after RunInstances');
+        worker = await startWorkerProcess(taskQueue, entry, env);
+        const summary = (await handle.result()) as RunSummary;
+        assert.equal(summary.training.globalStep, 12);
+        const launched = await clusterInstances(harness.ec2, workflowId);
+        const workers = launched.filter((i) => i.Tags?.some((t) => t.Key === 'tuneforge:role' && t.Value === 'worker'));
+        assert.equal(workers.length, 2, 'exactly N-1 worker instances were ever launched');
+        assert.deepEqual(await clusterLeftovers(harness.ec2, workflowId), { instances: 0, groups: 0, keyPairs: 0 });
+      } finally {
+        await close();
+      }
+    },
+  );
 });
-
 
 /** Where the worker's AWS credentials show up on the cluster's nodes: any process environment, any file the node user can read. */
 async function credentialTraces(provider: Provider, cluster: ClusterRef): Promise<string[]> {

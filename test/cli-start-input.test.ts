@@ -36,20 +36,37 @@ describe('tuneforge start refuses bad input before anything starts', () => {
       () => [
         specFile(
           'bomb.yaml',
-          ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n'),
+          [
+            'a: &a [x, x, x, x, x, x, x, x, x]',
+            ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`),
+          ].join('\n'),
         ),
       ],
       /\(yaml\): Excessive alias count/,
     ],
-    ['a NUL byte in a string', () => [specFile('nul.yaml', 'name: "tiny\\0demo"\nprovider: local\nrecipe: tiny-qa\ntraining: {maxSteps: 1}\n')], /name: has a control character \(got "tiny\\u0000demo"\)/],
+    [
+      'a NUL byte in a string',
+      () => [specFile('nul.yaml', 'name: "tiny\\0demo"\nprovider: local\nrecipe: tiny-qa\ntraining: {maxSteps: 1}\n')],
+      /name: has a control character \(got "tiny\\u0000demo"\)/,
+    ],
     [
       'an option smuggled into extraArgs',
-      () => [specFile('smuggle.yaml', 'name: tiny\nprovider: local\nrecipe: tiny-qa\ntraining: {maxSteps: 1, extraArgs: {warmup_steps: "--output_dir=/srv/x"}}\n')],
+      () => [
+        specFile(
+          'smuggle.yaml',
+          'name: tiny\nprovider: local\nrecipe: tiny-qa\ntraining: {maxSteps: 1, extraArgs: {warmup_steps: "--output_dir=/srv/x"}}\n',
+        ),
+      ],
       /training\.extraArgs\.warmup_steps: values may not begin with "-"/,
     ],
     [
       'a managed trainer argument in extraArgs',
-      () => [specFile('managed.yaml', 'name: tiny\nprovider: local\nrecipe: tiny-qa\ntraining: {maxSteps: 1, extraArgs: {output_dir: /srv/x}}\n')],
+      () => [
+        specFile(
+          'managed.yaml',
+          'name: tiny\nprovider: local\nrecipe: tiny-qa\ntraining: {maxSteps: 1, extraArgs: {output_dir: /srv/x}}\n',
+        ),
+      ],
       /training\.extraArgs\.output_dir: the run manages its output folder/,
     ],
     [

@@ -12,14 +12,41 @@ import { fakeNode } from './helpers/fake-activities';
 import { hwlocXml, openMpi4SkipReason, simulateMapping } from './helpers/open-mpi-simulator';
 
 function spec(training: object = {}) {
-  const result = validateRunSpec({ name: 'cmd-test', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 10, ...training } });
+  const result = validateRunSpec({
+    name: 'cmd-test',
+    provider: 'local',
+    recipe: 'tiny-qa',
+    training: { maxSteps: 10, ...training },
+  });
   assert.ok(result.ok);
   return result.spec;
 }
 
-const localCluster: ClusterInfo = { clusterId: 'c', provider: 'local', sshUser: 'ubuntu', rendezvousPort: 29507, mpiInterface: 'lo', nodesShareCpus: true };
-const ec2Cluster: ClusterInfo = { clusterId: 'c', provider: 'aws', sshUser: 'ubuntu', rendezvousPort: 29500, nodesShareCpus: false };
-const twoCores: CpuTopology = { logicalCpus: 2, physicalCores: 2, sockets: 1, numaNodes: 1, coresPerNumaNode: 2, ranksPerNode: 1, threadsPerRank: 1, amx: false };
+const localCluster: ClusterInfo = {
+  clusterId: 'c',
+  provider: 'local',
+  sshUser: 'ubuntu',
+  rendezvousPort: 29507,
+  mpiInterface: 'lo',
+  nodesShareCpus: true,
+};
+const ec2Cluster: ClusterInfo = {
+  clusterId: 'c',
+  provider: 'aws',
+  sshUser: 'ubuntu',
+  rendezvousPort: 29500,
+  nodesShareCpus: false,
+};
+const twoCores: CpuTopology = {
+  logicalCpus: 2,
+  physicalCores: 2,
+  sockets: 1,
+  numaNodes: 1,
+  coresPerNumaNode: 2,
+  ranksPerNode: 1,
+  threadsPerRank: 1,
+  amx: false,
+};
 // m7i.48xlarge: 2 sockets, 96 physical cores, 192 vCPUs, 2 NUMA nodes.
 const m7i = parseLscpu(
   [
@@ -88,11 +115,28 @@ describe('placement and launch commands', () => {
 
   it('builds one mpirun over the cluster hostfile with the rendezvous and thread settings', () => {
     const nodes = ['master', 'worker-1', 'worker-2'].map(fakeNode);
-    const command = distributedCommand({ spec: spec(), cluster: localCluster, nodes, placement: placement(spec(), localCluster, twoCores, 3), jobDir: 'tuneforge/jobs/train-0' });
-    for (const part of ['-np 3', 'MASTER_PORT=29507', 'OMP_NUM_THREADS=1', 'oob_tcp_if_include lo', 'plm_rsh_no_tree_spawn 1', '--resume', 'worker-1 slots=1']) {
+    const command = distributedCommand({
+      spec: spec(),
+      cluster: localCluster,
+      nodes,
+      placement: placement(spec(), localCluster, twoCores, 3),
+      jobDir: 'tuneforge/jobs/train-0',
+    });
+    for (const part of [
+      '-np 3',
+      'MASTER_PORT=29507',
+      'OMP_NUM_THREADS=1',
+      'oob_tcp_if_include lo',
+      'plm_rsh_no_tree_spawn 1',
+      '--resume',
+      'worker-1 slots=1',
+    ]) {
       assert.ok(command.includes(part), `missing ${part} in ${command}`);
     }
-    assert.ok(command.indexOf('ssh worker-1') < command.indexOf('mpirun.openmpi'), 'the newest checkpoint is staged before mpirun starts');
+    assert.ok(
+      command.indexOf('ssh worker-1') < command.indexOf('mpirun.openmpi'),
+      'the newest checkpoint is staged before mpirun starts',
+    );
   });
 
   it('runs the sanity run as one process with every physical core, never evaluating', () => {
@@ -106,7 +150,13 @@ describe('placement and launch commands', () => {
     assert.ok(distributedTrainArgs(spec()).includes('--do_eval'));
     assert.ok(!distributedTrainArgs(spec({ evaluate: false })).includes('--do_eval'));
     const nodes = ['master', 'worker-1'].map(fakeNode);
-    const input = { spec: spec(), cluster: localCluster, nodes, placement: placement(spec(), localCluster, twoCores, 2), jobDir: 'tuneforge/jobs/train-0' };
+    const input = {
+      spec: spec(),
+      cluster: localCluster,
+      nodes,
+      placement: placement(spec(), localCluster, twoCores, 2),
+      jobDir: 'tuneforge/jobs/train-0',
+    };
     assert.ok(distributedCommand(input).endsWith(` && ${shellJoin(mpirunArgs(input))}`), 'the command runs exactly mpirunArgs');
     assert.deepEqual(mpirunArgs(input).slice(-distributedTrainArgs(spec()).length), distributedTrainArgs(spec()));
   });
@@ -123,7 +173,11 @@ describe("Open MPI 4's own mapper on four simulated r7iz.metal-16xl nodes", { sk
     for (const rank of ranks) nodes.set(rank.node, [...(nodes.get(rank.node) ?? []), rank.cores]);
     assert.equal(nodes.size, 4, output);
     for (const [node, bindings] of nodes) {
-      assert.deepEqual(bindings.map((cores) => cores.length), [16, 16], `${node}: ${output}`);
+      assert.deepEqual(
+        bindings.map((cores) => cores.length),
+        [16, 16],
+        `${node}: ${output}`,
+      );
       assert.equal(new Set(bindings.flat()).size, 32, `${node}: the two ranks share no core`);
     }
   });

@@ -22,7 +22,10 @@ const cluster = { clusterId: ctx.clusterId, runName: ctx.spec.name };
 function otherKeyPair(): { privateKey: Buffer; publicKey: string } {
   const folder = mkdtempSync(join(tmpdir(), 'watch-key-'));
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(folder, 'key')]);
-  return { privateKey: readFileSync(join(folder, 'key')), publicKey: readFileSync(join(folder, 'key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ') };
+  return {
+    privateKey: readFileSync(join(folder, 'key')),
+    publicKey: readFileSync(join(folder, 'key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' '),
+  };
 }
 
 const failsWith = (type: string) => (err: unknown) => err instanceof ApplicationFailure && err.type === type;

@@ -209,7 +209,10 @@ describe('node loss during distributed-train', () => {
         assert.equal(summary.training.globalStep, MAX_STEPS);
         const resumed = summary.training.resumedStep;
         // Uploads go on while training does, so a newer checkpoint may have completed between the look and the kill.
-        assert.ok(resumed >= storedAtKill && resumed % SAVE_STEPS === 0, `resumed from ${resumed}; S3 had ${storedAtKill} at the kill`);
+        assert.ok(
+          resumed >= storedAtKill && resumed % SAVE_STEPS === 0,
+          `resumed from ${resumed}; S3 had ${storedAtKill} at the kill`,
+        );
         console.log(`# master loss: last step ${lastStepBefore}, stored ${storedAtKill}, resumed from ${resumed}`);
         assert.ok(lastStepBefore - resumed <= SAVE_STEPS, `at most one save interval repeated (${lastStepBefore} -> ${resumed})`);
         assert.equal(await liveNodeProcesses(workflowId), 0);

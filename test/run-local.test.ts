@@ -12,11 +12,31 @@ import { countLaunches } from '../src/providers/local/launch-log';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
 import { runArtifactsUri } from '../src/artifacts/artifact-uri';
 import { createRemoteShell, sshTarget } from '../src/remote/remote-shell';
-import { liveNodeProcesses, removeClustersStartingWith, runStoreOf, testDeps, testProvider, TEST_ARTIFACTS_URI, TEST_LAB_ROOT } from './helpers/local-lab';
+import {
+  liveNodeProcesses,
+  removeClustersStartingWith,
+  runStoreOf,
+  testDeps,
+  testProvider,
+  TEST_ARTIFACTS_URI,
+  TEST_LAB_ROOT,
+} from './helpers/local-lab';
 import { realActivities, TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
 
-const STEP_ACTIVITIES = ['prepareArtifacts', 'provisionMaster', 'installDeps', 'bakeImage', 'launchWorkers', 'wireSsh', 'sanityRun', 'distributedTrain', 'deliverModel', 'teardown', 'recordRun'];
+const STEP_ACTIVITIES = [
+  'prepareArtifacts',
+  'provisionMaster',
+  'installDeps',
+  'bakeImage',
+  'launchWorkers',
+  'wireSsh',
+  'sanityRun',
+  'distributedTrain',
+  'deliverModel',
+  'teardown',
+  'recordRun',
+];
 const CLI = join(__dirname, '..', 'src', 'client', 'main.js');
 const RECIPE_PYTHON = join(packageRoot(), '.tools/recipe-venv/bin/python');
 
@@ -44,9 +64,19 @@ function rescored(predictionsFile: string, evalFile: string): { exact_match: num
     'golds = qa_eval.references(qa_data.load_json_rows(sys.argv[2]))',
     'print(json.dumps(qa_eval.squad_scores(predictions, golds)))',
   ].join('\n');
-  return JSON.parse(execFileSync(RECIPE_PYTHON, ['-c', script, predictionsFile, evalFile], { encoding: 'utf8' })) as { exact_match: number; f1: number };
+  return JSON.parse(execFileSync(RECIPE_PYTHON, ['-c', script, predictionsFile, evalFile], { encoding: 'utf8' })) as {
+    exact_match: number;
+    f1: number;
+  };
 }
-const spec = { name: 'e2e', provider: 'local', recipe: 'tiny-qa', nodes: 3, training: { maxSteps: 30, saveSteps: 10 }, sanity: { maxSteps: 5 } };
+const spec = {
+  name: 'e2e',
+  provider: 'local',
+  recipe: 'tiny-qa',
+  nodes: 3,
+  training: { maxSteps: 30, saveSteps: 10 },
+  sanity: { maxSteps: 5 },
+};
 
 interface HistoryEvent {
   eventType: string;
@@ -56,7 +86,9 @@ interface HistoryEvent {
 /** The run's history as `temporal workflow show` prints it. */
 function scheduledActivities(workflowId: string): string[] {
   const temporal = join(packageRoot(), '.tools/venv/bin/temporal');
-  const json = execFileSync(temporal, ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '-w', workflowId, '--output', 'json'], { encoding: 'utf8' });
+  const json = execFileSync(temporal, ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '-w', workflowId, '--output', 'json'], {
+    encoding: 'utf8',
+  });
   const events = (JSON.parse(json) as { events: HistoryEvent[] }).events;
   return events
     .filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')
@@ -69,7 +101,9 @@ describe('a whole run on the local provider', () => {
   it('completes the seven steps and teardown in order, loss goes down, no node is left', { timeout: 10 * 60_000 }, async () => {
     const workflowId = uniqueId('e2e');
     const { client, close } = await testClient();
-    const deps = testDeps({ reportProgress: async (id, update) => client.workflow.getHandle(id).signal('trainingProgress', update) });
+    const deps = testDeps({
+      reportProgress: async (id, update) => client.workflow.getHandle(id).signal('trainingProgress', update),
+    });
     try {
       const summary = (await withWorker(realActivities(deps), ({ client: c, taskQueue }) =>
         c.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] }),
@@ -78,7 +112,10 @@ describe('a whole run on the local provider', () => {
       assert.equal(summary.training.globalStep, 30);
       assert.equal(summary.training.worldSize, 3);
       const { firstLoss, finalLoss } = summary.training;
-      assert.ok(firstLoss !== null && finalLoss !== null && finalLoss < firstLoss, `loss went down (${firstLoss} -> ${finalLoss})`);
+      assert.ok(
+        firstLoss !== null && finalLoss !== null && finalLoss < firstLoss,
+        `loss went down (${firstLoss} -> ${finalLoss})`,
+      );
       assert.match(summary.training.lastCheckpoint ?? '', /checkpoint-30$/);
       assert.equal(summary.teardown.nodesLeft, 0);
       assert.equal(await liveNodeProcesses(workflowId), 0);
@@ -88,23 +125,50 @@ describe('a whole run on the local provider', () => {
       const listed = JSON.parse(tuneforge('artifacts', workflowId, '--json')) as { uri: string; objects: Array<{ key: string }> };
       assert.equal(listed.uri, runArtifactsUri(TEST_ARTIFACTS_URI, spec.name, workflowId));
       const keys = listed.objects.map((o) => o.key);
-      for (const key of ['model/config.json', 'evaluation/eval_results.json', 'evaluation/eval_predictions.json', 'run.json', 'checkpoints/checkpoint-30/_COMPLETE.json'])
+      for (const key of [
+        'model/config.json',
+        'evaluation/eval_results.json',
+        'evaluation/eval_predictions.json',
+        'run.json',
+        'checkpoints/checkpoint-30/_COMPLETE.json',
+      ])
         assert.ok(keys.includes(key), `${key} stored (have ${keys.join(', ')})`);
       const scratch = await mkdtemp(join(tmpdir(), 'pulled-'));
       assert.match(tuneforge('pull', workflowId, join(scratch, 'model')), /Pulled \d+ file/);
       execFileSync(RECIPE_PYTHON, [join(packageRoot(), 'recipes/tiny-qa/make_assets.py'), '--out', join(scratch, 'assets')]);
       const answered = execFileSync(
         RECIPE_PYTHON,
-        [join(packageRoot(), 'recipes/common/answer.py'), '--model', join(scratch, 'model'), '--eval_file', join(scratch, 'assets/data/eval.json'), '--max_seq_length', '96', '--doc_stride', '32'],
+        [
+          join(packageRoot(), 'recipes/common/answer.py'),
+          '--model',
+          join(scratch, 'model'),
+          '--eval_file',
+          join(scratch, 'assets/data/eval.json'),
+          '--max_seq_length',
+          '96',
+          '--doc_stride',
+          '32',
+        ],
         { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1' } },
       );
-      assert.match(answered, /^Question: .+\nAnswer: .*\nExpected: .+/m, 'the pulled model loads with from_pretrained and answers');
+      assert.match(
+        answered,
+        /^Question: .+\nAnswer: .*\nExpected: .+/m,
+        'the pulled model loads with from_pretrained and answers',
+      );
       const store = runStoreOf(spec.name, workflowId);
-      const results = (await store.getJson('evaluation/eval_results.json')) as { exact_match: number; f1: number; eval_samples: number };
+      const results = (await store.getJson('evaluation/eval_results.json')) as {
+        exact_match: number;
+        f1: number;
+        eval_samples: number;
+      };
       assert.equal(results.eval_samples, 64);
       await store.downloadToLocal('evaluation', join(scratch, 'evaluation'));
       const again = rescored(join(scratch, 'evaluation/eval_predictions.json'), join(scratch, 'assets/data/eval.json'));
-      assert.ok(Math.abs(again.f1 - results.f1) < 1e-6 && Math.abs(again.exact_match - results.exact_match) < 1e-6, `scores recomputed: ${JSON.stringify(again)} vs ${JSON.stringify(results)}`);
+      assert.ok(
+        Math.abs(again.f1 - results.f1) < 1e-6 && Math.abs(again.exact_match - results.exact_match) < 1e-6,
+        `scores recomputed: ${JSON.stringify(again)} vs ${JSON.stringify(results)}`,
+      );
       assert.equal(summary.training.eval?.f1, results.f1, 'the summary shows the stored score');
       const record = (await store.getJson('run.json')) as { outcome: string; recipeFingerprint: string; lossCurve: unknown[] };
       assert.equal(record.outcome, 'succeeded');
@@ -119,43 +183,54 @@ describe('a whole run on the local provider', () => {
     let worker: WorkerProcess | undefined;
     after(async () => worker?.kill());
 
-    it('a worker killed after a checkpoint: the restarted worker re-attaches to the same job, nothing launched or repeated', { timeout: 10 * 60_000 }, async () => {
-      const taskQueue = uniqueId('restart-queue');
-      const workflowId = uniqueId('restart');
-      const { client, close } = await testClient();
-      try {
-        worker = await startWorkerProcess(taskQueue);
-        const long = { ...spec, name: 'restart', training: { maxSteps: 150, saveSteps: 20 } };
-        const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec: long }] });
-        let checkpoint: string | null = null;
-        for (let i = 0; i < 1200 && !checkpoint; i++) {
-          checkpoint = (await handle.query(progressQuery)).training?.lastCheckpoint ?? null;
-          if (!checkpoint) await sleep(250);
+    it(
+      'a worker killed after a checkpoint: the restarted worker re-attaches to the same job, nothing launched or repeated',
+      { timeout: 10 * 60_000 },
+      async () => {
+        const taskQueue = uniqueId('restart-queue');
+        const workflowId = uniqueId('restart');
+        const { client, close } = await testClient();
+        try {
+          worker = await startWorkerProcess(taskQueue);
+          const long = { ...spec, name: 'restart', training: { maxSteps: 150, saveSteps: 20 } };
+          const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec: long }] });
+          let checkpoint: string | null = null;
+          for (let i = 0; i < 1200 && !checkpoint; i++) {
+            checkpoint = (await handle.query(progressQuery)).training?.lastCheckpoint ?? null;
+            if (!checkpoint) await sleep(250);
+          }
+          assert.ok(checkpoint, 'the job wrote a checkpoint before the kill');
+          await worker.kill('SIGKILL');
+          assert.equal(await liveNodeProcesses(workflowId), 3, 'nodes outlive the worker');
+          // With no worker at all, the detached job trains on to its end; a restart must not start it again.
+          const master = await masterShell(workflowId, long.name);
+          for (let i = 0; i < 600 && !(await master('test -f tuneforge/jobs/train-0/exit_code && echo yes')).includes('yes'); i++)
+            await sleep(500);
+          const counts = () =>
+            master(
+              `ls -d tuneforge/jobs/*; grep -c '"event": *"start"' tuneforge/jobs/train-0/log; grep -c '"event": *"step"' tuneforge/jobs/train-0/log`,
+            );
+          assert.match(
+            await counts(),
+            /^tuneforge\/jobs\/sanity\ntuneforge\/jobs\/train-0\n1\n150\n$/,
+            'one job, one start, each step once',
+          );
+          worker = await startWorkerProcess(taskQueue);
+          const summary = (await handle.result()) as RunSummary;
+          assert.equal(summary.training.globalStep, 150);
+          assert.equal(summary.training.resumedStep, 0, 'the training job was re-attached, not restarted from a checkpoint');
+          assert.equal(await countLaunches(workflowId, TEST_LAB_ROOT), 3, 'no node launched twice');
+          assert.equal(await liveNodeProcesses(workflowId), 0);
+          const scheduled = scheduledActivities(workflowId);
+          assert.deepEqual(scheduled, STEP_ACTIVITIES, 'each step scheduled once (retries are attempts, not new steps)');
+          const store = runStoreOf(long.name, workflowId);
+          const record = (await store.getJson('run.json')) as { lossCurve: Array<{ step: number }> };
+          const steps = record.lossCurve.map((p) => p.step);
+          assert.equal(steps.length, 150, 'run.json has the loss of every step');
+        } finally {
+          await close();
         }
-        assert.ok(checkpoint, 'the job wrote a checkpoint before the kill');
-        await worker.kill('SIGKILL');
-        assert.equal(await liveNodeProcesses(workflowId), 3, 'nodes outlive the worker');
-        // With no worker at all, the detached job trains on to its end; a restart must not start it again.
-        const master = await masterShell(workflowId, long.name);
-        for (let i = 0; i < 600 && !(await master('test -f tuneforge/jobs/train-0/exit_code && echo yes')).includes('yes'); i++) await sleep(500);
-        const counts = () =>
-          master(`ls -d tuneforge/jobs/*; grep -c '"event": *"start"' tuneforge/jobs/train-0/log; grep -c '"event": *"step"' tuneforge/jobs/train-0/log`);
-        assert.match(await counts(), /^tuneforge\/jobs\/sanity\ntuneforge\/jobs\/train-0\n1\n150\n$/, 'one job, one start, each step once');
-        worker = await startWorkerProcess(taskQueue);
-        const summary = (await handle.result()) as RunSummary;
-        assert.equal(summary.training.globalStep, 150);
-        assert.equal(summary.training.resumedStep, 0, 'the training job was re-attached, not restarted from a checkpoint');
-        assert.equal(await countLaunches(workflowId, TEST_LAB_ROOT), 3, 'no node launched twice');
-        assert.equal(await liveNodeProcesses(workflowId), 0);
-        const scheduled = scheduledActivities(workflowId);
-        assert.deepEqual(scheduled, STEP_ACTIVITIES, 'each step scheduled once (retries are attempts, not new steps)');
-        const store = runStoreOf(long.name, workflowId);
-        const record = (await store.getJson('run.json')) as { lossCurve: Array<{ step: number }> };
-        const steps = record.lossCurve.map((p) => p.step);
-        assert.equal(steps.length, 150, 'run.json has the loss of every step');
-      } finally {
-        await close();
-      }
-    });
+      },
+    );
   });
 });

@@ -73,51 +73,57 @@ async function stopSchedule(client: Client, id: string): Promise<void> {
 const note = (summary: RunSummary, step: string): string | undefined => summary.steps.find((s) => s.name === step)?.note;
 
 describe('a scheduled fine-tune on the local provider', () => {
-  it('a schedule with a short interval starts two runs; the second skips install-deps and bake', { timeout: 10 * 60_000 }, async () => {
-    const specPath = join(mkdtempSync(join(tmpdir(), 'tuneforge-schedule-run-')), 'spec.yaml');
-    writeFileSync(specPath, SPEC_YAML);
-    const id = uniqueId('sched-e2e');
-    const { client: signals, close } = await testClient();
-    const deps = testDeps({
-      reportProgress: async (wf, update) => signals.workflow.getHandle(wf).signal('trainingProgress', update),
-    });
-    try {
-      await withWorker(realActivities(deps), async ({ client, taskQueue }) => {
-        try {
-          assert.equal(await createWithCli(taskQueue, specPath, id), EXIT.ok);
-          const view = await untilTwoRunsStarted(client, id);
-          await client.schedule.getHandle(id).pause('test: two runs are enough');
-          const [first, second] = view.recentRuns;
-          assert.ok(first && second);
-          const runs = await Promise.all(
-            [first, second].map((r) => client.workflow.getHandle(r.workflowId).result() as Promise<RunSummary>),
-          );
-          const [one, two] = runs;
-          assert.ok(one && two);
-
-          // Overlap SKIP: the second run started only after the first had ended.
-          const [oneInfo, twoInfo] = await Promise.all([one, two].map((r) => client.workflow.getHandle(r.workflowId).describe()));
-          assert.ok(oneInfo?.closeTime && twoInfo && twoInfo.startTime >= oneInfo.closeTime, 'the runs did not overlap');
-
-          const fingerprint = await recipeFingerprint(recipeFor(parseRunSpec(SPEC_YAML)));
-          const image = await testProvider.findImage(fingerprint);
-          assert.ok(image, 'an image was baked for the recipe fingerprint');
-          assert.equal(note(one, 'bake-image'), image.imageId, "the first run's image is the fingerprint's image");
-          assert.equal(two.imageReused, true);
-          assert.equal(note(two, 'provision-master'), 'from the baked image');
-          assert.equal(note(two, 'install-deps'), 'already installed');
-          assert.equal(note(two, 'bake-image'), image.imageId, 'the second run took the existing image');
-          for (const run of runs) {
-            assert.ok(run.workflowId.startsWith(`${id}-`));
-            assert.equal(run.training.globalStep, 6);
-            assert.equal(run.teardown.nodesLeft, 0);
-          }
-        } finally {
-          await stopSchedule(client, id);
-        }
+  it(
+    'a schedule with a short interval starts two runs; the second skips install-deps and bake',
+    { timeout: 10 * 60_000 },
+    async () => {
+      const specPath = join(mkdtempSync(join(tmpdir(), 'tuneforge-schedule-run-')), 'spec.yaml');
+      writeFileSync(specPath, SPEC_YAML);
+      const id = uniqueId('sched-e2e');
+      const { client: signals, close } = await testClient();
+      const deps = testDeps({
+        reportProgress: async (wf, update) => signals.workflow.getHandle(wf).signal('trainingProgress', update),
       });
-    } finally {
-      await close();
-    }
-  });
+      try {
+        await withWorker(realActivities(deps), async ({ client, taskQueue }) => {
+          try {
+            assert.equal(await createWithCli(taskQueue, specPath, id), EXIT.ok);
+            const view = await untilTwoRunsStarted(client, id);
+            await client.schedule.getHandle(id).pause('test: two runs are enough');
+            const [first, second] = view.recentRuns;
+            assert.ok(first && second);
+            const runs = await Promise.all(
+              [first, second].map((r) => client.workflow.getHandle(r.workflowId).result() as Promise<RunSummary>),
+            );
+            const [one, two] = runs;
+            assert.ok(one && two);
+
+            // Overlap SKIP: the second run started only after the first had ended.
+            const [oneInfo, twoInfo] = await Promise.all(
+              [one, two].map((r) => client.workflow.getHandle(r.workflowId).describe()),
+            );
+            assert.ok(oneInfo?.closeTime && twoInfo && twoInfo.startTime >= oneInfo.closeTime, 'the runs did not overlap');
+
+            const fingerprint = await recipeFingerprint(recipeFor(parseRunSpec(SPEC_YAML)));
+            const image = await testProvider.findImage(fingerprint);
+            assert.ok(image, 'an image was baked for the recipe fingerprint');
+            assert.equal(note(one, 'bake-image'), image.imageId, "the first run's image is the fingerprint's image");
+            assert.equal(two.imageReused, true);
+            assert.equal(note(two, 'provision-master'), 'from the baked image');
+            assert.equal(note(two, 'install-deps'), 'already installed');
+            assert.equal(note(two, 'bake-image'), image.imageId, 'the second run took the existing image');
+            for (const run of runs) {
+              assert.ok(run.workflowId.startsWith(`${id}-`));
+              assert.equal(run.training.globalStep, 6);
+              assert.equal(run.teardown.nodesLeft, 0);
+            }
+          } finally {
+            await stopSchedule(client, id);
+          }
+        });
+      } finally {
+        await close();
+      }
+    },
+  );
 });

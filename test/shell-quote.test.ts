@@ -66,7 +66,12 @@ describe('shell quoting', () => {
 
   it('refuses extraArgs values that are option-like or carry control characters, naming the field', () => {
     for (const value of ['-rf /', '--output_dir=/srv/elsewhere', 'a\ntouch PWNED', 'a\u0000b']) {
-      const result = validateRunSpec({ name: 'quote-test', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 3, extraArgs: { warmup: value } } });
+      const result = validateRunSpec({
+        name: 'quote-test',
+        provider: 'local',
+        recipe: 'tiny-qa',
+        training: { maxSteps: 3, extraArgs: { warmup: value } },
+      });
       assert.ok(!result.ok, JSON.stringify(value));
       assert.equal(result.problems[0]?.path, 'training.extraArgs.warmup');
       assert.doesNotMatch(result.problems[0]?.message ?? '', /[\u0000-\u0009\u000b-\u001f]/, 'no raw control character echoed');

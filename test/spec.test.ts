@@ -45,7 +45,10 @@ describe('run spec', () => {
     assert.match(problemAt({ ...base, training: {} }, 'training'), /exactly one of maxSteps or epochs/);
     assert.match(problemAt({ ...base, trainig: {} }, '(spec)'), /unknown field\(s\) trainig/);
     assert.match(problemAt({ ...base, provider: 'gcp' }, 'provider'), /local|aws/);
-    assert.match(problemAt({ ...base, training: { maxSteps: 1, extraArgs: { 'x; rm': 1 } } }, 'training.extraArgs.x; rm'), /argument names/);
+    assert.match(
+      problemAt({ ...base, training: { maxSteps: 1, extraArgs: { 'x; rm': 1 } } }, 'training.extraArgs.x; rm'),
+      /argument names/,
+    );
   });
 
   it('evaluates by default; training.evaluate: false turns it off', () => {
@@ -63,7 +66,13 @@ describe('run spec', () => {
       ...base,
       provider: 'aws',
       artifacts: 's3://my-bucket/runs',
-      aws: { region: 'us-east-1', instanceTypes: ['m7i.large'], privateKeyPath: '/k', sshCidr: '0.0.0.0/0', availabilityZones: ['us-east-1a', 'eu-west-1a'] },
+      aws: {
+        region: 'us-east-1',
+        instanceTypes: ['m7i.large'],
+        privateKeyPath: '/k',
+        sshCidr: '0.0.0.0/0',
+        availabilityZones: ['us-east-1a', 'eu-west-1a'],
+      },
     };
     assert.match(problemAt(aws, 'aws.sshCidr'), /whole internet/);
     assert.match(problemAt(aws, 'aws.availabilityZones.1'), /not a zone of us-east-1/);
@@ -72,8 +81,17 @@ describe('run spec', () => {
   });
 
   it('refuses every trainer argument the run manages itself, naming the spec field to use', () => {
-    for (const [name, field] of [['output_dir', /output folder/], ['max_steps', /training\.maxSteps/], ['seed', /training\.seed/], ['resume', /resumes/], ['model_name_or_path', /recipe/]] as const) {
-      assert.match(problemAt({ ...base, training: { maxSteps: 10, extraArgs: { [name]: 'x' } } }, `training.extraArgs.${name}`), field);
+    for (const [name, field] of [
+      ['output_dir', /output folder/],
+      ['max_steps', /training\.maxSteps/],
+      ['seed', /training\.seed/],
+      ['resume', /resumes/],
+      ['model_name_or_path', /recipe/],
+    ] as const) {
+      assert.match(
+        problemAt({ ...base, training: { maxSteps: 10, extraArgs: { [name]: 'x' } } }, `training.extraArgs.${name}`),
+        field,
+      );
     }
   });
 
@@ -84,7 +102,10 @@ describe('run spec', () => {
 
   it('refuses do_eval in extraArgs, pointing at training.evaluate', () => {
     for (const value of [true, false, 'yes']) {
-      const message = problemAt({ ...base, training: { maxSteps: 10, extraArgs: { do_eval: value } } }, 'training.extraArgs.do_eval');
+      const message = problemAt(
+        { ...base, training: { maxSteps: 10, extraArgs: { do_eval: value } } },
+        'training.extraArgs.do_eval',
+      );
       assert.match(message, /training\.evaluate/);
     }
     // Only the managed names are refused (and never through the prototype: "constructor" is an ordinary name).
@@ -96,18 +117,43 @@ describe('run spec', () => {
     const preset = await loadRunSpec(join(packageRoot(), 'examples/distilbert-squad.yaml'));
     const t = preset.training;
     assert.deepEqual(
-      [preset.nodes, t.ranksPerNode, t.threadsPerRank, t.perDeviceBatchSize, t.gradientAccumulationSteps, t.epochs, t.learningRate, t.bf16, t.evaluate],
+      [
+        preset.nodes,
+        t.ranksPerNode,
+        t.threadsPerRank,
+        t.perDeviceBatchSize,
+        t.gradientAccumulationSteps,
+        t.epochs,
+        t.learningRate,
+        t.bf16,
+        t.evaluate,
+      ],
       [4, 2, 'auto', 32, 1, 1, 5e-5, true, true],
     );
   });
 
   it('checks the aws block: region, CIDR, image id, key path', () => {
-    const aws = { ...base, provider: 'aws', aws: { region: 'mars-1', instanceTypes: ['r7iz.metal-16xl'], privateKeyPath: '/k', sshCidr: '0.0.0.0/33' } };
+    const aws = {
+      ...base,
+      provider: 'aws',
+      aws: { region: 'mars-1', instanceTypes: ['r7iz.metal-16xl'], privateKeyPath: '/k', sshCidr: '0.0.0.0/33' },
+    };
     assert.match(problemAt(aws, 'aws.region'), /AWS region/);
     assert.match(problemAt(aws, 'aws.sshCidr'), /CIDR/);
-    assert.match(problemAt({ ...base, provider: 'aws', aws: { region: 'us-east-1', instanceTypes: [] } }, 'aws.instanceTypes'), /1/);
-    assert.ok(problems({ ...base, provider: 'aws', aws: { region: 'us-east-1', instanceTypes: ['m7i.48xlarge'] } }).some((p) => p.path === 'aws.privateKeyPath'));
-    const badAmi = { ...base, provider: 'aws', aws: { region: 'us-east-1', instanceTypes: ['m7i.48xlarge'], privateKeyPath: '/k', baseImage: { id: 'ami-xyz' } } };
+    assert.match(
+      problemAt({ ...base, provider: 'aws', aws: { region: 'us-east-1', instanceTypes: [] } }, 'aws.instanceTypes'),
+      /1/,
+    );
+    assert.ok(
+      problems({ ...base, provider: 'aws', aws: { region: 'us-east-1', instanceTypes: ['m7i.48xlarge'] } }).some(
+        (p) => p.path === 'aws.privateKeyPath',
+      ),
+    );
+    const badAmi = {
+      ...base,
+      provider: 'aws',
+      aws: { region: 'us-east-1', instanceTypes: ['m7i.48xlarge'], privateKeyPath: '/k', baseImage: { id: 'ami-xyz' } },
+    };
     assert.ok(problems(badAmi).some((p) => p.path.startsWith('aws.baseImage')));
   });
 
@@ -117,8 +163,14 @@ describe('run spec', () => {
   });
 
   it('reports YAML syntax errors and missing files as SpecInvalid', async () => {
-    assert.throws(() => parseRunSpec('name: [unclosed'), (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.SpecInvalid && /\(yaml\)/.test(err.message));
-    await assert.rejects(loadRunSpec('/nonexistent/spec.yaml'), (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.SpecInvalid && /ENOENT/.test(err.message));
+    assert.throws(
+      () => parseRunSpec('name: [unclosed'),
+      (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.SpecInvalid && /\(yaml\)/.test(err.message),
+    );
+    await assert.rejects(
+      loadRunSpec('/nonexistent/spec.yaml'),
+      (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.SpecInvalid && /ENOENT/.test(err.message),
+    );
   });
 
   it('is non-retryable, so a bad spec ends the run at once', () => {

@@ -21,11 +21,26 @@ function rootCause(err: unknown): unknown {
 describe('run workflow (fake activities)', () => {
   it('runs the seven steps in order, then teardown, and returns the summary', async () => {
     const { activities, log } = fakeActivities();
-    const summary = await withWorker(activities, async ({ client, taskQueue }) =>
+    const summary = (await withWorker(activities, async ({ client, taskQueue }) =>
       client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic'), args: [{ spec }] }),
-    ) as RunSummary;
-    assert.deepEqual(log.calls, ['prepareArtifacts', 'provisionMaster', 'installDeps', 'bakeImage', 'launchWorkers', 'wireSsh', 'sanityRun', 'distributedTrain', 'deliverModel', 'teardown', 'recordRun']);
-    assert.deepEqual(summary.steps.map((s) => s.name), [...STEP_NAMES]);
+    )) as RunSummary;
+    assert.deepEqual(log.calls, [
+      'prepareArtifacts',
+      'provisionMaster',
+      'installDeps',
+      'bakeImage',
+      'launchWorkers',
+      'wireSsh',
+      'sanityRun',
+      'distributedTrain',
+      'deliverModel',
+      'teardown',
+      'recordRun',
+    ]);
+    assert.deepEqual(
+      summary.steps.map((s) => s.name),
+      [...STEP_NAMES],
+    );
     assert.equal(summary.artifacts.model, 'file:///fake/artifacts/run/wf/model/');
     assert.equal(summary.artifacts.runRecord, 'file:///fake/artifacts/run/wf/run.json');
     assert.deepEqual(log.teardownInputs, [{ keepCluster: false, succeeded: true }]);
@@ -45,7 +60,13 @@ describe('run workflow (fake activities)', () => {
         client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-bad'), args: [{ spec: bad }] }),
         (err: unknown) => {
           const cause = rootCause(err);
-          return err instanceof WorkflowFailedError && cause instanceof ApplicationFailure && cause.type === FailureType.SpecInvalid && /nodes/.test(cause.message) && /recipe/.test(cause.message);
+          return (
+            err instanceof WorkflowFailedError &&
+            cause instanceof ApplicationFailure &&
+            cause.type === FailureType.SpecInvalid &&
+            /nodes/.test(cause.message) &&
+            /recipe/.test(cause.message)
+          );
         },
       );
     });
@@ -55,10 +76,16 @@ describe('run workflow (fake activities)', () => {
   it('tears down after a failed step and keeps the original error', async () => {
     const { activities, log } = fakeActivities({ sanityRun: failingWith(FailureType.TrainingFailed) });
     await withWorker(activities, async ({ client, taskQueue }) => {
-      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-fail'), args: [{ spec }] });
+      const handle = await client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: uniqueId('logic-fail'),
+        args: [{ spec }],
+      });
       await assert.rejects(
         handle.result(),
-        (err: unknown) => rootCause(err) instanceof ApplicationFailure && (rootCause(err) as ApplicationFailure).type === FailureType.TrainingFailed,
+        (err: unknown) =>
+          rootCause(err) instanceof ApplicationFailure &&
+          (rootCause(err) as ApplicationFailure).type === FailureType.TrainingFailed,
       );
       // What the UI, watch and --follow show: the root cause, not "Activity task failed".
       const progress = await handle.query(progressQuery);
@@ -92,14 +119,28 @@ describe('run workflow (fake activities)', () => {
       deliverModel: async (input) => {
         deliveries += 1;
         if (deliveries === 1)
-          throw ApplicationFailure.create({ type: FailureType.NodeLost, nonRetryable: true, message: 'master lost', details: [{ nodes: ['master'], reason: 'gone' }] });
+          throw ApplicationFailure.create({
+            type: FailureType.NodeLost,
+            nonRetryable: true,
+            message: 'master lost',
+            details: [{ nodes: ['master'], reason: 'gone' }],
+          });
         return base.deliverModel(input);
       },
     });
     const summary = (await withWorker(activities, async ({ client, taskQueue }) =>
       client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-deliver'), args: [{ spec }] }),
     )) as RunSummary;
-    assert.deepEqual(log.calls.slice(7), ['distributedTrain', 'deliverModel', 'replaceMaster', 'wireSsh', 'distributedTrain', 'deliverModel', 'teardown', 'recordRun']);
+    assert.deepEqual(log.calls.slice(7), [
+      'distributedTrain',
+      'deliverModel',
+      'replaceMaster',
+      'wireSsh',
+      'distributedTrain',
+      'deliverModel',
+      'teardown',
+      'recordRun',
+    ]);
     assert.equal(summary.recoveries, 1);
     assert.equal(summary.artifacts.model, 'file:///fake/artifacts/run/wf/model/');
   });
@@ -108,15 +149,22 @@ describe('run workflow (fake activities)', () => {
     const { activities, log } = fakeActivities({ wireSsh: failingWith(FailureType.RemoteCommandFailed) });
     await withWorker(activities, async ({ client, taskQueue }) => {
       const keep = { ...spec, keepClusterOnFailure: true };
-      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-keep'), args: [{ spec: keep }] });
+      const handle = await client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: uniqueId('logic-keep'),
+        args: [{ spec: keep }],
+      });
       await assert.rejects(handle.result());
       assert.deepEqual((await handle.query(progressQuery)).keptAccess, ['master: ssh -i key -p 22 ubuntu@127.0.0.1']);
     });
     assert.deepEqual(log.teardownInputs, [{ keepCluster: true, succeeded: false }]);
   });
 
-  it('a teardown failure after a failed run does not replace the run\'s error', async () => {
-    const { activities } = fakeActivities({ installDeps: failingWith(FailureType.RemoteCommandFailed), teardown: failingWith('TeardownBroken') });
+  it("a teardown failure after a failed run does not replace the run's error", async () => {
+    const { activities } = fakeActivities({
+      installDeps: failingWith(FailureType.RemoteCommandFailed),
+      teardown: failingWith('TeardownBroken'),
+    });
     await withWorker(activities, async ({ client, taskQueue }) => {
       await assert.rejects(
         client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-td'), args: [{ spec }] }),
@@ -135,7 +183,11 @@ describe('run workflow (fake activities)', () => {
       },
     });
     await withWorker(activities, async ({ client, taskQueue }) => {
-      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-cancel'), args: [{ spec }] });
+      const handle = await client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: uniqueId('logic-cancel'),
+        args: [{ spec }],
+      });
       let stage = '';
       for (let i = 0; i < 100 && stage !== 'bake-image'; i++) {
         stage = (await handle.query(progressQuery)).stage;
@@ -152,7 +204,11 @@ describe('run workflow (fake activities)', () => {
   it('publishes the scores when training returns: summary, progress query, TuneforgeF1 and TuneforgeExactMatch', async () => {
     const { activities } = fakeActivities();
     await withWorker(activities, async ({ client, taskQueue }) => {
-      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-eval'), args: [{ spec }] });
+      const handle = await client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: uniqueId('logic-eval'),
+        args: [{ spec }],
+      });
       const summary = (await handle.result()) as RunSummary;
       assert.deepEqual(summary.training.eval, FAKE_SCORES);
       assert.deepEqual((await handle.query(progressQuery)).evaluation, { enabled: true, scores: FAKE_SCORES });
@@ -166,7 +222,11 @@ describe('run workflow (fake activities)', () => {
     const { activities } = fakeActivities({ distributedTrain: async () => ({ ...FAKE_TRAIN_RESULT, eval: null }) });
     await withWorker(activities, async ({ client, taskQueue }) => {
       const off = { ...spec, training: { ...spec.training, evaluate: false } };
-      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-noeval'), args: [{ spec: off }] });
+      const handle = await client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: uniqueId('logic-noeval'),
+        args: [{ spec: off }],
+      });
       assert.equal(((await handle.result()) as RunSummary).training.eval, null);
       assert.deepEqual((await handle.query(progressQuery)).evaluation, { enabled: false, scores: null });
       const attributes = (await handle.describe()).typedSearchAttributes;

@@ -51,7 +51,12 @@ export interface FirstStepRun {
 }
 
 /** A whole run through Temporal, timing its first training step from the host side. */
-async function runTimingFirstStep(lab: BenchLab, client: Client, taskQueue: string, prefix: string): Promise<FirstStepRun & { run: TemporalRunResult }> {
+async function runTimingFirstStep(
+  lab: BenchLab,
+  client: Client,
+  taskQueue: string,
+  prefix: string,
+): Promise<FirstStepRun & { run: TemporalRunResult }> {
   const workflowId = uniqueId(prefix);
   let firstStepAt: number | undefined;
   const run = await temporalRun(client, taskQueue, workflowId, RUN_SPEC, async (_startedAt, ended) => {
@@ -75,15 +80,24 @@ export interface ImageReuseResult {
   ratio: number;
 }
 
-export async function imageReuse(lab: BenchLab, client: Client, taskQueue: string): Promise<{ result: ImageReuseResult; reusedRun: TemporalRunResult }> {
+export async function imageReuse(
+  lab: BenchLab,
+  client: Client,
+  taskQueue: string,
+): Promise<{ result: ImageReuseResult; reusedRun: TemporalRunResult }> {
   const fingerprint = await recipeFingerprint(recipeFor(normalized(RUN_SPEC)));
-  if (await lab.provider.findImage(fingerprint)) throw new Error(`lab ${lab.root} is not fresh: it has an image for ${fingerprint}`);
+  if (await lab.provider.findImage(fingerprint))
+    throw new Error(`lab ${lab.root} is not fresh: it has an image for ${fingerprint}`);
   log('image reuse: first run in the fresh lab (installs and bakes the image)');
   const { run: _firstRun, ...first } = await runTimingFirstStep(lab, client, taskQueue, 'bench-first');
-  log(`  first step after ${first.firstStepSeconds.toFixed(1)} s, run ${first.wallSeconds.toFixed(1)} s, image reused: ${first.imageReused}`);
+  log(
+    `  first step after ${first.firstStepSeconds.toFixed(1)} s, run ${first.wallSeconds.toFixed(1)} s, image reused: ${first.imageReused}`,
+  );
   log('image reuse: second run (reuses the baked image)');
   const { run: reusedRun, ...reused } = await runTimingFirstStep(lab, client, taskQueue, 'bench-reuse');
-  log(`  first step after ${reused.firstStepSeconds.toFixed(1)} s, run ${reused.wallSeconds.toFixed(1)} s, image reused: ${reused.imageReused}`);
+  log(
+    `  first step after ${reused.firstStepSeconds.toFixed(1)} s, run ${reused.wallSeconds.toFixed(1)} s, image reused: ${reused.imageReused}`,
+  );
   if (first.imageReused) throw new Error('image reuse: the first run found an image in a fresh lab');
   await requireReused('image reuse: the second run', reused.imageReused);
   return { result: { first, reused, ratio: reused.firstStepSeconds / first.firstStepSeconds }, reusedRun };
@@ -118,11 +132,21 @@ export interface OverheadResult {
  * Samples interleaved T P I P T I P T (T: through Temporal, the first being the image-reuse run; P: the
  * plain script; I: the activities in process), every one from the baked image; the row compares medians.
  */
-export async function overhead(lab: BenchLab, client: Client, taskQueue: string, firstTemporal: TemporalRunResult): Promise<OverheadResult> {
+export async function overhead(
+  lab: BenchLab,
+  client: Client,
+  taskQueue: string,
+  firstTemporal: TemporalRunResult,
+): Promise<OverheadResult> {
   const spec = normalized(RUN_SPEC);
   await requireReused('the first temporal sample', firstTemporal.summary.imageReused);
   const temporal: OverheadSample[] = [
-    { kind: 'temporal', clusterId: firstTemporal.summary.workflowId, seconds: firstTemporal.seconds, steps: stepSeconds(firstTemporal) },
+    {
+      kind: 'temporal',
+      clusterId: firstTemporal.summary.workflowId,
+      seconds: firstTemporal.seconds,
+      steps: stepSeconds(firstTemporal),
+    },
   ];
   const plain: OverheadSample[] = [];
   const inProcess: OverheadSample[] = [];
@@ -147,7 +171,9 @@ export async function overhead(lab: BenchLab, client: Client, taskQueue: string,
     temporal.push({ kind: 'temporal', clusterId: workflowId, seconds: r.seconds, steps: stepSeconds(r) });
     log(`  temporal run: ${r.seconds.toFixed(1)} s`);
   };
-  log('overhead: plain, in-process, plain, temporal, in-process, plain, temporal (the first temporal sample is the image-reuse run)');
+  log(
+    'overhead: plain, in-process, plain, temporal, in-process, plain, temporal (the first temporal sample is the image-reuse run)',
+  );
   await runPlain();
   await runInProcess();
   await runPlain();
@@ -213,7 +239,9 @@ export async function fanOut(lab: BenchLab, repetitions = 3): Promise<FanOutResu
     const one = await launchAndWire(lab, 1);
     const six = await launchAndWire(lab, 6);
     phases.push(one, six);
-    log(`  1 worker ${total(one).toFixed(2)} s (launch ${one.launch.toFixed(2)}, wire ${one.wire.toFixed(2)}), 6 workers ${total(six).toFixed(2)} s (launch ${six.launch.toFixed(2)}, wire ${six.wire.toFixed(2)})`);
+    log(
+      `  1 worker ${total(one).toFixed(2)} s (launch ${one.launch.toFixed(2)}, wire ${one.wire.toFixed(2)}), 6 workers ${total(six).toFixed(2)} s (launch ${six.launch.toFixed(2)}, wire ${six.wire.toFixed(2)})`,
+    );
   }
   const oneWorker = phases.filter((p) => p.workers === 1).map(total);
   const sixWorkers = phases.filter((p) => p.workers === 6).map(total);
@@ -320,7 +348,13 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
     const workers = await runActivity(acts, clusterId, 'launchWorkers', { ...ctx, image, names });
     let nodes = [p.master, ...workers];
     await runActivity(acts, clusterId, 'wireSsh', { ...ctx, sshUser: p.cluster.sshUser, nodes });
-    const first = startActivity(acts, clusterId, 'distributedTrain', { ...ctx, cluster: p.cluster, nodes, cpu: p.cpu, jobId: 'train-0' });
+    const first = startActivity(acts, clusterId, 'distributedTrain', {
+      ...ctx,
+      cluster: p.cluster,
+      nodes,
+      cpu: p.cpu,
+      jobId: 'train-0',
+    });
     first.result.catch(() => undefined);
     const storedCheckpoint = await Promise.race([
       waitStoredCheckpoint(lab, ctx, signal),
@@ -352,7 +386,13 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
     await runActivity(acts, clusterId, 'wireSsh', { ...ctx, sshUser: p2.cluster.sshUser, nodes });
     phase('SSH wired');
     phase('training step restarted');
-    const second = startActivity(acts, clusterId, 'distributedTrain', { ...ctx, cluster: p2.cluster, nodes, cpu: p2.cpu, jobId: 'train-1' });
+    const second = startActivity(acts, clusterId, 'distributedTrain', {
+      ...ctx,
+      cluster: p2.cluster,
+      nodes,
+      cpu: p2.cpu,
+      jobId: 'train-1',
+    });
     second.result.catch(() => undefined);
     const resumed = await Promise.race([
       watchProgress(jobLogPaths(lab, clusterId, 'master', 'train-1'), (e) => e.event === 'step', signal),
@@ -380,7 +420,7 @@ export async function recovery(lab: BenchLab, client: Client, taskQueue: string)
   log('recovery: tuneforge (Temporal run; kill worker-1 after the first stored checkpoint)');
   const tuneforge = await tuneforgeRecovery(lab, client, taskQueue);
   log(`  resumed ${tuneforge.seconds.toFixed(1)} s after the kill, ${tuneforge.stepsRepeated} step(s) repeated`);
-  log('recovery: whole-cluster relaunch (the peers\' strategy), same kill');
+  log("recovery: whole-cluster relaunch (the peers' strategy), same kill");
   const relaunch = await wholeClusterRelaunch(lab);
   log(`  resumed ${relaunch.seconds.toFixed(1)} s after the kill, ${relaunch.stepsRepeated} step(s) repeated`);
   return { tuneforge, relaunch, ratio: tuneforge.seconds / relaunch.seconds };

@@ -89,7 +89,9 @@ export async function scale(client: Client, runs = 100): Promise<ScaleResult> {
       pollMs,
       probeConnections: probe.connections(),
     };
-    log(`  ${completed}/${runs} completed in ${seconds.toFixed(1)} s (${result.runsPerSecond.toFixed(2)} runs/s), worker peak RSS ${end.hwmMb.toFixed(0)} MB`);
+    log(
+      `  ${completed}/${runs} completed in ${seconds.toFixed(1)} s (${result.runsPerSecond.toFixed(2)} runs/s), worker peak RSS ${end.hwmMb.toFixed(0)} MB`,
+    );
     return result;
   } finally {
     await worker.stop();

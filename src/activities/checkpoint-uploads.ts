@@ -28,7 +28,9 @@ export function checkpointUploader(store: ArtifactStore, node: NodeEndpoint): Ch
     try {
       await saveCheckpoint(store, node, SNAPSHOTS, name);
     } finally {
-      await node.remote.run(node.target, sh`rm -rf ${snapshot}`, { label: `drop the snapshot of ${name}` }).catch(() => undefined);
+      await node.remote
+        .run(node.target, sh`rm -rf ${snapshot}`, { label: `drop the snapshot of ${name}` })
+        .catch(() => undefined);
     }
   };
   const drain = async (): Promise<void> => {

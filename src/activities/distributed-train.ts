@@ -74,7 +74,10 @@ export function createTrainActivities(deps: ActivityDeps) {
         throw trainingFailed(exitCode, await jobLogTail(deps.remote, target, input.jobId));
       }
       // The final checkpoint in the store is what a master lost before the model upload resumes from.
-      await keepAlive(() => uploads.settle(), () => progress);
+      await keepAlive(
+        () => uploads.settle(),
+        () => progress,
+      );
       return {
         globalStep: done.global_step,
         worldSize: progress.worldSize,

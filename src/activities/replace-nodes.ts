@@ -64,7 +64,13 @@ async function replaceMaster(deps: ActivityDeps, input: ReplaceMasterInput): Pro
   if (!master) throw new Error('the provider launched no master');
   const target = await targetFor(deps, input, master);
   await deps.remote.waitReady(target, SSH_READY_TIMEOUT_MS, Context.current().cancellationSignal);
-  const restored = await restoreNewestCheckpoint(runStore(deps, input), await endpointFor(deps, input, master), REMOTE.trainOutput);
-  Context.current().log.info(restored ? `restored ${restored.name} on the new master` : 'no complete checkpoint in the store yet');
+  const restored = await restoreNewestCheckpoint(
+    runStore(deps, input),
+    await endpointFor(deps, input, master),
+    REMOTE.trainOutput,
+  );
+  Context.current().log.info(
+    restored ? `restored ${restored.name} on the new master` : 'no complete checkpoint in the store yet',
+  );
   return master;
 }

@@ -35,7 +35,8 @@ export function createTeardownActivities(deps: ActivityDeps) {
         await provider.terminateNodes(ref);
         await provider.cleanup(ref);
         // The model and run record are the product: teardown never touches them.
-        if (input.succeeded && input.artifacts) await pruneCheckpoints(runStore(deps, input), input.spec.artifacts.keepCheckpoints);
+        if (input.succeeded && input.artifacts)
+          await pruneCheckpoints(runStore(deps, input), input.spec.artifacts.keepCheckpoints);
       });
       const left = (await provider.listNodes(ref)).filter((n) => n.state !== 'terminated');
       return { nodesTerminated: before.length - left.length, nodesLeft: left.length, kept: false, ...cost, access: [] };

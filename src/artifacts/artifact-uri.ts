@@ -11,7 +11,8 @@ export function parseArtifactUri(uri: string): ArtifactLocation {
   const s3 = /^s3:\/\/([^/]*)\/?(.*)$/.exec(uri);
   if (s3) {
     const [, bucket = '', rest = ''] = s3;
-    if (!BUCKET_PATTERN.test(bucket)) throw new Error(`"${bucket}" is not an S3 bucket name (3-63 lowercase letters, digits and dashes)`);
+    if (!BUCKET_PATTERN.test(bucket))
+      throw new Error(`"${bucket}" is not an S3 bucket name (3-63 lowercase letters, digits and dashes)`);
     return { kind: 's3', bucket, prefix: checkedSegments(rest).join('/') };
   }
   const file = /^file:\/\/(\/.*)$/.exec(uri);

@@ -33,7 +33,9 @@ export function createFolderStore(root: string): ArtifactStore {
         await writeFile(probe, 'probe');
         await rm(probe);
       } catch (err) {
-        throw specInvalid([{ path: 'artifacts.uri', message: `${root} is not a folder this worker can write: ${(err as Error).message}` }]);
+        throw specInvalid([
+          { path: 'artifacts.uri', message: `${root} is not a folder this worker can write: ${(err as Error).message}` },
+        ]);
       }
     },
 
@@ -71,7 +73,14 @@ export function createFolderStore(root: string): ArtifactStore {
       const started = Date.now();
       const from = pathOf(key);
       const files = (await walk(from)).filter((f) => selected(f.key, filter));
-      const tar = localTar(['-C', from, ...(filter?.exclude ?? []).map((p) => `--exclude=./${p}`), '-cf', '-', ...(filter?.only ?? ['.'])]);
+      const tar = localTar([
+        '-C',
+        from,
+        ...(filter?.exclude ?? []).map((p) => `--exclude=./${p}`),
+        '-cf',
+        '-',
+        ...(filter?.only ?? ['.']),
+      ]);
       await Promise.all([
         node.remote.check(node.target, sh`mkdir -p ${remoteDir} && tar -C ${remoteDir} -xf -`, {
           label: `copy ${key} to ${node.target.name}`,
@@ -164,7 +173,9 @@ function localTar(args: string[]): { stdin: Writable; stdout: Readable; done: Pr
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const done = new Promise<void>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar ${args.join(' ')} failed (${code}): ${stderr.trim()}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`tar ${args.join(' ')} failed (${code}): ${stderr.trim()}`)),
+    );
   });
   return { stdin: child.stdin, stdout: child.stdout, done };
 }

@@ -4,7 +4,12 @@ import { S3Client } from '@aws-sdk/client-s3';
 
 export function createS3Client(region: string, env: NodeJS.ProcessEnv = process.env): S3Client {
   const endpoint = env.AWS_ENDPOINT_URL_S3 || undefined;
-  return new S3Client({ region, ...(endpoint ? { endpoint, forcePathStyle: true } : {}), followRegionRedirects: true, maxAttempts: 4 });
+  return new S3Client({
+    region,
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    followRegionRedirects: true,
+    maxAttempts: 4,
+  });
 }
 
 export function defaultS3Region(env: NodeJS.ProcessEnv = process.env): string {

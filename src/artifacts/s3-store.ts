@@ -66,7 +66,11 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
   const plan = async (file: NodeFile, key: string): Promise<PlannedUpload> => {
     const Key = fullKey(key);
     if (file.size <= threshold) {
-      return { file, key, parts: [{ url: await presign(new PutObjectCommand({ Bucket: bucket, Key })), offset: 0, length: file.size }] };
+      return {
+        file,
+        key,
+        parts: [{ url: await presign(new PutObjectCommand({ Bucket: bucket, Key })), offset: 0, length: file.size }],
+      };
     }
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key }));
     if (!UploadId) throw new Error(`S3 gave no upload id for ${Key}`);

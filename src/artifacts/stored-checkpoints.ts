@@ -71,7 +71,12 @@ export async function restoreNewestCheckpoint(
  */
 export async function pruneCheckpoints(store: ArtifactStore, keep: number): Promise<string[]> {
   const all = groupCheckpoints(await store.list(`${CHECKPOINTS}/`));
-  const kept = new Set(all.filter((c) => c.complete).slice(0, keep).map((c) => c.name));
+  const kept = new Set(
+    all
+      .filter((c) => c.complete)
+      .slice(0, keep)
+      .map((c) => c.name),
+  );
   const removed = all.filter((c) => !kept.has(c.name));
   for (const c of removed) {
     const marker = c.objects.filter((o) => o.key.endsWith(`/${COMPLETE_MARKER}`)).map((o) => o.key);

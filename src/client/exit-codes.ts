@@ -38,5 +38,3 @@ export function describeError(err: unknown): { code: number; message: string } {
   }
   return { code: EXIT.runFailed, message: err instanceof Error ? err.message : String(err) };
 }
-
-

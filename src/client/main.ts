@@ -97,7 +97,9 @@ program
         if (tty) process.stderr.write(`\r${progressBar(done, total)}`);
       });
       if (tty) process.stderr.write('\n');
-      print(`Pulled ${stats.files} file(s), ${stats.bytes} bytes from ${uri}model/ into ${into} in ${stats.seconds.toFixed(1)} s`);
+      print(
+        `Pulled ${stats.files} file(s), ${stats.bytes} bytes from ${uri}model/ into ${into} in ${stats.seconds.toFixed(1)} s`,
+      );
     });
   });
 

@@ -27,7 +27,7 @@ const MANAGED_ARGS: Readonly<Record<string, string>> = {
   output_dir: 'the run manages its output folder (checkpoints, model) itself',
   resume: 'the run resumes from the newest complete checkpoint itself',
   logging_steps: 'the run reads progress from a log line per step',
-  model_name_or_path: "set by the recipe",
+  model_name_or_path: 'set by the recipe',
   tokenizer_name: 'set by the recipe',
   train_file: 'set by the recipe',
   validation_file: 'set by the recipe',
@@ -37,7 +37,10 @@ const MANAGED_ARGS: Readonly<Record<string, string>> = {
 };
 // A value that begins with "-" would be read as another option by the trainer's parser.
 const argValue = z.union([
-  z.string().max(512).refine((v) => !v.startsWith('-'), 'values may not begin with "-" (the trainer would read an option)'),
+  z
+    .string()
+    .max(512)
+    .refine((v) => !v.startsWith('-'), 'values may not begin with "-" (the trainer would read an option)'),
   z.number(),
   z.boolean(),
 ]);
@@ -108,13 +111,16 @@ const aws = z.strictObject({
   pricePerHourUsd: z.record(z.string(), z.number().nonnegative()).default({}),
 });
 
-const artifactUri = z.string().max(1024).superRefine((value, ctx) => {
-  try {
-    parseArtifactUri(value);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-  }
-});
+const artifactUri = z
+  .string()
+  .max(1024)
+  .superRefine((value, ctx) => {
+    try {
+      parseArtifactUri(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });
 
 const artifactsObject = z.strictObject({
   /** Where the run's model, checkpoints and record go; the local provider defaults to a folder under its lab root. */
@@ -139,25 +145,32 @@ const common = {
   artifacts,
 };
 
-export const runSpecSchema = z.discriminatedUnion('provider', [
-  z.strictObject({ ...common, provider: z.literal('local') }),
-  z.strictObject({ ...common, provider: z.literal('aws'), aws }),
-]).superRefine((spec, ctx) => {
-  if (spec.provider === 'aws') {
-    spec.aws.availabilityZones.forEach((zone, i) => {
-      if (!zone.startsWith(spec.aws.region) || zone.length !== spec.aws.region.length + 1)
-        ctx.addIssue({ code: 'custom', path: ['aws', 'availabilityZones', i], input: zone, message: `is not a zone of ${spec.aws.region}` });
-    });
-  }
-  if (spec.provider === 'aws' && !spec.artifacts.uri?.startsWith('s3://')) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['artifacts', 'uri'],
-      input: spec.artifacts.uri,
-      message: 'aws runs need an S3 artifact store (s3://bucket/prefix): nothing on the nodes outlives the run',
-    });
-  }
-});
+export const runSpecSchema = z
+  .discriminatedUnion('provider', [
+    z.strictObject({ ...common, provider: z.literal('local') }),
+    z.strictObject({ ...common, provider: z.literal('aws'), aws }),
+  ])
+  .superRefine((spec, ctx) => {
+    if (spec.provider === 'aws') {
+      spec.aws.availabilityZones.forEach((zone, i) => {
+        if (!zone.startsWith(spec.aws.region) || zone.length !== spec.aws.region.length + 1)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['aws', 'availabilityZones', i],
+            input: zone,
+            message: `is not a zone of ${spec.aws.region}`,
+          });
+      });
+    }
+    if (spec.provider === 'aws' && !spec.artifacts.uri?.startsWith('s3://')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['artifacts', 'uri'],
+        input: spec.artifacts.uri,
+        message: 'aws runs need an S3 artifact store (s3://bucket/prefix): nothing on the nodes outlives the run',
+      });
+    }
+  });
 
 export type RunSpecInput = z.input<typeof runSpecSchema>;
 export type RunSpec = z.output<typeof runSpecSchema>;

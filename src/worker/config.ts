@@ -22,7 +22,9 @@ function operatorCidr(value: string | undefined): string | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const m = CIDR.exec(value.trim());
   if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32 || Number(m[5]) === 0)
-    throw new WorkerConfigInvalid(`TUNEFORGE_OPERATOR_CIDR must be an IPv4 CIDR narrower than /0, such as 203.0.113.7/32, got ${JSON.stringify(value)}`);
+    throw new WorkerConfigInvalid(
+      `TUNEFORGE_OPERATOR_CIDR must be an IPv4 CIDR narrower than /0, such as 203.0.113.7/32, got ${JSON.stringify(value)}`,
+    );
   return value.trim();
 }
 

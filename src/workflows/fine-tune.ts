@@ -124,7 +124,11 @@ async function recordRun(ctx: RunContext, input: RunRecordInput): Promise<string
     model: outcome?.delivered.modelUri ?? null,
     evaluation: outcome?.delivered.evaluationUri ?? null,
     throughput: t
-      ? { sanitySamplesPerSecond: outcome.sanity.samplesPerSecond, samplesPerSecond: t.samplesPerSecond, stepsPerSecond: t.stepsPerSecond }
+      ? {
+          sanitySamplesPerSecond: outcome.sanity.samplesPerSecond,
+          samplesPerSecond: t.samplesPerSecond,
+          stepsPerSecond: t.stepsPerSecond,
+        }
       : null,
     training: t ?? null,
     lossCurve: outcome?.delivered.lossCurve ?? [],
@@ -135,9 +139,7 @@ async function recordRun(ctx: RunContext, input: RunRecordInput): Promise<string
     costUsd: teardown?.costUsd ?? null,
   };
   try {
-    return await steps.provisioning.recordRun.executeWithOptions({ summary: 'record-run: write run.json' }, [
-      { ...ctx, record },
-    ]);
+    return await steps.provisioning.recordRun.executeWithOptions({ summary: 'record-run: write run.json' }, [{ ...ctx, record }]);
   } catch (err) {
     // The model is delivered either way; a missing record must not turn a good run into a failure.
     log.error('could not write run.json', { error: String(err) });

@@ -61,5 +61,3 @@ async function forEachBounded(items: StrayCluster[], limit: number, fn: (item: S
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
-
-

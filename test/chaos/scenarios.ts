@@ -24,7 +24,16 @@ import { liveNodeProcesses } from '../helpers/local-lab';
 import { findNode, freezeNode, killNode, killNodeProcess, type TrainingWatcher } from './lab-probe';
 import type { KillRecord } from './protocol';
 import type { RunSummary } from '../../src/workflows/definitions';
-import { messageChain, NODES, RUN_TIMEOUT_MS, seconds, type Scenario, type ScenarioRun, type TrainingSpec, RUN_NAME } from './scenario-run';
+import {
+  messageChain,
+  NODES,
+  RUN_TIMEOUT_MS,
+  seconds,
+  type Scenario,
+  type ScenarioRun,
+  type TrainingSpec,
+  RUN_NAME,
+} from './scenario-run';
 
 export type { ChaosEnv, ChaosRow } from './scenario-run';
 export { runScenario } from './scenario-run';

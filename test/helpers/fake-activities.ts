@@ -8,8 +8,17 @@ import type { NodeRecord } from '../../src/providers/provider';
 export const FAKE_SCORES: EvalScores = { exactMatch: 62.5, f1: 71.25, samples: 64 };
 
 export const FAKE_TRAIN_RESULT: TrainResult = {
-  globalStep: 10, worldSize: 3, firstLoss: 5, finalLoss: 3, evalLoss: null, samplesPerSecond: 20,
-  stepsPerSecond: 1, runtimeSeconds: 10, lastCheckpoint: 'tuneforge/output/checkpoint-10', resumedStep: 0, epochs: 1,
+  globalStep: 10,
+  worldSize: 3,
+  firstLoss: 5,
+  finalLoss: 3,
+  evalLoss: null,
+  samplesPerSecond: 20,
+  stepsPerSecond: 1,
+  runtimeSeconds: 10,
+  lastCheckpoint: 'tuneforge/output/checkpoint-10',
+  resumedStep: 0,
+  epochs: 1,
   eval: FAKE_SCORES,
 };
 
@@ -38,15 +47,22 @@ export interface CallLog {
 
 export function fakeActivities(overrides: Partial<Activities> = {}): { activities: Activities; log: CallLog } {
   const log: CallLog = { calls: [], teardownInputs: [], records: [] };
-  const record = <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
-    log.calls.push(name);
-    return fn(...args);
-  };
+  const record =
+    <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      log.calls.push(name);
+      return fn(...args);
+    };
   const base: Activities = {
     prepareArtifacts: async () => ({ uri: 'file:///fake/artifacts/run/wf/' }),
     deliverModel: async () => ({
-      modelUri: 'file:///fake/artifacts/run/wf/model/', evaluationUri: null, files: 3, bytes: 1000, uploadSeconds: 0.1,
-      packages: { torch: '2.13.0' }, lossCurve: [{ step: 1, loss: 5 }],
+      modelUri: 'file:///fake/artifacts/run/wf/model/',
+      evaluationUri: null,
+      files: 3,
+      bytes: 1000,
+      uploadSeconds: 0.1,
+      packages: { torch: '2.13.0' },
+      lossCurve: [{ step: 1, loss: 5 }],
     }),
     recordRun: async (input) => {
       log.records.push(input.record);
@@ -57,7 +73,16 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
       master: fakeNode('master'),
       fingerprint: 'f'.repeat(32),
       imageReused: false,
-      cpu: { logicalCpus: 2, physicalCores: 2, sockets: 1, numaNodes: 1, coresPerNumaNode: 2, ranksPerNode: 1, threadsPerRank: 1, amx: false },
+      cpu: {
+        logicalCpus: 2,
+        physicalCores: 2,
+        sockets: 1,
+        numaNodes: 1,
+        coresPerNumaNode: 2,
+        ranksPerNode: 1,
+        threadsPerRank: 1,
+        amx: false,
+      },
     }),
     installDeps: async () => ({ fingerprint: 'f'.repeat(32), skipped: false }),
     bakeImage: async () => ({ imageId: 'img', fingerprint: 'f'.repeat(32), createdAt: new Date(0).toISOString() }),
@@ -69,7 +94,14 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
     replaceMaster: async () => fakeNode('master'),
     teardown: async (input) => {
       log.teardownInputs.push({ keepCluster: input.keepCluster, succeeded: input.succeeded });
-      return { nodesTerminated: input.keepCluster ? 0 : 3, nodesLeft: input.keepCluster ? 3 : 0, kept: input.keepCluster, costUsd: 0, unpricedTypes: [], access: input.keepCluster ? ['master: ssh -i key -p 22 ubuntu@127.0.0.1'] : [] };
+      return {
+        nodesTerminated: input.keepCluster ? 0 : 3,
+        nodesLeft: input.keepCluster ? 3 : 0,
+        kept: input.keepCluster,
+        costUsd: 0,
+        unpricedTypes: [],
+        access: input.keepCluster ? ['master: ssh -i key -p 22 ubuntu@127.0.0.1'] : [],
+      };
     },
   };
   const merged = { ...base, ...overrides } as Activities;

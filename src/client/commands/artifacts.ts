@@ -38,7 +38,11 @@ export function formatArtifacts(uri: string, objects: StoredObject[]): string {
   ].join('\n');
 }
 
-export async function pullModel(uri: string, dir: string, onProgress?: (done: number, total: number) => void): Promise<TransferStats> {
+export async function pullModel(
+  uri: string,
+  dir: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<TransferStats> {
   const store = openRunStore(uri);
   const files = await store.list(`${MODEL_KEY}/`);
   if (files.length === 0) throw new NoArtifacts(`no model in ${uri} (the run did not deliver one; see tuneforge artifacts)`);
