@@ -212,7 +212,9 @@ describe('payload encryption keeps secrets out of Temporal', () => {
     await withEncryptedWorker(activities, (taskQueue) =>
       secureClient.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec: specWithMarker() }] }),
     );
-    assert.equal(log.calls.at(-1), 'teardown');
+    assert.deepEqual(log.calls.slice(-2), ['teardown', 'recordRun']);
+    // run.json carries the spec: its activity input crossed the history, so it must be encrypted there too.
+    assert.ok(JSON.stringify(log.records).includes(MARKER), 'the record holds the spec, marker included');
     await assertHistoryHidesMarker(workflowId);
   });
 
