@@ -14,7 +14,9 @@ import { recipeFor } from '../src/recipes/recipe';
 import { recipeFingerprint } from '../src/recipes/recipe-bundle';
 import { parseRunSpec } from '../src/spec/load';
 import type { RunSummary } from '../src/workflows/definitions';
-import { testDeps, testProvider } from './helpers/local-lab';
+import { deleteLocalImage } from '../src/providers/local/images';
+import { DEFAULT_PIP_CACHE, labLayout } from '../src/providers/local/lab';
+import { testDeps, testProvider, TEST_LAB_ROOT } from './helpers/local-lab';
 import { realActivities, TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
 
 const MAIN = resolve(__dirname, '../src/client/main.js');
@@ -87,6 +89,10 @@ describe('a scheduled fine-tune on the local provider', () => {
       try {
         await withWorker(realActivities(deps), async ({ client, taskQueue }) => {
           try {
+            // An image from an earlier test would let both runs skip the install: the first must bake.
+            const fingerprint = await recipeFingerprint(recipeFor(parseRunSpec(SPEC_YAML)));
+            await deleteLocalImage(labLayout(TEST_LAB_ROOT, DEFAULT_PIP_CACHE), fingerprint);
+            assert.equal(await testProvider.findImage(fingerprint), undefined);
             assert.equal(await createWithCli(taskQueue, specPath, id), EXIT.ok);
             const view = await untilTwoRunsStarted(client, id);
             await client.schedule.getHandle(id).pause('test: two runs are enough');
@@ -104,10 +110,11 @@ describe('a scheduled fine-tune on the local provider', () => {
             );
             assert.ok(oneInfo?.closeTime && twoInfo && twoInfo.startTime >= oneInfo.closeTime, 'the runs did not overlap');
 
-            const fingerprint = await recipeFingerprint(recipeFor(parseRunSpec(SPEC_YAML)));
             const image = await testProvider.findImage(fingerprint);
             assert.ok(image, 'an image was baked for the recipe fingerprint');
-            assert.equal(note(one, 'bake-image'), image.imageId, "the first run's image is the fingerprint's image");
+            assert.equal(one.imageReused, false, 'the first run started from the base image');
+            assert.notEqual(note(one, 'install-deps'), 'already installed', 'the first run installed');
+            assert.equal(note(one, 'bake-image'), image.imageId, 'the first run baked the image');
             assert.equal(two.imageReused, true);
             assert.equal(note(two, 'provision-master'), 'from the baked image');
             assert.equal(note(two, 'install-deps'), 'already installed');

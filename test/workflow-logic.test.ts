@@ -112,6 +112,55 @@ describe('run workflow (fake activities)', () => {
     assert.deepEqual(log.calls, ['prepareArtifacts', 'teardown'], 'no node launched, no record without a store');
   });
 
+  const lostNode = (node: string) =>
+    ApplicationFailure.create({ type: FailureType.NodeLost, nonRetryable: true, message: `${node} lost`, details: [{ nodes: [node], reason: 'gone' }] });
+
+  it('a second loss while recovering from the first is recovered too, each lost node replaced once', async () => {
+    const losses = ['worker-1', 'worker-2'];
+    const base = fakeActivities().activities;
+    const replaced: string[][] = [];
+    const { activities, log } = fakeActivities({
+      distributedTrain: async (input) => {
+        const node = losses.shift();
+        if (node) throw lostNode(node);
+        return base.distributedTrain(input);
+      },
+      replaceNodes: async (input) => {
+        replaced.push(input.nodes.map((n) => n.name));
+        return base.replaceNodes(input);
+      },
+    });
+    const summary = (await withWorker(activities, async ({ client, taskQueue }) =>
+      client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-second-loss'), args: [{ spec }] }),
+    )) as RunSummary;
+    assert.equal(summary.recoveries, 2);
+    assert.deepEqual(replaced, [['worker-1'], ['worker-2']]);
+    assert.equal(log.calls.filter((c) => c === 'distributedTrain').length, 3);
+    assert.equal(summary.nodesLaunched, 5, '3 nodes, then one replacement per loss');
+  });
+
+  it('more losses than recovery.maxRecoveries allows fail the run as NodeLost and tear it down', async () => {
+    const { activities, log } = fakeActivities({
+      distributedTrain: async () => {
+        throw lostNode('worker-1');
+      },
+    });
+    await withWorker(activities, async ({ client, taskQueue }) => {
+      await assert.rejects(
+        client.workflow.execute(WORKFLOW_TYPE, {
+          taskQueue,
+          workflowId: uniqueId('logic-exhausted'),
+          args: [{ spec: { ...spec, recovery: { maxRecoveries: 2 } } }],
+        }),
+        (err: unknown) => (rootCause(err) as ApplicationFailure).type === FailureType.NodeLost,
+      );
+    });
+    assert.equal(log.calls.filter((c) => c === 'distributedTrain').length, 3, 'the first try and two recoveries');
+    assert.equal(log.calls.filter((c) => c === 'replaceNodes').length, 2);
+    assert.deepEqual(log.calls.slice(-2), ['teardown', 'recordRun']);
+    assert.deepEqual(log.teardownInputs, [{ keepCluster: false, succeeded: false }]);
+  });
+
   it('a master lost before the model upload is replaced, training resumes from the store, and the model is delivered', async () => {
     let deliveries = 0;
     const base = fakeActivities().activities;
