@@ -113,7 +113,12 @@ describe('run workflow (fake activities)', () => {
   });
 
   const lostNode = (node: string) =>
-    ApplicationFailure.create({ type: FailureType.NodeLost, nonRetryable: true, message: `${node} lost`, details: [{ nodes: [node], reason: 'gone' }] });
+    ApplicationFailure.create({
+      type: FailureType.NodeLost,
+      nonRetryable: true,
+      message: `${node} lost`,
+      details: [{ nodes: [node], reason: 'gone' }],
+    });
 
   it('a second loss while recovering from the first is recovered too, each lost node replaced once', async () => {
     const losses = ['worker-1', 'worker-2'];
