@@ -18,6 +18,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { localArtifactsUri } from '../../src/providers/local/lab';
 import { storedCheckpoints } from '../helpers/local-lab';
 import { sendInterruptionNotice } from '../../src/providers/local/interruption';
 import { liveNodeProcesses } from '../helpers/local-lab';
@@ -209,7 +210,7 @@ function nodeLoss(name: string, fault: NodeFault): Scenario {
     name,
     async run(s) {
       const training = RECOVERY_TRAINING;
-      const store = storedCheckpoints(RUN_NAME, `file://${s.lab}-artifacts`);
+      const store = storedCheckpoints(RUN_NAME, localArtifactsUri(s.lab));
       s.nodesNeeded = NODES + 1;
       await s.startWorker();
       const watcher = s.watch();

@@ -9,7 +9,7 @@ import { createRemoteShell } from '../../src/remote/remote-shell';
 import type { AwsSettings } from '../../src/spec/schema';
 import { createTuneforgeWorker } from '../../src/worker/create-worker';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
-import { testProvider, TEST_LAB_ROOT } from './local-lab';
+import { testProvider, TEST_ARTIFACTS_URI } from './local-lab';
 import { createStoreOpener } from '../../src/artifacts/open-store';
 import { mirroredProvider } from './mirrored-provider';
 import { motoClientFactory, newFaults } from './moto';
@@ -61,7 +61,7 @@ async function run(): Promise<void> {
       remote: createRemoteShell(),
       pollIntervalMs: 500,
       openStore: createStoreOpener(),
-      localArtifactsUri: `file://${TEST_LAB_ROOT}-artifacts`,
+      localArtifactsUri: TEST_ARTIFACTS_URI,
       reportProgress: async (id, update) => client.workflow.getHandle(id).signal('trainingProgress', update),
     },
   });

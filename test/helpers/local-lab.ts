@@ -5,6 +5,7 @@ import { runArtifactsUri } from '../../src/artifacts/artifact-uri';
 import { createStoreOpener } from '../../src/artifacts/open-store';
 import { defaultS3Region } from '../../src/artifacts/s3-client';
 import { completeCheckpoints, type StoredCheckpoint } from '../../src/artifacts/stored-checkpoints';
+import { localArtifactsUri } from '../../src/providers/local/lab';
 import { createLocalProvider } from '../../src/providers/local/local-provider';
 import { scanNodeProcesses } from '../../src/providers/local/node-scan';
 import { createRemoteShell } from '../../src/remote/remote-shell';
@@ -12,7 +13,7 @@ import { createRemoteShell } from '../../src/remote/remote-shell';
 export const TEST_LAB_ROOT = process.env.TUNEFORGE_TEST_LAB ?? '/var/lib/tuneforge/test-lab';
 
 /** Where local test runs that name no store keep their artifacts. */
-export const TEST_ARTIFACTS_URI = `file://${TEST_LAB_ROOT}-artifacts`;
+export const TEST_ARTIFACTS_URI = localArtifactsUri(TEST_LAB_ROOT);
 
 export const testProvider = createLocalProvider({ labRoot: TEST_LAB_ROOT, tmpSizeMiB: 512 });
 
