@@ -21,22 +21,10 @@ import {
   TEST_ARTIFACTS_URI,
   TEST_LAB_ROOT,
 } from './helpers/local-lab';
+import { RUN_ACTIVITIES } from './helpers/fake-activities';
 import { realActivities, TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
 
-const STEP_ACTIVITIES = [
-  'prepareArtifacts',
-  'provisionMaster',
-  'installDeps',
-  'bakeImage',
-  'launchWorkers',
-  'wireSsh',
-  'sanityRun',
-  'distributedTrain',
-  'deliverModel',
-  'teardown',
-  'recordRun',
-];
 const CLI = join(__dirname, '..', 'src', 'client', 'main.js');
 const RECIPE_PYTHON = join(packageRoot(), '.tools/recipe-venv/bin/python');
 
@@ -108,7 +96,7 @@ describe('a whole run on the local provider', () => {
       const summary = (await withWorker(realActivities(deps), ({ client: c, taskQueue }) =>
         c.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] }),
       )) as RunSummary;
-      assert.deepEqual(scheduledActivities(workflowId), STEP_ACTIVITIES);
+      assert.deepEqual(scheduledActivities(workflowId), RUN_ACTIVITIES);
       assert.equal(summary.training.globalStep, 30);
       assert.equal(summary.training.worldSize, 3);
       const { firstLoss, finalLoss } = summary.training;
@@ -218,7 +206,7 @@ describe('a whole run on the local provider', () => {
           assert.equal(await countLaunches(workflowId, TEST_LAB_ROOT), 3, 'no node launched twice');
           assert.equal(await liveNodeProcesses(workflowId), 0);
           const scheduled = scheduledActivities(workflowId);
-          assert.deepEqual(scheduled, STEP_ACTIVITIES, 'each step scheduled once (retries are attempts, not new steps)');
+          assert.deepEqual(scheduled, RUN_ACTIVITIES, 'each step scheduled once (retries are attempts, not new steps)');
           const store = runStoreOf(long.name, workflowId);
           const record = (await store.getJson('run.json')) as { lossCurve: Array<{ step: number }> };
           const steps = record.lossCurve.map((p) => p.step);

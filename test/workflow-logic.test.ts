@@ -7,7 +7,7 @@ import { FailureType } from '../src/common/errors';
 import { STEP_NAMES, WORKFLOW_TYPE } from '../src/common/names';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
 import { SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
-import { FAKE_SCORES, FAKE_TRAIN_RESULT, failingWith, fakeActivities } from './helpers/fake-activities';
+import { FAKE_SCORES, FAKE_TRAIN_RESULT, failingWith, fakeActivities, RUN_ACTIVITIES } from './helpers/fake-activities';
 import { uniqueId, withWorker, workflowBundle } from './helpers/temporal';
 
 const spec = { name: 'logic-test', provider: 'local', recipe: 'tiny-qa', nodes: 3, training: { maxSteps: 10 } };
@@ -24,19 +24,7 @@ describe('run workflow (fake activities)', () => {
     const summary = (await withWorker(activities, async ({ client, taskQueue }) =>
       client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic'), args: [{ spec }] }),
     )) as RunSummary;
-    assert.deepEqual(log.calls, [
-      'prepareArtifacts',
-      'provisionMaster',
-      'installDeps',
-      'bakeImage',
-      'launchWorkers',
-      'wireSsh',
-      'sanityRun',
-      'distributedTrain',
-      'deliverModel',
-      'teardown',
-      'recordRun',
-    ]);
+    assert.deepEqual(log.calls, RUN_ACTIVITIES);
     assert.deepEqual(
       summary.steps.map((s) => s.name),
       [...STEP_NAMES],

@@ -38,6 +38,21 @@ export function fakeNode(name: string): NodeRecord {
   };
 }
 
+/** The activities a successful run schedules, in order. */
+export const RUN_ACTIVITIES = [
+  'prepareArtifacts',
+  'provisionMaster',
+  'installDeps',
+  'bakeImage',
+  'launchWorkers',
+  'wireSsh',
+  'sanityRun',
+  'distributedTrain',
+  'deliverModel',
+  'teardown',
+  'recordRun',
+];
+
 export interface CallLog {
   calls: string[];
   teardownInputs: Array<{ keepCluster: boolean; succeeded: boolean }>;
