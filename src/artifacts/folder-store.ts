@@ -56,13 +56,19 @@ export function createFolderStore(root: string): ArtifactStore {
           untar.done,
         ]);
         const final = pathOf(key);
-        // A whole folder replaces what was there; named files join it.
-        if (!options?.only) await rm(final, { recursive: true, force: true });
-        for (const file of await walk(into)) {
-          await mkdir(dirname(join(final, file.key)), { recursive: true, mode: 0o700 });
-          await rename(join(into, file.key), join(final, file.key));
+        const files = await walk(into);
+        if (options?.only) {
+          // Named files join the folder, each renamed into place whole.
+          for (const file of files) {
+            await mkdir(dirname(join(final, file.key)), { recursive: true, mode: 0o700 });
+            await rename(join(into, file.key), join(final, file.key));
+          }
+        } else {
+          // A whole folder replaces what was there in one rename.
+          await mkdir(dirname(final), { recursive: true, mode: 0o700 });
+          await rm(final, { recursive: true, force: true });
+          await rename(into, final);
         }
-        const files = await walk(final);
         return { files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), seconds: (Date.now() - started) / 1000 };
       } finally {
         await rm(into, { recursive: true, force: true });
