@@ -68,6 +68,7 @@ describe('artifact store', { skip }, () => {
   });
 
   after(async () => {
+    await testProvider.terminateNodes(cluster);
     await testProvider.cleanup(cluster);
     await rm(folder, { recursive: true, force: true });
     await moto?.stop();

@@ -37,6 +37,7 @@ describe('node watch', () => {
     nodes = await testProvider.launchNodes({ cluster, role: 'worker', names: ['worker-1', 'worker-2'] });
   });
   after(async () => {
+    await testProvider.terminateNodes(cluster);
     await testProvider.cleanup(cluster);
   });
 

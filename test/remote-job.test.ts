@@ -21,6 +21,7 @@ describe('remote jobs', () => {
     target = sshTarget(master, await testProvider.sshIdentity(cluster));
   });
   after(async () => {
+    await testProvider.terminateNodes(cluster);
     await testProvider.cleanup(cluster);
   });
 
