@@ -8,7 +8,7 @@ import { distributedCommand, distributedTrainArgs, mpirunArgs, placement, sanity
 import { shellJoin } from '../src/remote/shell-quote';
 import type { ClusterInfo } from '../src/providers/provider';
 import { validateRunSpec } from '../src/spec/validate';
-import { fakeNode } from './helpers/fake-activities';
+import { fakeNode, TWO_CORES } from './helpers/fake-activities';
 import { hwlocXml, openMpi4SkipReason, simulateMapping } from './helpers/open-mpi-simulator';
 
 function spec(training: object = {}) {
@@ -37,16 +37,7 @@ const ec2Cluster: ClusterInfo = {
   rendezvousPort: 29500,
   nodesShareCpus: false,
 };
-const twoCores: CpuTopology = {
-  logicalCpus: 2,
-  physicalCores: 2,
-  sockets: 1,
-  numaNodes: 1,
-  coresPerNumaNode: 2,
-  ranksPerNode: 1,
-  threadsPerRank: 1,
-  amx: false,
-};
+
 // m7i.48xlarge: 2 sockets, 96 physical cores, 192 vCPUs, 2 NUMA nodes.
 const m7i = parseLscpu(
   [
@@ -61,7 +52,7 @@ const r7iz: CpuTopology = known;
 
 describe('placement and launch commands', () => {
   it('splits a shared host between the nodes and binds nothing', () => {
-    assert.deepEqual(placement(spec(), localCluster, twoCores, 3), {
+    assert.deepEqual(placement(spec(), localCluster, TWO_CORES, 3), {
       ranksPerNode: 1,
       threadsPerRank: 1,
       coresPerRank: null,
@@ -119,7 +110,7 @@ describe('placement and launch commands', () => {
       spec: spec(),
       cluster: localCluster,
       nodes,
-      placement: placement(spec(), localCluster, twoCores, 3),
+      placement: placement(spec(), localCluster, TWO_CORES, 3),
       jobDir: 'tuneforge/jobs/train-0',
     });
     for (const part of [
@@ -154,7 +145,7 @@ describe('placement and launch commands', () => {
       spec: spec(),
       cluster: localCluster,
       nodes,
-      placement: placement(spec(), localCluster, twoCores, 2),
+      placement: placement(spec(), localCluster, TWO_CORES, 2),
       jobDir: 'tuneforge/jobs/train-0',
     };
     assert.ok(distributedCommand(input).endsWith(` && ${shellJoin(mpirunArgs(input))}`), 'the command runs exactly mpirunArgs');

@@ -1,6 +1,7 @@
 // The run's product: prepare-artifacts checks the store before anything is launched, deliver-model puts
 // the final model and its evaluation there, record-run writes run.json. All write to one folder per run.
 import { Context } from '@temporalio/activity';
+import type { NodeEndpoint } from '../artifacts/artifact-store';
 import { runArtifactsUri } from '../artifacts/artifact-uri';
 import { storeRegion } from '../artifacts/open-store';
 import { EVALUATION_FILES, EVALUATION_KEY, MODEL_KEY, RUN_RECORD_KEY } from '../artifacts/run-layout';
@@ -61,7 +62,7 @@ async function deliverModel(deps: ActivityDeps, input: DeliverInput): Promise<De
   const node = await endpointFor(deps, input, input.master);
   try {
     const model = await store.uploadFolder(node, `${REMOTE.trainOutput}/${MODEL_KEY}`, MODEL_KEY);
-    const present = await presentFiles(deps, input, input.master, EVALUATION_FILES);
+    const present = await presentFiles(node, EVALUATION_FILES);
     if (present.length > 0) await store.uploadFolder(node, REMOTE.trainOutput, EVALUATION_KEY, { only: present });
     return {
       modelUri: `${store.uri}${MODEL_KEY}/`,
@@ -69,8 +70,8 @@ async function deliverModel(deps: ActivityDeps, input: DeliverInput): Promise<De
       files: model.files,
       bytes: model.bytes,
       uploadSeconds: model.seconds,
-      packages: await venvPackages(deps, input, input.master),
-      lossCurve: await lossCurve(deps, input, input.master),
+      packages: await venvPackages(node),
+      lossCurve: await lossCurve(node),
     };
   } catch (err) {
     // The model lives only on the master until it is delivered: a lost master means train again from the store.
@@ -80,16 +81,14 @@ async function deliverModel(deps: ActivityDeps, input: DeliverInput): Promise<De
   }
 }
 
-async function presentFiles(deps: ActivityDeps, ctx: RunContext, master: NodeRecord, names: string[]): Promise<string[]> {
-  const node = await endpointFor(deps, ctx, master);
+async function presentFiles(node: NodeEndpoint, names: string[]): Promise<string[]> {
   const command = `${sh`cd ${REMOTE.trainOutput}`} && { ls -1 -- ${shellJoin(names)} 2>/dev/null || true; }`;
   const result = await node.remote.check(node.target, command, { label: 'look for evaluation files' });
   const found = new Set(result.stdout.split('\n'));
   return names.filter((n) => found.has(n));
 }
 
-async function venvPackages(deps: ActivityDeps, ctx: RunContext, master: NodeRecord): Promise<Record<string, string>> {
-  const node = await endpointFor(deps, ctx, master);
+async function venvPackages(node: NodeEndpoint): Promise<Record<string, string>> {
   const result = await node.remote.run(node.target, sh`${REMOTE.python} -m pip list --format=json --disable-pip-version-check`, {
     label: 'list the venv packages',
   });
@@ -102,8 +101,7 @@ async function venvPackages(deps: ActivityDeps, ctx: RunContext, master: NodeRec
 }
 
 /** The loss per step, from the newest checkpoint's trainer_state.json (its log history spans resumes). */
-async function lossCurve(deps: ActivityDeps, ctx: RunContext, master: NodeRecord): Promise<DeliveredModel['lossCurve']> {
-  const node = await endpointFor(deps, ctx, master);
+async function lossCurve(node: NodeEndpoint): Promise<DeliveredModel['lossCurve']> {
   const result = await node.remote.run(
     node.target,
     sh`cd ${REMOTE.trainOutput} && last=$(ls -d checkpoint-* 2>/dev/null | sort -t- -k2 -n | tail -n 1) && [ -n "$last" ] && cat "$last/trainer_state.json"`,

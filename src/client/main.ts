@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The tuneforge CLI: parses arguments, calls one command module, prints, and maps errors to exit codes.
 import { Command } from 'commander';
-import { formatArtifacts, listArtifacts, progressBar, pullModel, runArtifactsUri } from './commands/artifacts';
+import { formatArtifacts, listArtifacts, progressBar, pullModel, artifactsFolderOfRun } from './commands/artifacts';
 import { cancelRun } from './commands/cancel';
 import {
   DEFAULT_LIST_LIMIT,
@@ -77,7 +77,7 @@ program
   .option('--json', 'print JSON')
   .action(async (id: string, opts: { json?: boolean }) => {
     await withClient(settings, async (client) => {
-      const uri = await runArtifactsUri(client, id);
+      const uri = await artifactsFolderOfRun(client, id);
       const objects = await listArtifacts(uri);
       print(opts.json ? JSON.stringify({ uri, objects }, null, 2) : formatArtifacts(uri, objects));
     });
@@ -90,7 +90,7 @@ program
   .argument('[dir]', 'where to put it (default: ./<workflowId>-model)')
   .action(async (id: string, dir: string | undefined) => {
     await withClient(settings, async (client) => {
-      const uri = await runArtifactsUri(client, id);
+      const uri = await artifactsFolderOfRun(client, id);
       const into = dir ?? `${id}-model`;
       const tty = process.stderr.isTTY === true;
       const stats = await pullModel(uri, into, (done, total) => {

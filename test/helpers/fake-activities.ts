@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../src/activities';
 import type { EvalScores, TrainResult } from '../../src/activities/types';
+import type { CpuTopology } from '../../src/cluster/topology';
 import type { NodeRecord } from '../../src/providers/provider';
 
 /** What the fake training reports; evaluation is on by default. */
@@ -37,6 +38,18 @@ export function fakeNode(name: string): NodeRecord {
     launchedAt: new Date(0).toISOString(),
   };
 }
+
+/** This machine's layout: two cores, one socket, no AMX. */
+export const TWO_CORES: CpuTopology = {
+  logicalCpus: 2,
+  physicalCores: 2,
+  sockets: 1,
+  numaNodes: 1,
+  coresPerNumaNode: 2,
+  ranksPerNode: 1,
+  threadsPerRank: 1,
+  amx: false,
+};
 
 /** The activities a successful run schedules, in order. */
 export const RUN_ACTIVITIES = [
@@ -88,16 +101,7 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
       master: fakeNode('master'),
       fingerprint: 'f'.repeat(32),
       imageReused: false,
-      cpu: {
-        logicalCpus: 2,
-        physicalCores: 2,
-        sockets: 1,
-        numaNodes: 1,
-        coresPerNumaNode: 2,
-        ranksPerNode: 1,
-        threadsPerRank: 1,
-        amx: false,
-      },
+      cpu: TWO_CORES,
     }),
     installDeps: async () => ({ fingerprint: 'f'.repeat(32), skipped: false }),
     bakeImage: async () => ({ imageId: 'img', fingerprint: 'f'.repeat(32), createdAt: new Date(0).toISOString() }),

@@ -13,7 +13,7 @@ export class NoArtifacts extends Error {
 }
 
 /** The run's folder in the artifact store, from its search attribute (no worker needed, closed runs too). */
-export async function runArtifactsUri(client: Client, workflowId: string): Promise<string> {
+export async function artifactsFolderOfRun(client: Client, workflowId: string): Promise<string> {
   const description = await client.workflow.getHandle(workflowId).describe();
   const uri = description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.artifacts);
   if (!uri) throw new NoArtifacts(`run ${workflowId} has no artifact store (it ended before prepare-artifacts, or predates it)`);
