@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../src/activities';
-import type { CpuInfo, ImageRecord, NodeRecord, ProvisionResult } from '../src/activities/types';
+import type { CpuInfo, ImageRecord, NodeRecord, ProvisionResult, TrainingHandOver, TrainResult } from '../src/activities/types';
 import { countLaunches } from '../src/providers/local/launch-log';
 import { sshTarget } from '../src/remote/remote-shell';
 import { validateRunSpec } from '../src/spec/validate';
@@ -26,6 +26,12 @@ const spec = parsed.spec;
 const clusterId = uniqueId('activities');
 const ctx = { clusterId, spec, artifacts: runArtifactsUri(TEST_ARTIFACTS_URI, spec.name, clusterId) };
 const store = runStoreOf(spec.name, clusterId);
+
+/** distributed-train's result when it followed the job to its end (no window given). */
+function finished(result: TrainResult | TrainingHandOver): TrainResult {
+  assert.ok(!('stillRunning' in result), 'the job was followed to its end');
+  return result;
+}
 
 /** Runs an activity twice in a mock activity context and returns both results. */
 async function twice<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<[R, R]> {
@@ -100,7 +106,7 @@ describe('step activities on real local nodes', () => {
 
   it('distributed-train runs ranks on every node; a second call attaches to the finished job', async () => {
     const input = { ...ctx, cluster: provisioned.cluster, nodes, cpu, jobId: 'train-0' };
-    const [a, b] = await twice(activities.distributedTrain, input);
+    const [a, b] = (await twice(activities.distributedTrain, input)).map(finished) as [TrainResult, TrainResult];
     assert.equal(a.globalStep, 6);
     assert.equal(a.worldSize, 2);
     assert.ok(
@@ -111,6 +117,33 @@ describe('step activities on real local nodes', () => {
     assert.deepEqual(b, a);
     const stored = await completeCheckpoints(store);
     assert.equal(stored[0]?.name, 'checkpoint-6', 'the final checkpoint is complete in the store when the step ends');
+  });
+
+  it('distributed-train leaves a job running when its window ends, and the next follower re-attaches to it', async () => {
+    const input = { ...ctx, cluster: provisioned.cluster, nodes, cpu, jobId: 'train-1' };
+    const first = (await new MockActivityEnvironment().run(activities.distributedTrain, {
+      ...input,
+      followForSeconds: 0,
+    })) as TrainResult | TrainingHandOver;
+    assert.ok('stillRunning' in first, 'a zero window hands the job over while it still runs');
+    assert.equal(first.progress.jobId, 'train-1');
+    const onMaster = async (command: string) =>
+      (
+        await testDeps().remote.check(
+          sshTarget(master, await testProvider.sshIdentity({ clusterId: ctx.clusterId, runName: spec.name })),
+          command,
+          { label: command },
+        )
+      ).stdout;
+    assert.equal((await onMaster('test -f tuneforge/jobs/train-1/exit_code && echo exited || echo running')).trim(), 'running');
+    const second = finished(
+      (await new MockActivityEnvironment().run(activities.distributedTrain, { ...input, handedOver: first.progress })) as
+        TrainResult | TrainingHandOver,
+    );
+    assert.equal(second.globalStep, 6);
+    const jobs = (await onMaster('ls tuneforge/jobs')).split('\n').filter((j) => j.startsWith('train-1'));
+    assert.deepEqual(jobs, ['train-1'], 'one job, none moved aside and started again');
+    assert.equal((await onMaster(`grep -c '"event":"start"' tuneforge/jobs/train-1/log`)).trim(), '1', 'started once');
   });
 
   it('deliver-model puts a loadable model and the evaluation in the store; a second call does it again', async () => {

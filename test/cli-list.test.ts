@@ -32,7 +32,7 @@ const VISIBILITY_WAIT_MS = 15_000;
 
 describe('list query builder', () => {
   it('always filters on the workflow type', () => {
-    assert.equal(buildListQuery({}), `WorkflowType = '${WORKFLOW_TYPE}'`);
+    assert.equal(buildListQuery({}), `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus != 'ContinuedAsNew'`);
   });
 
   it('adds one quoted clause per filter on the custom search attributes and the status', () => {
@@ -45,7 +45,7 @@ describe('list query builder', () => {
     });
     assert.equal(
       query,
-      "WorkflowType = 'fineTune' AND TuneforgeStage = 'distributed-train' AND TuneforgeProvider = 'aws' AND TuneforgeRecipe = 'tiny-qa' AND TuneforgeRunName = 'nightly' AND ExecutionStatus = 'Canceled'",
+      "WorkflowType = 'fineTune' AND ExecutionStatus != 'ContinuedAsNew' AND TuneforgeStage = 'distributed-train' AND TuneforgeProvider = 'aws' AND TuneforgeRecipe = 'tiny-qa' AND TuneforgeRunName = 'nightly' AND ExecutionStatus = 'Canceled'",
     );
     assert.deepEqual(attributesUsed({ stage: 'x', status: 'running' }), ['TuneforgeStage']);
   });
@@ -61,9 +61,12 @@ describe('list query builder', () => {
   it('filters on score lower bounds with >=, in plain decimal notation', () => {
     assert.equal(
       buildListQuery({ recipe: 'distilbert-squad', minF1: 85.5, minExactMatch: 77 }),
-      "WorkflowType = 'fineTune' AND TuneforgeRecipe = 'distilbert-squad' AND TuneforgeF1 >= 85.5 AND TuneforgeExactMatch >= 77",
+      "WorkflowType = 'fineTune' AND ExecutionStatus != 'ContinuedAsNew' AND TuneforgeRecipe = 'distilbert-squad' AND TuneforgeF1 >= 85.5 AND TuneforgeExactMatch >= 77",
     );
-    assert.equal(buildListQuery({ minF1: 0.0000001 }), "WorkflowType = 'fineTune' AND TuneforgeF1 >= 0");
+    assert.equal(
+      buildListQuery({ minF1: 0.0000001 }),
+      "WorkflowType = 'fineTune' AND ExecutionStatus != 'ContinuedAsNew' AND TuneforgeF1 >= 0",
+    );
     assert.deepEqual(attributesUsed({ minF1: 80, status: 'completed' }), ['TuneforgeF1']);
     assert.deepEqual(attributesUsed({ minExactMatch: 1, name: 'x' }), ['TuneforgeRunName', 'TuneforgeExactMatch']);
   });

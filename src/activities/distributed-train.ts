@@ -9,10 +9,10 @@ import { evalScoresOf } from '../recipes/progress';
 import { jobDir, jobLogTail, killJob } from '../remote/remote-job';
 import { checkpointUploader } from './checkpoint-uploads';
 import { endpointFor, runStore, targetFor, type ActivityDeps } from './deps';
-import { followJob, type FollowResult } from './follow-job';
+import { followJobFor, type FollowOutcome } from './follow-job';
 import { keepAlive } from './keep-alive';
 import { checkNodes, nodeWatcher, type NodeHealth } from './node-watch';
-import type { TrainInput, TrainResult } from './types';
+import type { TrainingHandOver, TrainInput, TrainResult } from './types';
 
 /** mpirun waits on daemons of a frozen node when asked to stop; do not give it long. */
 const LOST_NODE_KILL_GRACE_SECONDS = 2;
@@ -21,7 +21,7 @@ const RANK_PATTERN = '^[^ ]*python[^ ]* [^ ]*train_qa[.]py';
 
 export function createTrainActivities(deps: ActivityDeps) {
   return {
-    async distributedTrain(input: TrainInput): Promise<TrainResult> {
+    async distributedTrain(input: TrainInput): Promise<TrainResult | TrainingHandOver> {
       const [master] = input.nodes;
       if (!master) throw new Error('distributed-train needs the master first in its node list');
       const target = await targetFor(deps, input, master);
@@ -48,20 +48,37 @@ export function createTrainActivities(deps: ActivityDeps) {
         }
       };
       const uploads = checkpointUploader(runStore(deps, input), await endpointFor(deps, input, master));
-      let followed: FollowResult;
+      let followed: FollowOutcome;
+      const windowMs = input.followForSeconds === undefined ? Number.POSITIVE_INFINITY : input.followForSeconds * 1000;
       try {
-        followed = await followJob(deps, target, {
-          jobId: input.jobId,
-          command,
-          stage: 'distributed-train',
-          watch: nodeWatcher(check, onHealth),
-          onCheckpoint: (path) => uploads.enqueue(path),
-        });
+        followed = await followJobFor(
+          deps,
+          target,
+          {
+            jobId: input.jobId,
+            command,
+            stage: 'distributed-train',
+            handedOver: input.handedOver,
+            watch: nodeWatcher(check, onHealth),
+            onCheckpoint: (path) => uploads.enqueue(path),
+            // Ranks told to save and stop are followed to their end: the notice is this follower's to report.
+            mayHandOver: () => noticed.length === 0,
+          },
+          windowMs,
+        );
       } catch (err) {
         if (Context.current().cancellationDetails?.cancelRequested) throw err;
         const { lost } = await check();
         if (lost.length > 0) await stopAndReport(lost);
         throw err;
+      }
+      if (followed.kind === 'still-running') {
+        // The next follower re-attaches to the same job; what is stored must not depend on this one.
+        await keepAlive(
+          () => uploads.settle(),
+          () => followed.progress,
+        );
+        return { stillRunning: true, progress: followed.progress };
       }
       const { exitCode, progress } = followed;
       if (noticed.length > 0) {

@@ -1,18 +1,25 @@
-// Runs a detached remote job to its end from inside an activity: heartbeats progress, re-attaches after
-// a worker restart (from the heartbeat details), and stops the job only when the run is cancelled.
+// Follows a detached remote job from inside an activity: heartbeats progress, re-attaches after a worker
+// restart (from the heartbeat details) or a hand-over (from the previous follower's progress), and stops
+// the job only when the run is cancelled. Either to its end, or for a window after which the job is left
+// running for the next follower (a workflow that continues as new hands its training job over that way).
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { applyProgressEvent, emptyProgress, parseProgressLine, type TrainingProgress } from '../recipes/progress';
 import { killJob, pollJob, startOrAttach } from '../remote/remote-job';
 import type { SshTarget } from '../remote/ssh-session';
 import type { ActivityDeps } from './deps';
+import { ReportPacer, type ReportPace } from './report-pacer';
 
 export interface FollowOptions {
   jobId: string;
   command: string;
   stage: string;
-  /** Report progress to the workflow at most this often. */
-  reportEveryMs?: number;
+  /** How often progress is reported to the workflow (each report is a signal: history events). */
+  pace?: ReportPace;
+  /** What the previous follower of this job knew when it handed the job over. */
+  handedOver?: TrainingProgress | null;
+  /** Whether the job may be left running now; a window that ends while this says no is extended. */
+  mayHandOver?: () => boolean;
   /** Called on every poll; throwing ends the follow (e.g. a node was lost). */
   watch?: () => Promise<void>;
   /** Called once for each new checkpoint the job reports, and for the last one known when re-attaching; must not block. */
@@ -24,15 +31,32 @@ export interface FollowResult {
   progress: TrainingProgress;
 }
 
-const DEFAULT_REPORT_EVERY_MS = 10_000;
+export type FollowOutcome = ({ kind: 'exited' } & FollowResult) | { kind: 'still-running'; progress: TrainingProgress };
 
+/** Follows the job to its end. */
 export async function followJob(deps: ActivityDeps, target: SshTarget, options: FollowOptions): Promise<FollowResult> {
+  const outcome = await followJobFor(deps, target, options, Number.POSITIVE_INFINITY);
+  if (outcome.kind !== 'exited') throw new Error(`job ${options.jobId} was left running by a follower without a window`);
+  return outcome;
+}
+
+/** Follows the job until it ends or `windowMs` has passed; then returns with the job still running. */
+export async function followJobFor(
+  deps: ActivityDeps,
+  target: SshTarget,
+  options: FollowOptions,
+  windowMs: number,
+): Promise<FollowOutcome> {
   const ctx = Context.current();
-  let progress = resumedProgress(ctx.info.heartbeatDetails, options.jobId);
+  const until = Date.now() + windowMs;
+  const fromHeartbeat = resumedProgress(ctx.info.heartbeatDetails, options.jobId);
+  const fromHandOver = resumedProgress(options.handedOver, options.jobId);
+  let progress = fromHeartbeat ?? fromHandOver ?? emptyProgress(options.jobId);
   await startOrAttach(deps.remote, target, options.jobId, options.command);
-  // A worker that died mid-upload left this one unfinished; uploading again is harmless.
-  if (progress.lastCheckpoint) options.onCheckpoint?.(progress.lastCheckpoint);
-  let lastReport = 0;
+  // A worker that died mid-upload left this one unfinished; uploading again is harmless. A follower that
+  // handed over settled its uploads first.
+  if (fromHeartbeat?.lastCheckpoint) options.onCheckpoint?.(fromHeartbeat.lastCheckpoint);
+  const pacer = new ReportPacer(Date.now(), options.pace, progress.logOffset > 0);
   try {
     for (;;) {
       // Cancellation arrives with a heartbeat; a busy loop (new log lines every poll) must look for it too.
@@ -49,13 +73,18 @@ export async function followJob(deps: ActivityDeps, target: SshTarget, options: 
       ctx.heartbeat(progress);
       const checkpoint = progress.lastCheckpoint;
       if (checkpoint && checkpoint !== checkpointBefore) options.onCheckpoint?.(checkpoint);
-      if (Date.now() - lastReport >= (options.reportEveryMs ?? DEFAULT_REPORT_EVERY_MS) || poll.state.kind === 'exited') {
-        lastReport = Date.now();
+      const now = Date.now();
+      if (pacer.due(now) || poll.state.kind === 'exited') {
+        pacer.reported(now);
         await report(deps, ctx, options.stage, progress);
       }
-      if (poll.state.kind === 'exited' && !madeProgress) return { exitCode: poll.state.exitCode, progress };
+      if (poll.state.kind === 'exited' && !madeProgress) return { kind: 'exited', exitCode: poll.state.exitCode, progress };
       if (poll.state.kind === 'vanished') {
         throw ApplicationFailure.retryable(`job ${options.jobId} vanished without an exit status`, 'JobVanished');
+      }
+      if (poll.state.kind === 'running' && now >= until && (options.mayHandOver?.() ?? true)) {
+        await report(deps, ctx, options.stage, progress);
+        return { kind: 'still-running', progress };
       }
       if (!madeProgress) await ctx.sleep(deps.pollIntervalMs);
     }
@@ -69,9 +98,9 @@ export async function followJob(deps: ActivityDeps, target: SshTarget, options: 
   }
 }
 
-function resumedProgress(details: unknown, jobId: string): TrainingProgress {
-  const previous = details as Partial<TrainingProgress> | undefined;
-  return previous && previous.jobId === jobId ? { ...emptyProgress(jobId), ...previous } : emptyProgress(jobId);
+function resumedProgress(details: unknown, jobId: string): TrainingProgress | undefined {
+  const previous = details as Partial<TrainingProgress> | null | undefined;
+  return previous && previous.jobId === jobId ? { ...emptyProgress(jobId), ...previous } : undefined;
 }
 
 async function report(deps: ActivityDeps, ctx: Context, stage: string, progress: TrainingProgress): Promise<void> {

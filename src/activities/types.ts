@@ -1,5 +1,6 @@
 // Inputs and results of the step activities: JSON-plain records that cross Temporal payloads.
 import type { CpuTopology } from '../cluster/topology';
+import type { TrainingProgress } from '../recipes/progress';
 import type { ClusterInfo, ImageRecord, NodeRecord } from '../providers/provider';
 import type { RunSpec } from '../spec/schema';
 
@@ -47,6 +48,16 @@ export interface TrainInput extends RunContext {
   cpu: CpuInfo;
   /** One job per training attempt group; a retried activity re-attaches to it. */
   jobId: string;
+  /** Follow the job at most this long, then return a hand-over with the job still running; default: to its end. */
+  followForSeconds?: number;
+  /** The previous follower's progress when it handed this job over. */
+  handedOver?: TrainingProgress | null;
+}
+
+/** distributed-train's answer when its follow window ended first: the job trains on, to be re-attached. */
+export interface TrainingHandOver {
+  stillRunning: true;
+  progress: TrainingProgress;
 }
 
 /** Quality of the trained model on the validation split (SQuAD v1.1 rules: percentages, 0-100). */

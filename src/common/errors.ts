@@ -12,6 +12,7 @@ export const FailureType = {
   NodeLost: 'NodeLost',
   RemoteCommandFailed: 'RemoteCommandFailed',
   TrainingFailed: 'TrainingFailed',
+  TrainingTimedOut: 'TrainingTimedOut',
   ClusterConflict: 'ClusterConflict',
 } as const;
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];

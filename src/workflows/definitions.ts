@@ -1,7 +1,17 @@
 // The run workflow's query, signal and result records; imported by the client too.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ProgressUpdate } from '../activities/deps';
-import type { EvalScores, SanityResult, TeardownResult, TrainResult } from '../activities/types';
+import type {
+  EvalScores,
+  ImageRecord,
+  NodeRecord,
+  ProvisionResult,
+  RunContext,
+  SanityResult,
+  TeardownResult,
+  TrainResult,
+} from '../activities/types';
+import type { TrainingProgress } from '../recipes/progress';
 import { PROGRESS_QUERY, TRAINING_PROGRESS_SIGNAL, type StepName } from '../common/names';
 import type { RunSpecInput } from '../spec/schema';
 
@@ -91,6 +101,41 @@ export interface RunEfficiency {
 export interface FineTuneInput {
   /** The spec as written; the workflow validates it again before anything is launched. */
   spec: RunSpecInput;
+  /** When the run continues as new; the defaults suit production, tests set small values. */
+  history?: Partial<HistoryLimits>;
+  /** Set only by the run itself when it continues as new mid-training: where the previous run left off. */
+  handover?: RunHandover;
+}
+
+export interface HistoryLimits {
+  /** Continue as new once the history holds this many events (or when Temporal suggests it). */
+  eventBudget: number;
+  /** distributed-train returns this often with the job still running, so the workflow can look at its history. */
+  followWindowSeconds: number;
+}
+
+/** The training step's own state, carried from run to run of a continue-as-new chain. */
+export interface TrainingState {
+  nodes: NodeRecord[];
+  /** Recoveries so far; the current job is `train-<recoveries>`. */
+  recoveries: number;
+  /** What the last follower knew of the current job, when it handed the job over. */
+  handedOver: TrainingProgress | null;
+  /** ISO time by which training must end (training.timeoutMinutes after it began, across the chain). */
+  deadline: string;
+}
+
+/** Everything a run needs to go on training where the previous run of its chain stopped. */
+export interface RunHandover {
+  ctx: RunContext;
+  startedAt: string;
+  progress: RunProgress;
+  provisioned: ProvisionResult;
+  image: ImageRecord;
+  sanity: SanityResult;
+  training: TrainingState;
+  /** How many runs handed over before this one. */
+  handovers: number;
 }
 
 export const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);

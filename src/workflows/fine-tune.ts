@@ -1,16 +1,19 @@
-// One durable fine-tune run: seven steps as activities, then teardown in a non-cancellable finally.
+// One durable fine-tune run: seven steps as activities, then teardown in a non-cancellable finally. A
+// run whose history fills up while it trains continues as new and the next run of the chain re-attaches
+// to the training job; teardown and the run record belong to the run that ends the chain.
 import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
   log,
+  makeContinueAsNewFunc,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DeliveredModel } from '../activities/artifacts';
-import type { RunContext, TeardownResult } from '../activities/types';
+import type { ProvisionResult, RunContext, TeardownResult } from '../activities/types';
 import { CLUSTER_ID_PATTERN, clusterIdOf } from '../common/cluster-id';
 import { specInvalid } from '../common/errors';
 import { failureText, summarizeFailure } from '../common/failure-summary';
@@ -22,59 +25,84 @@ import {
   progressQuery,
   trainingProgressSignal,
   type FineTuneInput,
+  type HistoryLimits,
   type RunEfficiency,
+  type RunHandover,
   type RunProgress,
   type RunSummary,
 } from './definitions';
 import { etaSeconds, renderDetails, type TrainingRate } from './run-details';
 import { steps } from './steps';
 import { StepTracker } from './step-tracker';
-import { trainWithRecovery } from './train-with-recovery';
+import { freshTraining, trainWithRecovery } from './train-with-recovery';
 
 type RunOutcome = Omit<RunSummary, 'teardown' | 'steps' | 'efficiency' | 'artifacts'> & {
   fingerprint: string;
   delivered: DeliveredModel;
 };
 
+/**
+ * Temporal warns at 10,240 events and terminates a run at 51,200; a run continues as new well before
+ * the warning. Training windows of an hour cost ~6 events each, so checking once an hour is plenty.
+ */
+export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { eventBudget: 8_000, followWindowSeconds: 3_600 };
+
 export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
-  const spec = checkedSpec(input);
-  let ctx: RunContext = { clusterId: clusterIdOf(workflowInfo().workflowId), spec };
-  const startedAt = new Date(Date.now()).toISOString();
-  const tracker = new StepTracker(spec, publisher());
+  const limits = historyLimits(input);
+  const resumed = input.handover;
+  const spec = checkedSpec(resumed ? { spec: resumed.ctx.spec } : input);
+  let ctx: RunContext = resumed ? { ...resumed.ctx, spec } : { clusterId: clusterIdOf(workflowInfo().workflowId), spec };
+  const startedAt = resumed?.startedAt ?? new Date(Date.now()).toISOString();
+  const tracker = new StepTracker(spec, publisher(), resumed?.progress);
   setHandler(progressQuery, () => tracker.snapshot());
   setHandler(trainingProgressSignal, (update) => tracker.setTraining(update));
-  upsertSearchAttributes([
-    { key: SEARCH_ATTRIBUTES.provider, value: spec.provider },
-    { key: SEARCH_ATTRIBUTES.recipe, value: spec.recipe },
-    { key: SEARCH_ATTRIBUTES.runName, value: spec.name },
-    { key: SEARCH_ATTRIBUTES.nodes, value: spec.nodes },
-    { key: SEARCH_ATTRIBUTES.recoveries, value: 0 },
-  ]);
+  // A continued run carries the chain's attributes over (recoveries, artifacts, stage) and must not reset them.
+  if (!resumed) {
+    upsertSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.provider, value: spec.provider },
+      { key: SEARCH_ATTRIBUTES.recipe, value: spec.recipe },
+      { key: SEARCH_ATTRIBUTES.runName, value: spec.name },
+      { key: SEARCH_ATTRIBUTES.nodes, value: spec.nodes },
+      { key: SEARCH_ATTRIBUTES.recoveries, value: 0 },
+    ]);
+  }
 
   let outcome: RunOutcome | undefined;
+  let handover: RunHandover | undefined;
   let failure: unknown;
   let teardown: TeardownResult | undefined;
   let runRecord: string | null = null;
   try {
-    // Checked before anything is launched: a run that cannot keep its model should not start.
-    const { uri } = await steps.provisioning.prepareArtifacts.executeWithOptions(
-      { summary: 'prepare-artifacts: check the artifact store' },
-      [ctx],
-    );
-    ctx = { ...ctx, artifacts: uri };
-    tracker.setArtifacts({ uri });
-    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.artifacts, value: uri }]);
-    outcome = await runSteps(ctx, spec, tracker);
+    if (!resumed) {
+      // Checked before anything is launched: a run that cannot keep its model should not start.
+      const { uri } = await steps.provisioning.prepareArtifacts.executeWithOptions(
+        { summary: 'prepare-artifacts: check the artifact store' },
+        [ctx],
+      );
+      ctx = { ...ctx, artifacts: uri };
+      tracker.setArtifacts({ uri });
+      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.artifacts, value: uri }]);
+    }
+    const ran = await runSteps(ctx, spec, tracker, { resumed, limits, startedAt });
+    if ('handover' in ran) handover = ran.handover;
+    else outcome = ran;
   } catch (err) {
     failure = err;
     throw err;
   } finally {
-    teardown = await CancellationScope.nonCancellable(() => runTeardown(ctx, tracker, failure));
-    if (teardown?.kept) tracker.keptCluster(teardown.access);
-    if (failure !== undefined) tracker.fail(failureText(failure));
-    runRecord = await CancellationScope.nonCancellable(() =>
-      recordRun(ctx, { startedAt, outcome, teardown, failure, progress: tracker.snapshot() }),
-    );
+    if (!handover) {
+      teardown = await CancellationScope.nonCancellable(() => runTeardown(ctx, tracker, failure));
+      if (teardown?.kept) tracker.keptCluster(teardown.access);
+      if (failure !== undefined) tracker.fail(failureText(failure));
+      runRecord = await CancellationScope.nonCancellable(() =>
+        recordRun(ctx, { startedAt, outcome, teardown, failure, progress: tracker.snapshot() }),
+      );
+    }
+  }
+  if (handover) {
+    const { typedSearchAttributes, memo } = workflowInfo();
+    const next: FineTuneInput = { spec: input.spec, history: input.history, handover };
+    return await makeContinueAsNewFunc<typeof fineTune>({ typedSearchAttributes, memo })(next);
   }
   if (!outcome || !teardown || !ctx.artifacts) throw ApplicationFailure.nonRetryable('the run ended without a result');
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.costUsd, value: teardown.costUsd }]);
@@ -207,7 +235,75 @@ async function runTeardown(ctx: RunContext, tracker: StepTracker, failure: unkno
   }
 }
 
-async function runSteps(ctx: RunContext, spec: RunSpec, tracker: StepTracker): Promise<RunOutcome> {
+interface ChainPosition {
+  resumed: RunHandover | undefined;
+  limits: HistoryLimits;
+  startedAt: string;
+}
+
+interface PreparedCluster {
+  provisioned: ProvisionResult;
+  image: RunHandover['image'];
+  sanity: RunHandover['sanity'];
+  nodes: RunHandover['training']['nodes'];
+}
+
+async function runSteps(
+  ctx: RunContext,
+  spec: RunSpec,
+  tracker: StepTracker,
+  chain: ChainPosition,
+): Promise<RunOutcome | { handover: RunHandover }> {
+  const { resumed } = chain;
+  const prepared = resumed ?? (await prepareCluster(ctx, spec, tracker));
+  const { provisioned, image, sanity } = prepared;
+  const { cluster, cpu, fingerprint } = provisioned;
+  const start = 'training' in prepared ? prepared.training : freshTraining(prepared.nodes, spec.training.timeoutMinutes);
+  const result = await tracker.run(
+    'distributed-train',
+    () => trainWithRecovery({ ctx, cluster, cpu, image }, start, chain.limits, tracker),
+    (r) => ('delivered' in r ? `model in ${r.delivered.modelUri}` : undefined),
+    (r) => 'delivered' in r,
+  );
+  if ('handOver' in result) {
+    const handovers = (resumed?.handovers ?? 0) + 1;
+    log.info('the run history is full: continuing as new, the next run re-attaches to the training job', {
+      historyLength: workflowInfo().historyLength,
+      handovers,
+    });
+    return {
+      handover: {
+        ctx,
+        startedAt: chain.startedAt,
+        progress: tracker.snapshot(),
+        provisioned,
+        image,
+        sanity,
+        training: result.handOver,
+        handovers,
+      },
+    };
+  }
+  const { trained, delivered } = result;
+  tracker.setArtifacts({ uri: ctx.artifacts ?? '', model: delivered.modelUri });
+  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.model, value: delivered.modelUri }]);
+  return {
+    fingerprint,
+    delivered,
+    workflowId: workflowInfo().workflowId,
+    runName: spec.name,
+    provider: spec.provider,
+    recipe: spec.recipe,
+    imageReused: provisioned.imageReused,
+    nodesLaunched: spec.nodes + tracker.snapshot().recoveries.reduce((sum, r) => sum + r.lostNodes.length, 0),
+    recoveries: tracker.snapshot().recoveries.length,
+    sanity,
+    training: trained,
+  };
+}
+
+/** provision-master to sanity-run: a cluster ready to train. */
+async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTracker): Promise<PreparedCluster> {
   const provisioned = await tracker.run(
     'provision-master',
     () => steps.provisioning.provisionMaster.executeWithOptions({ summary: 'provision-master: launch the master' }, [ctx]),
@@ -245,24 +341,17 @@ async function runSteps(ctx: RunContext, spec: RunSpec, tracker: StepTracker): P
   const sanity = await tracker.run('sanity-run', () =>
     steps.sanity.sanityRun.executeWithOptions({ summary: `sanity-run on ${master.name}` }, [{ ...ctx, master, cpu }]),
   );
-  const { trained, delivered } = await tracker.run(
-    'distributed-train',
-    () => trainWithRecovery({ ctx, cluster, cpu, image, nodes }, tracker),
-    (r) => `model in ${r.delivered.modelUri}`,
-  );
-  tracker.setArtifacts({ uri: ctx.artifacts ?? '', model: delivered.modelUri });
-  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.model, value: delivered.modelUri }]);
-  return {
-    fingerprint,
-    delivered,
-    workflowId: workflowInfo().workflowId,
-    runName: spec.name,
-    provider: spec.provider,
-    recipe: spec.recipe,
-    imageReused: provisioned.imageReused,
-    nodesLaunched: nodes.length + tracker.snapshot().recoveries.reduce((sum, r) => sum + r.lostNodes.length, 0),
-    recoveries: tracker.snapshot().recoveries.length,
-    sanity,
-    training: trained,
-  };
+  return { provisioned, image, sanity, nodes };
+}
+
+/** The input's history limits over the defaults; nonsense (not a positive number) is a spec problem. */
+function historyLimits(input: FineTuneInput): HistoryLimits {
+  const given = input.history ?? {};
+  const problems = (Object.keys(DEFAULT_HISTORY_LIMITS) as Array<keyof HistoryLimits>)
+    .filter(
+      (key) => given[key] !== undefined && !(typeof given[key] === 'number' && Number.isFinite(given[key]) && given[key] > 0),
+    )
+    .map((key) => ({ path: `history.${key}`, message: 'must be a positive number' }));
+  if (problems.length > 0) throw specInvalid(problems);
+  return { ...DEFAULT_HISTORY_LIMITS, ...given };
 }

@@ -12,8 +12,10 @@ export class StepTracker {
   constructor(
     spec: RunSpec,
     private readonly onChange: (progress: RunProgress) => void = () => undefined,
+    /** The progress a previous run of a continue-as-new chain handed over. */
+    restored?: RunProgress,
   ) {
-    this.progress = {
+    this.progress = restored ?? {
       runName: spec.name,
       provider: spec.provider,
       recipe: spec.recipe,
@@ -30,16 +32,25 @@ export class StepTracker {
     return JSON.parse(JSON.stringify(this.progress)) as RunProgress;
   }
 
-  /** Runs one step, recording its status and duration. */
-  async run<T>(name: StepName, work: () => Promise<T>, note?: (result: T) => string | undefined): Promise<T> {
+  /**
+   * Runs one step, recording its status and duration. A step a previous run of the chain left running
+   * keeps its start; `finished` says whether a result ends the step or leaves it running for the next run.
+   */
+  async run<T>(
+    name: StepName,
+    work: () => Promise<T>,
+    note?: (result: T) => string | undefined,
+    finished: (result: T) => boolean = () => true,
+  ): Promise<T> {
     const step = this.step(name);
-    const started = Date.now();
+    const resumedAt = step.status === 'running' && step.startedAt ? Date.parse(step.startedAt) : undefined;
+    const started = resumedAt ?? Date.now();
     Object.assign(step, { status: 'running', startedAt: new Date(started).toISOString() });
     this.progress.stage = name;
     this.changed();
     try {
       const result = await work();
-      this.finish(step, started, 'done', note?.(result));
+      if (finished(result)) this.finish(step, started, 'done', note?.(result));
       return result;
     } catch (err) {
       this.finish(step, started, 'failed', failureText(err));

@@ -1,12 +1,14 @@
 // distributed-train, and when nodes are lost: replace only those from the baked image (a new master
 // gets the newest checkpoint back from the store), rewire SSH, and resume from the newest complete
-// checkpoint (a new training job each time).
-import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+// checkpoint (a new training job each time). A job that outlives its run's history is handed over to the
+// next run of a continue-as-new chain, which re-attaches to it.
+import { ActivityFailure, ApplicationFailure, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DeliveredModel } from '../activities/artifacts';
 import type { ClusterInfo, CpuInfo, ImageRecord, NodeRecord, RunContext, TrainResult } from '../activities/types';
 import { FailureType, type NodeLostData } from '../common/errors';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { publishEvaluation } from './evaluation';
+import type { HistoryLimits, TrainingState } from './definitions';
 import { steps } from './steps';
 import type { StepTracker } from './step-tracker';
 
@@ -15,7 +17,6 @@ export interface TrainingPlan {
   cluster: ClusterInfo;
   cpu: CpuInfo;
   image: ImageRecord;
-  nodes: NodeRecord[];
 }
 
 export interface TrainedAndDelivered {
@@ -23,34 +24,82 @@ export interface TrainedAndDelivered {
   delivered: DeliveredModel;
 }
 
-/** Trains, then delivers the model to the artifact store; a node lost in either is replaced and training resumes. */
-export async function trainWithRecovery(plan: TrainingPlan, tracker: StepTracker): Promise<TrainedAndDelivered> {
+/** The run's history is full: a new run of the chain must take the training job over. */
+export interface HandOver {
+  handOver: TrainingState;
+}
+
+/** Margin of a follow window's activity over the window itself: the hand-over settles checkpoint uploads. */
+const SETTLE_MARGIN_MINUTES = 30;
+
+/** A fresh training step's state: the cluster as launched, no recovery yet, the whole timeout ahead. */
+export function freshTraining(nodes: NodeRecord[], timeoutMinutes: number): TrainingState {
+  return { nodes, recoveries: 0, handedOver: null, deadline: new Date(Date.now() + timeoutMinutes * 60_000).toISOString() };
+}
+
+/**
+ * Trains, then delivers the model to the artifact store; a node lost in either is replaced and training
+ * resumes. The job is followed in windows; between two, a run whose history is full hands it over.
+ */
+export async function trainWithRecovery(
+  plan: TrainingPlan,
+  start: TrainingState,
+  limits: HistoryLimits,
+  tracker: StepTracker,
+): Promise<TrainedAndDelivered | HandOver> {
   const { ctx, cluster, cpu, image } = plan;
-  const training = steps.training(ctx.spec.training.timeoutMinutes);
-  let nodes = plan.nodes;
-  for (let recovery = 0; ; recovery++) {
+  let state = start;
+  for (;;) {
     try {
-      const trained = await training.distributedTrain.executeWithOptions(
-        { summary: `distributed-train on ${nodes.length} nodes (job train-${recovery})` },
-        [{ ...ctx, cluster, nodes, cpu, jobId: `train-${recovery}` }],
+      const windowSeconds = Math.min(limits.followWindowSeconds, secondsLeft(state.deadline));
+      if (windowSeconds <= 0) throw trainingTimedOut(ctx.spec.training.timeoutMinutes, tracker);
+      const jobId = `train-${state.recoveries}`;
+      const training = steps.training(Math.ceil(windowSeconds / 60) + SETTLE_MARGIN_MINUTES);
+      const result = await training.distributedTrain.executeWithOptions(
+        { summary: `distributed-train on ${state.nodes.length} nodes (job ${jobId})` },
+        [{ ...ctx, cluster, nodes: state.nodes, cpu, jobId, followForSeconds: windowSeconds, handedOver: state.handedOver }],
       );
-      publishEvaluation(trained, tracker);
-      const [master] = nodes;
+      if ('stillRunning' in result) {
+        state = { ...state, handedOver: result.progress };
+        if (historyFull(limits)) return { handOver: state };
+        continue;
+      }
+      publishEvaluation(result, tracker);
+      const [master] = state.nodes;
       if (!master) throw ApplicationFailure.nonRetryable('no master to deliver the model from');
       const delivered = await steps.delivery.deliverModel.executeWithOptions(
         { summary: `deliver-model: upload the model to ${ctx.artifacts ?? 'the artifact store'}` },
         [{ ...ctx, master }],
       );
-      return { trained, delivered };
+      return { trained: result, delivered };
     } catch (err) {
       const lost = lostNodeNames(err);
-      if (!lost || recovery >= ctx.spec.recovery.maxRecoveries) throw err;
+      if (!lost || state.recoveries >= ctx.spec.recovery.maxRecoveries) throw err;
       tracker.recordRecovery(lost);
-      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.recoveries, value: recovery + 1 }]);
-      nodes = await replaceAndRewire(ctx, cluster, image, nodes, lost);
+      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.recoveries, value: state.recoveries + 1 }]);
+      const nodes = await replaceAndRewire(ctx, cluster, image, state.nodes, lost);
       tracker.setNodes(nodes);
+      state = { ...state, nodes, recoveries: state.recoveries + 1, handedOver: null };
     }
   }
+}
+
+function historyFull(limits: HistoryLimits): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength >= limits.eventBudget;
+}
+
+function secondsLeft(deadline: string): number {
+  return Math.floor((Date.parse(deadline) - Date.now()) / 1000);
+}
+
+function trainingTimedOut(timeoutMinutes: number, tracker: StepTracker): ApplicationFailure {
+  const step = tracker.snapshot().training?.step ?? 0;
+  return ApplicationFailure.create({
+    type: FailureType.TrainingTimedOut,
+    message: `training did not finish within training.timeoutMinutes (${timeoutMinutes} min); it reached step ${step}`,
+    nonRetryable: true,
+  });
 }
 
 async function replaceAndRewire(

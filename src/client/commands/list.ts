@@ -110,9 +110,12 @@ export function parseLimit(value: string): number {
   return n;
 }
 
-/** The visibility query: always the fineTune type, then one clause per filter given. */
+/**
+ * The visibility query: always the fineTune type and one row per logical run (the runs of a chain that
+ * continued as new are behind the one that goes on), then one clause per filter given.
+ */
 export function buildListQuery(filters: ListFilters): string {
-  const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
+  const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`, `ExecutionStatus != 'ContinuedAsNew'`];
   for (const option of Object.keys(ATTRIBUTE_FILTERS) as AttributeFilter[]) {
     const value = filters[option];
     if (value !== undefined) clauses.push(`${ATTRIBUTE_FILTERS[option].name} = '${filterValue(value)}'`);
