@@ -199,9 +199,13 @@ export interface ScheduleView {
   nextRunTimes: string[];
 }
 
-async function runStatus(client: Client, workflowId: string, runId: string): Promise<string> {
+/**
+ * The status of the run a scheduled action started, at the last run of its continue-as-new chain (an
+ * action's workflow id is its own, so the id's latest run is that chain's).
+ */
+async function runStatus(client: Client, workflowId: string): Promise<string> {
   try {
-    return (await client.workflow.getHandle(workflowId, runId).describe()).status.name;
+    return (await client.workflow.getHandle(workflowId).describe()).status.name;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return 'UNKNOWN';
     throw err;
@@ -214,7 +218,7 @@ async function recentRuns(client: Client, d: ScheduleDescription): Promise<Sched
       workflowId: a.action.workflow.workflowId,
       scheduledAt: a.scheduledAt.toISOString(),
       takenAt: a.takenAt.toISOString(),
-      status: await runStatus(client, a.action.workflow.workflowId, a.action.workflow.firstExecutionRunId),
+      status: await runStatus(client, a.action.workflow.workflowId),
     })),
   );
 }
