@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import type { TrainingHandOver, TrainInput, TrainResult } from '../src/activities/types';
 import { STEP_NAMES, WORKFLOW_TYPE } from '../src/common/names';
 import { SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
@@ -13,9 +12,9 @@ import { emptyProgress } from '../src/recipes/progress';
 import { buildListQuery } from '../src/client/commands/list';
 import { progressQuery, trainingProgressSignal, type RunSummary } from '../src/workflows/definitions';
 import { FAKE_TRAIN_RESULT, fakeActivities, RUN_ACTIVITIES } from './helpers/fake-activities';
+import { chainOf } from './helpers/run-chain';
 import { testClient, uniqueId, withWorker } from './helpers/temporal';
 
-const EventType = temporal.api.enums.v1.EventType;
 const spec = { name: 'chain-test', provider: 'local', recipe: 'tiny-qa', nodes: 3, training: { maxSteps: 600 } };
 
 const EVENT_BUDGET = 300;
@@ -68,27 +67,6 @@ function fakeTraining(client: Client, totalSteps: number) {
   return { jobs, distributedTrain };
 }
 
-/** The runs of a workflow id's continue-as-new chain, oldest first, with the length of each one's history. */
-async function chainOf(
-  client: Client,
-  workflowId: string,
-  firstRunId: string,
-): Promise<Array<{ runId: string; events: number; signals: number }>> {
-  const runs: Array<{ runId: string; events: number; signals: number }> = [];
-  for (let runId: string | undefined = firstRunId; runId;) {
-    const history: temporal.api.history.v1.IHistory = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    const events: temporal.api.history.v1.IHistoryEvent[] = history.events ?? [];
-    const signals = events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED).length;
-    runs.push({ runId, events: events.length, signals });
-    const last: temporal.api.history.v1.IHistoryEvent | undefined = events[events.length - 1];
-    runId =
-      last?.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-        ? (last.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined)
-        : undefined;
-  }
-  return runs;
-}
-
 function comparable(summary: RunSummary) {
   return {
     training: summary.training,
@@ -105,7 +83,7 @@ describe('a run whose history fills up during training', () => {
   it(
     'continues as new, re-attaches to the one training job, keeps every run under the bound and ends with the same summary',
     { timeout: 5 * 60_000 },
-    async () => {
+    async (t) => {
       const { client, close } = await testClient();
       try {
         const totalSteps = spec.training.maxSteps;
@@ -132,6 +110,7 @@ describe('a run whose history fills up during training', () => {
         assert.equal(midRunStage, 'distributed-train', 'the current run answers queries mid-chain');
 
         const runs = await chainOf(client, workflowId, firstRunId);
+        t.diagnostic(`${runs.length} runs in the chain, at most ${Math.max(...runs.map((r) => r.events))} events each`);
         assert.ok(runs.length >= 4, `the run continued as new several times (${runs.length} runs)`);
         for (const run of runs)
           assert.ok(run.events <= HISTORY_BOUND, `run ${run.runId} has ${run.events} events (bound ${HISTORY_BOUND})`);
