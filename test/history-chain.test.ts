@@ -12,6 +12,8 @@ import { emptyProgress } from '../src/recipes/progress';
 import { buildListQuery } from '../src/client/commands/list';
 import { progressQuery, trainingProgressSignal, type RunSummary } from '../src/workflows/definitions';
 import { FAKE_TRAIN_RESULT, fakeActivities, RUN_ACTIVITIES } from './helpers/fake-activities';
+import { clusterIdOf } from '../src/common/cluster-id';
+import { temporalRunLookup } from '../src/worker/reaper-schedule';
 import { chainOf } from './helpers/run-chain';
 import { testClient, uniqueId, withWorker } from './helpers/temporal';
 
@@ -181,10 +183,18 @@ describe('a run whose history fills up during training', () => {
         });
         for (let i = 0; i < 300 && (chained.jobs.get('train-0')?.windows ?? 0) < 12; i++)
           await new Promise((r) => setTimeout(r, 100));
+        const current = await chainOf(client, workflowId, handle.firstExecutionRunId);
+        assert.ok(current.length >= 2, 'continued as new before the cancel');
+        assert.equal(
+          await temporalRunLookup(client).isClosed(clusterIdOf(workflowId)),
+          false,
+          'the reaper sees the chain as open',
+        );
         await handle.cancel();
         await assert.rejects(handle.result());
         const chain = await chainOf(client, workflowId, handle.firstExecutionRunId);
         assert.ok(chain.length >= 2, `the cancel reached a continued run (${chain.length} runs)`);
+        assert.equal(await temporalRunLookup(client).isClosed(clusterIdOf(workflowId)), true);
         assert.equal((await handle.describe()).status.name, 'CANCELLED');
       });
       assert.deepEqual(log.teardownInputs, [{ keepCluster: false, succeeded: false }], 'one teardown');

@@ -3,7 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
 import { FailureType } from '../src/common/errors';
+import { emptyProgress } from '../src/recipes/progress';
 import { STEP_NAMES, WORKFLOW_TYPE } from '../src/common/names';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
 import { SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
@@ -276,6 +278,44 @@ describe('run workflow (fake activities)', () => {
       assert.equal(attributes.get(SEARCH_ATTRIBUTES.exactMatch), undefined);
     });
   });
+
+  it(
+    'ends with TrainingTimedOut and tears down when training outlives training.timeoutMinutes',
+    { timeout: 3 * 60_000 },
+    async () => {
+      const windows: number[] = [];
+      const { activities, log } = fakeActivities({
+        // A job that never ends: each follow window is waited out, then handed back still running.
+        distributedTrain: async (input) => {
+          windows.push(input.followForSeconds ?? Number.NaN);
+          const until = Date.now() + Math.min(input.followForSeconds ?? 0, 61) * 1000;
+          while (Date.now() < until) {
+            Context.current().heartbeat();
+            await sleep(1000);
+          }
+          return { stillRunning: true, progress: { ...emptyProgress(input.jobId), step: 7 } };
+        },
+      });
+      const oneMinute = { ...spec, training: { ...spec.training, timeoutMinutes: 1 } };
+      await withWorker(activities, async ({ client, taskQueue }) => {
+        await assert.rejects(
+          client.workflow.execute(WORKFLOW_TYPE, {
+            taskQueue,
+            workflowId: uniqueId('logic-timeout'),
+            args: [{ spec: oneMinute }],
+          }),
+          (err: unknown) => {
+            const cause = rootCause(err);
+            return (
+              cause instanceof ApplicationFailure && cause.type === FailureType.TrainingTimedOut && /1 min/.test(cause.message)
+            );
+          },
+        );
+      });
+      assert.ok(windows.length >= 1 && windows.every((w) => w <= 60), `windows end at the deadline (${windows.join(', ')} s)`);
+      assert.deepEqual(log.teardownInputs, [{ keepCluster: false, succeeded: false }]);
+    },
+  );
 
   it('bundles workflow code without AWS SDK, ssh2 or Node built-ins', async () => {
     const { code } = await workflowBundle();
