@@ -77,6 +77,8 @@ class ProgressCallback(TrainerCallback):
 
 class SignalCallback(TrainerCallback):
     """SIGUSR1: checkpoint at the next step boundary. SIGTERM: checkpoint there, then stop.
+    SIGUSR2: finish now: checkpoint there and end training as if it had reached its last step (the
+    model is written and scored as usual); what a run does when it reaches its spend or time cap.
 
     Handlers only count signals. At each step end the ranks agree (all-reduce MAX) on whether
     any rank got one, so every rank saves and stops at the same step even if only some were
@@ -84,9 +86,10 @@ class SignalCallback(TrainerCallback):
     """
 
     def __init__(self):
-        self.received = {signal.SIGUSR1: 0, signal.SIGTERM: 0}
+        self.received = {signal.SIGUSR1: 0, signal.SIGTERM: 0, signal.SIGUSR2: 0}
         self.handled = dict(self.received)
         self.stopped_at = None
+        self.finished_early_at = None
         for signum in self.received:
             signal.signal(signum, self._on_signal)
 
@@ -100,13 +103,20 @@ class SignalCallback(TrainerCallback):
         return pending
 
     def on_step_end(self, args, state, control, **kwargs):
-        flags = torch.tensor([self._take_pending(signal.SIGUSR1), self._take_pending(signal.SIGTERM)])
+        flags = torch.tensor([
+            self._take_pending(signal.SIGUSR1),
+            self._take_pending(signal.SIGTERM),
+            self._take_pending(signal.SIGUSR2),
+        ])
         if _distributed():
             dist.all_reduce(flags, op=dist.ReduceOp.MAX)
-        save, stop = bool(flags[0]), bool(flags[1])
-        if save or stop:
+        save, stop, finish = bool(flags[0]), bool(flags[1]), bool(flags[2])
+        if save or stop or finish:
             control.should_save = True
         if stop:
             control.should_training_stop = True
             self.stopped_at = state.global_step
+        elif finish and state.global_step < state.max_steps:
+            control.should_training_stop = True
+            self.finished_early_at = state.global_step
         return control

@@ -2,6 +2,7 @@
 
 Progress goes to stdout as `TUNEFORGE {json}` lines from the world process zero (see progress.py).
 SIGUSR1: checkpoint at the next step boundary. SIGTERM: checkpoint there, then exit 0.
+SIGUSR2: checkpoint there and finish as if at the last step (model, scores, `done` with finished_early).
 At the end, world process zero writes the model to OUTPUT_DIR/model/ and, with --do_eval,
 OUTPUT_DIR/eval_predictions.json and OUTPUT_DIR/eval_results.json, then prints `done`.
 """
@@ -216,7 +217,7 @@ def publish(args, trainer, evaluation: EvalOutcome | None) -> None:
         write_json(results_path, evaluation.results)
 
 
-def report_done(args, training_args, progress, global_step, runtime, evaluation) -> None:
+def report_done(args, training_args, progress, global_step, runtime, evaluation, finished_early=False) -> None:
     from progress import emit
 
     # Trainer's own rates count all max_steps, also those done before a resume.
@@ -240,6 +241,7 @@ def report_done(args, training_args, progress, global_step, runtime, evaluation)
         "eval_samples": evaluation.results["eval_samples"] if evaluation else None,
         "output_dir": os.path.abspath(args.output_dir),
         "model_dir": os.path.abspath(os.path.join(args.output_dir, MODEL_DIR)),
+        "finished_early": finished_early,
     })
 
 
@@ -261,7 +263,7 @@ def run(args) -> int:
     evaluation = evaluate(trainer, eval_set) if eval_set is not None else None
     if trainer.is_world_process_zero():
         publish(args, trainer, evaluation)
-        report_done(args, training_args, progress, *outcome, evaluation)
+        report_done(args, training_args, progress, *outcome, evaluation, signals.finished_early_at is not None)
     return 0
 
 

@@ -163,6 +163,26 @@ def wait_for(sink, predicate, timeout=60):
     raise AssertionError(f"timed out; last events {seen[-5:]}")
 
 
+def test_sigusr2_finishes_early_with_a_model_and_a_done_event(assets, tmp_path):
+    out = tmp_path / "out"
+    argv = command(assets, out, "--max_steps", "3000", "--save_steps", "1000")
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV)
+    sink, log = watch(proc)
+    try:
+        wait_for(sink, lambda e: e["event"] == "step")
+        proc.send_signal(signal.SIGUSR2)
+        final = wait_for(sink, lambda e: e["event"] == "checkpoint")
+        done = wait_for(sink, lambda e: e["event"] not in ("step", "checkpoint"))
+        assert done["event"] == "done" and done["finished_early"] is True
+        assert done["global_step"] == final["step"] < 1000 and is_complete_checkpoint(final["path"])
+        assert os.path.isfile(os.path.join(done["model_dir"], "config.json"))
+        assert proc.wait(timeout=60) == 0
+        assert_single_writer(log)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_sigusr1_saves_and_continues_sigterm_saves_and_stops(assets, tmp_path):
     out = tmp_path / "out"
     argv = command(assets, out, "--max_steps", "3000", "--save_steps", "1000")
