@@ -5,7 +5,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { FailureType } from '../src/common/errors';
-import { emptyProgress } from '../src/recipes/progress';
+import type { TrainInput, TrainResult } from '../src/activities/types';
 import { STEP_NAMES, WORKFLOW_TYPE } from '../src/common/names';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
 import { SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
@@ -18,6 +18,33 @@ function rootCause(err: unknown): unknown {
   let current = err;
   while (current instanceof Error && current.cause) current = current.cause;
   return current;
+}
+
+/** Local nodes (priced by spec.local) launched this long before the workflow sees them: cost is billed from launch. */
+function launchedSecondsAgo(seconds: number) {
+  const at = () => new Date(Date.now() - seconds * 1000).toISOString();
+  const base = fakeActivities().activities;
+  return {
+    provisionMaster: async (ctx: Parameters<typeof base.provisionMaster>[0]) => {
+      const provisioned = await base.provisionMaster(ctx);
+      return { ...provisioned, master: { ...provisioned.master, instanceType: 'local', launchedAt: at() } };
+    },
+    launchWorkers: async (input: Parameters<typeof base.launchWorkers>[0]) =>
+      (await base.launchWorkers(input)).map((n) => ({ ...n, instanceType: 'local', launchedAt: at() })),
+  };
+}
+
+/** A training job that runs until told to finish (finishBy), heartbeating, then finishes early; records when. */
+function jobUntilTold(finishBys: number[]) {
+  return async (input: TrainInput): Promise<TrainResult> => {
+    const finishBy = Date.parse(input.finishBy ?? '');
+    finishBys.push(finishBy);
+    while (Date.now() < finishBy) {
+      Context.current().heartbeat();
+      await sleep(500);
+    }
+    return { ...FAKE_TRAIN_RESULT, globalStep: 7, finishedEarly: true };
+  };
 }
 
 describe('run workflow (fake activities)', () => {
@@ -280,23 +307,13 @@ describe('run workflow (fake activities)', () => {
   });
 
   it(
-    'ends with TrainingTimedOut and tears down when training outlives training.timeoutMinutes',
+    'at training.timeoutMinutes the ranks finish early, the model is delivered, and the run ends TrainingTimedOut',
     { timeout: 3 * 60_000 },
     async () => {
-      const windows: number[] = [];
-      const { activities, log } = fakeActivities({
-        // A job that never ends: each follow window is waited out, then handed back still running.
-        distributedTrain: async (input) => {
-          windows.push(input.followForSeconds ?? Number.NaN);
-          const until = Date.now() + Math.min(input.followForSeconds ?? 0, 61) * 1000;
-          while (Date.now() < until) {
-            Context.current().heartbeat();
-            await sleep(1000);
-          }
-          return { stillRunning: true, progress: { ...emptyProgress(input.jobId), step: 7 } };
-        },
-      });
-      const oneMinute = { ...spec, training: { ...spec.training, timeoutMinutes: 1 } };
+      const finishBys: number[] = [];
+      const { activities, log } = fakeActivities({ distributedTrain: jobUntilTold(finishBys) });
+      const oneMinute = { ...spec, keepClusterOnFailure: true, training: { ...spec.training, timeoutMinutes: 1 } };
+      const started = Date.now();
       await withWorker(activities, async ({ client, taskQueue }) => {
         await assert.rejects(
           client.workflow.execute(WORKFLOW_TYPE, {
@@ -307,15 +324,56 @@ describe('run workflow (fake activities)', () => {
           (err: unknown) => {
             const cause = rootCause(err);
             return (
-              cause instanceof ApplicationFailure && cause.type === FailureType.TrainingTimedOut && /1 min/.test(cause.message)
+              cause instanceof ApplicationFailure &&
+              cause.type === FailureType.TrainingTimedOut &&
+              cause.message.includes('file:///fake/artifacts/run/wf/model/')
             );
           },
         );
       });
-      assert.ok(windows.length >= 1 && windows.every((w) => w <= 60), `windows end at the deadline (${windows.join(', ')} s)`);
-      assert.deepEqual(log.teardownInputs, [{ keepCluster: false, succeeded: false }]);
+      const finishBy = finishBys[0] ?? 0;
+      assert.ok(finishBy > started + 50_000 && finishBy < started + 70_000, 'told to finish a minute into training');
+      assert.equal(log.calls.filter((c) => c === 'deliverModel').length, 1, 'the model trained so far is delivered');
+      assert.deepEqual(log.teardownInputs, [{ keepCluster: false, succeeded: false }], 'a cap never keeps the cluster');
     },
   );
+
+  it('at budgetUsd the ranks finish early, the model is delivered, and the run ends BudgetExceeded', async () => {
+    const finishBys: number[] = [];
+    const { activities, log } = fakeActivities({ ...launchedSecondsAgo(55), distributedTrain: jobUntilTold(finishBys) });
+    // 3 nodes at $360/h ($0.10/s each), billed a minute at least: $18 at once, $19.50 five seconds past the minute.
+    const capped = { ...spec, keepClusterOnFailure: true, budgetUsd: 19.5, local: { pricePerHourUsd: 360 } };
+    const started = Date.now();
+    let failure: ApplicationFailure | undefined;
+    await withWorker(activities, async ({ client, taskQueue }) => {
+      await client.workflow
+        .execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-budget'), args: [{ spec: capped }] })
+        .catch((err: unknown) => (failure = rootCause(err) as ApplicationFailure));
+    });
+    assert.equal(failure?.type, FailureType.BudgetExceeded, String(failure));
+    assert.match(failure?.message ?? '', /budgetUsd \(\$19\.50; spent \$19\.[5-9]\d\).*model trained so far is in file:/);
+    const finishBy = finishBys[0] ?? 0;
+    assert.ok(
+      finishBy > started && finishBy < started + 15_000,
+      `told to finish when the spend reaches the budget (${finishBy - started} ms)`,
+    );
+    assert.equal(log.calls.filter((c) => c === 'deliverModel').length, 1);
+    assert.deepEqual(log.teardownInputs, [{ keepCluster: false, succeeded: false }]);
+  });
+
+  it('a budget spent before training ends the run before the next step, with nothing trained', async () => {
+    const { activities, log } = fakeActivities(launchedSecondsAgo(0));
+    const capped = { ...spec, budgetUsd: 5, local: { pricePerHourUsd: 360 } };
+    let failure: ApplicationFailure | undefined;
+    await withWorker(activities, async ({ client, taskQueue }) => {
+      await client.workflow
+        .execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-broke'), args: [{ spec: capped }] })
+        .catch((err: unknown) => (failure = rootCause(err) as ApplicationFailure));
+    });
+    assert.equal(failure?.type, FailureType.BudgetExceeded);
+    assert.match(failure?.message ?? '', /\$6\.00\) reached budgetUsd \(\$5\.00\) before install-deps; no model was trained/);
+    assert.deepEqual(log.calls, ['prepareArtifacts', 'provisionMaster', 'teardown', 'recordRun']);
+  });
 
   it('bundles workflow code without AWS SDK, ssh2 or Node built-ins', async () => {
     const { code } = await workflowBundle();

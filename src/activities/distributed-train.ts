@@ -47,6 +47,15 @@ export function createTrainActivities(deps: ActivityDeps) {
           await signalRanks(deps, input, 'TERM');
         }
       };
+      let finishing = false;
+      const watchNodes = nodeWatcher(check, onHealth);
+      const watch = async (): Promise<void> => {
+        if (!finishing && input.finishBy !== undefined && Date.now() >= Date.parse(input.finishBy)) {
+          finishing = true;
+          await signalRanks(deps, input, 'USR2');
+        }
+        await watchNodes();
+      };
       const uploads = checkpointUploader(runStore(deps, input), await endpointFor(deps, input, master));
       let followed: FollowOutcome;
       const windowMs = input.followForSeconds === undefined ? Number.POSITIVE_INFINITY : input.followForSeconds * 1000;
@@ -59,10 +68,10 @@ export function createTrainActivities(deps: ActivityDeps) {
             command,
             stage: 'distributed-train',
             handedOver: input.handedOver,
-            watch: nodeWatcher(check, onHealth),
+            watch,
             onCheckpoint: (path) => uploads.enqueue(path),
-            // Ranks told to save and stop are followed to their end: the notice is this follower's to report.
-            mayHandOver: () => noticed.length === 0,
+            // Ranks told to save and stop, or to finish, are followed to their end by the follower that told them.
+            mayHandOver: () => noticed.length === 0 && !finishing,
           },
           windowMs,
         );
@@ -108,13 +117,17 @@ export function createTrainActivities(deps: ActivityDeps) {
         resumedStep: progress.resumedStep,
         epochs: progress.epoch,
         eval: evalScoresOf(done),
+        finishedEarly: done.finished_early === true,
       };
     },
   };
 }
 
-/** Signals every training rank on every node at once (TERM: save at the next step boundary, then stop). */
-async function signalRanks(deps: ActivityDeps, input: TrainInput, signal: 'TERM' | 'USR1'): Promise<void> {
+/**
+ * Signals every training rank on every node at once (TERM: save at the next step boundary, then stop;
+ * USR2: save there, then finish as if at the last step).
+ */
+async function signalRanks(deps: ActivityDeps, input: TrainInput, signal: 'TERM' | 'USR1' | 'USR2'): Promise<void> {
   await Promise.all(
     input.nodes.map(async (node) =>
       deps.remote

@@ -1,7 +1,7 @@
 // teardown: every node of the cluster terminated (found by cluster id), then what bootstrap made; the
 // run's cost is estimated from the nodes' lifetimes before they go.
 import { ApplicationFailure } from '@temporalio/common';
-import { estimateCost } from '../cluster/cost';
+import { costOverridesOf, estimateCost } from '../cluster/cost';
 import { FailureType } from '../common/errors';
 import type { NodeRecord } from '../providers/provider';
 import type { RunSpec } from '../spec/schema';
@@ -55,10 +55,9 @@ function usableProvider(deps: ActivityDeps, input: TeardownInput) {
 }
 
 function runCost(spec: RunSpec, nodes: NodeRecord[]): Pick<TeardownResult, 'costUsd' | 'unpricedTypes'> {
-  const overrides = spec.provider === 'aws' ? { pricePerHourUsd: spec.aws.pricePerHourUsd } : {};
   const estimate = estimateCost(
     nodes.map((n) => ({ instanceType: n.instanceType, market: n.market, launchedAt: n.launchedAt })),
-    overrides,
+    costOverridesOf(spec),
   );
   return { costUsd: estimate.totalUsd, unpricedTypes: estimate.unpricedTypes };
 }

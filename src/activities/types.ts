@@ -52,6 +52,8 @@ export interface TrainInput extends RunContext {
   followForSeconds?: number;
   /** The previous follower's progress when it handed this job over. */
   handedOver?: TrainingProgress | null;
+  /** ISO time at which the ranks are told to finish early (the run's spend or time cap). */
+  finishBy?: string;
 }
 
 /** distributed-train's answer when its follow window ended first: the job trains on, to be re-attached. */
@@ -83,6 +85,8 @@ export interface TrainResult {
   epochs: number | null;
   /** Null when the spec turned evaluation off (training.evaluate: false). */
   eval: EvalScores | null;
+  /** Told to finish before its last step (finishBy): the model is what was trained by then. */
+  finishedEarly?: boolean;
 }
 
 export interface TeardownResult {

@@ -1,5 +1,6 @@
 // What a run's nodes cost: a small on-demand price table, spot as a fraction of it, both overridable
 // by the spec (aws.pricePerHourUsd). Pure: an estimate for reports, not a bill (no EBS, no transfer).
+import type { RunSpec } from '../spec/schema';
 
 /**
  * USD per hour, Linux on-demand, us-east-1. Sources: r7iz is $0.1860/h for r7iz.large (2 vCPU) in
@@ -57,6 +58,13 @@ export interface CostEstimate {
   nodes: NodeCost[];
   /** Instance types with no price: their nodes are left out of the total. */
   unpricedTypes: string[];
+}
+
+/** The prices a spec sets: aws.pricePerHourUsd by instance type, or the local provider's one price per node. */
+export function costOverridesOf(spec: RunSpec): CostOverrides {
+  return spec.provider === 'aws'
+    ? { pricePerHourUsd: spec.aws.pricePerHourUsd }
+    : { pricePerHourUsd: { local: spec.local.pricePerHourUsd } };
 }
 
 export function hourlyPriceUsd(

@@ -13,6 +13,7 @@ export const FailureType = {
   RemoteCommandFailed: 'RemoteCommandFailed',
   TrainingFailed: 'TrainingFailed',
   TrainingTimedOut: 'TrainingTimedOut',
+  BudgetExceeded: 'BudgetExceeded',
   ClusterConflict: 'ClusterConflict',
 } as const;
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];

@@ -26,6 +26,8 @@ export type ProgressEvent =
       output_dir: string;
       /** Absolute path of the final model (`<output_dir>/model`). */
       model_dir?: string;
+      /** Training was told to finish before its last step (SIGUSR2: the run's spend or time cap). */
+      finished_early?: boolean;
     };
 
 const KNOWN_EVENTS = new Set(['start', 'step', 'checkpoint', 'stopped', 'done']);

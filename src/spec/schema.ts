@@ -134,6 +134,11 @@ const artifacts = z
   .union([artifactUri.transform((uri) => ({ uri, keepCheckpoints: 1 })), artifactsObject])
   .default({ keepCheckpoints: 1 });
 
+/** The local provider's nodes cost nothing unless a price is set (to rehearse budgets). */
+const local = z.strictObject({
+  pricePerHourUsd: z.number().nonnegative().max(100_000).default(0),
+});
+
 const common = {
   name: z.string().regex(NAME_PATTERN, 'use 2-40 lowercase letters, digits and dashes, starting with a letter'),
   recipe: z.enum(RECIPES),
@@ -143,11 +148,13 @@ const common = {
   sanity: sanity.default({ maxSteps: 10 }),
   recovery: recovery.default({ maxRecoveries: 3 }),
   artifacts,
+  /** Spend cap: at this estimated cost every rank checkpoints, the model is delivered and the cluster torn down. */
+  budgetUsd: z.number().positive().max(1_000_000).optional(),
 };
 
 export const runSpecSchema = z
   .discriminatedUnion('provider', [
-    z.strictObject({ ...common, provider: z.literal('local') }),
+    z.strictObject({ ...common, provider: z.literal('local'), local: local.default({ pricePerHourUsd: 0 }) }),
     z.strictObject({ ...common, provider: z.literal('aws'), aws }),
   ])
   .superRefine((spec, ctx) => {

@@ -12,6 +12,7 @@ import type {
   TrainResult,
 } from '../activities/types';
 import type { TrainingProgress } from '../recipes/progress';
+import type { MeteredNode } from './spend';
 import { PROGRESS_QUERY, TRAINING_PROGRESS_SIGNAL, type StepName } from '../common/names';
 import type { RunSpecInput } from '../spec/schema';
 
@@ -50,6 +51,8 @@ export interface RunProgress {
   artifacts?: { uri: string; model?: string };
   /** Absent in runs started before scores existed. */
   evaluation?: EvaluationProgress;
+  /** Estimated spend so far (node lifetimes x prices), updated at each step and follow window. */
+  spend?: { usd: number; budgetUsd: number | null };
   error?: string;
 }
 
@@ -136,6 +139,8 @@ export interface RunHandover {
   training: TrainingState;
   /** How many runs handed over before this one. */
   handovers: number;
+  /** Every node the run launched so far, for its spend. */
+  billed: MeteredNode[];
 }
 
 export const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);

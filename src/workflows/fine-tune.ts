@@ -15,7 +15,8 @@ import {
 import type { DeliveredModel } from '../activities/artifacts';
 import type { ProvisionResult, RunContext, TeardownResult } from '../activities/types';
 import { CLUSTER_ID_PATTERN, clusterIdOf } from '../common/cluster-id';
-import { specInvalid } from '../common/errors';
+import { costOverridesOf } from '../cluster/cost';
+import { FailureType, specInvalid } from '../common/errors';
 import { failureText, summarizeFailure } from '../common/failure-summary';
 import { workerNames } from '../common/node-names';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
@@ -34,11 +35,13 @@ import {
 import { etaSeconds, renderDetails, type TrainingRate } from './run-details';
 import { steps } from './steps';
 import { StepTracker } from './step-tracker';
-import { freshTraining, trainWithRecovery } from './train-with-recovery';
+import { SpendMeter } from './spend';
+import { freshTraining, trainWithRecovery, type RunCap } from './train-with-recovery';
 
 type RunOutcome = Omit<RunSummary, 'teardown' | 'steps' | 'efficiency' | 'artifacts'> & {
   fingerprint: string;
   delivered: DeliveredModel;
+  cappedBy?: RunCap;
 };
 
 /**
@@ -54,6 +57,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   let ctx: RunContext = resumed ? { ...resumed.ctx, spec } : { clusterId: clusterIdOf(workflowInfo().workflowId), spec };
   const startedAt = resumed?.startedAt ?? new Date(Date.now()).toISOString();
   const tracker = new StepTracker(spec, publisher(), resumed?.progress);
+  const spend = new SpendMeter(costOverridesOf(spec), spec.budgetUsd, resumed?.billed);
   setHandler(progressQuery, () => tracker.snapshot());
   setHandler(trainingProgressSignal, (update) => tracker.setTraining(update));
   // A continued run carries the chain's attributes over (recoveries, artifacts, stage) and must not reset them.
@@ -83,9 +87,11 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
       tracker.setArtifacts({ uri });
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.artifacts, value: uri }]);
     }
-    const ran = await runSteps(ctx, spec, tracker, { resumed, limits, startedAt });
+    const ran = await runSteps(ctx, spec, tracker, spend, { resumed, limits, startedAt });
     if ('handover' in ran) handover = ran.handover;
     else outcome = ran;
+    // The model trained by the cap is delivered; the run still ends as not finished, with the cap's type.
+    if (outcome?.cappedBy) throw capReached(outcome, spend);
   } catch (err) {
     failure = err;
     throw err;
@@ -216,7 +222,9 @@ function publisher(): (progress: RunProgress) => void {
 }
 
 async function runTeardown(ctx: RunContext, tracker: StepTracker, failure: unknown): Promise<TeardownResult | undefined> {
-  const keepCluster = failure !== undefined && ctx.spec.keepClusterOnFailure && !isCancellation(failure);
+  // A cap exists to stop the spend: it never keeps nodes up.
+  const keepCluster =
+    failure !== undefined && ctx.spec.keepClusterOnFailure && !isCancellation(failure) && !isCapFailure(failure);
   try {
     return await tracker.run(
       'teardown',
@@ -252,16 +260,17 @@ async function runSteps(
   ctx: RunContext,
   spec: RunSpec,
   tracker: StepTracker,
+  spend: SpendMeter,
   chain: ChainPosition,
 ): Promise<RunOutcome | { handover: RunHandover }> {
   const { resumed } = chain;
-  const prepared = resumed ?? (await prepareCluster(ctx, spec, tracker));
+  const prepared = resumed ?? (await prepareCluster(ctx, spec, tracker, spend));
   const { provisioned, image, sanity } = prepared;
   const { cluster, cpu, fingerprint } = provisioned;
   const start = 'training' in prepared ? prepared.training : freshTraining(prepared.nodes, spec.training.timeoutMinutes);
   const result = await tracker.run(
     'distributed-train',
-    () => trainWithRecovery({ ctx, cluster, cpu, image }, start, chain.limits, tracker),
+    () => trainWithRecovery({ ctx, cluster, cpu, image }, start, chain.limits, tracker, spend),
     (r) => ('delivered' in r ? `model in ${r.delivered.modelUri}` : undefined),
     (r) => 'delivered' in r,
   );
@@ -281,10 +290,11 @@ async function runSteps(
         sanity,
         training: result.handOver,
         handovers,
+        billed: spend.snapshot(),
       },
     };
   }
-  const { trained, delivered } = result;
+  const { trained, delivered, cappedBy } = result;
   tracker.setArtifacts({ uri: ctx.artifacts ?? '', model: delivered.modelUri });
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.model, value: delivered.modelUri }]);
   return {
@@ -299,11 +309,12 @@ async function runSteps(
     recoveries: tracker.snapshot().recoveries.length,
     sanity,
     training: trained,
+    ...(cappedBy ? { cappedBy } : {}),
   };
 }
 
-/** provision-master to sanity-run: a cluster ready to train. */
-async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTracker): Promise<PreparedCluster> {
+/** provision-master to sanity-run: a cluster ready to train; a budget spent before training ends the run. */
+async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTracker, spend: SpendMeter): Promise<PreparedCluster> {
   const provisioned = await tracker.run(
     'provision-master',
     () => steps.provisioning.provisionMaster.executeWithOptions({ summary: 'provision-master: launch the master' }, [ctx]),
@@ -311,6 +322,8 @@ async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTrack
   );
   const { master, fingerprint, cluster, cpu } = provisioned;
   tracker.setNodes([master]);
+  spend.launched([master]);
+  checkBudget(spend, tracker, 'install-deps');
   await tracker.run(
     'install-deps',
     () =>
@@ -325,6 +338,7 @@ async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTrack
       steps.bake.bakeImage.executeWithOptions({ summary: `bake-image from ${master.name}` }, [{ ...ctx, master, fingerprint }]),
     (r) => r.imageId,
   );
+  checkBudget(spend, tracker, 'launch-workers');
   const names = workerNames(spec.nodes - 1);
   const workers = await tracker.run('launch-workers', () =>
     steps.provisioning.launchWorkers.executeWithOptions({ summary: `launch-workers: ${names.length} from ${image.imageId}` }, [
@@ -333,15 +347,57 @@ async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTrack
   );
   const nodes = [master, ...workers];
   tracker.setNodes(nodes);
+  spend.launched(workers);
+  checkBudget(spend, tracker, 'wire-ssh');
   await tracker.run('wire-ssh', () =>
     steps.wiring.wireSsh.executeWithOptions({ summary: `wire-ssh across ${nodes.length} nodes` }, [
       { ...ctx, sshUser: cluster.sshUser, nodes },
     ]),
   );
+  checkBudget(spend, tracker, 'sanity-run');
   const sanity = await tracker.run('sanity-run', () =>
     steps.sanity.sanityRun.executeWithOptions({ summary: `sanity-run on ${master.name}` }, [{ ...ctx, master, cpu }]),
   );
+  checkBudget(spend, tracker, 'distributed-train');
   return { provisioned, image, sanity, nodes };
+}
+
+/** Before each step: the spend so far, and the end of the run if it reached the budget (nothing trained yet). */
+function checkBudget(spend: SpendMeter, tracker: StepTracker, next: string): void {
+  const usd = spend.costUsd();
+  tracker.setSpend(usd, spend.budgetUsd);
+  if (!spend.exceeded()) return;
+  throw ApplicationFailure.create({
+    type: FailureType.BudgetExceeded,
+    message: `the estimated spend ($${usd.toFixed(2)}) reached budgetUsd ($${spend.budgetUsd?.toFixed(2)}) before ${next}; no model was trained`,
+    details: [{ cap: 'budget', spentUsd: usd, budgetUsd: spend.budgetUsd, before: next }],
+    nonRetryable: true,
+  });
+}
+
+/** The end of a run stopped by a cap after its model was delivered. */
+function capReached(outcome: RunOutcome, spend: SpendMeter): ApplicationFailure {
+  const { training: t, delivered } = outcome;
+  const usd = spend.costUsd();
+  const where = `every rank saved at step ${t.globalStep} and the model trained so far is in ${delivered.modelUri}`;
+  const message =
+    outcome.cappedBy === 'budget'
+      ? `the estimated spend reached budgetUsd ($${spend.budgetUsd?.toFixed(2)}; spent $${usd.toFixed(2)}): ${where}`
+      : `training reached training.timeoutMinutes: ${where}`;
+  return ApplicationFailure.create({
+    type: outcome.cappedBy === 'budget' ? FailureType.BudgetExceeded : FailureType.TrainingTimedOut,
+    message,
+    details: [
+      { cap: outcome.cappedBy, step: t.globalStep, model: delivered.modelUri, spentUsd: usd, budgetUsd: spend.budgetUsd ?? null },
+    ],
+    nonRetryable: true,
+  });
+}
+
+function isCapFailure(err: unknown): boolean {
+  return (
+    err instanceof ApplicationFailure && (err.type === FailureType.BudgetExceeded || err.type === FailureType.TrainingTimedOut)
+  );
 }
 
 /** The input's history limits over the defaults; nonsense (not a positive number) is a spec problem. */

@@ -24,11 +24,18 @@ export function renderDetails(progress: RunProgress, eta: number | undefined): s
     ['ETA', eta === undefined ? '-' : `${Math.round(eta)} s`],
     ['Last checkpoint', t?.lastCheckpoint ?? '-'],
     ['Artifacts', progress.artifacts?.uri ?? '-'],
+    ...spendRows(progress.spend),
     ...evaluationRows(progress.evaluation),
   ];
   if (progress.artifacts?.model) rows.push(['Model', progress.artifacts.model]);
   if (progress.error) rows.push(['Error', progress.error.split('\n')[0] ?? '']);
   return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`)].join('\n');
+}
+
+function spendRows(spend: RunProgress['spend']): Array<[string, string]> {
+  if (!spend) return [];
+  const budget = spend.budgetUsd === null ? '' : ` of a ${spend.budgetUsd.toFixed(2)} budget`;
+  return [['Spend', `$${spend.usd.toFixed(2)}${budget} (estimate)`]];
 }
 
 /** The model's scores once training returned them; one "off" row when the spec turned evaluation off. */

@@ -87,6 +87,11 @@ export class StepTracker {
     this.changed();
   }
 
+  setSpend(usd: number, budgetUsd: number | undefined): void {
+    this.progress.spend = { usd, budgetUsd: budgetUsd ?? null };
+    this.changed();
+  }
+
   setEvaluation(scores: EvalScores | null): void {
     this.progress.evaluation = { enabled: this.progress.evaluation?.enabled ?? scores !== null, scores };
     this.changed();

@@ -9,6 +9,7 @@ import { FailureType, type NodeLostData } from '../common/errors';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { publishEvaluation } from './evaluation';
 import type { HistoryLimits, TrainingState } from './definitions';
+import type { SpendMeter } from './spend';
 import { steps } from './steps';
 import type { StepTracker } from './step-tracker';
 
@@ -22,7 +23,11 @@ export interface TrainingPlan {
 export interface TrainedAndDelivered {
   trained: TrainResult;
   delivered: DeliveredModel;
+  /** Set when training was told to finish early: the spend reached budgetUsd, or time training.timeoutMinutes. */
+  cappedBy?: RunCap;
 }
+
+export type RunCap = 'budget' | 'time';
 
 /** The run's history is full: a new run of the chain must take the training job over. */
 export interface HandOver {
@@ -46,18 +51,31 @@ export async function trainWithRecovery(
   start: TrainingState,
   limits: HistoryLimits,
   tracker: StepTracker,
+  spend: SpendMeter,
 ): Promise<TrainedAndDelivered | HandOver> {
   const { ctx, cluster, cpu, image } = plan;
   let state = start;
   for (;;) {
     try {
-      const windowSeconds = Math.min(limits.followWindowSeconds, secondsLeft(state.deadline));
-      if (windowSeconds <= 0) throw trainingTimedOut(ctx.spec.training.timeoutMinutes, tracker);
+      tracker.setSpend(spend.costUsd(), spend.budgetUsd);
+      const { finishBy, cap } = finishLine(state.deadline, spend);
+      const windowSeconds = limits.followWindowSeconds;
       const jobId = `train-${state.recoveries}`;
       const training = steps.training(Math.ceil(windowSeconds / 60) + SETTLE_MARGIN_MINUTES);
       const result = await training.distributedTrain.executeWithOptions(
         { summary: `distributed-train on ${state.nodes.length} nodes (job ${jobId})` },
-        [{ ...ctx, cluster, nodes: state.nodes, cpu, jobId, followForSeconds: windowSeconds, handedOver: state.handedOver }],
+        [
+          {
+            ...ctx,
+            cluster,
+            nodes: state.nodes,
+            cpu,
+            jobId,
+            followForSeconds: windowSeconds,
+            handedOver: state.handedOver,
+            finishBy: new Date(finishBy).toISOString(),
+          },
+        ],
       );
       if ('stillRunning' in result) {
         state = { ...state, handedOver: result.progress };
@@ -71,13 +89,16 @@ export async function trainWithRecovery(
         { summary: `deliver-model: upload the model to ${ctx.artifacts ?? 'the artifact store'}` },
         [{ ...ctx, master }],
       );
-      return { trained: result, delivered };
+      tracker.setSpend(spend.costUsd(), spend.budgetUsd);
+      return result.finishedEarly ? { trained: result, delivered, cappedBy: cap } : { trained: result, delivered };
     } catch (err) {
       const lost = lostNodeNames(err);
       if (!lost || state.recoveries >= ctx.spec.recovery.maxRecoveries) throw err;
       tracker.recordRecovery(lost);
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.recoveries, value: state.recoveries + 1 }]);
+      spend.lost(state.nodes.filter((n) => lost.includes(n.name)));
       const nodes = await replaceAndRewire(ctx, cluster, image, state.nodes, lost);
+      spend.launched(nodes);
       tracker.setNodes(nodes);
       state = { ...state, nodes, recoveries: state.recoveries + 1, handedOver: null };
     }
@@ -89,17 +110,11 @@ function historyFull(limits: HistoryLimits): boolean {
   return info.continueAsNewSuggested || info.historyLength >= limits.eventBudget;
 }
 
-function secondsLeft(deadline: string): number {
-  return Math.floor((Date.parse(deadline) - Date.now()) / 1000);
-}
-
-function trainingTimedOut(timeoutMinutes: number, tracker: StepTracker): ApplicationFailure {
-  const step = tracker.snapshot().training?.step ?? 0;
-  return ApplicationFailure.create({
-    type: FailureType.TrainingTimedOut,
-    message: `training did not finish within training.timeoutMinutes (${timeoutMinutes} min); it reached step ${step}`,
-    nonRetryable: true,
-  });
+/** When the ranks must finish, and which cap says so: the training deadline, or the budget if it comes first. */
+function finishLine(deadline: string, spend: SpendMeter): { finishBy: number; cap: RunCap } {
+  const timeUp = Date.parse(deadline);
+  const budgetUp = spend.budgetReachedAtMs();
+  return budgetUp !== undefined && budgetUp < timeUp ? { finishBy: budgetUp, cap: 'budget' } : { finishBy: timeUp, cap: 'time' };
 }
 
 async function replaceAndRewire(
