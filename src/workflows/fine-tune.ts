@@ -39,6 +39,7 @@ import { freshTraining, trainWithRecovery } from './train-with-recovery';
 type RunOutcome = Omit<RunSummary, 'teardown' | 'steps' | 'efficiency' | 'artifacts'> & {
   fingerprint: string;
   delivered: DeliveredModel;
+  nodesShareCpus: boolean;
 };
 
 /**
@@ -108,7 +109,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.costUsd, value: teardown.costUsd }]);
   if (teardown.nodesLeft === 0) tracker.setNodes([], 'terminated');
   tracker.complete();
-  const { delivered, fingerprint: _fingerprint, ...summary } = outcome;
+  const { delivered, fingerprint: _fingerprint, nodesShareCpus: _shared, ...summary } = outcome;
   return {
     ...summary,
     steps: tracker.durations(),
@@ -181,6 +182,7 @@ function efficiency(outcome: RunOutcome, teardown: TeardownResult): RunEfficienc
   const stepsRun = t.globalStep - t.resumedStep;
   return {
     scalingEfficiency: single > 0 ? t.samplesPerSecond / (outcome.nodesLaunched * single) : null,
+    nodesShareCpus: outcome.nodesShareCpus,
     secondsPerStep: stepsRun > 0 ? t.runtimeSeconds / stepsRun : null,
     costUsd: teardown.costUsd,
     costPerEpochUsd: t.epochs !== null && t.epochs > 0 ? teardown.costUsd / t.epochs : null,
@@ -290,6 +292,7 @@ async function runSteps(
   return {
     fingerprint,
     delivered,
+    nodesShareCpus: cluster.nodesShareCpus,
     workflowId: workflowInfo().workflowId,
     runName: spec.name,
     provider: spec.provider,
