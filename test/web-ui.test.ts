@@ -1,8 +1,8 @@
 // The Web UI shows a run as the README says: a run started with `tuneforge start` (the built CLI, so it has
 // the summary and details a user's run has), then headless Debian chromium opens its page on the dev
 // server's UI and finds its summary, details, current details (stage, step, loss) and each step's summary.
-// Screenshots go to artifacts/ (CI keeps them); TUNEFORGE_SAVE_README_SCREENSHOT=<path> also saves the
-// README's picture (a 1280x800 view of the run's user metadata: summary, details and current details).
+// Screenshots go to artifacts/ (CI keeps them). The README's picture comes from a real run instead
+// (test/helpers/readme-screenshot-main.ts).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -186,11 +186,6 @@ describe('Web UI (headless chromium)', { skip: browserSkipReason() }, () => {
           assert.equal(await page.getByText('No summary available').count(), 0, 'the run has a summary');
           assert.equal(await page.getByText('No details available').count(), 0, 'the run has details');
 
-          const readme = process.env.TUNEFORGE_SAVE_README_SCREENSHOT;
-          if (readme) {
-            await page.screenshot({ path: readme });
-            await assertPng(readme);
-          }
           const shot = artifact(`web-ui-${workflowId}.png`);
           await fullPageScreenshot(page, shot);
           await assertPng(shot);
