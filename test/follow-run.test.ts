@@ -3,10 +3,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
-import { followRun } from '../src/client/commands/follow';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { followRun, QUERY_TIMEOUT_MS } from '../src/client/commands/follow';
 import type { WatchEnd, WatchRenderer, WatchUpdate } from '../src/client/render/update';
 import { DEFAULT_NAMESPACE } from '../src/common/names';
+import { progressQuery } from '../src/workflows/definitions';
 import { advanceSignal, continuingRun, STEPS_PER_GENERATION } from './helpers/continuing-workflow';
 import { quietRuntime, TEMPORAL_ADDRESS, testClient, uniqueId } from './helpers/temporal';
 
@@ -35,24 +43,39 @@ async function until(what: string, check: () => boolean, timeoutMs = 20_000): Pr
   assert.fail(`timed out waiting for ${what}`);
 }
 
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** Runs fn while a worker with the continuing workflow polls a fresh queue; the worker is gone when fn's part ends. */
+async function withContinuingWorker<T>(
+  fn: (env: { client: Client; taskQueue: string }) => Promise<T>,
+  client: Client,
+): Promise<T> {
+  quietRuntime();
+  const taskQueue = uniqueId('follow-queue');
+  const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
+  try {
+    bundle ??= bundleWorkflowCode({
+      workflowsPath: require.resolve('./helpers/continuing-workflow'),
+      logger: new DefaultLogger('ERROR'),
+    });
+    const worker = await Worker.create({
+      connection,
+      namespace: DEFAULT_NAMESPACE,
+      taskQueue,
+      workflowBundle: await bundle,
+      shutdownGraceTime: '1 second',
+    });
+    return await worker.runUntil(fn({ client, taskQueue }));
+  } finally {
+    await connection.close();
+  }
+}
+
 describe('followRun', { timeout: 120_000 }, () => {
   it('follows a run through two continue-as-new hops and returns the last execution result', async () => {
-    quietRuntime();
-    const taskQueue = uniqueId('follow-queue');
-    const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
     const { client, close } = await testClient();
     try {
-      const worker = await Worker.create({
-        connection,
-        namespace: DEFAULT_NAMESPACE,
-        taskQueue,
-        workflowBundle: await bundleWorkflowCode({
-          workflowsPath: require.resolve('./helpers/continuing-workflow'),
-          logger: new DefaultLogger('ERROR'),
-        }),
-        shutdownGraceTime: '1 second',
-      });
-      await worker.runUntil(async () => {
+      await withContinuingWorker(async ({ taskQueue }) => {
         const first = await client.workflow.start(continuingRun, {
           taskQueue,
           workflowId: uniqueId('follow-can'),
@@ -73,10 +96,41 @@ describe('followRun', { timeout: 120_000 }, () => {
         assert.ok(renderer.updates.every((u) => u.status === 'RUNNING' || u === renderer.updates.at(-1)));
         const described = await latest.describe();
         assert.notEqual(described.runId, first.firstExecutionRunId, 'the run continued as new');
-      });
+      }, client);
     } finally {
       await close();
-      await connection.close();
+    }
+  });
+
+  it('a run whose worker went away: queries give up after their deadline and the follower ends with the outcome', async () => {
+    // Measured on the dev server: a query to such a run waits about 29 s for the server to give up.
+    const { client, close } = await testClient();
+    try {
+      const handle = await withContinuingWorker(async ({ taskQueue }) => {
+        const started = await client.workflow.start(continuingRun, {
+          taskQueue,
+          workflowId: uniqueId('follow-gone'),
+          args: [{ generation: 0, last: 0 }],
+        });
+        await started.query(progressQuery); // answered while the worker is up
+        return started;
+      }, client);
+      const renderer = new RecordingRenderer();
+      const startedAt = Date.now();
+      const followed = followRun(client, handle.workflowId, { intervalMs: 200 }, renderer).catch((err: unknown) => err);
+      await until('an unanswered poll', () => renderer.updates.some((u) => !u.answered), 2 * QUERY_TIMEOUT_MS + 2000);
+      const unansweredAfter = Date.now() - startedAt;
+      await handle.terminate('test: the worker is gone for good');
+      const terminatedAt = Date.now();
+      const outcome = await followed;
+      assert.ok(outcome instanceof WorkflowFailedError, `the follower ends with the run's failure (${String(outcome)})`);
+      assert.equal(renderer.ended?.status, 'TERMINATED');
+      assert.equal(renderer.ended?.failure?.type, 'TerminatedFailure');
+      const endedIn = Date.now() - terminatedAt;
+      assert.ok(unansweredAfter < 2 * QUERY_TIMEOUT_MS + 2000, `first unanswered poll after ${unansweredAfter} ms`);
+      assert.ok(endedIn < QUERY_TIMEOUT_MS + 3000, `ended ${endedIn} ms after the run did`);
+    } finally {
+      await close();
     }
   });
 });
