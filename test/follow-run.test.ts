@@ -1,6 +1,8 @@
 // The one follower behind `watch` and `start --follow`, in process against the dev server: it stays with a run
-// that continues as new (workflow id, no pinned run id) and returns the last execution's result.
+// that continues as new (workflow id, no pinned run id) and returns the last execution's result, gives up on
+// unanswered queries after their deadline, and (as `tuneforge watch`) follows a fineTune chain to its summary.
 import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
@@ -13,10 +15,17 @@ import {
 } from '@temporalio/worker';
 import { followRun, QUERY_TIMEOUT_MS } from '../src/client/commands/follow';
 import type { WatchEnd, WatchRenderer, WatchUpdate } from '../src/client/render/update';
-import { DEFAULT_NAMESPACE } from '../src/common/names';
-import { progressQuery } from '../src/workflows/definitions';
+import { Context } from '@temporalio/activity';
+import type { TrainingHandOver, TrainInput, TrainResult } from '../src/activities/types';
+import { EXIT } from '../src/client/exit-codes';
+import { DEFAULT_NAMESPACE, WORKFLOW_TYPE } from '../src/common/names';
+import { emptyProgress } from '../src/recipes/progress';
+import { progressQuery, trainingProgressSignal, type RunProgress, type RunSummary } from '../src/workflows/definitions';
+import { FAKE_TRAIN_RESULT, fakeActivities } from './helpers/fake-activities';
+import { runPiped } from './helpers/pty';
+import { chainOf } from './helpers/run-chain';
 import { advanceSignal, continuingRun, STEPS_PER_GENERATION } from './helpers/continuing-workflow';
-import { quietRuntime, TEMPORAL_ADDRESS, testClient, uniqueId } from './helpers/temporal';
+import { quietRuntime, TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
 
 class RecordingRenderer implements WatchRenderer {
   readonly updates: WatchUpdate[] = [];
@@ -42,6 +51,8 @@ async function until(what: string, check: () => boolean, timeoutMs = 20_000): Pr
   }
   assert.fail(`timed out waiting for ${what}`);
 }
+
+const MAIN = resolve(__dirname, '../src/client/main.js');
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -129,6 +140,67 @@ describe('followRun', { timeout: 120_000 }, () => {
       const endedIn = Date.now() - terminatedAt;
       assert.ok(unansweredAfter < 2 * QUERY_TIMEOUT_MS + 2000, `first unanswered poll after ${unansweredAfter} ms`);
       assert.ok(endedIn < QUERY_TIMEOUT_MS + 3000, `ended ${endedIn} ms after the run did`);
+    } finally {
+      await close();
+    }
+  });
+
+  it('tuneforge watch --json follows a fineTune run through its continue-as-new chain and exits 0 with the summary', async () => {
+    const { client, close } = await testClient();
+    try {
+      const totalSteps = 240;
+      let step = 0;
+      const { activities } = fakeActivities({
+        // One follow window per call: 40 progress signals, then back to the workflow with the job still running.
+        distributedTrain: async (input: TrainInput): Promise<TrainResult | TrainingHandOver> => {
+          const handle = client.workflow.getHandle(Context.current().info.workflowExecution?.workflowId ?? '');
+          for (let i = 0; i < 40; i++) {
+            step = Math.min(totalSteps, step + 1);
+            await handle.signal(trainingProgressSignal, {
+              stage: 'distributed-train',
+              step,
+              maxSteps: totalSteps,
+              loss: 5 - step / totalSteps,
+              lastCheckpoint: null,
+            });
+          }
+          if (step >= totalSteps) return { ...FAKE_TRAIN_RESULT, globalStep: totalSteps };
+          return { stillRunning: true, progress: { ...emptyProgress(input.jobId), step, maxSteps: totalSteps } };
+        },
+      });
+      await withWorker(activities, async ({ client: c, taskQueue }) => {
+        const spec = { name: 'follow-chain', provider: 'local', recipe: 'tiny-qa', nodes: 3, training: { maxSteps: totalSteps } };
+        const handle = await c.workflow.start(WORKFLOW_TYPE, {
+          taskQueue,
+          workflowId: uniqueId('follow-chain'),
+          args: [{ spec, history: { eventBudget: 300, followWindowSeconds: 60 } }],
+        });
+        const watch = runPiped([process.execPath, MAIN, 'watch', handle.workflowId, '--json', '--interval', '150'], {
+          env: { ...process.env, TEMPORAL_ADDRESS },
+        });
+        const code = await watch.exited;
+        assert.equal(code, EXIT.ok, watch.stderr());
+        const events = watch
+          .output()
+          .split('\n')
+          .filter((line) => line.length > 0)
+          .map((line) => JSON.parse(line) as { type: string; status: string; progress?: RunProgress; summary?: RunSummary });
+        const runs = await chainOf(client, handle.workflowId, handle.firstExecutionRunId);
+        assert.ok(runs.length >= 2, `the run continued as new (${runs.length} runs)`);
+        const last = events.at(-1);
+        assert.deepEqual([last?.type, last?.status], ['result', 'COMPLETED']);
+        assert.equal(last?.summary?.training.globalStep, totalSteps, "the chain's last run's summary");
+        const seen = events.flatMap((e) => (e.progress?.training ? [e.progress.training.step] : []));
+        assert.ok(
+          seen.some((s) => s > 0 && s < totalSteps),
+          `progress seen mid-training (${seen.join(',')})`,
+        );
+        assert.deepEqual(
+          seen,
+          [...seen].sort((a, b) => a - b),
+          'steps only go forward across the hand-overs',
+        );
+      });
     } finally {
       await close();
     }
