@@ -4,8 +4,8 @@
 
 Three real runs of train_qa.py: a fresh run with checkpoints and evaluation (start, step, checkpoint, done with
 scores), a run resumed from its checkpoint without evaluation (start with resumed_from, done with null scores),
-and a run stopped by SIGTERM (stopped). The golden file keeps one line per distinct shape (event kind and which
-fields are null), in the order first seen. pytest (test_progress_schema.py) and node:test
+a run stopped by SIGTERM (stopped) and one finished early by SIGUSR2 (done with finished_early). The golden
+file keeps one line per distinct shape (event kind, which fields are null, which are true), in the order first seen. pytest (test_progress_schema.py) and node:test
 (test/progress-schema.test.ts) both read it.
 """
 
@@ -50,7 +50,7 @@ def run(argv):
     return progress_lines(proc.stdout)
 
 
-def run_until_stopped(argv):
+def run_until_signalled(argv, signum):
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV)
     lines = []
     for line in proc.stdout:
@@ -58,14 +58,15 @@ def run_until_stopped(argv):
         if line.startswith(PREFIX):
             lines.append(line)
             if parse_line(line)["event"] == "step" and len(lines) == 3:
-                proc.send_signal(signal.SIGTERM)
+                proc.send_signal(signum)
     assert proc.wait(timeout=120) == 0
     return lines
 
 
 def shape(line):
     event = parse_line(line)
-    return event["event"], tuple(sorted(key for key, value in event.items() if value is None))
+    return (event["event"], tuple(sorted(key for key, value in event.items() if value is None)),
+            tuple(sorted(key for key, value in event.items() if value is True)))
 
 
 def main():
@@ -76,8 +77,10 @@ def main():
         out = os.path.join(work, "output")
         lines = run(command(assets, out, "--max_steps", "6", "--save_steps", "3", "--do_eval"))
         lines += run(command(assets, out, "--max_steps", "9", "--save_steps", "3", "--resume"))
-        lines += run_until_stopped(command(assets, os.path.join(work, "stopped"), "--max_steps", "3000",
-                                           "--save_steps", "1000"))
+        lines += run_until_signalled(command(assets, os.path.join(work, "stopped"), "--max_steps", "3000",
+                                             "--save_steps", "1000"), signal.SIGTERM)
+        lines += run_until_signalled(command(assets, os.path.join(work, "early"), "--max_steps", "3000",
+                                             "--save_steps", "1000"), signal.SIGUSR2)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     golden, seen = [], set()

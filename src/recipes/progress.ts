@@ -32,6 +32,8 @@ export type ProgressEvent =
       output_dir: string;
       /** Absolute path of the final model (`<output_dir>/model`). */
       model_dir?: string;
+      /** True when SIGUSR2 ended training before its last step (a spend or time cap). */
+      finished_early?: boolean;
     };
 
 export function progressSchemaPath(): string {
