@@ -4,12 +4,11 @@ import { after, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../src/activities';
 import type { CpuInfo, ImageRecord, NodeRecord, ProvisionResult, TrainingHandOver, TrainResult } from '../src/activities/types';
-import { countLaunches } from '../src/providers/local/launch-log';
 import { sshTarget } from '../src/remote/remote-shell';
 import { validateRunSpec } from '../src/spec/validate';
 import { runArtifactsUri } from '../src/artifacts/artifact-uri';
 import { completeCheckpoints } from '../src/artifacts/stored-checkpoints';
-import { liveNodeProcesses, runStoreOf, testDeps, testProvider, TEST_ARTIFACTS_URI, TEST_LAB_ROOT } from './helpers/local-lab';
+import { liveNodeProcesses, nodeProcessesOf, runStoreOf, testDeps, testProvider, TEST_ARTIFACTS_URI } from './helpers/local-lab';
 import { uniqueId } from './helpers/temporal';
 
 const activities = createActivities(testDeps());
@@ -46,6 +45,8 @@ describe('step activities on real local nodes', () => {
   let cpu: CpuInfo;
   let image: ImageRecord;
   let nodes: NodeRecord[];
+  /** The node processes (name -> pid@start time) as launch-workers left them. */
+  let launched: Map<string, string>;
 
   after(async () => {
     await testProvider.cleanup({ clusterId: ctx.clusterId, runName: spec.name });
@@ -54,7 +55,7 @@ describe('step activities on real local nodes', () => {
   it('provision-master adopts the master on a second call', async () => {
     const [a, b] = await twice(activities.provisionMaster, ctx);
     assert.deepEqual(b.master, a.master);
-    assert.equal(await countLaunches(ctx.clusterId, TEST_LAB_ROOT), 1);
+    assert.deepEqual([...(await nodeProcessesOf(ctx.clusterId)).keys()], ['master'], 'one node process, the master');
     assert.ok(a.cpu.logicalCpus >= 1);
     provisioned = a;
     master = a.master;
@@ -76,12 +77,21 @@ describe('step activities on real local nodes', () => {
   });
 
   it('launch-workers adopts the workers on a second call', async () => {
-    const [a, b] = await twice(activities.launchWorkers, { ...ctx, image, names: ['worker-1'] });
-    assert.deepEqual(b, a);
-    assert.equal(a.length, 1);
-    assert.equal(await countLaunches(ctx.clusterId, TEST_LAB_ROOT), 2);
-    assert.equal(await liveNodeProcesses(ctx.clusterId), 2);
-    nodes = [master, ...a];
+    const before = await nodeProcessesOf(ctx.clusterId);
+    const first = (await new MockActivityEnvironment().run(activities.launchWorkers, {
+      ...ctx,
+      image,
+      names: ['worker-1'],
+    })) as NodeRecord[];
+    const afterFirst = await nodeProcessesOf(ctx.clusterId);
+    const second = await new MockActivityEnvironment().run(activities.launchWorkers, { ...ctx, image, names: ['worker-1'] });
+    assert.deepEqual(second, first);
+    assert.equal(first.length, 1);
+    assert.deepEqual([...afterFirst.keys()].sort(), ['master', 'worker-1']);
+    assert.equal(afterFirst.get('master'), before.get('master'), 'the master process was left alone');
+    assert.deepEqual(await nodeProcessesOf(ctx.clusterId), afterFirst, 'the second call started no process');
+    launched = afterFirst;
+    nodes = [master, ...first];
   });
 
   it('wire-ssh lets the master reach every node by name, and stays the same on a second call', async () => {
@@ -160,13 +170,13 @@ describe('step activities on real local nodes', () => {
   });
 
   it('teardown leaves no node, and a second call has nothing to do', async () => {
+    assert.deepEqual(await nodeProcessesOf(ctx.clusterId), launched, 'no node was relaunched by the steps since launch');
     const [a, b] = await twice(activities.teardown, { ...ctx, keepCluster: false, succeeded: true });
     assert.equal(a.nodesTerminated, 2);
     assert.equal(a.nodesLeft, 0);
     assert.deepEqual(b, { nodesTerminated: 0, nodesLeft: 0, kept: false, costUsd: 0, unpricedTypes: [], access: [] });
     assert.equal(a.costUsd, 0, 'local nodes are free');
     assert.equal(await liveNodeProcesses(ctx.clusterId), 0);
-    assert.equal(await countLaunches(ctx.clusterId, TEST_LAB_ROOT), 2, 'no node was ever launched twice');
     assert.ok((await store.list('model/')).length > 0, 'teardown never deletes the model');
     assert.deepEqual(
       (await completeCheckpoints(store)).map((c) => c.name),

@@ -40,6 +40,7 @@ describe('the CLI as a child process', { timeout: 5 * 60_000 }, () => {
       assert.match(started.stdout, new RegExp(`Started run ${id}`));
       assert.match(started.stdout, /distributed-train done/);
       assert.match(started.stdout, /Model: +file:\/\/\/fake\/artifacts\/run\/wf\/model\//);
+      assert.match(started.stdout, /Scaling efficiency: +n\/a \(local nodes share this machine's CPUs\)/);
       const status = await tuneforge(taskQueue, 'status', id, '--json');
       assert.equal(status.status, EXIT.ok, status.stderr);
       const parsed = JSON.parse(status.stdout) as { status: string; progress?: { stage: string } };

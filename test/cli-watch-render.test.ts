@@ -7,6 +7,7 @@ import { watchRenderer } from '../src/client/render';
 import { JsonRenderer } from '../src/client/render/json-renderer';
 import { plainLine, PlainRenderer } from '../src/client/render/plain-renderer';
 import { StepRate } from '../src/client/render/rate';
+import { StepLogRenderer } from '../src/client/render/step-log-renderer';
 import { bar, fitWidth, formatDuration, visibleLength } from '../src/client/render/text';
 import { ttyBlock } from '../src/client/render/tty-block';
 import { TtyRenderer } from '../src/client/render/tty-renderer';
@@ -207,5 +208,42 @@ describe('plain lines and NDJSON', () => {
     assert.ok(watchRenderer({ json: false, out: new Capture(true), env: { TERM: 'xterm' } }) instanceof TtyRenderer);
     assert.ok(watchRenderer({ json: false, out: new Capture(true), env: { TERM: 'dumb' } }) instanceof PlainRenderer);
     assert.ok(watchRenderer({ json: false, out: new Capture(false), env: {} }) instanceof PlainRenderer);
+  });
+});
+
+describe('the start --follow step log', () => {
+  const steps = (running: number) =>
+    STEP_NAMES.map((name, i) => ({
+      name,
+      status: i < running ? ('done' as const) : i === running ? ('running' as const) : ('pending' as const),
+      ...(i < running ? { seconds: 1.5 } : {}),
+    }));
+
+  it('one line per step start and end and per training report, nothing for a poll that changed nothing', () => {
+    const out = new Capture(false);
+    const renderer = new StepLogRenderer(out, { json: false, now: () => T0 });
+    renderer.update(update({ progress: progress({ steps: steps(0), training: null }) }));
+    renderer.update(update({ progress: progress({ steps: steps(0), training: null }) }));
+    renderer.update(update({ progress: progress({ steps: steps(1) }) }));
+    assert.deepEqual(out.text.trimEnd().split('\n'), [
+      `[00:00:00] ${STEP_NAMES[0]} started`,
+      '    distributed-train: step 20/40, loss 1.5000',
+      `[00:00:00] ${STEP_NAMES[0]} done in 1.5 s`,
+      `[00:00:00] ${STEP_NAMES[1]} started`,
+    ]);
+  });
+
+  it('a failed run: the failed step with its note and how to log in to a kept cluster, no summary', () => {
+    const out = new Capture(false);
+    const renderer = new StepLogRenderer(out, { json: false, now: () => T0 });
+    const failed = STEP_NAMES.map((name, i) => ({
+      name,
+      status: i === 0 ? ('failed' as const) : ('pending' as const),
+      ...(i === 0 ? { seconds: 2, note: 'TrainingFailed: boom' } : {}),
+    }));
+    const last = update({ status: 'FAILED', progress: progress({ steps: failed, keptAccess: ['ssh -p 22 ubuntu@10.0.0.1'] }) });
+    renderer.end({ workflowId: 'run-1', status: 'FAILED', failure: { type: 'TrainingFailed', message: 'boom' } }, last);
+    assert.match(out.text, new RegExp(`${STEP_NAMES[0]} FAILED after 2\\.0 s: TrainingFailed: boom`));
+    assert.match(out.text, /kept for debugging.*\n  ssh -p 22 ubuntu@10\.0\.0\.1\n$/);
   });
 });

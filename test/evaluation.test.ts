@@ -51,7 +51,8 @@ describe('scores from the done line', () => {
   it('gives none when evaluation is off, when a trainer predates the scores, or when a score is not a number', () => {
     assert.equal(evalScoresOf(done({ eval_exact_match: null, eval_f1: null, eval_samples: null })), null);
     assert.equal(evalScoresOf(done({})), null);
-    assert.equal(evalScoresOf(done({ eval_exact_match: '77.7', eval_f1: 85.8, eval_samples: 10 })), null);
+    const stringScore = { ...DONE, eval_exact_match: '77.7', eval_f1: 85.8, eval_samples: 10 };
+    assert.equal(evalScoresOf(stringScore as unknown as Parameters<typeof evalScoresOf>[0]), null);
     assert.equal(evalScoresOf(done({ eval_exact_match: 77.7, eval_f1: 85.8, eval_samples: null })), null);
   });
 });

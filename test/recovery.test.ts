@@ -10,12 +10,19 @@ import { completeCheckpoints } from '../src/artifacts/stored-checkpoints';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WORKFLOW_TYPE } from '../src/common/names';
-import { countLaunches } from '../src/providers/local/launch-log';
 import { sendInterruptionNotice } from '../src/providers/local/interruption';
 import { scanNodeProcesses } from '../src/providers/local/node-scan';
 import { createRemoteShell, sshTarget } from '../src/remote/remote-shell';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
-import { liveNodeProcesses, removeClustersStartingWith, testDeps, testProvider, TEST_LAB_ROOT } from './helpers/local-lab';
+import {
+  liveNodeProcesses,
+  processesPerNode,
+  removeClustersStartingWith,
+  sampleNodeProcesses,
+  testDeps,
+  testProvider,
+  TEST_LAB_ROOT,
+} from './helpers/local-lab';
 import { motoUnavailableReason, startMoto } from './helpers/moto';
 import { realActivities, testClient, uniqueId, withWorker } from './helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
@@ -90,6 +97,7 @@ describe('node loss during distributed-train', () => {
 
   it('replaces only the lost worker and resumes from the newest complete checkpoint', { timeout: 10 * 60_000 }, async () => {
     const workflowId = uniqueId('recovery');
+    const sampler = sampleNodeProcesses(workflowId);
     const summary = (await withWorker(realActivities(testDeps()), async ({ client, taskQueue }) => {
       const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
       await waitForCheckpoint(workflowId);
@@ -103,7 +111,7 @@ describe('node loss during distributed-train', () => {
       assert.ok(recovered, 'the workflow noticed the loss');
       console.log(`# node loss noticed by the workflow ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
       return handle.result();
-    })) as RunSummary;
+    }).finally(() => sampler.stop())) as RunSummary;
     assert.equal(summary.recoveries, 1);
     assert.equal(summary.training.globalStep, MAX_STEPS);
     assert.ok(
@@ -111,7 +119,8 @@ describe('node loss during distributed-train', () => {
       `resumed from a checkpoint (step ${summary.training.resumedStep})`,
     );
     assert.equal(summary.nodesLaunched, 4, 'three nodes and one replacement');
-    assert.equal(await countLaunches(workflowId, TEST_LAB_ROOT), 4);
+    const processes = processesPerNode(await sampler.stop());
+    assert.deepEqual(processes, { master: 1, 'worker-1': 2, 'worker-2': 1 }, 'only the lost worker was started again');
     assert.equal(await liveNodeProcesses(workflowId), 0);
   });
 

@@ -8,18 +8,19 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import { packageRoot } from '../src/common/package-root';
-import { countLaunches } from '../src/providers/local/launch-log';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
 import { runArtifactsUri } from '../src/artifacts/artifact-uri';
 import { createRemoteShell, sshTarget } from '../src/remote/remote-shell';
 import {
   liveNodeProcesses,
+  processesPerNode,
   removeClustersStartingWith,
   runStoreOf,
+  sampleNodeProcesses,
   testDeps,
   testProvider,
   TEST_ARTIFACTS_URI,
-  TEST_LAB_ROOT,
+  type NodeProcessSampler,
 } from './helpers/local-lab';
 import { RUN_ACTIVITIES } from './helpers/fake-activities';
 import { realActivities, TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
@@ -93,9 +94,10 @@ describe('a whole run on the local provider', () => {
       reportProgress: async (id, update) => client.workflow.getHandle(id).signal('trainingProgress', update),
     });
     try {
+      const sampler = sampleNodeProcesses(workflowId);
       const summary = (await withWorker(realActivities(deps), ({ client: c, taskQueue }) =>
         c.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] }),
-      )) as RunSummary;
+      ).finally(() => sampler.stop())) as RunSummary;
       assert.deepEqual(scheduledActivities(workflowId), RUN_ACTIVITIES);
       assert.equal(summary.training.globalStep, 30);
       assert.equal(summary.training.worldSize, 3);
@@ -107,7 +109,11 @@ describe('a whole run on the local provider', () => {
       assert.match(summary.training.lastCheckpoint ?? '', /checkpoint-30$/);
       assert.equal(summary.teardown.nodesLeft, 0);
       assert.equal(await liveNodeProcesses(workflowId), 0);
-      assert.equal(await countLaunches(workflowId, TEST_LAB_ROOT), 3);
+      assert.deepEqual(
+        processesPerNode(await sampler.stop()),
+        { master: 1, 'worker-1': 1, 'worker-2': 1 },
+        'one process per node',
+      );
 
       // The product, through the CLI as a user would get it: listed, pulled, loaded, scored.
       const listed = JSON.parse(tuneforge('artifacts', workflowId, '--json')) as { uri: string; objects: Array<{ key: string }> };
@@ -169,7 +175,11 @@ describe('a whole run on the local provider', () => {
 
   describe('when the worker process is killed during distributed-train', () => {
     let worker: WorkerProcess | undefined;
-    after(async () => worker?.kill());
+    let sampler: NodeProcessSampler | undefined;
+    after(async () => {
+      await sampler?.stop();
+      await worker?.kill();
+    });
 
     it(
       'a worker killed after a checkpoint: the restarted worker re-attaches to the same job, nothing launched or repeated',
@@ -181,6 +191,7 @@ describe('a whole run on the local provider', () => {
         try {
           worker = await startWorkerProcess(taskQueue);
           const long = { ...spec, name: 'restart', training: { maxSteps: 150, saveSteps: 20 } };
+          sampler = sampleNodeProcesses(workflowId);
           const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec: long }] });
           let checkpoint: string | null = null;
           for (let i = 0; i < 1200 && !checkpoint; i++) {
@@ -205,7 +216,8 @@ describe('a whole run on the local provider', () => {
           const summary = (await handle.result()) as RunSummary;
           assert.equal(summary.training.globalStep, 150);
           assert.equal(summary.training.resumedStep, 0, 'the training job was re-attached, not restarted from a checkpoint');
-          assert.equal(await countLaunches(workflowId, TEST_LAB_ROOT), 3, 'no node launched twice');
+          const processes = processesPerNode(await sampler.stop());
+          assert.deepEqual(processes, { master: 1, 'worker-1': 1, 'worker-2': 1 }, 'no node launched twice');
           assert.equal(await liveNodeProcesses(workflowId), 0);
           const scheduled = scheduledActivities(workflowId);
           assert.deepEqual(scheduled, RUN_ACTIVITIES, 'each step scheduled once (retries are attempts, not new steps)');

@@ -1,28 +1,53 @@
-// The Web UI shows a run as the README says: headless Debian chromium opens a running fine-tune's page
-// on the dev server's UI and finds its current details (stage, step, loss) and each step's summary.
-// Screenshots go to artifacts/ (CI keeps them); TUNEFORGE_SAVE_README_SCREENSHOT=<path> also saves the
-// README's picture (a 1280x800 view of the run's current details).
+// The Web UI shows a run as the README says: a run started with `tuneforge start` (the built CLI, so it has
+// the summary and details a user's run has), then headless Debian chromium opens its page on the dev
+// server's UI and finds its summary, details, current details (stage, step, loss) and each step's summary.
+// Screenshots go to artifacts/ (CI keeps them). The README's picture comes from a real run instead
+// (test/helpers/readme-screenshot-main.ts).
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Page } from 'playwright-core';
 import type { TrainResult } from '../src/activities/types';
-import { DEFAULT_NAMESPACE, WORKFLOW_TYPE, workflowUiUrl } from '../src/common/names';
+import { DEFAULT_NAMESPACE, workflowUiUrl } from '../src/common/names';
 import { packageRoot } from '../src/common/package-root';
+import { runStaticMetadata } from '../src/client/run-metadata';
+import { validateRunSpec } from '../src/spec/validate';
 import { progressQuery, trainingProgressSignal, type RunSummary } from '../src/workflows/definitions';
 import { browserSkipReason, fullPageScreenshot, openBrowser, UI_BASE, type BrowserSession } from './helpers/browser';
 import { fakeActivities } from './helpers/fake-activities';
-import { uniqueId, withWorker } from './helpers/temporal';
+import { TEMPORAL_ADDRESS, uniqueId, withWorker } from './helpers/temporal';
 
 /** Screenshots for CI to keep (artifacts/ is gitignored). */
 const artifact = (name: string): string => join(packageRoot(), 'artifacts', name);
 
 const spec = { name: 'watch-demo', provider: 'local', recipe: 'tiny-qa', nodes: 3, training: { maxSteps: 40 } };
 const progress = { stage: 'train', step: 24, maxSteps: 40, loss: 1.8731, lastCheckpoint: 'tuneforge/output/checkpoint-20' };
+
+const MAIN = resolve(__dirname, '../src/client/main.js');
+
+/** `tuneforge start <spec> --id <id>` as a user runs it, against the test's worker queue. */
+async function startWithCli(taskQueue: string, workflowId: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'tuneforge-web-ui-'));
+  try {
+    const specPath = join(dir, 'spec.yaml');
+    await writeFile(specPath, JSON.stringify(spec)); // JSON is YAML
+    const env = { ...process.env, TEMPORAL_ADDRESS, TEMPORAL_UI_URL: UI_BASE, TUNEFORGE_TASK_QUEUE: taskQueue };
+    const stdout = await new Promise<string>((done, fail) =>
+      execFile(process.execPath, [MAIN, 'start', specPath, '--id', workflowId], { env }, (err, out, errOut) =>
+        err ? fail(new Error(`tuneforge start failed: ${errOut}`)) : done(out),
+      ),
+    );
+    assert.match(stdout, new RegExp(`Started run ${workflowId}`));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /** Sends a trainingProgress report and waits until the workflow has taken it (the UI reads what the workflow holds). */
 async function reportProgress(handle: WorkflowHandle, step: number): Promise<void> {
@@ -60,9 +85,9 @@ const trained: TrainResult = {
   eval: { exactMatch: 62.5, f1: 71.25, samples: 64 },
 };
 
-/** A cell of the current-details table (markdown the UI renders into its own iframe), by its row's label. */
-async function detail(page: Page, label: string): Promise<string> {
-  const frame = page.frameLocator('iframe#user-metadata-current-details');
+/** A cell of a user-metadata table (markdown the UI renders into its own iframe), by its row's label. */
+async function detail(page: Page, label: string, iframe = 'user-metadata-current-details'): Promise<string> {
+  const frame = page.frameLocator(`iframe#${iframe}`);
   const row = frame.locator('tr').filter({ has: frame.locator('td:first-child', { hasText: new RegExp(`^\\s*${label}\\s*$`) }) });
   await row.waitFor();
   return ((await row.locator('td').nth(1).textContent()) ?? '').trim();
@@ -100,7 +125,8 @@ describe('Web UI (headless chromium)', { skip: browserSkipReason() }, () => {
 
       await withWorker(activities, async ({ client, taskQueue }) => {
         const workflowId = uniqueId(spec.name);
-        const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
+        await startWithCli(taskQueue, workflowId);
+        const handle = client.workflow.getHandle(workflowId);
         let session: BrowserSession | undefined;
         try {
           session = await openBrowser({ width: 1280, height: 800 });
@@ -147,12 +173,19 @@ describe('Web UI (headless chromium)', { skip: browserSkipReason() }, () => {
           assert.equal(await detail(page, 'Loss'), '1.8731');
           assert.match(await detail(page, 'ETA'), /^\d+ s$/);
           assert.equal(await detail(page, 'Last checkpoint'), 'tuneforge/output/checkpoint-20');
+          // The summary and details the CLI set when it started the run (no "No summary available").
+          const validated = validateRunSpec(spec);
+          assert.ok(validated.ok);
+          const { staticSummary } = runStaticMetadata(validated.spec);
+          await page.frameLocator('iframe#user-metadata-summary').getByText(staticSummary).waitFor();
+          assert.equal(await detail(page, 'Nodes', 'user-metadata-details'), '3');
+          assert.equal(
+            await detail(page, 'Recoveries allowed', 'user-metadata-details'),
+            String(validated.spec.recovery.maxRecoveries),
+          );
+          assert.equal(await page.getByText('No summary available').count(), 0, 'the run has a summary');
+          assert.equal(await page.getByText('No details available').count(), 0, 'the run has details');
 
-          const readme = process.env.TUNEFORGE_SAVE_README_SCREENSHOT;
-          if (readme) {
-            await page.screenshot({ path: readme });
-            await assertPng(readme);
-          }
           const shot = artifact(`web-ui-${workflowId}.png`);
           await fullPageScreenshot(page, shot);
           await assertPng(shot);

@@ -67,6 +67,21 @@ describe('run workflow (fake activities)', () => {
     assert.deepEqual(record.packages, { torch: '2.13.0' });
     assert.equal(summary.nodesLaunched, 3);
     assert.equal(summary.teardown.nodesLeft, 0);
+    assert.equal(summary.efficiency.nodesShareCpus, true, 'the fake local cluster shares CPUs');
+  });
+
+  it('records whether the nodes share CPUs from the cluster the provider described', async () => {
+    const base = fakeActivities().activities;
+    const { activities } = fakeActivities({
+      provisionMaster: async (input) => {
+        const provisioned = await base.provisionMaster(input);
+        return { ...provisioned, cluster: { ...provisioned.cluster, nodesShareCpus: false } };
+      },
+    });
+    const summary = (await withWorker(activities, async ({ client, taskQueue }) =>
+      client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-cores'), args: [{ spec }] }),
+    )) as RunSummary;
+    assert.equal(summary.efficiency.nodesShareCpus, false);
   });
 
   it('refuses an invalid spec before any activity runs', async () => {

@@ -16,6 +16,7 @@ import make_assets
 from checkpoints import is_complete_checkpoint, newest_complete_checkpoint
 from conftest import TRAIN_QA
 from progress import parse_line
+from schema_check import assert_conforms
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 MODEL_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]
@@ -38,6 +39,8 @@ def run_events(argv):
     lines = proc.stdout.splitlines()
     events = [parse_line(line) for line in lines]
     assert None not in events, f"stdout holds non-progress lines: {lines}"
+    for event in events:
+        assert_conforms(event)
     return events
 
 
@@ -142,6 +145,8 @@ def watch(proc):
 def assert_single_writer(log):
     """Progress lines come from one process: each step and checkpoint once, in order."""
     assert None not in log, "stdout holds non-progress lines"
+    for event in log:
+        assert_conforms(event)
     assert len(by_kind(log, "start")) == 1
     for kind in ("step", "checkpoint"):
         steps = [event["step"] for event in by_kind(log, kind)]

@@ -19,7 +19,7 @@ export function formatSummary(summary: RunSummary): string {
     `Model:               ${summary.artifacts.model}`,
     `Artifacts:           ${summary.artifacts.uri} (model ${formatBytes(summary.artifacts.modelBytes)} uploaded in ${summary.artifacts.uploadSeconds.toFixed(1)} s)`,
     `Last checkpoint:     ${t.lastCheckpoint ? t.lastCheckpoint.slice(t.lastCheckpoint.lastIndexOf('/') + 1) : '(none)'}${t.resumedStep > 0 ? ` (resumed from step ${t.resumedStep})` : ''}`,
-    `Scaling efficiency:  ${pct(summary.efficiency.scalingEfficiency)} (distributed samples/s / (${summary.nodesLaunched} x single-node samples/s))`,
+    scalingEfficiencyLine(summary),
     `Time per step:       ${summary.efficiency.secondsPerStep === null ? 'n/a' : `${summary.efficiency.secondsPerStep.toFixed(3)} s`}`,
     `Estimated cost:      $${summary.efficiency.costUsd.toFixed(2)}${summary.efficiency.costPerEpochUsd === null ? '' : `, $${summary.efficiency.costPerEpochUsd.toFixed(2)} per epoch`}${summary.teardown.unpricedTypes.length > 0 ? ` (no price for ${summary.teardown.unpricedTypes.join(', ')})` : ''}`,
     `Baked image reused:  ${summary.imageReused ? 'yes' : 'no'}`,
@@ -27,6 +27,16 @@ export function formatSummary(summary: RunSummary): string {
     `Nodes left:          ${summary.teardown.nodesLeft}${summary.teardown.kept ? ' (kept on request)' : ''}`,
   ];
   return lines.join('\n');
+}
+
+/** The blog's measure, only where each node has cores of its own; on one shared machine it says why not. */
+export function scalingEfficiencyLine(summary: RunSummary): string {
+  const label = 'Scaling efficiency:  ';
+  // Summaries recorded before nodesShareCpus existed: only local nodes ever shared a machine.
+  const shared = summary.efficiency.nodesShareCpus ?? summary.provider === 'local';
+  if (shared) return `${label}n/a (local nodes share this machine's CPUs)`;
+  const value = summary.efficiency.scalingEfficiency;
+  return `${label}${pct(value)} (distributed samples/s / (${summary.nodesLaunched} x single-node samples/s))`;
 }
 
 export function formatStatus(status: RunStatus): string {

@@ -13,8 +13,7 @@ import {
   STATUS_FILTERS,
   type ListFilters,
 } from './commands/list';
-import { DEFAULT_INTERVAL_MS, parseInterval, watchRun } from './commands/watch';
-import { followRun } from './commands/follow';
+import { DEFAULT_INTERVAL_MS, followRun, parseInterval } from './commands/follow';
 import { planRun } from './commands/plan';
 import { prepareRun, startRun } from './commands/start';
 import {
@@ -33,12 +32,13 @@ import {
 import { readStatus } from './commands/status';
 import { clientSettings, withClient, type ClientSettings } from './connection';
 import { describeError, EXIT } from './exit-codes';
-import { formatStatus, formatSummary } from './format';
+import { formatStatus } from './format';
 import { optionParser } from './render/cli-input';
 import { colorEnabled, palette } from './render/colors';
 import { watchRenderer } from './render';
 import { formatPlan } from './render/plan-text';
 import { formatRunTable } from './render/run-table';
+import { StepLogRenderer } from './render/step-log-renderer';
 
 const program = new Command('tuneforge')
   .description('Durable fine-tuning on Xeon CPU clusters, orchestrated by Temporal')
@@ -62,9 +62,8 @@ program
       print(`Started run ${run.workflowId}`);
       print(`Web UI: ${run.url}`);
       if (!opts.follow) return;
-      const summary = await followRun(client, run.workflowId, print);
-      print('');
-      print(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+      const renderer = new StepLogRenderer(process.stdout, { json: opts.json === true });
+      await followRun(client, run.workflowId, { intervalMs: DEFAULT_INTERVAL_MS }, renderer);
       print('');
       print(`Web UI: ${run.url}`);
     });
@@ -147,7 +146,7 @@ program
   .action(async (id: string, opts: { json?: boolean; interval: number }) => {
     await withClient(settings, async (client) => {
       const renderer = watchRenderer({ json: opts.json === true, out: process.stdout, env: process.env });
-      await watchRun(client, id, { intervalMs: opts.interval }, renderer);
+      await followRun(client, id, { intervalMs: opts.interval }, renderer);
     });
   });
 

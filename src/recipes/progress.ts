@@ -1,11 +1,17 @@
-// Parses the trainer's machine-readable progress lines ("TUNEFORGE {json}") written by recipes/common.
+// Parses the trainer's machine-readable progress lines ("TUNEFORGE {json}") written by recipes/common, each
+// checked against the one schema both sides share (recipes/common/progress-schema.json).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EvalScores } from '../activities/types';
+import { packageRoot } from '../common/package-root';
+import { assertSupportedSchema, schemaProblems, type SchemaNode } from './schema-check';
 
 export const PROGRESS_PREFIX = 'TUNEFORGE ';
 
+/** The TypeScript view of progress-schema.json; parseProgressLine hands out only values that conform to it. */
 export type ProgressEvent =
   | { event: 'start'; world_size: number; max_steps: number; resumed_from: string | null; resumed_step: number }
-  | { event: 'step'; step: number; max_steps: number; loss: number; epoch?: number; learning_rate?: number }
+  | { event: 'step'; step: number; max_steps: number; loss: number | null; epoch?: number | null; learning_rate?: number | null }
   | { event: 'checkpoint'; step: number; path: string }
   | { event: 'stopped'; step: number }
   | {
@@ -30,17 +36,54 @@ export type ProgressEvent =
       finished_early?: boolean;
     };
 
-const KNOWN_EVENTS = new Set(['start', 'step', 'checkpoint', 'stopped', 'done']);
+export function progressSchemaPath(): string {
+  return join(packageRoot(), 'recipes', 'common', 'progress-schema.json');
+}
 
-export function parseProgressLine(line: string): ProgressEvent | undefined {
+let schema: SchemaNode | undefined;
+export function progressSchema(): SchemaNode {
+  if (schema) return schema;
+  const loaded: unknown = JSON.parse(readFileSync(progressSchemaPath(), 'utf8'));
+  assertSupportedSchema(loaded);
+  schema = loaded;
+  return schema;
+}
+
+/** The problems of a decoded progress line against the schema; empty when it conforms. */
+export function progressEventProblems(value: unknown): string[] {
+  return schemaProblems(progressSchema(), value);
+}
+
+export type ProgressWarning = (message: string) => void;
+
+const warnOnConsole: ProgressWarning = (message) => console.warn(message);
+
+/**
+ * The event of a progress line; undefined for any other line. A line with the prefix that is not valid JSON or
+ * does not match the schema is ignored with a warning: a trainer and an orchestrator that disagree on the
+ * format must show up in the logs, not as a value of the wrong shape.
+ */
+export function parseProgressLine(line: string, warn: ProgressWarning = warnOnConsole): ProgressEvent | undefined {
   const at = line.indexOf(PROGRESS_PREFIX);
   if (at < 0) return undefined;
+  const text = line.slice(at + PROGRESS_PREFIX.length);
+  let value: unknown;
   try {
-    const value = JSON.parse(line.slice(at + PROGRESS_PREFIX.length)) as { event?: unknown };
-    return typeof value.event === 'string' && KNOWN_EVENTS.has(value.event) ? (value as ProgressEvent) : undefined;
+    value = JSON.parse(text);
   } catch {
+    warn(`ignored a malformed progress line (not JSON): ${shorten(text)}`);
     return undefined;
   }
+  const problems = progressEventProblems(value);
+  if (problems.length > 0) {
+    warn(`ignored a progress line that does not match progress-schema.json (${problems.join('; ')}): ${shorten(text)}`);
+    return undefined;
+  }
+  return value as ProgressEvent;
+}
+
+function shorten(text: string): string {
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 197)}...` : text);
 }
 
 /** The scores of a done event, or null unless all three are numbers (evaluation off, or a trainer without scores). */

@@ -96,6 +96,11 @@ export interface RunArtifacts {
 export interface RunEfficiency {
   /** Distributed throughput / (nodes x single-node sanity throughput), as the blog computed by hand. */
   scalingEfficiency: number | null;
+  /**
+   * The cluster's nodes share one machine's CPUs (local provider): the single-node baseline then had every core
+   * to itself, so scalingEfficiency measures nothing and is not shown. Absent in summaries recorded before it.
+   */
+  nodesShareCpus?: boolean;
   secondsPerStep: number | null;
   costUsd: number;
   costPerEpochUsd: number | null;

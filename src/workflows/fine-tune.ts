@@ -42,6 +42,7 @@ type RunOutcome = Omit<RunSummary, 'teardown' | 'steps' | 'efficiency' | 'artifa
   fingerprint: string;
   delivered: DeliveredModel;
   cappedBy?: RunCap;
+  nodesShareCpus: boolean;
 };
 
 /**
@@ -114,7 +115,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.costUsd, value: teardown.costUsd }]);
   if (teardown.nodesLeft === 0) tracker.setNodes([], 'terminated');
   tracker.complete();
-  const { delivered, fingerprint: _fingerprint, ...summary } = outcome;
+  const { delivered, fingerprint: _fingerprint, nodesShareCpus: _shared, ...summary } = outcome;
   return {
     ...summary,
     steps: tracker.durations(),
@@ -187,6 +188,7 @@ function efficiency(outcome: RunOutcome, teardown: TeardownResult): RunEfficienc
   const stepsRun = t.globalStep - t.resumedStep;
   return {
     scalingEfficiency: single > 0 ? t.samplesPerSecond / (outcome.nodesLaunched * single) : null,
+    nodesShareCpus: outcome.nodesShareCpus,
     secondsPerStep: stepsRun > 0 ? t.runtimeSeconds / stepsRun : null,
     costUsd: teardown.costUsd,
     costPerEpochUsd: t.epochs !== null && t.epochs > 0 ? teardown.costUsd / t.epochs : null,
@@ -300,6 +302,7 @@ async function runSteps(
   return {
     fingerprint,
     delivered,
+    nodesShareCpus: cluster.nodesShareCpus,
     workflowId: workflowInfo().workflowId,
     runName: spec.name,
     provider: spec.provider,

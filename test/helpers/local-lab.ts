@@ -7,6 +7,7 @@ import { defaultS3Region } from '../../src/artifacts/s3-client';
 import { completeCheckpoints, type StoredCheckpoint } from '../../src/artifacts/stored-checkpoints';
 import { localArtifactsUri } from '../../src/providers/local/lab';
 import { createLocalProvider } from '../../src/providers/local/local-provider';
+import { processStartTime } from '../../src/providers/local/node-process';
 import { scanNodeProcesses } from '../../src/providers/local/node-scan';
 import { createRemoteShell } from '../../src/remote/remote-shell';
 
@@ -33,6 +34,61 @@ export function testDeps(overrides: Partial<ActivityDeps> = {}): ActivityDeps {
 export async function liveNodeProcesses(clusterId: string): Promise<number> {
   const marker = `/clusters/${clusterId}/`;
   return (await scanNodeProcesses()).filter((p) => p.etcDir.includes(marker)).length;
+}
+
+/**
+ * The node processes of a cluster alive now, by node name: "pid@start time" of each node's `unshare` parent,
+ * found on the machine by command line (not from the provider's records). A relaunched node has a new one.
+ */
+export async function nodeProcessesOf(clusterId: string): Promise<Map<string, string>> {
+  const marker = `/clusters/${clusterId}/nodes/`;
+  const found = new Map<string, string>();
+  for (const p of await scanNodeProcesses()) {
+    const at = p.etcDir.indexOf(marker);
+    if (at < 0) continue;
+    const name = p.etcDir.slice(at + marker.length).split('/')[0] ?? '';
+    const startTime = await processStartTime(p.pid).catch(() => undefined);
+    if (startTime !== undefined) found.set(name, `${p.pid}@${startTime}`);
+  }
+  return found;
+}
+
+export interface NodeProcessSampler {
+  /** Stops sampling; every distinct node process seen, by node name. */
+  stop(): Promise<Map<string, Set<string>>>;
+}
+
+/**
+ * Samples a cluster's node processes while a run goes on: how many node processes really existed (a node is
+ * started once and lives until teardown, far longer than the interval), rather than what the code counted.
+ */
+export function sampleNodeProcesses(clusterId: string, intervalMs = 250): NodeProcessSampler {
+  const seen = new Map<string, Set<string>>();
+  let stopped = false;
+  const record = async () => {
+    for (const [name, identity] of await nodeProcessesOf(clusterId)) {
+      if (!seen.has(name)) seen.set(name, new Set());
+      seen.get(name)?.add(identity);
+    }
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      await record();
+      await new Promise((done) => setTimeout(done, intervalMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return seen;
+    },
+  };
+}
+
+/** Node name -> how many distinct processes it had, e.g. { master: 1, 'worker-1': 2 }. */
+export function processesPerNode(seen: Map<string, Set<string>>): Record<string, number> {
+  return Object.fromEntries([...seen].map(([name, identities]) => [name, identities.size]).sort());
 }
 
 /** The artifact store folder of one run of a local test lab. */

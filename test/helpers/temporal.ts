@@ -1,7 +1,14 @@
 // Test access to the dev server that scripts/test.sh starts, and in-process workers on unique queues.
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  NativeConnection,
+  Runtime,
+  DefaultLogger,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { DEFAULT_NAMESPACE } from '../../src/common/names';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
@@ -9,7 +16,7 @@ import { ensureSearchAttributes } from '../../src/worker/search-attributes';
 export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
 
 let runtimeInstalled = false;
-function quietRuntime(): void {
+export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({ logger: new DefaultLogger('ERROR') });

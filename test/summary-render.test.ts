@@ -1,0 +1,75 @@
+// The run summary's scaling efficiency: the blog's measure where each node has its own cores, and a reason
+// instead of a number where the nodes share one machine (a local cluster once printed 689%).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatSummary, scalingEfficiencyLine } from '../src/client/format';
+import type { RunSummary } from '../src/workflows/definitions';
+
+function summary(provider: 'aws' | 'local', efficiency: Partial<RunSummary['efficiency']>): RunSummary {
+  return {
+    workflowId: 'run-1',
+    runName: 'run',
+    provider,
+    recipe: 'tiny-qa',
+    steps: [{ name: 'distributed-train', seconds: 60 }],
+    imageReused: false,
+    nodesLaunched: 3,
+    recoveries: 0,
+    sanity: { steps: 10, stepsPerSecond: 1, samplesPerSecond: 8, firstLoss: 5, finalLoss: 4 },
+    training: {
+      globalStep: 30,
+      worldSize: 3,
+      firstLoss: 5,
+      finalLoss: 3,
+      evalLoss: null,
+      samplesPerSecond: 165.4,
+      stepsPerSecond: 2,
+      runtimeSeconds: 15,
+      lastCheckpoint: null,
+      resumedStep: 0,
+      epochs: null,
+      eval: null,
+    },
+    teardown: { nodesTerminated: 3, nodesLeft: 0, kept: false, costUsd: 0, unpricedTypes: [], access: [] },
+    efficiency: { scalingEfficiency: 6.89, secondsPerStep: 0.5, costUsd: 0, costPerEpochUsd: null, ...efficiency },
+    artifacts: {
+      uri: 'file:///lab/run/run-1/',
+      model: 'file:///lab/run/run-1/model/',
+      evaluation: null,
+      runRecord: null,
+      modelBytes: 1000,
+      modelFiles: 4,
+      uploadSeconds: 0.1,
+    },
+  };
+}
+
+describe('scaling efficiency in the run summary', () => {
+  it('nodes with their own cores: the percentage and how it was computed', () => {
+    const line = scalingEfficiencyLine(summary('aws', { scalingEfficiency: 0.87, nodesShareCpus: false }));
+    assert.equal(line, 'Scaling efficiency:  87% (distributed samples/s / (3 x single-node samples/s))');
+  });
+
+  it('nodes that share this machine: no percentage, the reason instead', () => {
+    const text = formatSummary(summary('local', { scalingEfficiency: 6.89, nodesShareCpus: true }));
+    assert.match(text, /^Scaling efficiency: {2}n\/a \(local nodes share this machine's CPUs\)$/m);
+    assert.doesNotMatch(text, /689%/);
+  });
+
+  it('the flag decides, not the provider name', () => {
+    assert.match(scalingEfficiencyLine(summary('local', { nodesShareCpus: false })), /689%/);
+    assert.match(scalingEfficiencyLine(summary('aws', { nodesShareCpus: true })), /n\/a \(local nodes share/);
+  });
+
+  it('a summary recorded before the flag existed: local nodes shared the machine, aws nodes did not', () => {
+    assert.match(scalingEfficiencyLine(summary('local', {})), /n\/a \(local nodes share/);
+    assert.match(scalingEfficiencyLine(summary('aws', { scalingEfficiency: 0.5 })), /50%/);
+  });
+
+  it('no single-node baseline: n/a even on dedicated cores', () => {
+    assert.match(
+      scalingEfficiencyLine(summary('aws', { scalingEfficiency: null, nodesShareCpus: false })),
+      /^Scaling efficiency: {2}n\/a \(/,
+    );
+  });
+});
