@@ -11,7 +11,7 @@ import { checkpointUploader } from './checkpoint-uploads';
 import { endpointFor, runStore, targetFor, type ActivityDeps } from './deps';
 import { followJob, type FollowResult } from './follow-job';
 import { keepAlive } from './keep-alive';
-import { checkNodes, nodeWatcher, type NodeHealth } from './node-watch';
+import { NodeWatch, nodeWatcher, type NodeHealth } from './node-watch';
 import type { TrainInput, TrainResult } from './types';
 
 /** mpirun waits on daemons of a frozen node when asked to stop; do not give it long. */
@@ -32,7 +32,9 @@ export function createTrainActivities(deps: ActivityDeps) {
         placement: placement(input.spec, input.cluster, input.cpu, input.nodes.length),
         jobDir: jobDir(input.jobId),
       });
-      const check = () => checkNodes(deps, input, input.nodes, input.cluster);
+      const watch = new NodeWatch(deps, input, input.nodes, input.cluster);
+      // After the job failed, decide for good: a node in doubt is probed until it is lost or answers.
+      const check = () => watch.confirm();
       const stopAndReport = async (lost: string[]): Promise<never> => {
         // The survivors' ranks would wait on the lost ones; stop the job before the workflow replaces nodes.
         if (!lost.includes(master.name))
@@ -54,7 +56,7 @@ export function createTrainActivities(deps: ActivityDeps) {
           jobId: input.jobId,
           command,
           stage: 'distributed-train',
-          watch: nodeWatcher(check, onHealth),
+          watch: nodeWatcher(() => watch.check(), onHealth, watch.policy.everyMs),
           onCheckpoint: (path) => uploads.enqueue(path),
         });
       } catch (err) {
