@@ -32,10 +32,11 @@ export const AWS_WATCH: WatchPolicy = { probeTimeoutMs: 10_000, everyMs: 10_000,
 
 /**
  * Local nodes share the host's loopback, where a probe stalls only under heavy CPU load. Two
- * consecutive 3-s misses spanning >= 5 s notice a frozen node within about 8-10 s (within the
- * ~10-13 s measured with the old single 5-s probe), and a killed node still within one 2-s round.
+ * consecutive 2.5-s misses spanning >= 4 s, with 1.5 s between rounds, take about 6.5 s from the
+ * first missed probe; the whole run notices a frozen node within the ~13 s of the old single 5-s
+ * probe (chaos limit 15 s), and a killed node within one 1.5-s round.
  */
-export const LOCAL_WATCH: WatchPolicy = { probeTimeoutMs: 3000, everyMs: 2000, missesToLose: 2, minWindowMs: 5000 };
+export const LOCAL_WATCH: WatchPolicy = { probeTimeoutMs: 2500, everyMs: 1500, missesToLose: 2, minWindowMs: 4000 };
 
 export function watchPolicyFor(provider: 'local' | 'aws'): WatchPolicy {
   return provider === 'aws' ? AWS_WATCH : LOCAL_WATCH;
