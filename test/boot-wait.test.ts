@@ -17,6 +17,7 @@ import { liveNodeProcesses, testDeps, TEST_LAB_ROOT } from './helpers/local-lab'
 import { uniqueId } from './helpers/temporal';
 import { renderDetails } from '../src/workflows/run-details';
 import { StepTracker } from '../src/workflows/step-tracker';
+import { readWorkerConfig, WorkerConfigInvalid } from '../src/worker/config';
 
 const MINUTE = 60_000;
 
@@ -163,5 +164,14 @@ describe('boot-wait reports in the run details', () => {
       { step: training?.step, maxSteps: training?.maxSteps, checkpoint: training?.lastCheckpoint, message: training?.message },
       { step: 40, maxSteps: 100, checkpoint: 'checkpoint-40', message: 'waiting for worker-2: 3 min, boots take 1-2 min' },
     );
+  });
+});
+
+describe('the worker setting for slow local boots', () => {
+  it('TUNEFORGE_LOCAL_BOOT_DELAY_MS is milliseconds >= 0, 0 when unset', () => {
+    assert.equal(readWorkerConfig({}).localBootDelayMs, 0);
+    assert.equal(readWorkerConfig({ TUNEFORGE_LOCAL_BOOT_DELAY_MS: '90000' }).localBootDelayMs, 90_000);
+    assert.throws(() => readWorkerConfig({ TUNEFORGE_LOCAL_BOOT_DELAY_MS: '-5' }), WorkerConfigInvalid);
+    assert.throws(() => readWorkerConfig({ TUNEFORGE_LOCAL_BOOT_DELAY_MS: 'soon' }), WorkerConfigInvalid);
   });
 });
