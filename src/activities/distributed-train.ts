@@ -33,8 +33,9 @@ export function createTrainActivities(deps: ActivityDeps) {
         jobDir: jobDir(input.jobId),
       });
       const watch = new NodeWatch(deps, input, input.nodes, input.cluster);
-      // After the job failed, decide for good: a node in doubt is probed until it is lost or answers.
-      const check = () => watch.confirm();
+      // After the job failed, decide for good: a node in doubt is probed until it is lost or answers,
+      // which on aws can outlast the heartbeat timeout. The job is over, so no progress to carry.
+      const check = () => keepAlive(() => watch.confirm());
       const stopAndReport = async (lost: string[]): Promise<never> => {
         // The survivors' ranks would wait on the lost ones; stop the job before the workflow replaces nodes.
         if (!lost.includes(master.name))
