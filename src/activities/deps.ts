@@ -15,6 +15,8 @@ export interface ProgressUpdate {
   maxSteps: number;
   loss: number | null;
   lastCheckpoint: string | null;
+  /** What a step waits on, e.g. "waiting for master: 7 min, metal boots take up to 20 min"; training reports leave it out. */
+  message?: string;
 }
 
 export interface ActivityDeps {

@@ -11,7 +11,7 @@ import { checkpointUploader } from './checkpoint-uploads';
 import { endpointFor, runStore, targetFor, type ActivityDeps } from './deps';
 import { followJobFor, type FollowOutcome } from './follow-job';
 import { keepAlive } from './keep-alive';
-import { checkNodes, nodeWatcher, type NodeHealth } from './node-watch';
+import { NodeWatch, nodeWatcher, type NodeHealth } from './node-watch';
 import type { TrainingHandOver, TrainInput, TrainResult } from './types';
 
 /** mpirun waits on daemons of a frozen node when asked to stop; do not give it long. */
@@ -32,7 +32,10 @@ export function createTrainActivities(deps: ActivityDeps) {
         placement: placement(input.spec, input.cluster, input.cpu, input.nodes.length),
         jobDir: jobDir(input.jobId),
       });
-      const check = () => checkNodes(deps, input, input.nodes, input.cluster);
+      const nodeWatch = new NodeWatch(deps, input, input.nodes, input.cluster);
+      // After the job failed, decide for good: a node in doubt is probed until it is lost or answers,
+      // which on aws can outlast the heartbeat timeout. The job is over, so no progress to carry.
+      const check = () => keepAlive(() => nodeWatch.confirm());
       const stopAndReport = async (lost: string[]): Promise<never> => {
         // The survivors' ranks would wait on the lost ones; stop the job before the workflow replaces nodes.
         if (!lost.includes(master.name))
@@ -48,7 +51,7 @@ export function createTrainActivities(deps: ActivityDeps) {
         }
       };
       let finishing = false;
-      const watchNodes = nodeWatcher(check, onHealth);
+      const watchNodes = nodeWatcher(() => nodeWatch.check(), onHealth, nodeWatch.policy.everyMs);
       const watch = async (): Promise<void> => {
         if (!finishing && input.finishBy !== undefined && Date.now() >= Date.parse(input.finishBy)) {
           finishing = true;

@@ -7,6 +7,7 @@ import { REMOTE } from '../recipes/remote-paths';
 import { jobLogTail } from '../remote/remote-job';
 import { sh, shellJoin } from '../remote/shell-quote';
 import { remoteCommandFailed } from '../common/errors';
+import { systemPackagesStep } from '../recipes/system-packages';
 import { targetFor, type ActivityDeps } from './deps';
 import { followJob } from './follow-job';
 import { keepAlive } from './keep-alive';
@@ -55,14 +56,10 @@ export function createInstallActivities(deps: ActivityDeps) {
 }
 
 export function installScript(recipe: Recipe, marker: string): string {
-  const packages = shellJoin(recipe.systemPackages);
   const pipArgs = recipe.pipArgs.length > 0 ? ` ${shellJoin(recipe.pipArgs)}` : '';
   const assets = recipe.prepareAssets ? `HF_HUB_OFFLINE=1 ${REMOTE.python} ${shellJoin(recipe.prepareAssets)}` : 'true';
   return `set -euo pipefail
-missing=$(for p in ${packages}; do dpkg-query -W -f='\${Status}' "$p" 2> /dev/null | grep -q 'install ok installed' || echo "$p"; done)
-if [ -n "$missing" ]; then
-  sudo -n apt-get update -q && sudo -n DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
-fi
+${systemPackagesStep(recipe.systemPackages)}
 python=$(command -v python3.11 || command -v python3)
 if [ ! -x ${REMOTE.python} ]; then "$python" -m venv ${REMOTE.venv}; fi
 ${REMOTE.python} -m pip install --disable-pip-version-check --progress-bar off -q${pipArgs} -r ${REMOTE.recipe}/${recipe.requirements}

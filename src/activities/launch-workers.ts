@@ -1,8 +1,7 @@
 // launch-workers: the N-1 workers from the baked image in one provider call, then SSH on each.
-import { Context } from '@temporalio/activity';
-import { clusterRef, targetFor, type ActivityDeps } from './deps';
+import { clusterRef, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
-import { SSH_READY_TIMEOUT_MS } from './provision-master';
+import { SshWait } from './ssh-wait';
 import type { ImageRecord, NodeRecord, RunContext } from './types';
 
 export interface LaunchWorkersInput extends RunContext {
@@ -13,9 +12,9 @@ export interface LaunchWorkersInput extends RunContext {
 export function createLaunchActivities(deps: ActivityDeps) {
   return {
     async launchWorkers(input: LaunchWorkersInput): Promise<NodeRecord[]> {
-      const ctx = Context.current();
       if (input.names.length === 0) return [];
       const provider = deps.providerFor(input.spec);
+      const sshWait = new SshWait(deps, input, 'launch-workers');
       return keepAlive(async () => {
         const workers = await provider.launchNodes({
           cluster: clusterRef(input),
@@ -23,13 +22,9 @@ export function createLaunchActivities(deps: ActivityDeps) {
           names: input.names,
           image: input.image,
         });
-        await Promise.all(
-          workers.map(async (node) =>
-            deps.remote.waitReady(await targetFor(deps, input, node), SSH_READY_TIMEOUT_MS, ctx.cancellationSignal),
-          ),
-        );
+        await sshWait.untilReady(workers);
         return workers;
-      });
+      }, sshWait.details);
     },
   };
 }

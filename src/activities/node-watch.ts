@@ -1,81 +1,179 @@
-// Watches a cluster's nodes during training: lost (gone or stopped per the provider), frozen (SSH does
-// not answer within a few seconds) or about to be reclaimed (a spot interruption notice on the node).
+// Watches a cluster's nodes during training. A node is lost on the provider's word (gone, stopped,
+// terminated) at once, or after several consecutive missed SSH probes spanning a minimum window: one
+// slow probe over the internet must not cost a recovery. A spot interruption notice on a node is
+// reported separately. Probes go through the RemoteShell seam, so tests can make them stall or fail.
 import { ApplicationFailure } from '@temporalio/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FailureType } from '../common/errors';
 import type { ClusterInfo, NodeRecord } from '../providers/provider';
-import { SshSession } from '../remote/ssh-session';
 import { clusterRef, targetFor, type ActivityDeps } from './deps';
 import type { RunContext } from './types';
 
-/** A frozen sshd accepts TCP but never sends its banner: this long without an answer means frozen. */
-export const FROZEN_AFTER_MS = 5000;
-export const WATCH_EVERY_MS = 2000;
+export interface WatchPolicy {
+  /** A probe that has not answered within this long is a miss. */
+  probeTimeoutMs: number;
+  /** Time between the end of one round of checks and the start of the next. */
+  everyMs: number;
+  /** Consecutive misses that make a node lost... */
+  missesToLose: number;
+  /** ...provided they span at least this long (from the first miss's start to the last one's end). */
+  minWindowMs: number;
+}
+
+/**
+ * Over the internet (aws) a probe can stall for seconds on a healthy node: TCP retransmits, sshd's
+ * MaxStartups throttle, a master busy all-reducing. A false loss is expensive (the job stopped, a node
+ * relaunched, bare metal ~20 min, steps since the last checkpoint repeated), while a real loss mostly
+ * shows as provider evidence (terminated, stopped, spot notice) on the first check anyway. So a probe
+ * alone calls a node lost only after 3 consecutive 10-s misses spanning >= 30 s (with 10 s between
+ * rounds, about 50 s after a freeze), near the 15-20 s polling of SkyPilot and dstack.
+ */
+export const AWS_WATCH: WatchPolicy = { probeTimeoutMs: 10_000, everyMs: 10_000, missesToLose: 3, minWindowMs: 30_000 };
+
+/**
+ * Local nodes share the host's loopback, where a probe stalls only under heavy CPU load. Two
+ * consecutive 2.5-s misses spanning >= 4 s, with 1.5 s between rounds, take about 6.5 s from the
+ * first missed probe; the whole run notices a frozen node within the ~13 s of the old single 5-s
+ * probe (chaos limit 15 s), and a killed node within one 1.5-s round.
+ */
+export const LOCAL_WATCH: WatchPolicy = { probeTimeoutMs: 2500, everyMs: 1500, missesToLose: 2, minWindowMs: 4000 };
+
+export function watchPolicyFor(provider: 'local' | 'aws'): WatchPolicy {
+  return provider === 'aws' ? AWS_WATCH : LOCAL_WATCH;
+}
+
 const NOTICE_MARKER = 'interruption-notice';
 const NOT_A_LOSS = new Set<string>([FailureType.HostKeyMismatch, FailureType.AuthFailed]);
 
 export interface NodeHealth {
-  /** Gone, stopped or frozen. */
+  /** Gone or stopped per the provider, or missed enough consecutive probes. */
   lost: string[];
   /** Still up, but with a spot interruption notice. */
   noticed: string[];
 }
 
+type Probe = 'ok' | 'miss' | 'notice';
+
+interface MissRun {
+  count: number;
+  firstStartedAt: number;
+  lastEndedAt: number;
+}
+
+/** One watch over a set of nodes; it remembers consecutive misses between rounds. */
+export class NodeWatch {
+  private readonly misses = new Map<string, MissRun>();
+
+  constructor(
+    private readonly deps: ActivityDeps,
+    private readonly ctx: RunContext,
+    private readonly nodes: NodeRecord[],
+    private readonly cluster?: ClusterInfo,
+    readonly policy: WatchPolicy = watchPolicyFor(ctx.spec.provider),
+  ) {}
+
+  /** One round: the provider's view of every node, then one probe of each node it lists as up. */
+  async check(): Promise<NodeHealth> {
+    const listed = await this.deps.providerFor(this.ctx.spec).listNodes(clusterRef(this.ctx));
+    const running = new Set(listed.filter((n) => n.state === 'running' || n.state === 'pending').map((n) => n.name));
+    const gone = this.nodes.filter((n) => !running.has(n.name)).map((n) => n.name);
+    const probes = await Promise.all(
+      this.nodes.filter((n) => running.has(n.name)).map(async (n) => ({ name: n.name, probe: await this.probe(n) })),
+    );
+    return {
+      lost: [...gone, ...probes.filter((p) => p.probe === 'miss' && this.missedEnough(p.name)).map((p) => p.name)],
+      noticed: probes.filter((p) => p.probe === 'notice').map((p) => p.name),
+    };
+  }
+
+  /**
+   * Rounds until no node is in doubt: every node is then either lost (provider evidence or enough
+   * misses) or answering. For callers that decide once (replace a node or not), not in a loop.
+   */
+  async confirm(): Promise<NodeHealth> {
+    for (;;) {
+      const health = await this.check();
+      const inDoubt = [...this.misses.keys()].filter((name) => !health.lost.includes(name));
+      if (inDoubt.length === 0) return health;
+      await sleep(this.policy.everyMs);
+    }
+  }
+
+  private missedEnough(name: string): boolean {
+    const run = this.misses.get(name);
+    return (
+      run !== undefined &&
+      run.count >= this.policy.missesToLose &&
+      run.lastEndedAt - run.firstStartedAt >= this.policy.minWindowMs
+    );
+  }
+
+  private async probe(node: NodeRecord): Promise<Probe> {
+    const startedAt = Date.now();
+    let result: Probe;
+    try {
+      result = await this.answer(node);
+    } catch (err) {
+      // A node that answers with the wrong host key or refuses our key is not lost: replacing it would
+      // hide an attack or a broken key. The run fails with that failure's own type instead.
+      if (err instanceof ApplicationFailure && NOT_A_LOSS.has(err.type ?? '')) throw err;
+      result = 'miss';
+    }
+    if (result === 'miss') {
+      const run = this.misses.get(node.name);
+      this.misses.set(node.name, {
+        count: (run?.count ?? 0) + 1,
+        firstStartedAt: run?.firstStartedAt ?? startedAt,
+        lastEndedAt: Date.now(),
+      });
+    } else {
+      this.misses.delete(node.name);
+    }
+    return result;
+  }
+
+  private async answer(node: NodeRecord): Promise<Probe> {
+    const timeoutMs = this.policy.probeTimeoutMs;
+    const signal = AbortSignal.timeout(timeoutMs);
+    const run = this.deps.remote.run(await targetFor(this.deps, this.ctx, node), this.cluster?.noticeCommand ?? 'true', {
+      label: `probe ${node.name}`,
+      connectTimeoutMs: timeoutMs,
+      signal,
+    });
+    // The deadline holds even if a shell ignores the signal (a stalled connect, a fake in a test).
+    const expired = new Promise<never>((_, reject) =>
+      signal.addEventListener('abort', () => reject(new Error(`no answer within ${timeoutMs} ms`)), { once: true }),
+    );
+    run.catch(() => undefined);
+    const result = await Promise.race([run, expired]);
+    // No exit status: the connection dropped under the command (a node killed mid-probe).
+    if (result.exitCode === null) return 'miss';
+    return result.stdout.includes(NOTICE_MARKER) ? 'notice' : 'ok';
+  }
+}
+
+/** Decides once whether the nodes are lost (see NodeWatch.confirm). */
 export async function checkNodes(
   deps: ActivityDeps,
   ctx: RunContext,
   nodes: NodeRecord[],
   cluster?: ClusterInfo,
+  policy?: WatchPolicy,
 ): Promise<NodeHealth> {
-  const listed = await deps.providerFor(ctx.spec).listNodes(clusterRef(ctx));
-  const running = new Set(listed.filter((n) => n.state === 'running' || n.state === 'pending').map((n) => n.name));
-  const gone = nodes.filter((n) => !running.has(n.name)).map((n) => n.name);
-  const probes = await Promise.all(
-    nodes
-      .filter((n) => running.has(n.name))
-      .map(async (n) => ({ name: n.name, probe: await probe(deps, ctx, n, cluster?.noticeCommand) })),
-  );
-  return {
-    lost: [...gone, ...probes.filter((p) => p.probe === 'frozen').map((p) => p.name)],
-    noticed: probes.filter((p) => p.probe === 'notice').map((p) => p.name),
-  };
+  return new NodeWatch(deps, ctx, nodes, cluster, policy).confirm();
 }
 
-async function probe(
-  deps: ActivityDeps,
-  ctx: RunContext,
-  node: NodeRecord,
-  noticeCommand?: string,
-): Promise<'ok' | 'frozen' | 'notice'> {
-  let session: SshSession;
-  try {
-    session = await SshSession.connect(await targetFor(deps, ctx, node), FROZEN_AFTER_MS);
-  } catch (err) {
-    // A node that answers with the wrong host key or refuses our key is not lost: replacing it would
-    // hide an attack or a broken key. The run fails with that failure's own type instead.
-    if (err instanceof ApplicationFailure && NOT_A_LOSS.has(err.type ?? '')) throw err;
-    return 'frozen';
-  }
-  try {
-    if (!noticeCommand) return 'ok';
-    const result = await session.exec(noticeCommand, { signal: AbortSignal.timeout(FROZEN_AFTER_MS) });
-    return result.stdout.includes(NOTICE_MARKER) ? 'notice' : 'ok';
-  } catch {
-    return 'frozen';
-  } finally {
-    session.close();
-  }
-}
-
-/** A watch function for followJob that checks the nodes at most every WATCH_EVERY_MS. */
+/** A watch function for followJob that checks the nodes at most every `everyMs`. */
 export function nodeWatcher(
   check: () => Promise<NodeHealth>,
   onHealth: (health: NodeHealth) => Promise<void>,
+  everyMs: number,
 ): () => Promise<void> {
   let next = 0;
   return async () => {
     if (Date.now() < next) return;
     const health = await check();
-    next = Date.now() + WATCH_EVERY_MS;
+    next = Date.now() + everyMs;
     await onHealth(health);
   };
 }

@@ -1,23 +1,24 @@
 // provision-master: the cluster's shared resources and its first node, from a baked image when an
 // earlier run already baked one for the same recipe fingerprint.
-import { Context } from '@temporalio/activity';
 import { amxMissing } from '../common/errors';
 import { recipeFingerprint } from '../recipes/recipe-bundle';
 import { recipeFor } from '../recipes/recipe';
 import { LSCPU_COMMAND, parseLscpu } from '../cluster/topology';
 import { clusterRef, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
+import { SshWait } from './ssh-wait';
 import type { ProvisionResult, RunContext } from './types';
-
-export const SSH_READY_TIMEOUT_MS = 5 * 60_000;
 
 export function createProvisionActivities(deps: ActivityDeps) {
   return {
-    provisionMaster: (ctx: RunContext): Promise<ProvisionResult> => keepAlive(() => provisionMaster(deps, ctx)),
+    provisionMaster: (ctx: RunContext): Promise<ProvisionResult> => {
+      const sshWait = new SshWait(deps, ctx, 'provision-master');
+      return keepAlive(() => provisionMaster(deps, ctx, sshWait), sshWait.details);
+    },
   };
 }
 
-async function provisionMaster(deps: ActivityDeps, ctx: RunContext): Promise<ProvisionResult> {
+async function provisionMaster(deps: ActivityDeps, ctx: RunContext, sshWait: SshWait): Promise<ProvisionResult> {
   const provider = deps.providerFor(ctx.spec);
   const ref = clusterRef(ctx);
   const cluster = await provider.bootstrap(ref);
@@ -25,8 +26,8 @@ async function provisionMaster(deps: ActivityDeps, ctx: RunContext): Promise<Pro
   const image = await provider.findImage(fingerprint);
   const [master] = await provider.launchNodes({ cluster: ref, role: 'master', names: ['master'], image });
   if (!master) throw new Error('the provider launched no master');
+  await sshWait.untilReady([master]);
   const target = await targetFor(deps, ctx, master);
-  await deps.remote.waitReady(target, SSH_READY_TIMEOUT_MS, Context.current().cancellationSignal);
   const lscpu = await deps.remote.check(target, LSCPU_COMMAND, { label: 'read the CPU topology' });
   const cpu = parseLscpu(lscpu.stdout);
   if (ctx.spec.provider === 'aws' && ctx.spec.aws.requireAmx && !cpu.amx) throw amxMissing(master.name);

@@ -4,10 +4,10 @@
 import { Context } from '@temporalio/activity';
 import { restoreNewestCheckpoint } from '../artifacts/stored-checkpoints';
 import { REMOTE } from '../recipes/remote-paths';
-import { clusterRef, endpointFor, runStore, targetFor, type ActivityDeps } from './deps';
+import { clusterRef, endpointFor, runStore, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import { checkNodes } from './node-watch';
-import { SSH_READY_TIMEOUT_MS } from './provision-master';
+import { SshWait } from './ssh-wait';
 import type { ClusterInfo, ImageRecord, NodeRecord, RunContext } from './types';
 
 export interface ReplaceInput extends RunContext {
@@ -19,11 +19,14 @@ export interface ReplaceInput extends RunContext {
 
 export function createReplaceActivities(deps: ActivityDeps) {
   return {
-    replaceNodes: (input: ReplaceInput): Promise<NodeRecord[]> => keepAlive(() => replaceNodes(deps, input)),
+    replaceNodes: (input: ReplaceInput): Promise<NodeRecord[]> => {
+      const sshWait = new SshWait(deps, input, 'replace-nodes');
+      return keepAlive(() => replaceNodes(deps, input, sshWait), sshWait.details);
+    },
   };
 }
 
-async function replaceNodes(deps: ActivityDeps, input: ReplaceInput): Promise<NodeRecord[]> {
+async function replaceNodes(deps: ActivityDeps, input: ReplaceInput, sshWait: SshWait): Promise<NodeRecord[]> {
   const provider = deps.providerFor(input.spec);
   const ref = clusterRef(input);
   const health = await checkNodes(deps, input, input.nodes, input.cluster);
@@ -31,11 +34,7 @@ async function replaceNodes(deps: ActivityDeps, input: ReplaceInput): Promise<No
   if (lost.length > 0) await provider.terminateNodes(ref, lost);
   const names = input.nodes.map((n) => n.name);
   const workers = await provider.launchNodes({ cluster: ref, role: 'worker', names, image: input.image });
-  await Promise.all(
-    workers.map(async (node) =>
-      deps.remote.waitReady(await targetFor(deps, input, node), SSH_READY_TIMEOUT_MS, Context.current().cancellationSignal),
-    ),
-  );
+  await sshWait.untilReady(workers);
   return workers;
 }
 
@@ -47,7 +46,10 @@ export interface ReplaceMasterInput extends RunContext {
 
 export function createReplaceMasterActivities(deps: ActivityDeps) {
   return {
-    replaceMaster: (input: ReplaceMasterInput): Promise<NodeRecord> => keepAlive(() => replaceMaster(deps, input)),
+    replaceMaster: (input: ReplaceMasterInput): Promise<NodeRecord> => {
+      const sshWait = new SshWait(deps, input, 'replace-master');
+      return keepAlive(() => replaceMaster(deps, input, sshWait), sshWait.details);
+    },
   };
 }
 
@@ -55,15 +57,14 @@ export function createReplaceMasterActivities(deps: ActivityDeps) {
  * A new master from the baked image (it already has the venv, recipe and assets), with the newest
  * checkpoint from the store put back where training resumes from. A healthy master is adopted.
  */
-async function replaceMaster(deps: ActivityDeps, input: ReplaceMasterInput): Promise<NodeRecord> {
+async function replaceMaster(deps: ActivityDeps, input: ReplaceMasterInput, sshWait: SshWait): Promise<NodeRecord> {
   const provider = deps.providerFor(input.spec);
   const ref = clusterRef(input);
   const health = await checkNodes(deps, input, [input.master], input.cluster);
   if (health.lost.length > 0 || health.noticed.length > 0) await provider.terminateNodes(ref, [input.master.name]);
   const [master] = await provider.launchNodes({ cluster: ref, role: 'master', names: [input.master.name], image: input.image });
   if (!master) throw new Error('the provider launched no master');
-  const target = await targetFor(deps, input, master);
-  await deps.remote.waitReady(target, SSH_READY_TIMEOUT_MS, Context.current().cancellationSignal);
+  await sshWait.untilReady([master]);
   const restored = await restoreNewestCheckpoint(
     runStore(deps, input),
     await endpointFor(deps, input, master),

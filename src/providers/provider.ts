@@ -29,6 +29,8 @@ export interface NodeRecord {
   market: Market;
   /** ISO timestamp. */
   launchedAt: string;
+  /** A boot delay the provider states for this node (the local provider's slow-boot model); SSH waits allow for it. */
+  bootDelayMs?: number;
 }
 
 export interface ImageRecord {

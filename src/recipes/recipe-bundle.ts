@@ -7,7 +7,7 @@ import { packageRoot } from '../common/package-root';
 import type { Recipe } from './recipe';
 
 /** Bump when the install steps change in a way the recipe files do not show. */
-export const INSTALL_STEPS_VERSION = 1;
+export const INSTALL_STEPS_VERSION = 2;
 const SKIPPED = new Set(['__pycache__', 'tests', '.pytest_cache']);
 
 export interface RecipeBundle {

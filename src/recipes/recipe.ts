@@ -23,6 +23,7 @@ export interface Recipe {
 }
 
 const TRAIN_SCRIPT = `${REMOTE.recipe}/common/train_qa.py`;
+const PYTORCH_CPU_INDEX = 'https://download.pytorch.org/whl/cpu';
 
 export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
   'tiny-qa': {
@@ -50,7 +51,7 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
     folders: ['common', 'distilbert-squad'],
     requirements: 'distilbert-squad/requirements.txt',
     systemPackages: ['python3-venv', 'openmpi-bin', 'libopenmpi-dev', 'libtcmalloc-minimal4', 'numactl'],
-    pipArgs: ['--extra-index-url', 'https://download.pytorch.org/whl/cpu'],
+    pipArgs: ['--extra-index-url', PYTORCH_CPU_INDEX],
     // The post's allocator: tcmalloc cuts malloc contention between OpenMP threads.
     trainEnv: { LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4' },
     // Namespaced hub ids: the pinned datasets release refuses single-segment ids such as "squad" (HfUriError).
@@ -60,8 +61,23 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
   },
 };
 
+/**
+ * The recipe as a provider's nodes need it. A fresh EC2 Ubuntu image has no `python3-venv` (ensurepip)
+ * and pip would take torch's multi-GB CUDA build from PyPI without the CPU index; local nodes have both
+ * a venv-capable Python and a local CPU wheel, and no internet.
+ */
 export function recipeFor(spec: RunSpec): Recipe {
-  return RECIPE_DEFINITIONS[spec.recipe];
+  const recipe = RECIPE_DEFINITIONS[spec.recipe];
+  if (spec.provider !== 'aws') return recipe;
+  return {
+    ...recipe,
+    systemPackages: recipe.systemPackages.includes('python3-venv')
+      ? recipe.systemPackages
+      : ['python3-venv', ...recipe.systemPackages],
+    pipArgs: recipe.pipArgs.includes(PYTORCH_CPU_INDEX)
+      ? recipe.pipArgs
+      : [...recipe.pipArgs, '--extra-index-url', PYTORCH_CPU_INDEX],
+  };
 }
 
 /** Trainer arguments whose value names a model, tokenizer or dataset: a hub id, or a folder the recipe uploads. */

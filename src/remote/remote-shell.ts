@@ -9,6 +9,8 @@ import { SshSession, type ExecOptions, type ExecResult, type SshTarget } from '.
 export interface RunOptions extends ExecOptions {
   /** What the command does, for error messages ("install dependencies"). */
   label: string;
+  /** How long the SSH handshake may take (default: the session's own, tens of seconds). */
+  connectTimeoutMs?: number;
 }
 
 export interface RemoteShell {
@@ -37,7 +39,7 @@ export function sshTarget(node: NodeRecord, identity: SshIdentity): SshTarget {
 
 export function createRemoteShell(): RemoteShell {
   const run = async (target: SshTarget, command: string, options: RunOptions): Promise<ExecResult> => {
-    const session = await SshSession.connect(target);
+    const session = await SshSession.connect(target, options.connectTimeoutMs);
     try {
       return await session.exec(command, options);
     } finally {

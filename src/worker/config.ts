@@ -6,6 +6,8 @@ export interface WorkerConfig {
   namespace: string;
   taskQueue: string;
   localLabRoot?: string;
+  /** TUNEFORGE_LOCAL_BOOT_DELAY_MS: local nodes answer SSH this long after launch (models EC2 bare metal's slow boot). */
+  localBootDelayMs: number;
   /** SSH source range for EC2 security groups when a spec sets no aws.sshCidr. */
   operatorCidr?: string;
   pollIntervalMs: number;
@@ -32,11 +34,17 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   const poll = Number(env.TUNEFORGE_POLL_MS ?? '2000');
   if (!Number.isFinite(poll) || poll < 100)
     throw new WorkerConfigInvalid(`TUNEFORGE_POLL_MS must be a number of milliseconds >= 100, got ${env.TUNEFORGE_POLL_MS}`);
+  const bootDelay = Number(env.TUNEFORGE_LOCAL_BOOT_DELAY_MS ?? '0');
+  if (!Number.isFinite(bootDelay) || bootDelay < 0)
+    throw new WorkerConfigInvalid(
+      `TUNEFORGE_LOCAL_BOOT_DELAY_MS must be a number of milliseconds >= 0, got ${env.TUNEFORGE_LOCAL_BOOT_DELAY_MS}`,
+    );
   return {
     temporalAddress: env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS,
     namespace: env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE,
     taskQueue: env.TUNEFORGE_TASK_QUEUE ?? TASK_QUEUE,
     localLabRoot: env.TUNEFORGE_LOCAL_ROOT,
+    localBootDelayMs: bootDelay,
     operatorCidr: operatorCidr(env.TUNEFORGE_OPERATOR_CIDR),
     pollIntervalMs: poll,
   };

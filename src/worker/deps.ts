@@ -13,7 +13,7 @@ import type { WorkerConfig } from './config';
 import { buildReaperDeps, type ReaperConfig } from './reaper-schedule';
 
 export function buildActivityDeps(config: WorkerConfig, client: Client, reaper: ReaperConfig): ActivityDeps {
-  const local = createLocalProvider({ labRoot: config.localLabRoot });
+  const local = createLocalProvider({ labRoot: config.localLabRoot, bootDelayMs: config.localBootDelayMs });
   const awsProviders = new Map<string, Provider>();
   const awsProvider = (settings: AwsSettings): Provider => {
     const key = JSON.stringify(settings);

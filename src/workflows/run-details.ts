@@ -18,6 +18,7 @@ export function renderDetails(progress: RunProgress, eta: number | undefined): s
   const t = progress.training;
   const rows: Array<[string, string]> = [
     ['Stage', progress.stage],
+    ...(t?.message ? [['Note', t.message] as [string, string]] : []),
     ['Nodes', progress.nodes.length === 0 ? '-' : progress.nodes.map((n) => `${n.name}: ${n.state}`).join(', ')],
     ['Step', t ? `${t.step} / ${t.maxSteps} (${t.stage})` : '-'],
     ['Loss', t?.loss === null || t?.loss === undefined ? '-' : t.loss.toFixed(4)],

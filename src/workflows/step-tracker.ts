@@ -83,7 +83,10 @@ export class StepTracker {
   }
 
   setTraining(update: ProgressUpdate): void {
-    this.progress.training = update;
+    const previous = this.progress.training;
+    // A wait report (nodes booting during a replacement) carries no training counters: keep the last ones.
+    const waitOnly = update.message !== undefined && update.maxSteps === 0;
+    this.progress.training = waitOnly && previous && previous.maxSteps > 0 ? { ...previous, message: update.message } : update;
     this.changed();
   }
 

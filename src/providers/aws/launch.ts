@@ -13,7 +13,8 @@ import { launchWithFailover, placementCandidates, type NodeLaunch, type Placemen
 import { findClusterSecurityGroup } from './security-group';
 import { deriveHostKey } from './ssh-keys';
 import { terminateInstanceIds } from './terminate';
-import { INSTANCE_RUNNING_MAX_WAIT_S, waiterSucceeded } from './waits';
+import { longestBootWait } from '../../cluster/boot-times';
+import { waiterSucceeded } from './waits';
 
 interface ClusterResources {
   securityGroupId: string;
@@ -105,9 +106,11 @@ function lostReason(instances: Instance[], name: string): string {
 async function waitForNodes(ctx: AwsContext, cluster: ClusterRef, names: string[], privateKey: Buffer): Promise<NodeRecord[]> {
   const launched = survivors(await describeClusterInstances(ctx, cluster.clusterId, { names, states: LIVE_STATES }));
   const instanceIds = instanceIdsOf(launched.values());
+  const runningWaitS =
+    longestBootWait([...launched.values()].map((i) => ({ instanceType: i.InstanceType ?? '' }))).runningMs / 1000;
   if (instanceIds.length > 0) {
     await waiterSucceeded(() =>
-      waitUntilInstanceRunning({ client: ctx.ec2, maxWaitTime: INSTANCE_RUNNING_MAX_WAIT_S }, { InstanceIds: instanceIds }),
+      waitUntilInstanceRunning({ client: ctx.ec2, maxWaitTime: runningWaitS }, { InstanceIds: instanceIds }),
     );
   }
   const all = await describeClusterInstances(ctx, cluster.clusterId, { names });
@@ -123,9 +126,7 @@ async function waitForNodes(ctx: AwsContext, cluster: ClusterRef, names: string[
   });
   const notRunning = records.filter((record) => record.state !== 'running');
   if (notRunning.length > 0) {
-    throw new Error(
-      `node(s) ${notRunning.map((record) => record.name).join(', ')} not running after ${INSTANCE_RUNNING_MAX_WAIT_S} s`,
-    );
+    throw new Error(`node(s) ${notRunning.map((record) => record.name).join(', ')} not running after ${runningWaitS} s`);
   }
   return records;
 }

@@ -1,6 +1,5 @@
 // How long tuneforge waits for EC2 state changes, and the one adapter around the SDK's waiters.
-/** Metal instances take several minutes to reach running. */
-export const INSTANCE_RUNNING_MAX_WAIT_S = 20 * 60;
+// The wait for running is sized by instance family: src/cluster/boot-times.ts.
 export const INSTANCE_TERMINATED_MAX_WAIT_S = 15 * 60;
 /** Imaging a 100 GiB root volume can take tens of minutes. */
 export const IMAGE_AVAILABLE_MAX_WAIT_S = 90 * 60;

@@ -19,6 +19,12 @@ export interface LocalProviderOptions {
   pipCache?: string;
   /** Size of each node's private /tmp and /dev/shm. */
   tmpSizeMiB?: number;
+  /**
+   * Models a slow boot (EC2 bare metal answers SSH up to ~20 min after \`running\`): each node's sshd starts
+   * this long after launch, launches return without waiting for it, and the node records the delay so
+   * SSH waits allow for it. Default 0: nodes answer within a second and launches wait for their port.
+   */
+  bootDelayMs?: number;
 }
 
 const RENDEZVOUS_BASE_PORT = 29500;
@@ -27,6 +33,7 @@ const SSH_PORT_WAIT_MS = 10_000;
 export function createLocalProvider(options: LocalProviderOptions = {}): Provider {
   const lab = labLayout(options.labRoot ?? DEFAULT_LAB_ROOT, options.pipCache ?? DEFAULT_PIP_CACHE);
   const tmpSizeMiB = options.tmpSizeMiB ?? 1024;
+  const bootDelayMs = options.bootDelayMs ?? 0;
 
   const provider: Provider = {
     name: 'local',
@@ -50,7 +57,9 @@ export function createLocalProvider(options: LocalProviderOptions = {}): Provide
     async launchNodes(request: LaunchRequest): Promise<NodeRecord[]> {
       await provider.bootstrap(request.cluster);
       const user = await requireNodeUser();
-      const records = await Promise.all(request.names.map((name) => ensureNode(lab, request, name, user, tmpSizeMiB)));
+      const records = await Promise.all(
+        request.names.map((name) => ensureNode(lab, request, name, user, { tmpSizeMiB, bootDelayMs })),
+      );
       const layout = lab.cluster(request.cluster.clusterId);
       await state.rewriteHostsFile(layout, await provider.listNodes(request.cluster));
       return records;
@@ -116,7 +125,7 @@ async function ensureNode(
   request: LaunchRequest,
   name: string,
   user: NodeUser,
-  tmpSizeMiB: number,
+  options: { tmpSizeMiB: number; bootDelayMs: number },
 ): Promise<NodeRecord> {
   const layout = lab.cluster(request.cluster.clusterId);
   const nodeLayout = layout.node(name);
@@ -143,7 +152,8 @@ async function ensureNode(
     home,
     labRoot: lab.root,
     logFile: nodeLayout.log,
-    tmpSizeMiB,
+    tmpSizeMiB: options.tmpSizeMiB,
+    bootDelaySeconds: options.bootDelayMs / 1000,
   });
   const record: NodeRecord = {
     name,
@@ -157,10 +167,13 @@ async function ensureNode(
     instanceType: 'local',
     market: 'on-demand',
     launchedAt: new Date().toISOString(),
+    ...(options.bootDelayMs > 0 ? { bootDelayMs: options.bootDelayMs } : {}),
   };
   await state.writeJsonAtomic(nodeLayout.record, { record, process: proc } satisfies state.LocalNodeState);
   await appendFile(lab.launchLog, `${JSON.stringify({ clusterId: request.cluster.clusterId, name, at: record.launchedAt })}\n`);
-  await waitForPort(address, 22, proc, nodeLayout.log);
+  // Like EC2, a slow-booting node is returned "running" before it answers: the SSH wait covers the rest.
+  if (options.bootDelayMs > 0) await assertStarted(proc, nodeLayout.log, address);
+  else await waitForPort(address, 22, proc, nodeLayout.log);
   return record;
 }
 
@@ -183,13 +196,19 @@ async function killStrays(dir: string): Promise<void> {
   }
 }
 
+async function assertStarted(proc: { pid: number; startTime: string }, log: string, address: string) {
+  if (!(await isNodeProcessAlive(proc))) await failStart(log, address);
+}
+
+async function failStart(log: string, address: string): Promise<never> {
+  const tail = (await readFile(log, 'utf8').catch(() => '')).slice(-2000);
+  throw new Error(`node at ${address} exited during start:\n${tail}`);
+}
+
 async function waitForPort(address: string, port: number, proc: { pid: number; startTime: string }, log: string) {
   const deadline = Date.now() + SSH_PORT_WAIT_MS;
   while (!(await canConnect(address, port))) {
-    if (!(await isNodeProcessAlive(proc))) {
-      const tail = (await readFile(log, 'utf8').catch(() => '')).slice(-2000);
-      throw new Error(`node at ${address} exited during start:\n${tail}`);
-    }
+    if (!(await isNodeProcessAlive(proc))) await failStart(log, address);
     if (Date.now() > deadline) throw new Error(`node at ${address} did not listen on port ${port} within ${SSH_PORT_WAIT_MS} ms`);
     await sleep(25);
   }

@@ -14,6 +14,8 @@ export interface NodeProcessSpec {
   labRoot: string;
   logFile: string;
   tmpSizeMiB: number;
+  /** Seconds the node waits before starting sshd: a modelled slow boot (0: none). */
+  bootDelaySeconds?: number;
 }
 
 export interface NodeProcess {
@@ -37,6 +39,7 @@ fi
 case "$8" in /tmp/*) ;; *) mount -t tmpfs -o size=1m,mode=0755 tmpfs "$8" ;; esac
 mount -t tmpfs -o "size=$9m,mode=1777" tmpfs /tmp
 mount -t tmpfs -o "size=$9m,mode=1777" tmpfs /dev/shm
+sleep "\${10}"
 exec /usr/sbin/sshd -D -e -f ${NODE_ETC_MOUNT}/sshd_config
 `;
 
@@ -63,6 +66,7 @@ export async function startNodeProcess(spec: NodeProcessSpec): Promise<NodeProce
     ...home,
     spec.labRoot,
     String(spec.tmpSizeMiB),
+    String(spec.bootDelaySeconds ?? 0),
   ];
   const log = openSync(spec.logFile, 'a');
   try {
