@@ -82,7 +82,7 @@ describe('step activities on real local nodes', () => {
     const [a, b] = await twice(activities.wireSsh, { ...ctx, sshUser: 'ubuntu', nodes });
     assert.deepEqual(a.hosts, ['master', 'worker-1']);
     assert.deepEqual(b, a);
-    const identity = await testProvider.sshIdentity({ clusterId: ctx.clusterId, runName: spec.name });
+    const identity = await testProvider.sshIdentity();
     const keys = await testDeps().remote.check(
       sshTarget(nodes[1] as NodeRecord, identity),
       'grep -c tuneforge-cluster .ssh/authorized_keys',

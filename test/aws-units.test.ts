@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { EC2ServiceException, type Instance } from '@aws-sdk/client-ec2';
-import { validateAwsSettings } from '../src/providers/aws';
+import { placementProblems, sshCidrProblems } from '../src/providers/aws';
 import { classifyEc2Error, type Ec2ErrorKind } from '../src/providers/aws/errors';
 import { API_RETRY, backoffDelayMs, withRetry } from '../src/providers/aws/retry';
 import { clientToken, placementCandidates, type NodeLaunch, type Placement } from '../src/providers/aws/run-instance';
@@ -200,14 +200,15 @@ test('placements try every zone of a type before the next type, and pin to a liv
 test('settings validation names the SSH CIDR, open SSH, unknown instance types and foreign zones', () => {
   const key = writeTestKey();
   const { sshCidr: _omitted, ...withoutCidr } = awsTestSettings(key);
-  assert.deepEqual(validateAwsSettings(withoutCidr).map((problem) => problem.path), ['aws.sshCidr']);
-  assert.deepEqual(validateAwsSettings(withoutCidr, '198.51.100.4/32'), []);
+  assert.deepEqual(sshCidrProblems(withoutCidr).map((problem) => problem.path), ['aws.sshCidr']);
+  assert.deepEqual(sshCidrProblems(withoutCidr, '198.51.100.4/32'), []);
   const bad = awsTestSettings(key, {
     sshCidr: '10.0.0.0/0',
     instanceTypes: ['r7iz.metal-16xl', 'r7iz.metal16xl'],
     availabilityZones: ['us-east-1a', 'eu-west-1a'],
   });
-  assert.deepEqual(validateAwsSettings(bad).map((problem) => problem.path), ['aws.sshCidr', 'aws.instanceTypes.1', 'aws.availabilityZones.1']);
+  const paths = [...sshCidrProblems(bad), ...placementProblems(bad)].map((problem) => problem.path);
+  assert.deepEqual(paths, ['aws.sshCidr', 'aws.instanceTypes.1', 'aws.availabilityZones.1']);
 });
 
 test('image names keep only the characters EC2 allows', () => {

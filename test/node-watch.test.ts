@@ -11,7 +11,7 @@ import { checkNodes } from '../src/activities/node-watch';
 import { FailureType } from '../src/common/errors';
 import type { NodeRecord, Provider } from '../src/providers/provider';
 import { validateRunSpec } from '../src/spec/validate';
-import { testDeps, testProvider } from './helpers/local-lab';
+import { testDeps, testLabProvider, testProvider } from './helpers/local-lab';
 import { uniqueId } from './helpers/temporal';
 
 const parsed = validateRunSpec({ name: 'watch-test', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 1 } });
@@ -53,8 +53,8 @@ describe('node watch', () => {
   it('a node that refuses our key fails the watch as AuthFailed', async () => {
     const wrongKey = otherKeyPair().privateKey;
     const provider: Provider = {
-      ...testProvider,
-      sshIdentity: async (ref) => ({ ...(await testProvider.sshIdentity(ref)), privateKey: wrongKey }),
+      ...testLabProvider,
+      sshIdentity: async (settings) => ({ ...(await testLabProvider.sshIdentity(settings)), privateKey: wrongKey }),
     };
     await assert.rejects(checkNodes(testDeps({ providerFor: () => provider }), ctx, nodes), failsWith(FailureType.AuthFailed));
   });

@@ -1,5 +1,5 @@
 // bake-image: an image of the master after install-deps, named by the recipe fingerprint and reused.
-import { clusterRef, targetFor, type ActivityDeps } from './deps';
+import { clusterRef, runProvider, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import type { ImageRecord, NodeRecord, RunContext } from './types';
 
@@ -11,7 +11,7 @@ export interface BakeInput extends RunContext {
 export function createBakeActivities(deps: ActivityDeps) {
   return {
     async bakeImage(input: BakeInput): Promise<ImageRecord> {
-      const provider = deps.providerFor(input.spec);
+      const provider = runProvider(deps, input);
       const ref = clusterRef(input);
       return keepAlive(async () => {
         const existing = await provider.findImage(input.fingerprint);

@@ -1,6 +1,6 @@
 // launch-workers: the N-1 workers from the baked image in one provider call, then SSH on each.
 import { Context } from '@temporalio/activity';
-import { clusterRef, targetFor, type ActivityDeps } from './deps';
+import { clusterRef, runProvider, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import { SSH_READY_TIMEOUT_MS } from './provision-master';
 import type { ImageRecord, NodeRecord, RunContext } from './types';
@@ -15,7 +15,7 @@ export function createLaunchActivities(deps: ActivityDeps) {
     async launchWorkers(input: LaunchWorkersInput): Promise<NodeRecord[]> {
       const ctx = Context.current();
       if (input.names.length === 0) return [];
-      const provider = deps.providerFor(input.spec);
+      const provider = runProvider(deps, input);
       return keepAlive(async () => {
         const workers = await provider.launchNodes({
           cluster: clusterRef(input),

@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../common/errors';
 import type { ClusterInfo, NodeRecord } from '../providers/provider';
 import { SshSession } from '../remote/ssh-session';
-import { clusterRef, targetFor, type ActivityDeps } from './deps';
+import { clusterRef, runProvider, targetFor, type ActivityDeps } from './deps';
 import type { RunContext } from './types';
 
 /** A frozen sshd accepts TCP but never sends its banner: this long without an answer means frozen. */
@@ -26,7 +26,7 @@ export async function checkNodes(
   nodes: NodeRecord[],
   cluster?: ClusterInfo,
 ): Promise<NodeHealth> {
-  const listed = await deps.providerFor(ctx.spec).listNodes(clusterRef(ctx));
+  const listed = await runProvider(deps, ctx).listNodes(clusterRef(ctx));
   const running = new Set(listed.filter((n) => n.state === 'running' || n.state === 'pending').map((n) => n.name));
   const gone = nodes.filter((n) => !running.has(n.name)).map((n) => n.name);
   const probes = await Promise.all(

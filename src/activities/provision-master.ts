@@ -5,7 +5,7 @@ import { amxMissing } from '../common/errors';
 import { recipeFingerprint } from '../recipes/recipe-bundle';
 import { recipeFor } from '../recipes/recipe';
 import { LSCPU_COMMAND, parseLscpu } from '../cluster/topology';
-import { clusterRef, targetFor, type ActivityDeps } from './deps';
+import { clusterRef, runProvider, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import type { ProvisionResult, RunContext } from './types';
 
@@ -18,7 +18,7 @@ export function createProvisionActivities(deps: ActivityDeps) {
 }
 
 async function provisionMaster(deps: ActivityDeps, ctx: RunContext): Promise<ProvisionResult> {
-  const provider = deps.providerFor(ctx.spec);
+  const provider = runProvider(deps, ctx);
   const ref = clusterRef(ctx);
   const cluster = await provider.bootstrap(ref);
   const fingerprint = await recipeFingerprint(recipeFor(ctx.spec));

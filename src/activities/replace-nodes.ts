@@ -4,7 +4,7 @@
 import { Context } from '@temporalio/activity';
 import { restoreNewestCheckpoint } from '../artifacts/stored-checkpoints';
 import { REMOTE } from '../recipes/remote-paths';
-import { clusterRef, endpointFor, runStore, targetFor, type ActivityDeps } from './deps';
+import { clusterRef, runProvider, endpointFor, runStore, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import { checkNodes } from './node-watch';
 import { SSH_READY_TIMEOUT_MS } from './provision-master';
@@ -24,7 +24,7 @@ export function createReplaceActivities(deps: ActivityDeps) {
 }
 
 async function replaceNodes(deps: ActivityDeps, input: ReplaceInput): Promise<NodeRecord[]> {
-  const provider = deps.providerFor(input.spec);
+  const provider = runProvider(deps, input);
   const ref = clusterRef(input);
   const health = await checkNodes(deps, input, input.nodes, input.cluster);
   const lost = [...health.lost, ...health.noticed];
@@ -56,7 +56,7 @@ export function createReplaceMasterActivities(deps: ActivityDeps) {
  * checkpoint from the store put back where training resumes from. A healthy master is adopted.
  */
 async function replaceMaster(deps: ActivityDeps, input: ReplaceMasterInput): Promise<NodeRecord> {
-  const provider = deps.providerFor(input.spec);
+  const provider = runProvider(deps, input);
   const ref = clusterRef(input);
   const health = await checkNodes(deps, input, [input.master], input.cluster);
   if (health.lost.length > 0 || health.noticed.length > 0) await provider.terminateNodes(ref, [input.master.name]);

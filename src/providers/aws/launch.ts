@@ -3,7 +3,7 @@
 import { waitUntilInstanceRunning, type Instance } from '@aws-sdk/client-ec2';
 import { capacityUnavailable, clusterConflict, prerequisiteMissing } from '../../common/errors';
 import type { ClusterRef, LaunchRequest, Market, NodeRecord, NodeRole } from '../provider';
-import type { AwsContext } from './context';
+import type { AwsContext, LaunchContext } from './context';
 import { resolveBaseImage, resolveImageById, type LaunchImage } from './images';
 import { byLaunchOrder, describeClusterInstances, isLive, LIVE_STATES, nodeNameOf, roleOf, toNodeRecord } from './instances';
 import { keyPairExists, keyPairName } from './key-pair';
@@ -13,7 +13,7 @@ import { launchWithFailover, placementCandidates, type NodeLaunch, type Placemen
 import { findClusterSecurityGroup } from './security-group';
 import { deriveHostKey } from './ssh-keys';
 import { terminateInstanceIds } from './terminate';
-import { INSTANCE_RUNNING_MAX_WAIT_S, waiterSucceeded } from './waits';
+import { INSTANCE_RUNNING_MAX_WAIT_S, waiterOptions, waiterSucceeded } from './waits';
 
 interface ClusterResources {
   securityGroupId: string;
@@ -33,11 +33,11 @@ function instanceIdsOf(instances: Iterable<Instance>): string[] {
   return [...instances].flatMap((instance) => (instance.InstanceId === undefined ? [] : [instance.InstanceId]));
 }
 
-function marketFor(ctx: AwsContext, role: NodeRole): Market {
+function marketFor(ctx: LaunchContext, role: NodeRole): Market {
   return role === 'master' ? ctx.settings.market : (ctx.settings.workerMarket ?? ctx.settings.market);
 }
 
-async function findClusterResources(ctx: AwsContext, cluster: ClusterRef, privateKey: Buffer): Promise<ClusterResources> {
+async function findClusterResources(ctx: LaunchContext, cluster: ClusterRef, privateKey: Buffer): Promise<ClusterResources> {
   const group = await findClusterSecurityGroup(ctx, cluster.clusterId);
   const keyName = keyPairName(cluster.clusterId, await readPublicKey(ctx.settings, privateKey));
   if (group?.GroupId === undefined || group.VpcId === undefined || !(await keyPairExists(ctx, keyName))) {
@@ -106,8 +106,10 @@ async function waitForNodes(ctx: AwsContext, cluster: ClusterRef, names: string[
   const launched = survivors(await describeClusterInstances(ctx, cluster.clusterId, { names, states: LIVE_STATES }));
   const instanceIds = instanceIdsOf(launched.values());
   if (instanceIds.length > 0) {
-    await waiterSucceeded(() =>
-      waitUntilInstanceRunning({ client: ctx.ec2, maxWaitTime: INSTANCE_RUNNING_MAX_WAIT_S }, { InstanceIds: instanceIds }),
+    await waiterSucceeded(
+      (abortSignal) =>
+        waitUntilInstanceRunning(waiterOptions(ctx, INSTANCE_RUNNING_MAX_WAIT_S, abortSignal), { InstanceIds: instanceIds }),
+      ctx.signal,
     );
   }
   const all = await describeClusterInstances(ctx, cluster.clusterId, { names });
@@ -130,7 +132,7 @@ async function waitForNodes(ctx: AwsContext, cluster: ClusterRef, names: string[
   return records;
 }
 
-async function placementsFor(ctx: AwsContext, vpcId: string, clusterInstances: Instance[]): Promise<Placement[]> {
+async function placementsFor(ctx: LaunchContext, vpcId: string, clusterInstances: Instance[]): Promise<Placement[]> {
   const live = clusterInstances.filter(isLive);
   const zones = live.length > 0 ? [] : await zoneSubnets(ctx, vpcId);
   return placementCandidates(ctx.settings.instanceTypes, zones, live);
@@ -138,7 +140,7 @@ async function placementsFor(ctx: AwsContext, vpcId: string, clusterInstances: I
 
 /** Launches the plan's missing nodes one by one; the first to find capacity decides where the rest go. */
 async function launchMissing(
-  ctx: AwsContext,
+  ctx: LaunchContext,
   request: LaunchRequest,
   plan: LaunchPlan,
   clusterInstances: Instance[],
@@ -164,7 +166,7 @@ async function launchMissing(
   }
 }
 
-export async function launchNodes(ctx: AwsContext, request: LaunchRequest, privateKey: Buffer): Promise<NodeRecord[]> {
+export async function launchNodes(ctx: LaunchContext, request: LaunchRequest, privateKey: Buffer): Promise<NodeRecord[]> {
   const names = [...new Set(request.names)];
   if (names.length === 0) return [];
   const clusterId = request.cluster.clusterId;

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { _InstanceType, RunInstancesCommand, type Instance, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { capacityUnavailable, clusterConflict, imageNotFound } from '../../common/errors';
 import type { ClusterRef, Market, NodeRole } from '../provider';
-import { call, type AwsContext } from './context';
+import { call, type LaunchContext, sendOptions } from './context';
 import { classifyEc2Error, ec2ErrorCode } from './errors';
 import type { LaunchImage } from './images';
 import { byLaunchOrder, isLive } from './instances';
@@ -75,7 +75,7 @@ export function clientToken(launch: NodeLaunch, placement: Placement, retiredIns
   return createHash('sha256').update(material).digest('hex'); // 64 characters, EC2's maximum
 }
 
-function runInput(ctx: AwsContext, launch: NodeLaunch, placement: Placement, token: string): RunInstancesCommandInput {
+function runInput(ctx: LaunchContext, launch: NodeLaunch, placement: Placement, token: string): RunInstancesCommandInput {
   const tags = nodeTags(launch.cluster, launch.role, launch.name);
   return {
     ImageId: launch.image.imageId,
@@ -108,12 +108,12 @@ function runInput(ctx: AwsContext, launch: NodeLaunch, placement: Placement, tok
   };
 }
 
-async function runInstance(ctx: AwsContext, launch: NodeLaunch, placement: Placement): Promise<void> {
+async function runInstance(ctx: LaunchContext, launch: NodeLaunch, placement: Placement): Promise<void> {
   let retired = launch.retiredInstanceIds;
   for (let generation = 0; generation < MAX_TOKEN_GENERATIONS; generation += 1) {
     const token = clientToken(launch, placement, retired);
     const output = await call(ctx, 'RunInstances', () =>
-      ctx.ec2.send(new RunInstancesCommand(runInput(ctx, launch, placement, token))),
+      ctx.ec2.send(new RunInstancesCommand(runInput(ctx, launch, placement, token)), sendOptions(ctx)),
     );
     const instance = output.Instances?.[0];
     if (instance?.InstanceId === undefined) throw new Error(`RunInstances for ${launch.name} returned no instance`);
@@ -134,7 +134,7 @@ function launchFailure(error: unknown, launch: NodeLaunch): unknown {
 }
 
 /** Launches the node in the first placement with capacity; returns that placement. */
-export async function launchWithFailover(ctx: AwsContext, launch: NodeLaunch, placements: Placement[]): Promise<Placement> {
+export async function launchWithFailover(ctx: LaunchContext, launch: NodeLaunch, placements: Placement[]): Promise<Placement> {
   const tried: string[] = [];
   const codes: string[] = [];
   for (const placement of placements) {
