@@ -1,5 +1,5 @@
 // bake-image: an image of the master after install-deps, named by the recipe fingerprint and reused.
-import { clusterRef, runProvider, targetFor, type ActivityDeps } from './deps';
+import { activitySignal, clusterRef, runProvider, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import type { ImageRecord, NodeRecord, RunContext } from './types';
 
@@ -17,7 +17,10 @@ export function createBakeActivities(deps: ActivityDeps) {
         const existing = await provider.findImage(input.fingerprint);
         if (existing) return existing;
         // Images are taken without a reboot: flush the install to disk first.
-        await deps.remote.check(await targetFor(deps, input, input.master), 'sync', { label: 'flush disks before baking' });
+        await deps.remote.check(await targetFor(deps, input, input.master), 'sync', {
+          label: 'flush disks before baking',
+          signal: activitySignal(),
+        });
         return provider.bakeImage(ref, input.master, input.fingerprint);
       });
     },

@@ -26,8 +26,9 @@ async function provisionMaster(deps: ActivityDeps, ctx: RunContext): Promise<Pro
   const [master] = await provider.launchNodes({ cluster: ref, role: 'master', names: ['master'], image });
   if (!master) throw new Error('the provider launched no master');
   const target = await targetFor(deps, ctx, master);
-  await deps.remote.waitReady(target, SSH_READY_TIMEOUT_MS, Context.current().cancellationSignal);
-  const lscpu = await deps.remote.check(target, LSCPU_COMMAND, { label: 'read the CPU topology' });
+  const signal = Context.current().cancellationSignal;
+  await deps.remote.waitReady(target, SSH_READY_TIMEOUT_MS, signal);
+  const lscpu = await deps.remote.check(target, LSCPU_COMMAND, { label: 'read the CPU topology', signal });
   const cpu = parseLscpu(lscpu.stdout);
   if (ctx.spec.provider === 'aws' && ctx.spec.aws.requireAmx && !cpu.amx) throw amxMissing(master.name);
   return { cluster, master, fingerprint, imageReused: image !== undefined, cpu };
