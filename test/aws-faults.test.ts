@@ -119,7 +119,7 @@ describe('aws provider faults', { skip: motoUnavailableReason() }, () => {
   test('spot capacity codes fail over too', async () => {
     const h = createHarness(moto, { market: 'spot', instanceTypes: ['r7iz.metal-16xl'], availabilityZones: ['us-east-1a', 'us-east-1c'] });
     await h.provider.bootstrap(h.cluster);
-    h.faults.rules.push({ command: 'RunInstances', code: 'MaxSpotInstanceCountExceeded', httpStatus: 400, times: 1 });
+    h.faults.rules.push({ command: 'RunInstances', code: 'SpotMaxPriceTooLow', httpStatus: 400, times: 1 });
     const [node] = await h.provider.launchNodes({ cluster: h.cluster, role: 'master', names: ['master'] });
     assert.equal(node?.market, 'spot');
     assert.deepEqual(await launchAttempts(h), ['r7iz.metal-16xl@us-east-1a', 'r7iz.metal-16xl@us-east-1c']);

@@ -32,7 +32,9 @@ test('EC2 errors are classified by code, capacity before the 5xx rule', () => {
     [ec2Error('InsufficientInstanceCapacity', 500), 'capacity'],
     [ec2Error('InsufficientHostCapacity', 500), 'capacity'],
     [ec2Error('InsufficientCapacity', 500), 'capacity'],
-    [ec2Error('MaxSpotInstanceCountExceeded', 400), 'capacity'],
+    [ec2Error('MaxSpotInstanceCountExceeded', 400), 'quota'],
+    [ec2Error('VcpuLimitExceeded', 400), 'quota'],
+    [ec2Error('InstanceLimitExceeded', 400), 'quota'],
     [ec2Error('SpotMaxPriceTooLow', 400), 'capacity'],
     [ec2Error('Unsupported', 400), 'capacity'],
     [ec2Error('RequestLimitExceeded', 503), 'retryable'],
@@ -179,7 +181,7 @@ test('client tokens are stable for the same launch and change with placement, im
   assert.notEqual(clientToken(launchFor({ name: 'worker-2' }), PLACEMENT_A, []), token);
 });
 
-test('placements try every zone of a type before the next type, and pin to a live node', () => {
+test('placements try every zone of a type before the next type, and start at a live node placement', () => {
   const zones = [PLACEMENT_A.zone, PLACEMENT_B.zone];
   assert.deepEqual(
     placementCandidates(['r7iz.metal-16xl', 'm7i.48xlarge'], zones, []).map((p) => `${p.instanceType}@${p.zone.availabilityZone}`),
@@ -192,9 +194,10 @@ test('placements try every zone of a type before the next type, and pin to a liv
     SubnetId: 'subnet-b',
     LaunchTime: new Date(0),
   };
-  assert.deepEqual(placementCandidates(['r7iz.metal-16xl', 'm7i.48xlarge'], zones, [master]), [
-    { instanceType: 'm7i.48xlarge', zone: { availabilityZone: 'us-east-1b', subnetId: 'subnet-b' } },
-  ]);
+  assert.deepEqual(
+    placementCandidates(['r7iz.metal-16xl', 'm7i.48xlarge'], zones, [master]).map((p) => `${p.instanceType}@${p.zone.availabilityZone}`),
+    ['m7i.48xlarge@us-east-1b', 'm7i.48xlarge@us-east-1a', 'r7iz.metal-16xl@us-east-1a', 'r7iz.metal-16xl@us-east-1b'],
+  );
 });
 
 test('settings validation names the SSH CIDR, open SSH, unknown instance types and foreign zones', () => {

@@ -9,7 +9,7 @@ import { byLaunchOrder, describeClusterInstances, isLive, LIVE_STATES, nodeNameO
 import { keyPairExists, keyPairName } from './key-pair';
 import { zoneSubnets } from './network';
 import { readPublicKey } from './operator-key';
-import { launchWithFailover, placementCandidates, type NodeLaunch, type Placement } from './run-instance';
+import { launchWithFailover, placementCandidates, preferPlacement, type NodeLaunch, type Placement } from './run-instance';
 import { findClusterSecurityGroup } from './security-group';
 import { deriveHostKey } from './ssh-keys';
 import { terminateInstanceIds } from './terminate';
@@ -133,12 +133,10 @@ async function waitForNodes(ctx: AwsContext, cluster: ClusterRef, names: string[
 }
 
 async function placementsFor(ctx: LaunchContext, vpcId: string, clusterInstances: Instance[]): Promise<Placement[]> {
-  const live = clusterInstances.filter(isLive);
-  const zones = live.length > 0 ? [] : await zoneSubnets(ctx, vpcId);
-  return placementCandidates(ctx.settings.instanceTypes, zones, live);
+  return placementCandidates(ctx.settings.instanceTypes, await zoneSubnets(ctx, vpcId), clusterInstances.filter(isLive));
 }
 
-/** Launches the plan's missing nodes one by one; the first to find capacity decides where the rest go. */
+/** Launches the plan's missing nodes one by one; where the first finds capacity is where the rest try first. */
 async function launchMissing(
   ctx: LaunchContext,
   request: LaunchRequest,
@@ -162,7 +160,7 @@ async function launchMissing(
       hostKeySecret: privateKey,
       retiredInstanceIds: plan.retired.get(name) ?? [],
     };
-    placements = [await launchWithFailover(ctx, launch, placements)];
+    placements = preferPlacement(await launchWithFailover(ctx, launch, placements), placements);
   }
 }
 

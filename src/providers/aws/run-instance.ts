@@ -11,6 +11,7 @@ import { byLaunchOrder, isLive } from './instances';
 import type { ZoneSubnet } from './network';
 import { deriveHostKey } from './ssh-keys';
 import { nodeTags, tagSpecification } from './tags';
+import { quotaFailure } from './quotas';
 import { hostKeyUserData } from './user-data';
 
 export interface Placement {
@@ -47,17 +48,28 @@ export function placementLabel(placement: Placement): string {
 }
 
 /**
- * Where to try launching. A cluster stays in one zone and on one instance type (MPI between zones is
- * slow and billed per GB), so once any node lives, only its placement is tried; otherwise every
- * zone of the first instance type, then every zone of the next type.
+ * Where to try launching: every zone of the first instance type, then every zone of the next type.
+ * A cluster prefers one zone and one instance type (MPI between zones is slow and billed per GB), so
+ * once a node lives its placement comes first, then its type in the other zones, then the rest. A
+ * replacement for a reclaimed node still fails over: the zone that just lost it is the least likely
+ * to have capacity, and a run that cannot replace its node loses more than cross-zone traffic costs.
  */
 export function placementCandidates(instanceTypes: string[], zones: ZoneSubnet[], liveClusterInstances: Instance[]): Placement[] {
+  const all = instanceTypes.filter(isKnownInstanceType).flatMap((instanceType) => zones.map((zone) => ({ instanceType, zone })));
   const anchor = [...liveClusterInstances].sort(byLaunchOrder)[0];
   const anchorZone = anchor?.Placement?.AvailabilityZone;
-  if (anchor?.InstanceType !== undefined && anchorZone !== undefined && anchor.SubnetId !== undefined) {
-    return [{ instanceType: anchor.InstanceType, zone: { availabilityZone: anchorZone, subnetId: anchor.SubnetId } }];
-  }
-  return instanceTypes.filter(isKnownInstanceType).flatMap((instanceType) => zones.map((zone) => ({ instanceType, zone })));
+  if (anchor?.InstanceType === undefined || anchorZone === undefined || anchor.SubnetId === undefined) return all;
+  return preferPlacement(
+    { instanceType: anchor.InstanceType, zone: { availabilityZone: anchorZone, subnetId: anchor.SubnetId } },
+    all,
+  );
+}
+
+/** The same candidates with this placement first, then its instance type's other zones, then the rest in order. */
+export function preferPlacement(first: Placement, candidates: Placement[]): Placement[] {
+  const rest = candidates.filter((p) => placementLabel(p) !== placementLabel(first));
+  const sameType = rest.filter((p) => p.instanceType === first.instanceType);
+  return [first, ...sameType, ...rest.filter((p) => p.instanceType !== first.instanceType)];
 }
 
 /** Same node, placement, image and generation give the same token; anything else a new one. */
@@ -124,8 +136,17 @@ async function runInstance(ctx: LaunchContext, launch: NodeLaunch, placement: Pl
   throw new Error(`RunInstances for ${launch.name} kept returning terminated instances for fresh client tokens`);
 }
 
-function launchFailure(error: unknown, launch: NodeLaunch): unknown {
+function launchFailure(ctx: LaunchContext, error: unknown, launch: NodeLaunch, placement: Placement): unknown {
   const kind = classifyEc2Error(error);
+  if (kind === 'quota') {
+    return quotaFailure({
+      code: ec2ErrorCode(error) ?? 'quota error',
+      instanceType: placement.instanceType,
+      market: launch.market,
+      region: ctx.region,
+      what: `launching ${launch.name} (${placement.instanceType}, ${launch.market})`,
+    });
+  }
   if (kind === 'image-missing') return imageNotFound(launch.image.imageId, `${ec2ErrorCode(error) ?? 'error'} from RunInstances`);
   if (kind === 'idempotency-mismatch') {
     return clusterConflict(`node ${launch.name} was launched earlier with different settings (IdempotentParameterMismatch)`);
@@ -142,7 +163,7 @@ export async function launchWithFailover(ctx: LaunchContext, launch: NodeLaunch,
       await runInstance(ctx, launch, placement);
       return placement;
     } catch (error) {
-      if (classifyEc2Error(error) !== 'capacity') throw launchFailure(error, launch);
+      if (classifyEc2Error(error) !== 'capacity') throw launchFailure(ctx, error, launch, placement);
       tried.push(placementLabel(placement));
       codes.push(ec2ErrorCode(error) ?? 'capacity error');
     }
