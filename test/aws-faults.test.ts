@@ -103,10 +103,10 @@ describe('aws provider faults', { skip: motoUnavailableReason() }, () => {
       assert.ok(error instanceof ApplicationFailure && !error.nonRetryable);
       assert.deepEqual(error.details?.[0], {
         tried: [
-          'r7iz.metal-16xl in us-east-1a',
-          'r7iz.metal-16xl in us-east-1b',
-          'm7i.48xlarge in us-east-1a',
-          'm7i.48xlarge in us-east-1b',
+          'r7iz.metal-16xl in us-east-1a (on-demand)',
+          'r7iz.metal-16xl in us-east-1b (on-demand)',
+          'm7i.48xlarge in us-east-1a (on-demand)',
+          'm7i.48xlarge in us-east-1b (on-demand)',
         ],
       });
       return true;

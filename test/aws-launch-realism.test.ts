@@ -101,4 +101,63 @@ describe('EC2 launch realism (moto)', { skip: motoUnavailableReason() }, () => {
     assert.equal(placed?.Placement?.AvailabilityZone, 'us-east-1b');
     assert.equal(live.length, 2, 'the master and the replacement');
   });
+
+  test('spot-then-on-demand launches on-demand after N spot capacity failures; siblings in the same launch go straight to on-demand', async () => {
+    const h = createHarness(moto, {
+      market: 'spot-then-on-demand',
+      spotFailuresBeforeOnDemand: 2,
+      instanceTypes: ['r7iz.metal-16xl'],
+      availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
+    });
+    await h.provider.bootstrap(h.cluster);
+    h.faults.rules.push({ command: 'RunInstances', code: 'InsufficientInstanceCapacity', httpStatus: 500, when: isSpot });
+    const [master] = await h.provider.launchNodes({ cluster: h.cluster, role: 'master', names: ['master'] });
+    const workers = await h.provider.launchNodes({ cluster: h.cluster, role: 'worker', names: ['worker-1', 'worker-2'] });
+    assert.deepEqual(await marketAttempts(h), [
+      'spot r7iz.metal-16xl@us-east-1a',
+      'spot r7iz.metal-16xl@us-east-1b',
+      'on-demand r7iz.metal-16xl@us-east-1a',
+      // A later launch (the workers) tries spot again from the master's placement; worker-2 follows worker-1 to on-demand.
+      'spot r7iz.metal-16xl@us-east-1a',
+      'spot r7iz.metal-16xl@us-east-1b',
+      'on-demand r7iz.metal-16xl@us-east-1a',
+      'on-demand r7iz.metal-16xl@us-east-1a',
+    ]);
+    assert.deepEqual(
+      [master, ...workers].map((node) => node?.market),
+      ['on-demand', 'on-demand', 'on-demand'],
+    );
+    const lifecycles = (await clusterInstances(h.ec2, h.cluster.clusterId, ALIVE)).map((i) => i.InstanceLifecycle ?? 'on-demand');
+    assert.deepEqual(lifecycles, ['on-demand', 'on-demand', 'on-demand']);
+  });
+
+  test('spot-then-on-demand stays on spot when spot finds capacity within N tries', async () => {
+    const h = createHarness(moto, {
+      market: 'spot-then-on-demand',
+      instanceTypes: ['r7iz.metal-16xl'],
+      availabilityZones: ['us-east-1a', 'us-east-1b'],
+    });
+    await h.provider.bootstrap(h.cluster);
+    h.faults.rules.push({
+      command: 'RunInstances',
+      code: 'InsufficientInstanceCapacity',
+      httpStatus: 500,
+      when: isSpot,
+      times: 1,
+    });
+    const [master] = await h.provider.launchNodes({ cluster: h.cluster, role: 'master', names: ['master'] });
+    assert.deepEqual(await marketAttempts(h), ['spot r7iz.metal-16xl@us-east-1a', 'spot r7iz.metal-16xl@us-east-1b']);
+    assert.equal(master?.market, 'spot');
+    assert.equal(h.settings.spotFailuresBeforeOnDemand, 3, 'the test settings use the default');
+  });
 });
+
+function isSpot(input: Record<string, unknown>): boolean {
+  return (input.InstanceMarketOptions as { MarketType?: string } | undefined)?.MarketType === 'spot';
+}
+
+/** The RunInstances calls made, as "market type@zone". */
+async function marketAttempts(h: MotoHarness): Promise<string[]> {
+  const places = await launchAttempts(h);
+  return callsOf(h.faults, 'RunInstances').map((input, i) => `${isSpot(input) ? 'spot' : 'on-demand'} ${places[i] ?? '?'}`);
+}

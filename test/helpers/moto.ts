@@ -208,6 +208,7 @@ export function awsTestSettings(key: TestKey, overrides: Partial<AwsSettings> = 
     instanceTypes: ['r7iz.metal-16xl', 'm7i.48xlarge'],
     availabilityZones: ['us-east-1a', 'us-east-1b'],
     market: 'on-demand',
+    spotFailuresBeforeOnDemand: 3,
     sshCidr: TEST_SSH_CIDR,
     baseImage: MOTO_UBUNTU_IMAGE,
     requireAmx: true,

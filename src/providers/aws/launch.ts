@@ -2,14 +2,22 @@
 // shortfall, remove duplicates a concurrent launch may have made, wait until all run.
 import { waitUntilInstanceRunning, type Instance } from '@aws-sdk/client-ec2';
 import { capacityUnavailable, clusterConflict, prerequisiteMissing } from '../../common/errors';
-import type { ClusterRef, LaunchRequest, Market, NodeRecord, NodeRole } from '../provider';
+import type { ClusterRef, LaunchRequest, NodeRecord, NodeRole } from '../provider';
 import type { AwsContext, LaunchContext } from './context';
 import { resolveBaseImage, resolveImageById, type LaunchImage } from './images';
 import { byLaunchOrder, describeClusterInstances, isLive, LIVE_STATES, nodeNameOf, roleOf, toNodeRecord } from './instances';
 import { keyPairExists, keyPairName } from './key-pair';
 import { zoneSubnets } from './network';
 import { readPublicKey } from './operator-key';
-import { launchWithFailover, placementCandidates, preferPlacement, type NodeLaunch, type Placement } from './run-instance';
+import {
+  launchAttempts,
+  launchWithFailover,
+  placementCandidates,
+  preferPlacement,
+  type NodeLaunch,
+  type Placement,
+} from './run-instance';
+import type { MarketPolicy } from '../../spec/schema';
 import { findClusterSecurityGroup } from './security-group';
 import { deriveHostKey } from './ssh-keys';
 import { terminateInstanceIds } from './terminate';
@@ -33,7 +41,7 @@ function instanceIdsOf(instances: Iterable<Instance>): string[] {
   return [...instances].flatMap((instance) => (instance.InstanceId === undefined ? [] : [instance.InstanceId]));
 }
 
-function marketFor(ctx: LaunchContext, role: NodeRole): Market {
+function marketFor(ctx: LaunchContext, role: NodeRole): MarketPolicy {
   return role === 'master' ? ctx.settings.market : (ctx.settings.workerMarket ?? ctx.settings.market);
 }
 
@@ -148,19 +156,26 @@ async function launchMissing(
   const image: LaunchImage =
     request.image === undefined ? await resolveBaseImage(ctx) : await resolveImageById(ctx, request.image.imageId);
   let placements = await placementsFor(ctx, resources.vpcId, clusterInstances);
+  let policy = marketFor(ctx, request.role);
   for (const name of plan.missing) {
-    const launch: NodeLaunch = {
+    const launch: Omit<NodeLaunch, 'market'> = {
       cluster: request.cluster,
       role: request.role,
       name,
-      market: marketFor(ctx, request.role),
       image,
       securityGroupId: resources.securityGroupId,
       keyName: resources.keyName,
       hostKeySecret: privateKey,
       retiredInstanceIds: plan.retired.get(name) ?? [],
     };
-    placements = preferPlacement(await launchWithFailover(ctx, launch, placements), placements);
+    const landed = await launchWithFailover(
+      ctx,
+      launch,
+      launchAttempts(policy, placements, ctx.settings.spotFailuresBeforeOnDemand),
+    );
+    placements = preferPlacement(landed.placement, placements);
+    // Spot ran dry for this node: its siblings go straight to on-demand instead of failing N times each.
+    if (policy === 'spot-then-on-demand' && landed.market === 'on-demand') policy = 'on-demand';
   }
 }
 

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { _InstanceType, RunInstancesCommand, type Instance, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { capacityUnavailable, clusterConflict, imageNotFound } from '../../common/errors';
+import type { MarketPolicy } from '../../spec/schema';
 import type { ClusterRef, Market, NodeRole } from '../provider';
 import { call, type LaunchContext, sendOptions } from './context';
 import { classifyEc2Error, ec2ErrorCode } from './errors';
@@ -154,17 +155,42 @@ function launchFailure(ctx: LaunchContext, error: unknown, launch: NodeLaunch, p
   return error;
 }
 
-/** Launches the node in the first placement with capacity; returns that placement. */
-export async function launchWithFailover(ctx: LaunchContext, launch: NodeLaunch, placements: Placement[]): Promise<Placement> {
+export interface LaunchAttempt {
+  placement: Placement;
+  market: Market;
+}
+
+/**
+ * The launches to try, in order. Each attempt after the first follows a capacity failure, so for
+ * spot-then-on-demand "spot on the first N placements, then on-demand on all of them" is exactly
+ * "on-demand after N spot capacity failures".
+ */
+export function launchAttempts(
+  policy: MarketPolicy,
+  placements: Placement[],
+  spotFailuresBeforeOnDemand: number,
+): LaunchAttempt[] {
+  const on = (market: Market) => (placement: Placement) => ({ placement, market });
+  if (policy !== 'spot-then-on-demand') return placements.map(on(policy));
+  return [...placements.slice(0, spotFailuresBeforeOnDemand).map(on('spot')), ...placements.map(on('on-demand'))];
+}
+
+/** Launches the node at the first attempt with capacity; returns that attempt. */
+export async function launchWithFailover(
+  ctx: LaunchContext,
+  launch: Omit<NodeLaunch, 'market'>,
+  attempts: LaunchAttempt[],
+): Promise<LaunchAttempt> {
   const tried: string[] = [];
   const codes: string[] = [];
-  for (const placement of placements) {
+  for (const attempt of attempts) {
+    const withMarket: NodeLaunch = { ...launch, market: attempt.market };
     try {
-      await runInstance(ctx, launch, placement);
-      return placement;
+      await runInstance(ctx, withMarket, attempt.placement);
+      return attempt;
     } catch (error) {
-      if (classifyEc2Error(error) !== 'capacity') throw launchFailure(ctx, error, launch, placement);
-      tried.push(placementLabel(placement));
+      if (classifyEc2Error(error) !== 'capacity') throw launchFailure(ctx, error, withMarket, attempt.placement);
+      tried.push(`${placementLabel(attempt.placement)} (${attempt.market})`);
       codes.push(ec2ErrorCode(error) ?? 'capacity error');
     }
   }
