@@ -98,7 +98,7 @@ describe('step activities on real local nodes', () => {
     const [a, b] = await twice(activities.wireSsh, { ...ctx, sshUser: 'ubuntu', nodes });
     assert.deepEqual(a.hosts, ['master', 'worker-1']);
     assert.deepEqual(b, a);
-    const identity = await testProvider.sshIdentity({ clusterId: ctx.clusterId, runName: spec.name });
+    const identity = await testProvider.sshIdentity();
     const keys = await testDeps().remote.check(
       sshTarget(nodes[1] as NodeRecord, identity),
       'grep -c tuneforge-cluster .ssh/authorized_keys',
@@ -138,13 +138,7 @@ describe('step activities on real local nodes', () => {
     assert.ok('stillRunning' in first, 'a zero window hands the job over while it still runs');
     assert.equal(first.progress.jobId, 'train-1');
     const onMaster = async (command: string) =>
-      (
-        await testDeps().remote.check(
-          sshTarget(master, await testProvider.sshIdentity({ clusterId: ctx.clusterId, runName: spec.name })),
-          command,
-          { label: command },
-        )
-      ).stdout;
+      (await testDeps().remote.check(sshTarget(master, await testProvider.sshIdentity()), command, { label: command })).stdout;
     assert.equal((await onMaster('test -f tuneforge/jobs/train-1/exit_code && echo exited || echo running')).trim(), 'running');
     const second = finished(
       (await new MockActivityEnvironment().run(activities.distributedTrain, { ...input, handedOver: first.progress })) as

@@ -57,7 +57,7 @@ describe('artifact store', { skip }, () => {
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     const [master] = await testProvider.launchNodes({ cluster, role: 'master', names: ['master'] });
     assert.ok(master);
-    node = { remote, target: sshTarget(master, await testProvider.sshIdentity(cluster)) };
+    node = { remote, target: sshTarget(master, await testProvider.sshIdentity()) };
     // install-deps puts the recipe (with the node-side mover) on the master.
     await remote.upload(
       node.target,

@@ -103,10 +103,10 @@ describe('aws provider faults', { skip: motoUnavailableReason() }, () => {
       assert.ok(error instanceof ApplicationFailure && !error.nonRetryable);
       assert.deepEqual(error.details?.[0], {
         tried: [
-          'r7iz.metal-16xl in us-east-1a',
-          'r7iz.metal-16xl in us-east-1b',
-          'm7i.48xlarge in us-east-1a',
-          'm7i.48xlarge in us-east-1b',
+          'r7iz.metal-16xl in us-east-1a (on-demand)',
+          'r7iz.metal-16xl in us-east-1b (on-demand)',
+          'm7i.48xlarge in us-east-1a (on-demand)',
+          'm7i.48xlarge in us-east-1b (on-demand)',
         ],
       });
       return true;
@@ -119,7 +119,7 @@ describe('aws provider faults', { skip: motoUnavailableReason() }, () => {
   test('spot capacity codes fail over too', async () => {
     const h = createHarness(moto, { market: 'spot', instanceTypes: ['r7iz.metal-16xl'], availabilityZones: ['us-east-1a', 'us-east-1c'] });
     await h.provider.bootstrap(h.cluster);
-    h.faults.rules.push({ command: 'RunInstances', code: 'MaxSpotInstanceCountExceeded', httpStatus: 400, times: 1 });
+    h.faults.rules.push({ command: 'RunInstances', code: 'SpotMaxPriceTooLow', httpStatus: 400, times: 1 });
     const [node] = await h.provider.launchNodes({ cluster: h.cluster, role: 'master', names: ['master'] });
     assert.equal(node?.market, 'spot');
     assert.deepEqual(await launchAttempts(h), ['r7iz.metal-16xl@us-east-1a', 'r7iz.metal-16xl@us-east-1c']);

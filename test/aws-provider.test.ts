@@ -22,12 +22,11 @@ import {
   clusterInstances,
   clusterLeftovers,
   createHarness,
+  motoClientFactory,
   MOTO_UBUNTU_IMAGE_ID,
   motoUnavailableReason,
   startMoto,
   TEST_SSH_CIDR,
-  writeTestKey,
-  awsTestSettings,
   type MotoServer,
 } from './helpers/moto';
 
@@ -111,12 +110,28 @@ describe('aws provider on moto', { skip: motoUnavailableReason() }, () => {
     assert.deepEqual(ruleStrings(group?.IpPermissions ?? [], groupId), ['-1:self', `tcp:22:22:${TEST_SSH_CIDR}`]);
   });
 
-  test('the provider refuses to start without an SSH CIDR, or with one open to the internet', () => {
-    const key = writeTestKey();
-    const { sshCidr: _omitted, ...withoutCidr } = awsTestSettings(key);
-    assert.throws(() => createAwsProvider(withoutCidr), (error) => failureType(error) === 'SpecInvalid');
-    assert.throws(() => createAwsProvider(awsTestSettings(key, { sshCidr: '0.0.0.0/0' })), (error) => failureType(error) === 'SpecInvalid');
-    assert.doesNotThrow(() => createAwsProvider(withoutCidr, { operatorCidr: '198.51.100.4/32' }));
+  test('bootstrap refuses a run without an SSH CIDR, with one open to the internet, or with a missing key file, creating nothing', async () => {
+    const h = createHarness(moto);
+    const { sshCidr: _omitted, ...withoutCidr } = h.settings;
+    const bootstrap = (settings: typeof h.settings, operatorCidr?: string) =>
+      createAwsProvider(
+        { region: settings.region },
+        { createClient: motoClientFactory(moto.endpoint, h.accountId, h.faults), ...(operatorCidr ? { operatorCidr } : {}) },
+      ).bootstrap(h.cluster, { provider: 'aws', aws: settings });
+    const refusedAt = (path: string) => (error: unknown) => {
+      assert.equal(failureType(error), 'SpecInvalid');
+      assert.match(String((error as Error).message), new RegExp(path.replace('.', '\\.')));
+      return true;
+    };
+    await assert.rejects(bootstrap(withoutCidr), refusedAt('aws.sshCidr'));
+    await assert.rejects(bootstrap({ ...h.settings, sshCidr: '0.0.0.0/0' }), refusedAt('aws.sshCidr'));
+    await assert.rejects(
+      bootstrap({ ...h.settings, privateKeyPath: '/nonexistent/id_ed25519' }),
+      refusedAt('aws.privateKeyPath'),
+    );
+    assert.deepEqual(await clusterLeftovers(h.ec2, h.cluster.clusterId), { instances: 0, groups: 0, keyPairs: 0 });
+    await bootstrap(withoutCidr, '198.51.100.4/32');
+    assert.equal((await clusterLeftovers(h.ec2, h.cluster.clusterId)).groups, 1);
   });
 
   test('an unknown base image id fails bootstrap with a non-retryable ImageNotFound before anything is created', async () => {
@@ -147,10 +162,16 @@ describe('aws provider on moto', { skip: motoUnavailableReason() }, () => {
     assert.deepEqual(JSON.parse(JSON.stringify(master)), master, 'records are JSON-plain');
 
     const workers = await h.provider.launchNodes({ cluster: h.cluster, role: 'worker', names: ['worker-1', 'worker-2'] });
-    assert.deepEqual(workers.map((node) => node.name), ['worker-1', 'worker-2']);
+    assert.deepEqual(
+      workers.map((node) => node.name),
+      ['worker-1', 'worker-2'],
+    );
     // A retry after a crash: the same call again launches nothing.
     const again = await h.provider.launchNodes({ cluster: h.cluster, role: 'worker', names: ['worker-1', 'worker-2'] });
-    assert.deepEqual(again.map((node) => node.providerId), workers.map((node) => node.providerId));
+    assert.deepEqual(
+      again.map((node) => node.providerId),
+      workers.map((node) => node.providerId),
+    );
     assert.equal((await clusterInstances(h.ec2, h.cluster.clusterId)).length, 3);
 
     const listed = await h.provider.listNodes(h.cluster);
@@ -165,7 +186,9 @@ describe('aws provider on moto', { skip: motoUnavailableReason() }, () => {
     await h.provider.bootstrap(h.cluster);
     const [node] = await h.provider.launchNodes({ cluster: h.cluster, role: 'master', names: ['master'] });
     assert.ok(node);
-    const attribute = await h.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: node.providerId, Attribute: 'userData' }));
+    const attribute = await h.ec2.send(
+      new DescribeInstanceAttributeCommand({ InstanceId: node.providerId, Attribute: 'userData' }),
+    );
     const userData = Buffer.from(attribute.UserData?.Value ?? '', 'base64').toString('utf8');
     assert.match(userData, /^#cloud-config\n/);
     assert.match(userData, /ssh_deletekeys: true/);
@@ -192,9 +215,18 @@ describe('aws provider on moto', { skip: motoUnavailableReason() }, () => {
     const request = { cluster: h.cluster, role: 'worker' as const, names: ['worker-1', 'worker-2'] };
     await Promise.all([h.provider.launchNodes(request), h.secondProvider().launchNodes(request)]);
     const live = await clusterInstances(h.ec2, h.cluster.clusterId, ['pending', 'running']);
-    assert.deepEqual(live.map((instance) => instance.Tags?.find((tag) => tag.Key === 'tuneforge:node')?.Value).sort(), ['worker-1', 'worker-2']);
+    assert.deepEqual(live.map((instance) => instance.Tags?.find((tag) => tag.Key === 'tuneforge:node')?.Value).sort(), [
+      'worker-1',
+      'worker-2',
+    ]);
     const listed = await h.provider.listNodes(h.cluster);
-    assert.deepEqual(listed.filter((node) => node.state === 'running').map((node) => node.name).sort(), ['worker-1', 'worker-2']);
+    assert.deepEqual(
+      listed
+        .filter((node) => node.state === 'running')
+        .map((node) => node.name)
+        .sort(),
+      ['worker-1', 'worker-2'],
+    );
   });
 
   test('a node whose instance died is relaunched under the same name; the dead one stays listed with its reason', async () => {
@@ -271,12 +303,16 @@ describe('aws provider on moto', { skip: motoUnavailableReason() }, () => {
     await h.provider.cleanup(h.cluster);
   });
 
-  test('sshIdentity reads the private key; an unreadable one is PrerequisiteMissing', async () => {
+  test('sshIdentity reads the private key; a missing one is SpecInvalid naming aws.privateKeyPath', async () => {
     const h = createHarness(moto);
-    const identity = await h.provider.sshIdentity(h.cluster);
+    const identity = await h.provider.sshIdentity();
     assert.equal(identity.username, 'ubuntu');
     assert.deepEqual(identity.privateKey, readFileSync(h.key.privateKeyPath));
     const broken = createHarness(moto, { privateKeyPath: '/nonexistent/id_ed25519' });
-    await assert.rejects(broken.provider.sshIdentity(broken.cluster), (error) => failureType(error) === 'PrerequisiteMissing');
+    await assert.rejects(broken.provider.sshIdentity(), (error) => {
+      assert.equal(failureType(error), 'SpecInvalid');
+      assert.match((error as Error).message, /aws\.privateKeyPath: \/nonexistent\/id_ed25519 does not exist \(ENOENT\)/);
+      return true;
+    });
   });
 });

@@ -8,10 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { WORKFLOW_TYPE } from '../src/common/names';
-import type { ClusterRef, Provider } from '../src/providers/provider';
+import type { ClusterRef } from '../src/providers/provider';
+import { bindRun, type RunProvider } from '../src/providers/run-provider';
 import { createRemoteShell, sshTarget } from '../src/remote/remote-shell';
 import type { RunSummary } from '../src/workflows/definitions';
-import { liveNodeProcesses, testDeps, testProvider } from './helpers/local-lab';
+import { liveNodeProcesses, testDeps, testLabProvider } from './helpers/local-lab';
 import { mirroredProvider } from './helpers/mirrored-provider';
 import {
   clusterInstances,
@@ -64,17 +65,18 @@ describe('a whole run with provider: aws on moto', { skip: motoUnavailableReason
 
   it('completes every step and leaves no instance, security group or key pair of the run', { timeout: 10 * 60_000 }, async () => {
     const workflowId = uniqueId('aws-e2e');
-    const provider = mirroredProvider(harness.provider, testProvider);
+    const provider = mirroredProvider(harness.regionProvider, testLabProvider);
+    const runView = bindRun(provider, { provider: 'aws', aws: harness.settings });
     const activities = realActivities(testDeps({ providerFor: () => provider }));
     let credentialsOnNodes: string[] | undefined;
     const deliverModel: typeof activities.deliverModel = async (input) => {
       // Training and checkpoint uploads are done, the model upload is next: every node has had its chance to hold credentials.
       const cluster = { clusterId: input.clusterId, runName: input.spec.name };
       // The detector must see a planted key before its silence means anything.
-      await nodeShell(provider, cluster, input.master.name, `echo ${process.env.AWS_ACCESS_KEY_ID} > planted-key`);
-      assert.deepEqual(await credentialTraces(provider, cluster), [`${input.master.name}: /home/ubuntu/planted-key`]);
-      await nodeShell(provider, cluster, input.master.name, 'rm planted-key');
-      credentialsOnNodes = await credentialTraces(provider, cluster);
+      await nodeShell(runView, cluster, input.master.name, `echo ${process.env.AWS_ACCESS_KEY_ID} > planted-key`);
+      assert.deepEqual(await credentialTraces(runView, cluster), [`${input.master.name}: /home/ubuntu/planted-key`]);
+      await nodeShell(runView, cluster, input.master.name, 'rm planted-key');
+      credentialsOnNodes = await credentialTraces(runView, cluster);
       return activities.deliverModel(input);
     };
     const summary = (await withWorker({ ...activities, deliverModel }, ({ client, taskQueue }) =>
@@ -147,9 +149,9 @@ describe('a whole run with provider: aws on moto', { skip: motoUnavailableReason
 });
 
 /** Where the worker's AWS credentials show up on the cluster's nodes: any process environment, any file the node user can read. */
-async function credentialTraces(provider: Provider, cluster: ClusterRef): Promise<string[]> {
+async function credentialTraces(provider: RunProvider, cluster: ClusterRef): Promise<string[]> {
   const remote = createRemoteShell();
-  const identity = await provider.sshIdentity(cluster);
+  const identity = await provider.sshIdentity();
   const markers = [process.env.AWS_ACCESS_KEY_ID ?? 'unset', process.env.AWS_SECRET_ACCESS_KEY ?? 'unset'];
   const found: string[] = [];
   for (const node of await provider.listNodes(cluster)) {
@@ -168,8 +170,8 @@ async function credentialTraces(provider: Provider, cluster: ClusterRef): Promis
   return found;
 }
 
-async function nodeShell(provider: Provider, cluster: ClusterRef, name: string, command: string): Promise<void> {
+async function nodeShell(provider: RunProvider, cluster: ClusterRef, name: string, command: string): Promise<void> {
   const node = (await provider.listNodes(cluster)).find((n) => n.name === name);
   assert.ok(node, `no node ${name}`);
-  await createRemoteShell().check(sshTarget(node, await provider.sshIdentity(cluster)), command, { label: command });
+  await createRemoteShell().check(sshTarget(node, await provider.sshIdentity()), command, { label: command });
 }

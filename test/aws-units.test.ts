@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { EC2ServiceException, type Instance } from '@aws-sdk/client-ec2';
-import { validateAwsSettings } from '../src/providers/aws';
+import { placementProblems, sshCidrProblems } from '../src/providers/aws';
 import { classifyEc2Error, type Ec2ErrorKind } from '../src/providers/aws/errors';
 import { API_RETRY, backoffDelayMs, withRetry } from '../src/providers/aws/retry';
 import { clientToken, placementCandidates, type NodeLaunch, type Placement } from '../src/providers/aws/run-instance';
@@ -32,7 +32,9 @@ test('EC2 errors are classified by code, capacity before the 5xx rule', () => {
     [ec2Error('InsufficientInstanceCapacity', 500), 'capacity'],
     [ec2Error('InsufficientHostCapacity', 500), 'capacity'],
     [ec2Error('InsufficientCapacity', 500), 'capacity'],
-    [ec2Error('MaxSpotInstanceCountExceeded', 400), 'capacity'],
+    [ec2Error('MaxSpotInstanceCountExceeded', 400), 'quota'],
+    [ec2Error('VcpuLimitExceeded', 400), 'quota'],
+    [ec2Error('InstanceLimitExceeded', 400), 'quota'],
     [ec2Error('SpotMaxPriceTooLow', 400), 'capacity'],
     [ec2Error('Unsupported', 400), 'capacity'],
     [ec2Error('RequestLimitExceeded', 503), 'retryable'],
@@ -179,7 +181,7 @@ test('client tokens are stable for the same launch and change with placement, im
   assert.notEqual(clientToken(launchFor({ name: 'worker-2' }), PLACEMENT_A, []), token);
 });
 
-test('placements try every zone of a type before the next type, and pin to a live node', () => {
+test('placements try every zone of a type before the next type, and start at a live node placement', () => {
   const zones = [PLACEMENT_A.zone, PLACEMENT_B.zone];
   assert.deepEqual(
     placementCandidates(['r7iz.metal-16xl', 'm7i.48xlarge'], zones, []).map((p) => `${p.instanceType}@${p.zone.availabilityZone}`),
@@ -192,22 +194,24 @@ test('placements try every zone of a type before the next type, and pin to a liv
     SubnetId: 'subnet-b',
     LaunchTime: new Date(0),
   };
-  assert.deepEqual(placementCandidates(['r7iz.metal-16xl', 'm7i.48xlarge'], zones, [master]), [
-    { instanceType: 'm7i.48xlarge', zone: { availabilityZone: 'us-east-1b', subnetId: 'subnet-b' } },
-  ]);
+  assert.deepEqual(
+    placementCandidates(['r7iz.metal-16xl', 'm7i.48xlarge'], zones, [master]).map((p) => `${p.instanceType}@${p.zone.availabilityZone}`),
+    ['m7i.48xlarge@us-east-1b', 'm7i.48xlarge@us-east-1a', 'r7iz.metal-16xl@us-east-1a', 'r7iz.metal-16xl@us-east-1b'],
+  );
 });
 
 test('settings validation names the SSH CIDR, open SSH, unknown instance types and foreign zones', () => {
   const key = writeTestKey();
   const { sshCidr: _omitted, ...withoutCidr } = awsTestSettings(key);
-  assert.deepEqual(validateAwsSettings(withoutCidr).map((problem) => problem.path), ['aws.sshCidr']);
-  assert.deepEqual(validateAwsSettings(withoutCidr, '198.51.100.4/32'), []);
+  assert.deepEqual(sshCidrProblems(withoutCidr).map((problem) => problem.path), ['aws.sshCidr']);
+  assert.deepEqual(sshCidrProblems(withoutCidr, '198.51.100.4/32'), []);
   const bad = awsTestSettings(key, {
     sshCidr: '10.0.0.0/0',
     instanceTypes: ['r7iz.metal-16xl', 'r7iz.metal16xl'],
     availabilityZones: ['us-east-1a', 'eu-west-1a'],
   });
-  assert.deepEqual(validateAwsSettings(bad).map((problem) => problem.path), ['aws.sshCidr', 'aws.instanceTypes.1', 'aws.availabilityZones.1']);
+  const paths = [...sshCidrProblems(bad), ...placementProblems(bad)].map((problem) => problem.path);
+  assert.deepEqual(paths, ['aws.sshCidr', 'aws.instanceTypes.1', 'aws.availabilityZones.1']);
 });
 
 test('image names keep only the characters EC2 allows', () => {

@@ -109,10 +109,15 @@ describe('a local node set to boot slowly', () => {
     const cluster = { clusterId: uniqueId('boot-slow'), runName: spec.name };
     clusters.push(cluster.clusterId);
     const launched = Date.now();
-    const [node] = await slowProvider.launchNodes({ cluster, role: 'worker', names: ['worker-1'] });
+    const [node] = await slowProvider.launchNodes({
+      cluster,
+      role: 'worker',
+      names: ['worker-1'],
+      settings: { provider: 'local' },
+    });
     assert.ok(node);
     assert.equal(node.bootDelayMs, BOOT_DELAY_MS);
-    const target = sshTarget(node, await slowProvider.sshIdentity(cluster));
+    const target = sshTarget(node, await slowProvider.sshIdentity({ provider: 'local' }));
     await assert.rejects(SshSession.connect(target, 2000), 'the node answered before its boot delay');
     await createRemoteShell().waitReady(target, bootWaitFor(node).sshReadyMs);
     assert.ok(Date.now() - launched >= BOOT_DELAY_MS - 500, `answered after ${Date.now() - launched} ms`);

@@ -79,6 +79,26 @@ describe('tuneforge start refuses bad input before anything starts', () => {
       ],
       /aws\.instanceTypes\.0: r7iz\.metal-99xl is not an EC2 instance type/,
     ],
+    [
+      'an SSH key file that does not exist',
+      () => [
+        specFile(
+          'no-key.yaml',
+          'name: tiny\nprovider: aws\nrecipe: tiny-qa\ntraining: {maxSteps: 1}\nartifacts: s3://my-bucket/r\naws: {region: us-east-1, instanceTypes: [r7iz.metal-16xl], privateKeyPath: /nonexistent/tf-key, sshCidr: 203.0.113.7/32}\n',
+        ),
+      ],
+      /aws\.privateKeyPath: \/nonexistent\/tf-key does not exist \(ENOENT\)/,
+    ],
+    [
+      'an SSH key path that is a folder',
+      () => [
+        specFile(
+          'folder-key.yaml',
+          `name: tiny\nprovider: aws\nrecipe: tiny-qa\ntraining: {maxSteps: 1}\nartifacts: s3://my-bucket/r\naws: {region: us-east-1, instanceTypes: [r7iz.metal-16xl], privateKeyPath: ${folder}, sshCidr: 203.0.113.7/32}\n`,
+        ),
+      ],
+      /aws\.privateKeyPath: \S+ is a folder, not a key file \(EISDIR\)/,
+    ],
     ['a spec file that does not exist', () => [join(folder, 'missing.yaml')], /\(file\): cannot read/],
   ];
   for (const [name, args, message] of cases) {

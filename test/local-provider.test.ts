@@ -11,7 +11,7 @@ const remote = createRemoteShell();
 const cluster = { clusterId: uniqueId('provider'), runName: 'provider-test' };
 
 async function run(node: Parameters<typeof sshTarget>[0], command: string): Promise<string> {
-  const identity = await testProvider.sshIdentity(cluster);
+  const identity = await testProvider.sshIdentity();
   const result = await remote.check(sshTarget(node, identity), command, { label: 'test command' });
   return result.stdout.trim();
 }
@@ -66,7 +66,7 @@ describe('local provider', () => {
   it('refuses a node whose host key differs from the pinned one', async () => {
     const [master, w1] = await testProvider.listNodes(cluster);
     assert.ok(master && w1);
-    const identity = await testProvider.sshIdentity(cluster);
+    const identity = await testProvider.sshIdentity();
     const wrong = sshTarget({ ...master, hostKey: w1.hostKey }, identity);
     await assert.rejects(remote.run(wrong, 'true', { label: 'x' }), (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.HostKeyMismatch);
   });

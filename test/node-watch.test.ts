@@ -14,7 +14,7 @@ import { FailureType } from '../src/common/errors';
 import type { NodeRecord, Provider } from '../src/providers/provider';
 import { createRemoteShell, type RemoteShell } from '../src/remote/remote-shell';
 import { validateRunSpec } from '../src/spec/validate';
-import { testDeps, testProvider } from './helpers/local-lab';
+import { testDeps, testLabProvider, testProvider } from './helpers/local-lab';
 import { uniqueId } from './helpers/temporal';
 import { freezeNode } from './chaos/lab-probe';
 
@@ -57,8 +57,8 @@ describe('node watch', () => {
   it('a node that refuses our key fails the watch as AuthFailed', async () => {
     const wrongKey = otherKeyPair().privateKey;
     const provider: Provider = {
-      ...testProvider,
-      sshIdentity: async (ref) => ({ ...(await testProvider.sshIdentity(ref)), privateKey: wrongKey }),
+      ...testLabProvider,
+      sshIdentity: async (settings) => ({ ...(await testLabProvider.sshIdentity(settings)), privateKey: wrongKey }),
     };
     await assert.rejects(checkNodes(testDeps({ providerFor: () => provider }), ctx, nodes), failsWith(FailureType.AuthFailed));
   });

@@ -2,10 +2,22 @@
 // running run's cluster is untouched, one failure spares the rest; the schedule is created once; EC2 on moto.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import {
+  DeleteKeyPairCommand,
+  DeleteSecurityGroupCommand,
+  DescribeImagesCommand,
+  DescribeKeyPairsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSnapshotsCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createReaperActivities, type ReapableProvider, type RunLookup } from '../src/activities/reaper';
+import { createReaperActivities, type ReapableProvider, type RunLookup, type StraySearch } from '../src/activities/reaper';
+import { createAwsProvider } from '../src/providers/aws';
+import type { ClusterRef, ImageRecord } from '../src/providers/provider';
+import { bindRun, type RunProvider } from '../src/providers/run-provider';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import {
   buildReaperDeps,
@@ -142,8 +154,15 @@ describe('reaper on EC2 (moto)', { skip: motoUnavailableReason() }, () => {
       const runs: RunLookup = { isClosed: async (id) => id === h.cluster.clusterId };
       const built = buildReaperDeps(client, {
         local: { listClusters: async () => [], terminateNodes: async () => undefined, cleanup: async () => undefined },
-        awsRegions: [h.settings.region],
-        aws: { createClient: motoClientFactory(moto.endpoint, h.accountId, h.faults), sleep: async () => undefined },
+        aws: [
+          [
+            h.settings.region,
+            createAwsProvider(
+              { region: h.settings.region },
+              { createClient: motoClientFactory(moto.endpoint, h.accountId, h.faults), sleep: async () => undefined },
+            ),
+          ],
+        ],
       });
       const { findStrayClusters, reapCluster } = createReaperActivities({ ...built, runs });
       const search = await new MockActivityEnvironment().run(findStrayClusters);
@@ -156,4 +175,83 @@ describe('reaper on EC2 (moto)', { skip: motoUnavailableReason() }, () => {
       await moto.stop();
     }
   });
+
+  it("honours a crashed run's keepImage: a keepImage:false run's image goes, a keepImage:true one stays, an images-only cluster is found", async () => {
+    const moto = await startMoto();
+    const { client, close } = await testClient();
+    try {
+      // Run A (keepImage: false) crashed during its cleanup: only its image and snapshots are left.
+      const a = createHarness(moto, { keepImage: false });
+      const imageA = await bakeOnMaster(a.provider, a.cluster, `fp-a-${a.cluster.clusterId}`);
+      await a.provider.terminateNodes(a.cluster);
+      await removeGroupAndKeyPair(a.ec2, a.cluster.clusterId);
+      assert.deepEqual(await clusterLeftovers(a.ec2, a.cluster.clusterId), { instances: 0, groups: 0, keyPairs: 0 });
+      // Run B (keepImage: true, same account and region) crashed mid-run: nodes, group, key pair and its image.
+      const clusterB = { clusterId: `${a.cluster.clusterId}-b`, runName: 'run-test-b' };
+      const b = bindRun(a.regionProvider, { provider: 'aws', aws: { ...a.settings, keepImage: true } });
+      const imageB = await bakeOnMaster(b, clusterB, `fp-b-${a.cluster.clusterId}`);
+
+      const reaperProvider = createAwsProvider(
+        { region: a.settings.region },
+        { createClient: motoClientFactory(moto.endpoint, a.accountId, a.faults), sleep: async () => undefined },
+      );
+      assert.deepEqual(await reaperProvider.listClusters(), [a.cluster.clusterId, clusterB.clusterId].sort());
+      const built = buildReaperDeps(client, {
+        local: { listClusters: async () => [], terminateNodes: async () => undefined, cleanup: async () => undefined },
+        aws: [[a.settings.region, reaperProvider]],
+      });
+      const closed = new Set([a.cluster.clusterId, clusterB.clusterId]);
+      const { findStrayClusters, reapCluster } = createReaperActivities({
+        ...built,
+        runs: { isClosed: async (id) => closed.has(id) },
+      });
+      const search: StraySearch = await new MockActivityEnvironment().run(findStrayClusters);
+      assert.deepEqual(
+        search.strays.map((stray) => stray.clusterId),
+        [a.cluster.clusterId, clusterB.clusterId].sort(),
+      );
+      for (const stray of search.strays) assert.equal(await new MockActivityEnvironment().run(reapCluster, stray), 'reaped');
+
+      assert.deepEqual(await imageIdsOfCluster(a.ec2, a.cluster.clusterId), [], "run A's image is deregistered");
+      assert.deepEqual(await snapshotIdsOfCluster(a.ec2, a.cluster.clusterId), [], "run A's snapshots are deleted");
+      assert.deepEqual(await imageIdsOfCluster(a.ec2, clusterB.clusterId), [imageB.imageId], "run B's image is kept");
+      assert.ok(imageA.imageId !== imageB.imageId);
+      assert.deepEqual(await clusterLeftovers(a.ec2, clusterB.clusterId), { instances: 0, groups: 0, keyPairs: 0 });
+      // Nothing reapable is left: a kept image is no stray, so later sweeps do not find these clusters again.
+      assert.deepEqual(await reaperProvider.listClusters(), []);
+    } finally {
+      await close();
+      await moto.stop();
+    }
+  });
 });
+
+async function bakeOnMaster(provider: RunProvider, cluster: ClusterRef, fingerprint: string): Promise<ImageRecord> {
+  await provider.bootstrap(cluster);
+  const [master] = await provider.launchNodes({ cluster, role: 'master', names: ['master'] });
+  assert.ok(master);
+  return provider.bakeImage(cluster, master, fingerprint);
+}
+
+/** What a cleanup interrupted after its key pairs leaves: the groups and key pairs of the cluster gone, its images not. */
+async function removeGroupAndKeyPair(ec2: EC2Client, clusterId: string): Promise<void> {
+  const tag = [{ Name: 'tag:tuneforge:cluster', Values: [clusterId] }];
+  for (const group of (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: tag }))).SecurityGroups ?? []) {
+    await ec2.send(new DeleteSecurityGroupCommand({ GroupId: group.GroupId }));
+  }
+  for (const keyPair of (await ec2.send(new DescribeKeyPairsCommand({ Filters: tag }))).KeyPairs ?? []) {
+    await ec2.send(new DeleteKeyPairCommand({ KeyName: keyPair.KeyName }));
+  }
+}
+
+async function imageIdsOfCluster(ec2: EC2Client, clusterId: string): Promise<string[]> {
+  const filters = [{ Name: 'tag:tuneforge:cluster', Values: [clusterId] }];
+  const { Images: images = [] } = await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: filters }));
+  return images.map((image) => image.ImageId ?? '');
+}
+
+async function snapshotIdsOfCluster(ec2: EC2Client, clusterId: string): Promise<string[]> {
+  const filters = [{ Name: 'tag:tuneforge:cluster', Values: [clusterId] }];
+  const { Snapshots: snapshots = [] } = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: filters }));
+  return snapshots.map((snapshot) => snapshot.SnapshotId ?? '');
+}

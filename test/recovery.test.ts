@@ -52,7 +52,7 @@ async function checkpointsWritten(clusterId: string): Promise<number> {
 async function masterTarget(clusterId: string) {
   const ref = { clusterId, runName: spec.name };
   const master = (await testProvider.listNodes(ref)).find((n) => n.name === 'master');
-  return master && sshTarget(master, await testProvider.sshIdentity(ref));
+  return master && sshTarget(master, await testProvider.sshIdentity());
 }
 
 async function killNode(clusterId: string, name: string): Promise<void> {

@@ -18,7 +18,7 @@ describe('remote jobs', () => {
   before(async () => {
     const [master] = await testProvider.launchNodes({ cluster, role: 'master', names: ['master'] });
     assert.ok(master);
-    target = sshTarget(master, await testProvider.sshIdentity(cluster));
+    target = sshTarget(master, await testProvider.sshIdentity());
   });
   after(async () => {
     await testProvider.terminateNodes(cluster);

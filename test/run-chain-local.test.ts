@@ -37,7 +37,7 @@ function watchMasterJobs(clusterId: string): { last: () => JobSnapshot | undefin
       try {
         const master = (await testProvider.listNodes(ref)).find((n) => n.name === 'master' && n.state === 'running');
         if (master) {
-          const target = sshTarget(master, await testProvider.sshIdentity(ref));
+          const target = sshTarget(master, await testProvider.sshIdentity());
           const [jobs = '', starts = '0', state = ''] = (
             await createRemoteShell().run(target, read, { label: 'jobs' })
           ).stdout.split('\n');

@@ -39,7 +39,7 @@ async function masterShell(clusterId: string, runName: string): Promise<(command
   const ref = { clusterId, runName };
   const master = (await testProvider.listNodes(ref)).find((n) => n.name === 'master');
   assert.ok(master, 'the master is up');
-  const target = sshTarget(master, await testProvider.sshIdentity(ref));
+  const target = sshTarget(master, await testProvider.sshIdentity());
   return async (command) => (await createRemoteShell().run(target, command, { label: command })).stdout;
 }
 

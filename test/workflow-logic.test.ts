@@ -9,7 +9,7 @@ import type { TrainInput, TrainResult } from '../src/activities/types';
 import { STEP_NAMES, WORKFLOW_TYPE } from '../src/common/names';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
 import { SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
-import { FAKE_SCORES, FAKE_TRAIN_RESULT, failingWith, fakeActivities, RUN_ACTIVITIES } from './helpers/fake-activities';
+import { FAKE_SCORES, FAKE_TRAIN_RESULT, failingWith, fakeActivities, RUN_ACTIVITIES, untilCancelled } from './helpers/fake-activities';
 import { uniqueId, withWorker, workflowBundle } from './helpers/temporal';
 
 const spec = { name: 'logic-test', provider: 'local', recipe: 'tiny-qa', nodes: 3, training: { maxSteps: 10 } };
@@ -260,14 +260,7 @@ describe('run workflow (fake activities)', () => {
   });
 
   it('tears down when cancelled mid-step and answers the progress query', async () => {
-    let release: () => void = () => undefined;
-    const blocked = new Promise<void>((resolve) => (release = resolve));
-    const { activities, log } = fakeActivities({
-      bakeImage: async () => {
-        await blocked;
-        throw new Error('unreachable');
-      },
-    });
+    const { activities, log } = fakeActivities({ bakeImage: () => untilCancelled() });
     await withWorker(activities, async ({ client, taskQueue }) => {
       const handle = await client.workflow.start(WORKFLOW_TYPE, {
         taskQueue,
@@ -282,9 +275,36 @@ describe('run workflow (fake activities)', () => {
       assert.equal(stage, 'bake-image');
       await handle.cancel();
       await assert.rejects(handle.result(), (err: unknown) => rootCause(err) instanceof CancelledFailure);
-      release();
     });
     assert.deepEqual(log.teardownInputs, [{ keepCluster: false, succeeded: false }]);
+  });
+
+  it('a cancelled run starts teardown only after the provisioning step in flight has stopped', async () => {
+    const events: string[] = [];
+    const base = fakeActivities().activities;
+    const { activities } = fakeActivities({
+      provisionMaster: async () => {
+        try {
+          return await untilCancelled(1500);
+        } finally {
+          events.push('provision-master stopped');
+        }
+      },
+      teardown: async (input) => {
+        events.push('teardown started');
+        return base.teardown(input);
+      },
+    });
+    await withWorker(activities, async ({ client, taskQueue }) => {
+      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-cancel-wait'), args: [{ spec }] });
+      for (let i = 0; i < 100 && (await handle.query(progressQuery)).stage !== 'provision-master'; i++) await sleep(100);
+      const cancelledAt = Date.now();
+      await handle.cancel();
+      await assert.rejects(handle.result(), (err: unknown) => rootCause(err) instanceof CancelledFailure);
+      // The cancel reached the activity within the heartbeat throttle (5 s), plus its 1.5 s unwind.
+      assert.ok(Date.now() - cancelledAt < 10_000, `the cancel took ${Date.now() - cancelledAt} ms`);
+    });
+    assert.deepEqual(events, ['provision-master stopped', 'teardown started']);
   });
 
   it('publishes the scores when training returns: summary, progress query, TuneforgeF1 and TuneforgeExactMatch', async () => {

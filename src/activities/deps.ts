@@ -1,7 +1,9 @@
 // What every activity factory receives; the worker builds these once, tests swap them.
+import { Context } from '@temporalio/activity';
 import type { ArtifactStore, NodeEndpoint } from '../artifacts/artifact-store';
 import { storeRegion, type StoreOpener } from '../artifacts/open-store';
 import type { Provider, NodeRecord } from '../providers/provider';
+import { bindRun, type RunProvider } from '../providers/run-provider';
 import type { RemoteShell } from '../remote/remote-shell';
 import { sshTarget } from '../remote/remote-shell';
 import type { SshTarget } from '../remote/ssh-session';
@@ -20,6 +22,7 @@ export interface ProgressUpdate {
 }
 
 export interface ActivityDeps {
+  /** The provider of the spec's place (the local lab, an EC2 region): one per place, shared by every run. */
   providerFor(spec: RunSpec): Provider;
   remote: RemoteShell;
   /** Tells the run's workflow how training goes (a signal in production). */
@@ -35,7 +38,7 @@ export interface ActivityDeps {
 }
 
 export async function targetFor(deps: ActivityDeps, ctx: RunContext, node: NodeRecord): Promise<SshTarget> {
-  const identity = await deps.providerFor(ctx.spec).sshIdentity(clusterRef(ctx));
+  const identity = await deps.providerFor(ctx.spec).sshIdentity(ctx.spec);
   return sshTarget(node, identity);
 }
 
@@ -47,6 +50,23 @@ export async function endpointFor(deps: ActivityDeps, ctx: RunContext, node: Nod
 export function runStore(deps: ActivityDeps, ctx: RunContext): ArtifactStore {
   if (!ctx.artifacts) throw new Error('the run has no artifact store yet (prepare-artifacts runs first)');
   return deps.openStore(ctx.artifacts, storeRegion(ctx.spec));
+}
+
+/**
+ * The run's provider with the run's settings and the activity's cancellation signal on every call, so a
+ * cancelled activity's waits and requests end at once instead of racing the teardown that follows.
+ */
+export function runProvider(deps: ActivityDeps, ctx: RunContext): RunProvider {
+  return bindRun(deps.providerFor(ctx.spec), ctx.spec, activitySignal());
+}
+
+/** The current activity's cancellation signal; none when called outside an activity (unit tests, the reaper's helpers). */
+export function activitySignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
 }
 
 export function clusterRef(ctx: RunContext) {

@@ -1,5 +1,5 @@
 // launch-workers: the N-1 workers from the baked image in one provider call, then SSH on each.
-import { clusterRef, type ActivityDeps } from './deps';
+import { clusterRef, runProvider, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import { SshWait } from './ssh-wait';
 import type { ImageRecord, NodeRecord, RunContext } from './types';
@@ -13,7 +13,7 @@ export function createLaunchActivities(deps: ActivityDeps) {
   return {
     async launchWorkers(input: LaunchWorkersInput): Promise<NodeRecord[]> {
       if (input.names.length === 0) return [];
-      const provider = deps.providerFor(input.spec);
+      const provider = runProvider(deps, input);
       const sshWait = new SshWait(deps, input, 'launch-workers');
       return keepAlive(async () => {
         const workers = await provider.launchNodes({

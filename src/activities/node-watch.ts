@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FailureType } from '../common/errors';
 import type { ClusterInfo, NodeRecord } from '../providers/provider';
-import { clusterRef, targetFor, type ActivityDeps } from './deps';
+import { clusterRef, runProvider, targetFor, type ActivityDeps } from './deps';
 import type { RunContext } from './types';
 
 export interface WatchPolicy {
@@ -74,7 +74,7 @@ export class NodeWatch {
 
   /** One round: the provider's view of every node, then one probe of each node it lists as up. */
   async check(): Promise<NodeHealth> {
-    const listed = await this.deps.providerFor(this.ctx.spec).listNodes(clusterRef(this.ctx));
+    const listed = await runProvider(this.deps, this.ctx).listNodes(clusterRef(this.ctx));
     const running = new Set(listed.filter((n) => n.state === 'running' || n.state === 'pending').map((n) => n.name));
     const gone = this.nodes.filter((n) => !running.has(n.name)).map((n) => n.name);
     const probes = await Promise.all(

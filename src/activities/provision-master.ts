@@ -4,7 +4,7 @@ import { amxMissing } from '../common/errors';
 import { recipeFingerprint } from '../recipes/recipe-bundle';
 import { recipeFor } from '../recipes/recipe';
 import { LSCPU_COMMAND, parseLscpu } from '../cluster/topology';
-import { clusterRef, targetFor, type ActivityDeps } from './deps';
+import { activitySignal, clusterRef, runProvider, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import { SshWait } from './ssh-wait';
 import type { ProvisionResult, RunContext } from './types';
@@ -19,7 +19,7 @@ export function createProvisionActivities(deps: ActivityDeps) {
 }
 
 async function provisionMaster(deps: ActivityDeps, ctx: RunContext, sshWait: SshWait): Promise<ProvisionResult> {
-  const provider = deps.providerFor(ctx.spec);
+  const provider = runProvider(deps, ctx);
   const ref = clusterRef(ctx);
   const cluster = await provider.bootstrap(ref);
   const fingerprint = await recipeFingerprint(recipeFor(ctx.spec));
@@ -28,7 +28,7 @@ async function provisionMaster(deps: ActivityDeps, ctx: RunContext, sshWait: Ssh
   if (!master) throw new Error('the provider launched no master');
   await sshWait.untilReady([master]);
   const target = await targetFor(deps, ctx, master);
-  const lscpu = await deps.remote.check(target, LSCPU_COMMAND, { label: 'read the CPU topology' });
+  const lscpu = await deps.remote.check(target, LSCPU_COMMAND, { label: 'read the CPU topology', signal: activitySignal() });
   const cpu = parseLscpu(lscpu.stdout);
   if (ctx.spec.provider === 'aws' && ctx.spec.aws.requireAmx && !cpu.amx) throw amxMissing(master.name);
   return { cluster, master, fingerprint, imageReused: image !== undefined, cpu };

@@ -4,7 +4,7 @@
 import { Context } from '@temporalio/activity';
 import { restoreNewestCheckpoint } from '../artifacts/stored-checkpoints';
 import { REMOTE } from '../recipes/remote-paths';
-import { clusterRef, endpointFor, runStore, type ActivityDeps } from './deps';
+import { clusterRef, endpointFor, runProvider, runStore, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import { checkNodes } from './node-watch';
 import { SshWait } from './ssh-wait';
@@ -27,7 +27,7 @@ export function createReplaceActivities(deps: ActivityDeps) {
 }
 
 async function replaceNodes(deps: ActivityDeps, input: ReplaceInput, sshWait: SshWait): Promise<NodeRecord[]> {
-  const provider = deps.providerFor(input.spec);
+  const provider = runProvider(deps, input);
   const ref = clusterRef(input);
   const health = await checkNodes(deps, input, input.nodes, input.cluster);
   const lost = [...health.lost, ...health.noticed];
@@ -58,7 +58,7 @@ export function createReplaceMasterActivities(deps: ActivityDeps) {
  * checkpoint from the store put back where training resumes from. A healthy master is adopted.
  */
 async function replaceMaster(deps: ActivityDeps, input: ReplaceMasterInput, sshWait: SshWait): Promise<NodeRecord> {
-  const provider = deps.providerFor(input.spec);
+  const provider = runProvider(deps, input);
   const ref = clusterRef(input);
   const health = await checkNodes(deps, input, [input.master], input.cluster);
   if (health.lost.length > 0 || health.noticed.length > 0) await provider.terminateNodes(ref, [input.master.name]);

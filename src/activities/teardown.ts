@@ -3,10 +3,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { costOverridesOf, estimateCost } from '../cluster/cost';
 import { FailureType } from '../common/errors';
-import type { NodeRecord } from '../providers/provider';
+import type { ClusterRef, NodeRecord } from '../providers/provider';
+import type { RunProvider } from '../providers/run-provider';
 import type { RunSpec } from '../spec/schema';
 import { pruneCheckpoints } from '../artifacts/stored-checkpoints';
-import { clusterRef, runStore, type ActivityDeps } from './deps';
+import { clusterRef, runProvider, runStore, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import type { RunContext, TeardownResult } from './types';
 
@@ -19,18 +20,18 @@ export interface TeardownInput extends RunContext {
 export function createTeardownActivities(deps: ActivityDeps) {
   return {
     async teardown(input: TeardownInput): Promise<TeardownResult> {
-      const provider = usableProvider(deps, input);
-      if (!provider) return { nodesTerminated: 0, nodesLeft: 0, kept: false, costUsd: 0, unpricedTypes: [], access: [] };
+      const provider = runProvider(deps, input);
       const ref = clusterRef(input);
-      const before = (await provider.listNodes(ref)).filter((n) => n.state !== 'terminated');
+      const before = await liveNodes(provider, ref);
       const cost = runCost(input.spec, before);
       if (input.keepCluster) {
-        const identity = await provider.sshIdentity(ref);
+        const identity = before.length > 0 ? await provider.sshIdentity() : undefined;
         const access = before.map(
-          (n) => `${n.name}: ssh -i ${identity.keyPath} -p ${n.sshPort} ${identity.username}@${n.address}`,
+          (n) => `${n.name}: ssh -i ${identity?.keyPath ?? '?'} -p ${n.sshPort} ${identity?.username ?? '?'}@${n.address}`,
         );
         return { nodesTerminated: 0, nodesLeft: before.length, kept: true, ...cost, access };
       }
+      // Both find what to remove by cluster tag, never by the settings: a run whose settings were refused is a quiet no-op.
       await keepAlive(async () => {
         await provider.terminateNodes(ref);
         await provider.cleanup(ref);
@@ -38,18 +39,21 @@ export function createTeardownActivities(deps: ActivityDeps) {
         if (input.succeeded && input.artifacts)
           await pruneCheckpoints(runStore(deps, input), input.spec.artifacts.keepCheckpoints);
       });
-      const left = (await provider.listNodes(ref)).filter((n) => n.state !== 'terminated');
+      const left = await liveNodes(provider, ref);
       return { nodesTerminated: before.length - left.length, nodesLeft: left.length, kept: false, ...cost, access: [] };
     },
   };
 }
 
-/** None when the spec's provider settings are unusable: such a run created nothing, so there is nothing to tear down. */
-function usableProvider(deps: ActivityDeps, input: TeardownInput) {
+/**
+ * The cluster's nodes that are not terminated. Listing reads the run's key file (host keys derive from it);
+ * when the spec check refuses it, no node can have been launched with it, so there are none to count.
+ */
+async function liveNodes(provider: RunProvider, ref: ClusterRef): Promise<NodeRecord[]> {
   try {
-    return deps.providerFor(input.spec);
+    return (await provider.listNodes(ref)).filter((n) => n.state !== 'terminated');
   } catch (err) {
-    if (err instanceof ApplicationFailure && err.type === FailureType.SpecInvalid) return undefined;
+    if (err instanceof ApplicationFailure && err.type === FailureType.SpecInvalid) return [];
     throw err;
   }
 }

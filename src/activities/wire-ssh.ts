@@ -3,7 +3,7 @@
 import { parseHostKey } from '../remote/host-key';
 import { REMOTE } from '../recipes/remote-paths';
 import { sh } from '../remote/shell-quote';
-import { targetFor, type ActivityDeps } from './deps';
+import { activitySignal, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import type { NodeRecord, RunContext, WireResult } from './types';
 
@@ -23,10 +23,11 @@ async function wireSsh(deps: ActivityDeps, input: WireInput): Promise<WireResult
   const [master] = input.nodes;
   if (!master || master.role !== 'master') throw new Error('wire-ssh needs the master first in its node list');
   const masterTarget = await targetFor(deps, input, master);
+  const signal = activitySignal();
   const keyResult = await deps.remote.check(
     masterTarget,
     sh`umask 077 && mkdir -p .ssh && { test -f ${REMOTE.clusterKey} || ssh-keygen -q -t ed25519 -N '' -C tuneforge-cluster -f ${REMOTE.clusterKey}; } && cat ${REMOTE.clusterKey}.pub`,
-    { label: 'create the cluster key' },
+    { label: 'create the cluster key', signal },
   );
   const clusterPublicKey = keyResult.stdout.trim();
   parseHostKey(clusterPublicKey);
@@ -35,16 +36,16 @@ async function wireSsh(deps: ActivityDeps, input: WireInput): Promise<WireResult
       deps.remote.check(
         await targetFor(deps, input, node),
         sh`umask 077 && mkdir -p .ssh && touch ${REMOTE.authorizedKeys} && (grep -qxF ${clusterPublicKey} ${REMOTE.authorizedKeys} || echo ${clusterPublicKey} >> ${REMOTE.authorizedKeys})`,
-        { label: 'authorize the cluster key' },
+        { label: 'authorize the cluster key', signal },
       ),
     ),
   );
-  await deps.remote.upload(masterTarget, REMOTE.sshConfig, sshConfig(input.nodes, input.sshUser), '0600');
-  await deps.remote.upload(masterTarget, REMOTE.knownHosts, knownHosts(input.nodes), '0600');
-  await deps.remote.upload(masterTarget, REMOTE.hostfile, input.nodes.map((n) => n.name).join('\n') + '\n');
+  await deps.remote.upload(masterTarget, REMOTE.sshConfig, sshConfig(input.nodes, input.sshUser), { mode: '0600', signal });
+  await deps.remote.upload(masterTarget, REMOTE.knownHosts, knownHosts(input.nodes), { mode: '0600', signal });
+  await deps.remote.upload(masterTarget, REMOTE.hostfile, input.nodes.map((n) => n.name).join('\n') + '\n', { signal });
   // Prove the wiring the way mpirun will use it: the master logs in to every node by name.
   const probe = input.nodes.map((n) => sh`ssh ${n.name} hostname`).join(' && ');
-  const seen = await deps.remote.check(masterTarget, probe, { label: 'check SSH from the master to every node' });
+  const seen = await deps.remote.check(masterTarget, probe, { label: 'check SSH from the master to every node', signal });
   const hostnames = seen.stdout.trim().split('\n');
   return { hosts: hostnames };
 }

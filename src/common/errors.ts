@@ -5,6 +5,7 @@ export const FailureType = {
   SpecInvalid: 'SpecInvalid',
   PrerequisiteMissing: 'PrerequisiteMissing',
   CapacityUnavailable: 'CapacityUnavailable',
+  QuotaExceeded: 'QuotaExceeded',
   ImageNotFound: 'ImageNotFound',
   AmxMissing: 'AmxMissing',
   HostKeyMismatch: 'HostKeyMismatch',
@@ -21,6 +22,7 @@ export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
 /** Failure types that no retry can fix: the run ends at once (and tears down). */
 export const NON_RETRYABLE_FAILURES: FailureTypeName[] = [
   FailureType.SpecInvalid,
+  FailureType.QuotaExceeded,
   FailureType.PrerequisiteMissing,
   FailureType.ImageNotFound,
   FailureType.AmxMissing,
@@ -114,6 +116,22 @@ export function clusterConflict(message: string): ApplicationFailure {
 
 export function imageNotFound(image: string, reason: string): ApplicationFailure {
   return failure(FailureType.ImageNotFound, `image ${image} not found: ${reason}`, { image });
+}
+
+export interface QuotaData {
+  /** The cloud's error code, e.g. VcpuLimitExceeded. */
+  code: string;
+  /** The quota's name as the Service Quotas console shows it. */
+  quota: string;
+  /** The Service Quotas code (L-...), when known. */
+  quotaCode?: string;
+  /** How to raise it, in words and as a command. */
+  fix: string;
+}
+
+/** An account limit, not a shortage: no other zone or retry helps until someone raises the quota. */
+export function quotaExceeded(data: QuotaData, what: string): ApplicationFailure {
+  return failure(FailureType.QuotaExceeded, `${data.code} ${what}: the quota "${data.quota}" is used up. ${data.fix}`, data);
 }
 
 export function capacityUnavailable(tried: string[], reason: string): ApplicationFailure {

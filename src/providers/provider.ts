@@ -1,5 +1,8 @@
 // The provider contract: where nodes come from. Every verb is idempotent and finds resources by
 // cluster id (the workflow id), never by ids held only in memory. Records are JSON-plain.
+// A provider is built once per place (the local lab, one EC2 region), never per run: a run's launch
+// settings travel with each call that needs them, and every verb that waits takes an AbortSignal.
+import type { AwsSettings } from '../spec/schema';
 
 export type NodeRole = 'master' | 'worker';
 export type NodeState = 'pending' | 'running' | 'stopping' | 'terminated' | 'unknown';
@@ -53,13 +56,30 @@ export interface ClusterInfo {
   noticeCommand?: string;
 }
 
-export interface LaunchRequest {
+/** What a run's spec says about its nodes (a RunSpec is one); each provider reads its own kind. */
+export type NodeSettings = { provider: 'local' } | { provider: 'aws'; aws: AwsSettings };
+
+export interface CallOptions {
+  /** Ends the call's waits and requests early (the activity's cancellation signal). */
+  signal?: AbortSignal;
+}
+
+export interface LaunchRequest extends CallOptions {
   cluster: ClusterRef;
+  settings: NodeSettings;
   role: NodeRole;
   /** Desired node names; nodes that already exist under these names are adopted, not relaunched. */
   names: string[];
   /** Launch from this baked image; omit for the provider's base image. */
   image?: ImageRecord;
+}
+
+export interface BakeRequest extends CallOptions {
+  cluster: ClusterRef;
+  node: NodeRecord;
+  fingerprint: string;
+  /** The run's settings; their keep policy is recorded on the image, so a reaper of a crashed run honours it. */
+  settings: NodeSettings;
 }
 
 export interface SshIdentity {
@@ -73,21 +93,21 @@ export interface SshIdentity {
 export interface Provider {
   readonly name: 'local' | 'aws';
   /** Creates (or finds) the cluster's shared resources: network rules, key pairs, state folders. */
-  bootstrap(cluster: ClusterRef): Promise<ClusterInfo>;
+  bootstrap(cluster: ClusterRef, settings: NodeSettings, options?: CallOptions): Promise<ClusterInfo>;
   /** Reconciles the named nodes: adopts running ones, launches the shortfall, waits until running. */
   launchNodes(request: LaunchRequest): Promise<NodeRecord[]>;
   /** Every node of the cluster that still exists (terminated ones may be listed with that state). */
-  listNodes(cluster: ClusterRef): Promise<NodeRecord[]>;
+  listNodes(cluster: ClusterRef, settings: NodeSettings, options?: CallOptions): Promise<NodeRecord[]>;
   /** Terminates the named nodes (all when names is omitted) and waits until they are gone. */
-  terminateNodes(cluster: ClusterRef, names?: string[]): Promise<void>;
+  terminateNodes(cluster: ClusterRef, names?: string[], options?: CallOptions): Promise<void>;
   /** Finds a baked image by recipe fingerprint. */
-  findImage(fingerprint: string): Promise<ImageRecord | undefined>;
+  findImage(fingerprint: string, options?: CallOptions): Promise<ImageRecord | undefined>;
   /** Bakes an image of the node's disk, reusing one with the same fingerprint. */
-  bakeImage(cluster: ClusterRef, node: NodeRecord, fingerprint: string): Promise<ImageRecord>;
-  /** Removes what bootstrap created. Safe to call when nothing exists. */
-  cleanup(cluster: ClusterRef): Promise<void>;
+  bakeImage(request: BakeRequest): Promise<ImageRecord>;
+  /** Removes what bootstrap created, and the cluster's baked images that were not to be kept. Safe when nothing exists. */
+  cleanup(cluster: ClusterRef, options?: CallOptions): Promise<void>;
   /** Cluster ids that still own resources (nodes, groups, key pairs, cluster-baked images): what a reaper checks. */
-  listClusters(): Promise<string[]>;
-  /** How the worker process logs in to this cluster's nodes. */
-  sshIdentity(cluster: ClusterRef): Promise<SshIdentity>;
+  listClusters(options?: CallOptions): Promise<string[]>;
+  /** How the worker process logs in to nodes launched with these settings. */
+  sshIdentity(settings: NodeSettings): Promise<SshIdentity>;
 }

@@ -79,7 +79,7 @@ function planNodes(spec: RunSpec, instanceType: string): NodeRecord[] {
     hostKey: '',
     state: 'pending',
     instanceType,
-    market: spec.provider === 'aws' ? spec.aws.market : 'on-demand',
+    market: spec.provider === 'aws' && spec.aws.market !== 'on-demand' ? 'spot' : 'on-demand',
     launchedAt: new Date(0).toISOString(),
   }));
 }

@@ -13,13 +13,20 @@ export interface RunOptions extends ExecOptions {
   connectTimeoutMs?: number;
 }
 
+export interface UploadOptions {
+  /** Octal file mode, e.g. '0600'. */
+  mode?: string;
+  signal?: AbortSignal;
+}
+
+/** Every verb takes an AbortSignal (RunOptions.signal, UploadOptions.signal): it ends the connect, the command and the waits. */
 export interface RemoteShell {
   /** Runs a command; resolves with its exit status whatever it is. */
   run(target: SshTarget, command: string, options: RunOptions): Promise<ExecResult>;
   /** Runs a command; a non-zero exit becomes a RemoteCommandFailed failure. */
   check(target: SshTarget, command: string, options: RunOptions): Promise<ExecResult>;
   /** Writes content to a remote file atomically (temp file + rename). */
-  upload(target: SshTarget, remotePath: string, content: string | Buffer, mode?: string): Promise<void>;
+  upload(target: SshTarget, remotePath: string, content: string | Buffer, options?: UploadOptions): Promise<void>;
   /** Retries connecting until the node answers SSH with its pinned key, or the deadline passes. */
   waitReady(target: SshTarget, timeoutMs: number, signal?: AbortSignal): Promise<void>;
 }
@@ -39,7 +46,7 @@ export function sshTarget(node: NodeRecord, identity: SshIdentity): SshTarget {
 
 export function createRemoteShell(): RemoteShell {
   const run = async (target: SshTarget, command: string, options: RunOptions): Promise<ExecResult> => {
-    const session = await SshSession.connect(target, options.connectTimeoutMs);
+    const session = await SshSession.connect(target, options.connectTimeoutMs, options.signal);
     try {
       return await session.exec(command, options);
     } finally {
@@ -61,10 +68,15 @@ export function createRemoteShell(): RemoteShell {
     return result;
   };
 
-  const upload = async (target: SshTarget, remotePath: string, content: string | Buffer, mode = '0644') => {
+  const upload = async (target: SshTarget, remotePath: string, content: string | Buffer, options: UploadOptions = {}) => {
+    const mode = options.mode ?? '0644';
     const temp = `${remotePath}.tuneforge-upload`;
     const command = sh`mkdir -p "$(dirname ${remotePath})" && cat > ${temp} && chmod ${mode} ${temp} && mv -f ${temp} ${remotePath}`;
-    await check(target, command, { label: `upload ${remotePath}`, stdin: content });
+    await check(target, command, {
+      label: `upload ${remotePath}`,
+      stdin: content,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
   };
 
   return { run, check, upload, waitReady: (target, timeoutMs, signal) => waitReady(target, timeoutMs, signal) };
@@ -78,10 +90,11 @@ async function waitReady(target: SshTarget, timeoutMs: number, signal?: AbortSig
   let delay = READY_BACKOFF_START_MS;
   for (;;) {
     try {
-      const session = await SshSession.connect(target, Math.min(10_000, Math.max(1000, deadline - Date.now())));
+      const session = await SshSession.connect(target, Math.min(10_000, Math.max(1000, deadline - Date.now())), signal);
       session.close();
       return;
     } catch (err) {
+      signal?.throwIfAborted();
       if (err instanceof ApplicationFailure && err.type === FailureType.HostKeyMismatch) throw err;
       if (Date.now() + delay > deadline) {
         throw new Error(

@@ -49,7 +49,8 @@ export class SshSession {
     readonly target: SshTarget,
   ) {}
 
-  static connect(target: SshTarget, readyTimeoutMs = READY_TIMEOUT_MS): Promise<SshSession> {
+  /** Connects and checks the pinned host key; an aborted signal ends the handshake at once (rejects with its reason). */
+  static connect(target: SshTarget, readyTimeoutMs = READY_TIMEOUT_MS, signal?: AbortSignal): Promise<SshSession> {
     const pinned = parseHostKey(target.hostKey);
     let presented: Buffer | undefined;
     const client = new Client();
@@ -67,10 +68,17 @@ export class SshSession {
       },
     };
     return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        client.destroy();
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       // ssh2 can emit more errors after the first (e.g. a socket closing after a handshake timeout): every
       // one needs a listener, or it becomes an uncaught exception; only the first decides the outcome.
       client.on('error', () => undefined);
       const onError = (err: Error & { level?: string }) => {
+        signal?.removeEventListener('abort', onAbort);
         client.destroy();
         if (presented && !presented.equals(pinned.blob)) {
           reject(hostKeyMismatch(target.name, fingerprint(pinned.blob), fingerprint(presented)));
@@ -82,9 +90,13 @@ export class SshSession {
       };
       client.once('error', onError);
       // A peer that sends its banner and then closes ends the socket with no error: reject on close too.
-      const onClose = () => reject(new ConnectionLost(`connection to ${target.name} closed during the SSH handshake`));
+      const onClose = () => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(new ConnectionLost(`connection to ${target.name} closed during the SSH handshake`));
+      };
       client.once('close', onClose);
       client.once('ready', () => {
+        signal?.removeEventListener('abort', onAbort);
         client.removeListener('error', onError);
         client.removeListener('close', onClose);
         client.on('error', () => undefined); // later errors surface through the channel's close

@@ -93,12 +93,20 @@ const baseImage = z.union([
   z.strictObject({ name: z.string().min(1).max(128), owner: z.string().min(1).max(64) }),
 ]);
 
+const marketPolicy = z.enum(['on-demand', 'spot', 'spot-then-on-demand']);
+
 const aws = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1'),
   instanceTypes: z.array(z.string().regex(/^[a-z0-9-]+\.[a-z0-9-]+$/, 'must be an instance type such as r7iz.metal-16xl')).min(1),
   availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'must be a zone such as us-east-1a')).default([]),
-  market: z.enum(['on-demand', 'spot']).default('on-demand'),
-  workerMarket: z.enum(['on-demand', 'spot']).optional(),
+  /** spot-then-on-demand: spot first, on-demand once spotFailuresBeforeOnDemand spot launches found no capacity. */
+  market: marketPolicy.default('on-demand'),
+  workerMarket: marketPolicy.optional(),
+  /**
+   * Three: enough to try spot in most of a region's zones (or zones x types), few enough that a spot drought
+   * costs seconds before on-demand, not the run.
+   */
+  spotFailuresBeforeOnDemand: positiveInt.max(100).default(3),
   sshCidr: cidr
     .refine((value) => !value.endsWith('/0'), 'would open SSH to the whole internet; use your own address, e.g. 203.0.113.7/32')
     .optional(),
@@ -182,6 +190,7 @@ export const runSpecSchema = z
 export type RunSpecInput = z.input<typeof runSpecSchema>;
 export type RunSpec = z.output<typeof runSpecSchema>;
 export type AwsSettings = z.output<typeof aws>;
+export type MarketPolicy = z.output<typeof marketPolicy>;
 export type ProviderName = RunSpec['provider'];
 export type TrainingSettings = RunSpec['training'];
 export type ArtifactSettings = RunSpec['artifacts'];

@@ -2,6 +2,13 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
+/**
+ * A cancel reaches an activity only in the answer to one of its heartbeats, and heartbeats are throttled to
+ * 0.8 x the heartbeat timeout (24 s) unless capped: 5 s, the rate keepAlive heartbeats at, lets a cancelled
+ * launch stop (and the run's teardown start) within seconds.
+ */
+export const HEARTBEAT_THROTTLE = '5 seconds';
+
 export interface CreateWorkerOptions {
   connection: NativeConnection;
   namespace: string;
@@ -19,6 +26,7 @@ export function createTuneforgeWorker(options: CreateWorkerOptions): Promise<Wor
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities(options.deps),
     shutdownGraceTime: '5 seconds',
+    maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     ...options.workerOptions,
   });
 }

@@ -11,8 +11,6 @@ import type { Duration } from '@temporalio/common';
 import type { ReapableProvider, ReaperDeps, RunLookup } from '../activities/reaper';
 import { workflowIdsOfCluster } from '../common/cluster-id';
 import { REAPER_SCHEDULE_PREFIX } from '../common/names';
-import { createAwsProvider, type AwsProviderOptions } from '../providers/aws';
-import type { AwsSettings } from '../spec/schema';
 import type * as reaperWorkflows from '../workflows/reaper';
 
 export const REAPER_INTERVAL: Duration = '15 minutes';
@@ -56,37 +54,14 @@ function commaList(value = ''): string[] {
 
 export interface ReaperProviderOptions {
   local: ReapableProvider;
-  awsRegions: string[];
-  aws?: AwsProviderOptions;
+  /** The EC2 provider of each region swept (the same ones the worker's runs use). */
+  aws: Array<[region: string, provider: ReapableProvider]>;
 }
 
 export function buildReaperDeps(client: Client, options: ReaperProviderOptions): ReaperDeps {
   const providers = new Map<string, ReapableProvider>([['local', options.local]]);
-  for (const region of options.awsRegions) {
-    providers.set(`aws:${region}`, createAwsProvider(awsReaperSettings(region), options.aws));
-  }
+  for (const [region, provider] of options.aws) providers.set(`aws:${region}`, provider);
   return { providers, runs: temporalRunLookup(client) };
-}
-
-/**
- * Settings for an EC2 provider that only lists clusters and removes them. Its launch settings (SSH CIDR,
- * key, instance types, image) are never read by those verbs; they hold inert values that pass validation
- * (192.0.2.0/24 is a documentation range). Baked images are kept, as aws.keepImage defaults: later runs reuse them.
- */
-function awsReaperSettings(region: string): AwsSettings {
-  return {
-    region,
-    instanceTypes: ['r7iz.metal-16xl'],
-    availabilityZones: [],
-    market: 'on-demand',
-    sshCidr: '192.0.2.1/32',
-    baseImage: { name: 'unused-by-the-reaper', owner: 'self' },
-    requireAmx: false,
-    privateKeyPath: '/dev/null',
-    rootVolumeGiB: 8,
-    keepImage: true,
-    pricePerHourUsd: {},
-  };
 }
 
 /**

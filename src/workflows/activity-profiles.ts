@@ -1,6 +1,6 @@
 // Activity options in one place: each step's timeouts and retry policy. Durations are strings in one format.
 import type { Duration } from '@temporalio/common';
-import type { ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURES } from '../common/errors';
 
 /** Long activities heartbeat every 5 s: a dead worker is noticed after this long, then the step retries. */
@@ -20,10 +20,21 @@ function profile(startToClose: Duration, maximumAttempts: number, maximumInterva
   };
 }
 
+/**
+ * Steps that create cloud resources (nodes, images) are waited for when the run is cancelled: the default
+ * (TRY_CANCEL) settles the step at once and runs teardown while the activity may still be launching, so
+ * an instance made after teardown listed the cluster would leak until the reaper. Waiting costs little:
+ * the activity's cancellation signal reaches every provider and SSH wait, so it ends within one heartbeat
+ * of the cancel (HEARTBEAT_THROTTLE, 5 s), or at the heartbeat timeout when its worker is gone.
+ */
+function awaitingCancellation(options: ActivityOptions): ActivityOptions {
+  return { ...options, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
+}
+
 export const ACTIVITY_PROFILES = {
-  provisioning: profile('20 minutes', 5),
+  provisioning: awaitingCancellation(profile('20 minutes', 5)),
   install: profile('60 minutes', 3),
-  bake: profile('60 minutes', 3),
+  bake: awaitingCancellation(profile('60 minutes', 3)),
   wiring: profile('5 minutes', 5),
   sanity: profile('30 minutes', 3),
   // Uploads of multi-GB models (10 GB at 50 MB/s: under 4 minutes); node loss is answered by the workflow.

@@ -9,7 +9,7 @@ import { createRemoteShell } from '../../src/remote/remote-shell';
 import type { AwsSettings } from '../../src/spec/schema';
 import { createTuneforgeWorker } from '../../src/worker/create-worker';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
-import { testProvider, TEST_ARTIFACTS_URI } from './local-lab';
+import { testLabProvider, TEST_ARTIFACTS_URI } from './local-lab';
 import { createStoreOpener } from '../../src/artifacts/open-store';
 import { mirroredProvider } from './mirrored-provider';
 import { motoClientFactory, newFaults } from './moto';
@@ -39,14 +39,17 @@ async function run(): Promise<void> {
   const settings = JSON.parse(readFileSync(env('TEST_AWS_SETTINGS'), 'utf8')) as AwsSettings;
   const flagFile = env('TEST_CRASH_FLAG');
   const motoFactory = motoClientFactory(env('MOTO_ENDPOINT'), env('TEST_MOTO_ACCOUNT'), newFaults());
-  const aws = createAwsProvider(settings, {
-    createClient: (config) => {
-      const client = motoFactory(config);
-      crashAfterWorkerLaunch(client, flagFile);
-      return client;
+  const aws = createAwsProvider(
+    { region: settings.region },
+    {
+      createClient: (config) => {
+        const client = motoFactory(config);
+        crashAfterWorkerLaunch(client, flagFile);
+        return client;
+      },
     },
-  });
-  const provider = mirroredProvider(aws, testProvider);
+  );
+  const provider = mirroredProvider(aws, testLabProvider);
   const address = env('TEMPORAL_ADDRESS');
   const connection = await NativeConnection.connect({ address });
   const clientConnection = await Connection.connect({ address });

@@ -1,4 +1,6 @@
 // Activities that return plausible records without touching nodes, for testing the workflow's logic.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../src/activities';
 import type { EvalScores, TrainResult } from '../../src/activities/types';
@@ -134,4 +136,18 @@ export function failingWith(type: string, nonRetryable = true) {
   return async (): Promise<never> => {
     throw ApplicationFailure.create({ type, message: `injected ${type}`, nonRetryable });
   };
+}
+
+/**
+ * An activity body that heartbeats (as keepAlive does) until the activity is cancelled, then takes
+ * `unwindMs` to stop (a provider call ending after its abort) and rethrows the cancellation.
+ */
+export async function untilCancelled(unwindMs = 0): Promise<never> {
+  const ctx = Context.current();
+  while (!ctx.cancellationSignal.aborted) {
+    ctx.heartbeat();
+    await sleep(100);
+  }
+  await sleep(unwindMs);
+  throw ctx.cancellationSignal.reason;
 }

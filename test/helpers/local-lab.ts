@@ -10,17 +10,21 @@ import { createLocalProvider } from '../../src/providers/local/local-provider';
 import { processStartTime } from '../../src/providers/local/node-process';
 import { scanNodeProcesses } from '../../src/providers/local/node-scan';
 import { createRemoteShell } from '../../src/remote/remote-shell';
+import { bindRun } from '../../src/providers/run-provider';
 
 export const TEST_LAB_ROOT = process.env.TUNEFORGE_TEST_LAB ?? '/var/lib/tuneforge/test-lab';
 
 /** Where local test runs that name no store keep their artifacts. */
 export const TEST_ARTIFACTS_URI = localArtifactsUri(TEST_LAB_ROOT);
 
-export const testProvider = createLocalProvider({ labRoot: TEST_LAB_ROOT, tmpSizeMiB: 512 });
+/** The lab's provider, as the worker holds it (settings per call). */
+export const testLabProvider = createLocalProvider({ labRoot: TEST_LAB_ROOT, tmpSizeMiB: 512 });
+/** The same, bound to a local run's settings as an activity binds it: what tests call directly. */
+export const testProvider = bindRun(testLabProvider, { provider: 'local' });
 
 export function testDeps(overrides: Partial<ActivityDeps> = {}): ActivityDeps {
   return {
-    providerFor: () => testProvider,
+    providerFor: () => testLabProvider,
     remote: createRemoteShell(),
     reportProgress: async () => undefined,
     pollIntervalMs: 300,

@@ -21,6 +21,7 @@ import { createEc2Client, type Ec2ClientFactory } from '../../src/providers/aws/
 import { createAwsProvider } from '../../src/providers/aws';
 import { deriveHostKey } from '../../src/providers/aws/ssh-keys';
 import type { ClusterRef, Provider } from '../../src/providers/provider';
+import { bindRun, type RunProvider } from '../../src/providers/run-provider';
 import type { AwsSettings } from '../../src/spec/schema';
 
 const MOTO_BIN = process.env.MOTO_SERVER_BIN ?? join(packageRoot(), '.tools', 'venv', 'bin', 'moto_server');
@@ -207,6 +208,7 @@ export function awsTestSettings(key: TestKey, overrides: Partial<AwsSettings> = 
     instanceTypes: ['r7iz.metal-16xl', 'm7i.48xlarge'],
     availabilityZones: ['us-east-1a', 'us-east-1b'],
     market: 'on-demand',
+    spotFailuresBeforeOnDemand: 3,
     sshCidr: TEST_SSH_CIDR,
     baseImage: MOTO_UBUNTU_IMAGE,
     requireAmx: true,
@@ -219,7 +221,10 @@ export function awsTestSettings(key: TestKey, overrides: Partial<AwsSettings> = 
 }
 
 export interface MotoHarness {
-  provider: Provider;
+  /** The region's provider bound to this harness's run settings, as an activity binds it. */
+  provider: RunProvider;
+  /** The region's provider itself: one per region, settings passed per call. */
+  regionProvider: Provider;
   /** The moto account the provider uses (x-moto-account-id). */
   accountId: string;
   settings: AwsSettings;
@@ -231,7 +236,7 @@ export interface MotoHarness {
   ec2: EC2Client;
   cluster: ClusterRef;
   /** Another provider on the same account, as a second worker process would have. */
-  secondProvider(): Provider;
+  secondProvider(): RunProvider;
 }
 
 export function createHarness(moto: MotoServer, overrides: Partial<AwsSettings> = {}): MotoHarness {
@@ -240,16 +245,22 @@ export function createHarness(moto: MotoServer, overrides: Partial<AwsSettings> 
   const key = writeTestKey();
   const settings = awsTestSettings(key, overrides);
   const sleeps: number[] = [];
-  const makeProvider = (): Provider =>
-    createAwsProvider(settings, {
-      createClient: motoClientFactory(moto.endpoint, accountId, faults),
-      sleep: async (ms) => {
-        sleeps.push(ms);
+  const makeRegionProvider = (): Provider =>
+    createAwsProvider(
+      { region: settings.region },
+      {
+        createClient: motoClientFactory(moto.endpoint, accountId, faults),
+        sleep: async (ms) => {
+          sleeps.push(ms);
+        },
+        random: () => 0.5,
       },
-      random: () => 0.5,
-    });
+    );
+  const makeProvider = (): RunProvider => bindRun(makeRegionProvider(), { provider: 'aws', aws: settings });
+  const regionProvider = makeRegionProvider();
   return {
-    provider: makeProvider(),
+    provider: bindRun(regionProvider, { provider: 'aws', aws: settings }),
+    regionProvider,
     accountId,
     settings,
     key,
@@ -272,7 +283,10 @@ export async function clusterInstances(ec2: EC2Client, clusterId: string, states
 export const ALIVE = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
 
 /** What a cluster still owns in EC2: instances not terminated, security groups, key pairs. */
-export async function clusterLeftovers(ec2: EC2Client, clusterId: string): Promise<{ instances: number; groups: number; keyPairs: number }> {
+export async function clusterLeftovers(
+  ec2: EC2Client,
+  clusterId: string,
+): Promise<{ instances: number; groups: number; keyPairs: number }> {
   const tag = [{ Name: 'tag:tuneforge:cluster', Values: [clusterId] }];
   const [instances, groups, keyPairs] = await Promise.all([
     clusterInstances(ec2, clusterId, ALIVE),

@@ -12,6 +12,7 @@ import {
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { DEFAULT_NAMESPACE } from '../../src/common/names';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
+import { HEARTBEAT_THROTTLE } from '../../src/worker/create-worker';
 
 export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
 
@@ -56,6 +57,7 @@ export async function withWorker<T>(
       workflowBundle: await workflowBundle(),
       activities,
       shutdownGraceTime: '2 seconds',
+      maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     });
     return await worker.runUntil(fn({ client, taskQueue }));
   } finally {

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { CLUSTER_ID_PATTERN, clusterIdOf } from '../../common/cluster-id';
 import { specInvalid } from '../../common/errors';
 import { WORKFLOW_TYPE } from '../../common/names';
-import { placementProblems } from '../../providers/aws';
+import { awsSpecProblems } from '../../providers/aws/spec-checks';
 import { loadRunSpec } from '../../spec/load';
 import type { RunSpec } from '../../spec/schema';
 import type { FineTuneInput } from '../../workflows/definitions';
@@ -41,7 +41,8 @@ export interface RunToStart {
 export async function prepareRun(specPath: string, id?: string): Promise<RunToStart> {
   if (id !== undefined) checkRunId(id);
   const spec = await loadRunSpec(specPath);
-  const problems = spec.provider === 'aws' ? placementProblems(spec.aws) : [];
+  // The SSH range may come from the worker's TUNEFORGE_OPERATOR_CIDR, which only the worker knows: it checks that one.
+  const problems = spec.provider === 'aws' ? await awsSpecProblems(spec.aws, { checkSshCidr: false }) : [];
   if (problems.length > 0) throw specInvalid(problems);
   return { spec, workflowId: id ?? newRunId(spec) };
 }

@@ -2,12 +2,15 @@
 // Errors are recognised by their code (the SDK error's `name`) and HTTP status, never by message text.
 import type { ApplicationFailure } from '@temporalio/common';
 import { authFailed } from '../../common/errors';
+import { QUOTA_CODES } from './quotas';
 
 export type Ec2ErrorKind =
   /** Throttling, 5xx or a dropped connection: the same call may succeed later. */
   | 'retryable'
   /** No capacity for this type/zone/market: fail over to the next placement. */
   | 'capacity'
+  /** An account quota (vCPUs, spot requests) is used up: no placement helps until it is raised. */
+  | 'quota'
   /** The AMI does not exist or is no longer available. */
   | 'image-missing'
   /** Credentials are rejected or lack a permission. */
@@ -26,7 +29,6 @@ const CAPACITY_CODES = new Set([
   'InsufficientInstanceCapacity',
   'InsufficientHostCapacity',
   'InsufficientCapacity',
-  'MaxSpotInstanceCountExceeded',
   'SpotMaxPriceTooLow',
   'Unsupported',
 ]);
@@ -83,6 +85,7 @@ export function classifyEc2Error(error: unknown): Ec2ErrorKind {
   const { code, httpStatus } = shape;
   // Capacity errors come back as HTTP 500, so they must be checked before the 5xx rule.
   if (CAPACITY_CODES.has(code)) return 'capacity';
+  if (QUOTA_CODES.has(code)) return 'quota';
   if (code.startsWith('InvalidAMIID.')) return 'image-missing';
   if (AUTH_CODES.has(code)) return 'auth';
   if (code.endsWith('.Duplicate')) return 'duplicate';

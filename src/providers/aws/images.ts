@@ -10,13 +10,14 @@ import {
   waitUntilImageAvailable,
   type DescribeImagesCommandInput,
   type Image,
+  type Tag,
 } from '@aws-sdk/client-ec2';
 import { imageNotFound } from '../../common/errors';
 import type { ClusterRef, ImageRecord, NodeRecord } from '../provider';
-import { call, callIgnoringMissing, type AwsContext } from './context';
+import { call, callIgnoringMissing, type AwsContext, type LaunchContext, sendOptions } from './context';
 import { isEc2Error } from './errors';
 import { clusterFilter, clusterTags, imageName, tagFilter, TAG, tagSpecification } from './tags';
-import { IMAGE_AVAILABLE_MAX_WAIT_S, waiterSucceeded } from './waits';
+import { IMAGE_AVAILABLE_MAX_WAIT_S, waiterOptions, waiterSucceeded } from './waits';
 
 export interface LaunchImage {
   imageId: string;
@@ -25,7 +26,9 @@ export interface LaunchImage {
 
 async function describeImages(ctx: AwsContext, input: DescribeImagesCommandInput, label: string): Promise<Image[]> {
   try {
-    const { Images: images = [] } = await call(ctx, 'DescribeImages', () => ctx.ec2.send(new DescribeImagesCommand(input)));
+    const { Images: images = [] } = await call(ctx, 'DescribeImages', () =>
+      ctx.ec2.send(new DescribeImagesCommand(input), sendOptions(ctx)),
+    );
     return images;
   } catch (error) {
     if (isEc2Error(error, 'image-missing')) throw imageNotFound(label, 'DescribeImages does not know it');
@@ -52,7 +55,7 @@ export async function resolveImageById(ctx: AwsContext, imageId: string): Promis
 }
 
 /** The spec's base image: by id, or the newest available image matching name and owner. */
-export async function resolveBaseImage(ctx: AwsContext): Promise<LaunchImage> {
+export async function resolveBaseImage(ctx: LaunchContext): Promise<LaunchImage> {
   const base = ctx.settings.baseImage;
   if ('id' in base) return resolveImageById(ctx, base.id);
   const label = `${base.name} (owner ${base.owner})`;
@@ -68,7 +71,7 @@ export async function resolveBaseImage(ctx: AwsContext): Promise<LaunchImage> {
     label,
   );
   const image = newest(images);
-  if (image === undefined) throw imageNotFound(label, `no available image matches in ${ctx.settings.region}`);
+  if (image === undefined) throw imageNotFound(label, `no available image matches in ${ctx.region}`);
   return toLaunchImage(image, label);
 }
 
@@ -91,9 +94,24 @@ export async function findImageByFingerprint(ctx: AwsContext, fingerprint: strin
   return image === undefined ? undefined : toRecord(image, fingerprint);
 }
 
-async function createImage(ctx: AwsContext, cluster: ClusterRef, node: NodeRecord, fingerprint: string): Promise<string> {
+/** What finds a baked image and its snapshots again: the cluster, the fingerprint and the keep policy. */
+function bakedTags(cluster: ClusterRef, fingerprint: string, keepImage: boolean): Tag[] {
+  return [
+    ...clusterTags(cluster),
+    { Key: TAG.fingerprint, Value: fingerprint },
+    { Key: TAG.keepImage, Value: String(keepImage) },
+  ];
+}
+
+async function createImage(
+  ctx: AwsContext,
+  cluster: ClusterRef,
+  node: NodeRecord,
+  fingerprint: string,
+  keepImage: boolean,
+): Promise<string> {
   const name = imageName(fingerprint);
-  const tags = [...clusterTags(cluster), { Key: TAG.fingerprint, Value: fingerprint }, { Key: TAG.name, Value: name }];
+  const tags = [...bakedTags(cluster, fingerprint, keepImage), { Key: TAG.name, Value: name }];
   try {
     const { ImageId: imageId } = await call(ctx, 'CreateImage', () =>
       ctx.ec2.send(
@@ -105,6 +123,7 @@ async function createImage(ctx: AwsContext, cluster: ClusterRef, node: NodeRecor
           NoReboot: true,
           TagSpecifications: [tagSpecification('image', tags)],
         }),
+        sendOptions(ctx),
       ),
     );
     if (imageId !== undefined) return imageId;
@@ -118,13 +137,17 @@ async function createImage(ctx: AwsContext, cluster: ClusterRef, node: NodeRecor
 }
 
 async function waitUntilAvailable(ctx: AwsContext, imageId: string): Promise<Image> {
-  await waiterSucceeded(() =>
-    waitUntilImageAvailable({ client: ctx.ec2, maxWaitTime: IMAGE_AVAILABLE_MAX_WAIT_S }, { ImageIds: [imageId] }),
+  await waiterSucceeded(
+    (abortSignal) =>
+      waitUntilImageAvailable(waiterOptions(ctx, IMAGE_AVAILABLE_MAX_WAIT_S, abortSignal), { ImageIds: [imageId] }),
+    ctx.signal,
   );
   const image = (await describeImages(ctx, { ImageIds: [imageId] }, imageId))[0];
   if (image?.State === 'available') return image;
   if (image?.State === 'failed') {
-    await callIgnoringMissing(ctx, 'DeregisterImage', () => ctx.ec2.send(new DeregisterImageCommand({ ImageId: imageId })));
+    await callIgnoringMissing(ctx, 'DeregisterImage', () =>
+      ctx.ec2.send(new DeregisterImageCommand({ ImageId: imageId }), sendOptions(ctx)),
+    );
   }
   throw new Error(`image ${imageId} is ${image?.State ?? 'gone'} after waiting up to ${IMAGE_AVAILABLE_MAX_WAIT_S} s`);
 }
@@ -141,42 +164,61 @@ export async function bakeImage(
   cluster: ClusterRef,
   node: NodeRecord,
   fingerprint: string,
+  keepImage: boolean,
 ): Promise<ImageRecord> {
   const candidates = await fingerprintImages(ctx, fingerprint, ['available', 'pending']);
   const reusable = newest(candidates.filter((image) => image.State === 'available')) ?? newest(candidates);
-  const imageId = reusable?.ImageId ?? (await createImage(ctx, cluster, node, fingerprint));
+  const imageId = reusable?.ImageId ?? (await createImage(ctx, cluster, node, fingerprint, keepImage));
   const image = await waitUntilAvailable(ctx, imageId);
   const snapshots = snapshotIds(image);
   if (snapshots.length > 0) {
     // CreateImage cannot tag snapshots atomically everywhere (moto rejects it); tag them once known,
     // so cleanup and reapers can find them by cluster.
-    const tags = [...clusterTags(cluster), { Key: TAG.fingerprint, Value: fingerprint }];
-    await call(ctx, 'CreateTags', () => ctx.ec2.send(new CreateTagsCommand({ Resources: snapshots, Tags: tags })));
+    const tags = bakedTags(cluster, fingerprint, keepImage);
+    await call(ctx, 'CreateTags', () =>
+      ctx.ec2.send(new CreateTagsCommand({ Resources: snapshots, Tags: tags }), sendOptions(ctx)),
+    );
   }
   return toRecord(image, fingerprint);
 }
 
 async function deleteSnapshots(ctx: AwsContext, snapshotIdsToDelete: string[]): Promise<void> {
   for (const snapshotId of snapshotIdsToDelete) {
-    await callIgnoringMissing(ctx, 'DeleteSnapshot', () => ctx.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })));
+    await callIgnoringMissing(ctx, 'DeleteSnapshot', () =>
+      ctx.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }), sendOptions(ctx)),
+    );
   }
 }
 
-/** Deregisters the images this cluster baked and deletes their snapshots (also ones left by an earlier, interrupted cleanup). */
+/**
+ * Images and snapshots baked by a run that did not ask to keep them (tagged keep-image=false). The tag,
+ * not the caller's settings, decides: a reaper of a crashed run knows nothing of its spec. Images baked
+ * before the tag existed carry none and are kept, as aws.keepImage defaulted.
+ */
+export const DISPOSABLE_IMAGE_FILTER = tagFilter(TAG.keepImage, ['false']);
+
+/** Deregisters the images this cluster baked to throw away, with their snapshots (also ones left by an interrupted cleanup). */
 export async function deleteClusterImages(ctx: AwsContext, clusterId: string): Promise<void> {
-  const images = await describeImages(ctx, { Owners: ['self'], Filters: [clusterFilter(clusterId)] }, `images of ${clusterId}`);
+  const images = await describeImages(
+    ctx,
+    { Owners: ['self'], Filters: [clusterFilter(clusterId), DISPOSABLE_IMAGE_FILTER] },
+    `images of ${clusterId}`,
+  );
   for (const image of images) {
     const imageId = image.ImageId;
     if (imageId === undefined) continue;
     try {
-      await call(ctx, 'DeregisterImage', () => ctx.ec2.send(new DeregisterImageCommand({ ImageId: imageId })));
+      await call(ctx, 'DeregisterImage', () => ctx.ec2.send(new DeregisterImageCommand({ ImageId: imageId }), sendOptions(ctx)));
     } catch (error) {
       if (!isEc2Error(error, 'image-missing', 'not-found')) throw error;
     }
     await deleteSnapshots(ctx, snapshotIds(image));
   }
   const { Snapshots: leftovers = [] } = await call(ctx, 'DescribeSnapshots', () =>
-    ctx.ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [clusterFilter(clusterId)] })),
+    ctx.ec2.send(
+      new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [clusterFilter(clusterId), DISPOSABLE_IMAGE_FILTER] }),
+      sendOptions(ctx),
+    ),
   );
   await deleteSnapshots(
     ctx,

@@ -1,85 +1,91 @@
-// The AWS EC2 provider: nodes are EC2 instances found by cluster tag; see ../provider.ts for the contract.
+// The AWS EC2 provider: one per region per worker; nodes are EC2 instances found by cluster tag. A run's
+// launch settings come with each call that needs them; see ../provider.ts for the contract.
 import { setTimeout as sleepMs } from 'node:timers/promises';
-import { specInvalid, type SpecProblem } from '../../common/errors';
+import { specInvalid } from '../../common/errors';
 import type { AwsSettings } from '../../spec/schema';
-import type { ClusterInfo, ClusterRef, ImageRecord, LaunchRequest, NodeRecord, Provider, SshIdentity } from '../provider';
+import type {
+  BakeRequest,
+  CallOptions,
+  ClusterInfo,
+  ClusterRef,
+  ImageRecord,
+  LaunchRequest,
+  NodeRecord,
+  NodeSettings,
+  Provider,
+  SshIdentity,
+} from '../provider';
 import { createEc2Client, type Ec2ClientFactory } from './client';
 import { listClusterIds } from './clusters';
 import { IMDS_NOTICE_COMMAND } from './interruption';
-import type { AwsContext } from './context';
+import { withSignal, type AwsContext, type LaunchContext } from './context';
 import { bakeImage, deleteClusterImages, findImageByFingerprint, resolveBaseImage } from './images';
 import { describeClusterInstances, nodeNameOf, SSH_USER, toNodeRecord } from './instances';
 import { deleteClusterKeyPairs, ensureKeyPair } from './key-pair';
 import { launchNodes } from './launch';
 import { findDefaultVpcId, zoneSubnets } from './network';
 import { expandHome, readPrivateKey, readPublicKey } from './operator-key';
-import { isKnownInstanceType } from './run-instance';
 import { deleteClusterSecurityGroups, ensureSecurityGroup } from './security-group';
+import { awsSpecProblems } from './spec-checks';
 import { deriveHostKey } from './ssh-keys';
 import { terminateClusterNodes } from './terminate';
+
+export { awsSpecProblems, keyFileProblems, placementProblems, sshCidrProblems } from './spec-checks';
 
 /** Each node has its own network stack on EC2, so torch's default rendezvous port is free. */
 const RENDEZVOUS_PORT = 29500;
 
+/** Where a provider talks to: all a provider is built from. */
+export interface AwsPlace {
+  region: string;
+  /** Overrides the EC2 endpoint (moto in tests); AWS_ENDPOINT_URL_EC2 also works through the SDK. */
+  endpoint?: string;
+}
+
 export interface AwsProviderOptions {
   /** Builds the EC2 client (tests add fault-injection middleware here). */
   createClient?: Ec2ClientFactory;
-  endpoint?: string;
-  /** Operator CIDR allowed to reach port 22 when the spec sets no aws.sshCidr. */
+  /** Operator CIDR allowed to reach port 22 when a run's spec sets no aws.sshCidr. */
   operatorCidr?: string;
   /** Backoff sleep; tests pass one that returns at once. */
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Jitter source in [0, 1). */
   random?: () => number;
 }
 
-/** Problems with the aws settings that must stop a run before anything is created. */
-export function validateAwsSettings(settings: AwsSettings, operatorCidr?: string): SpecProblem[] {
-  const problems: SpecProblem[] = [];
-  const sshCidr = settings.sshCidr ?? operatorCidr;
-  if (sshCidr === undefined) {
-    problems.push({ path: 'aws.sshCidr', message: 'required: the only address range allowed to reach the nodes on port 22' });
-  } else if (sshCidr.endsWith('/0')) {
-    problems.push({
-      path: 'aws.sshCidr',
-      message: `${sshCidr} would open SSH to the whole internet; use your own address, e.g. 203.0.113.7/32`,
-    });
+/** The aws half of a run's settings; a run of another provider (or region) sent here is a wiring bug. */
+function awsSettingsOf(settings: NodeSettings, region: string): AwsSettings {
+  if (settings.provider !== 'aws') throw new Error(`the aws provider got settings of a ${settings.provider} run`);
+  if (settings.aws.region !== region) {
+    throw new Error(`the aws provider of ${region} got settings for ${settings.aws.region}`);
   }
-  return [...problems, ...placementProblems(settings)];
+  return settings.aws;
 }
 
-/** Instance types and zones that cannot exist: found from the spec alone (the CLI checks them too). */
-export function placementProblems(settings: AwsSettings): SpecProblem[] {
-  const problems: SpecProblem[] = [];
-  settings.instanceTypes.forEach((instanceType, index) => {
-    if (!isKnownInstanceType(instanceType)) {
-      problems.push({ path: `aws.instanceTypes.${index}`, message: `${instanceType} is not an EC2 instance type` });
-    }
-  });
-  settings.availabilityZones.forEach((zone, index) => {
-    if (!zone.startsWith(settings.region)) {
-      problems.push({ path: `aws.availabilityZones.${index}`, message: `${zone} is not a zone of ${settings.region}` });
-    }
-  });
-  return problems;
-}
-
-export function createAwsProvider(settings: AwsSettings, options: AwsProviderOptions = {}): Provider {
-  const problems = validateAwsSettings(settings, options.operatorCidr);
-  const sshCidr = settings.sshCidr ?? options.operatorCidr;
-  if (problems.length > 0 || sshCidr === undefined) throw specInvalid(problems);
+export function createAwsProvider(place: AwsPlace, options: AwsProviderOptions = {}): Provider {
   const createClient = options.createClient ?? createEc2Client;
-  const ctx: AwsContext = {
-    ec2: createClient({ region: settings.region, ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }) }),
-    settings,
-    retry: { sleep: options.sleep ?? ((ms) => sleepMs(ms)), random: options.random ?? Math.random },
+  const regionCtx: AwsContext = {
+    ec2: createClient({ region: place.region, ...(place.endpoint === undefined ? {} : { endpoint: place.endpoint }) }),
+    region: place.region,
+    retry: {
+      sleep: options.sleep ?? ((ms, signal) => sleepMs(ms, undefined, { signal })),
+      random: options.random ?? Math.random,
+    },
   };
+  const ctxFor = (callOptions: CallOptions = {}): AwsContext => withSignal(regionCtx, callOptions.signal);
+  const launchCtx = (settings: NodeSettings, callOptions: CallOptions = {}): LaunchContext =>
+    withSignal({ ...regionCtx, settings: awsSettingsOf(settings, place.region) }, callOptions.signal);
 
   const provider = {
     name: 'aws',
 
-    async bootstrap(cluster: ClusterRef): Promise<ClusterInfo> {
-      const publicKey = await readPublicKey(settings, await readPrivateKey(settings));
+    async bootstrap(cluster: ClusterRef, settings: NodeSettings, callOptions?: CallOptions): Promise<ClusterInfo> {
+      const ctx = launchCtx(settings, callOptions);
+      // The same checks as the CLI's, again on the worker (its files, its operator CIDR), before anything is created.
+      const problems = await awsSpecProblems(ctx.settings, { operatorCidr: options.operatorCidr, checkSshCidr: true });
+      const sshCidr = ctx.settings.sshCidr ?? options.operatorCidr;
+      if (problems.length > 0 || sshCidr === undefined) throw specInvalid(problems);
+      const publicKey = await readPublicKey(ctx.settings, await readPrivateKey(ctx.settings));
       await resolveBaseImage(ctx); // an unknown image fails here, before anything is created
       const vpcId = await findDefaultVpcId(ctx);
       await zoneSubnets(ctx, vpcId);
@@ -96,12 +102,13 @@ export function createAwsProvider(settings: AwsSettings, options: AwsProviderOpt
     },
 
     async launchNodes(request: LaunchRequest): Promise<NodeRecord[]> {
-      return launchNodes(ctx, request, await readPrivateKey(settings));
+      const ctx = launchCtx(request.settings, request);
+      return launchNodes(ctx, request, await readPrivateKey(ctx.settings));
     },
 
-    async listNodes(cluster: ClusterRef): Promise<NodeRecord[]> {
-      const privateKey = await readPrivateKey(settings);
-      const instances = await describeClusterInstances(ctx, cluster.clusterId);
+    async listNodes(cluster: ClusterRef, settings: NodeSettings, callOptions?: CallOptions): Promise<NodeRecord[]> {
+      const privateKey = await readPrivateKey(awsSettingsOf(settings, place.region));
+      const instances = await describeClusterInstances(ctxFor(callOptions), cluster.clusterId);
       return instances.flatMap((instance) => {
         const name = nodeNameOf(instance);
         const record =
@@ -110,30 +117,36 @@ export function createAwsProvider(settings: AwsSettings, options: AwsProviderOpt
       });
     },
 
-    async terminateNodes(cluster: ClusterRef, names?: string[]): Promise<void> {
-      await terminateClusterNodes(ctx, cluster.clusterId, names);
+    async terminateNodes(cluster: ClusterRef, names?: string[], callOptions?: CallOptions): Promise<void> {
+      await terminateClusterNodes(ctxFor(callOptions), cluster.clusterId, names);
     },
 
-    findImage(fingerprint: string): Promise<ImageRecord | undefined> {
-      return findImageByFingerprint(ctx, fingerprint);
+    findImage(fingerprint: string, callOptions?: CallOptions): Promise<ImageRecord | undefined> {
+      return findImageByFingerprint(ctxFor(callOptions), fingerprint);
     },
 
-    bakeImage(cluster: ClusterRef, node: NodeRecord, fingerprint: string): Promise<ImageRecord> {
-      return bakeImage(ctx, cluster, node, fingerprint);
+    bakeImage(request: BakeRequest): Promise<ImageRecord> {
+      const { keepImage } = awsSettingsOf(request.settings, place.region);
+      return bakeImage(ctxFor(request), request.cluster, request.node, request.fingerprint, keepImage);
     },
 
-    /** Also terminates any instance of the cluster still there: its group cannot go while one uses it. */
-    async cleanup(cluster: ClusterRef): Promise<void> {
+    /**
+     * Also terminates any instance of the cluster still there: its group cannot go while one uses it.
+     * Images go when they were tagged at bake time not to be kept, so a reaper needs no run settings.
+     */
+    async cleanup(cluster: ClusterRef, callOptions?: CallOptions): Promise<void> {
+      const ctx = ctxFor(callOptions);
       await terminateClusterNodes(ctx, cluster.clusterId);
       await deleteClusterSecurityGroups(ctx, cluster.clusterId);
       await deleteClusterKeyPairs(ctx, cluster.clusterId);
-      if (!settings.keepImage) await deleteClusterImages(ctx, cluster.clusterId);
+      await deleteClusterImages(ctx, cluster.clusterId);
     },
 
-    listClusters: () => listClusterIds(ctx),
+    listClusters: (callOptions?: CallOptions) => listClusterIds(ctxFor(callOptions)),
 
-    async sshIdentity(): Promise<SshIdentity> {
-      return { username: SSH_USER, privateKey: await readPrivateKey(settings), keyPath: expandHome(settings.privateKeyPath) };
+    async sshIdentity(settings: NodeSettings): Promise<SshIdentity> {
+      const aws = awsSettingsOf(settings, place.region);
+      return { username: SSH_USER, privateKey: await readPrivateKey(aws), keyPath: expandHome(aws.privateKeyPath) };
     },
   } satisfies Provider;
   return provider;

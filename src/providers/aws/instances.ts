@@ -1,7 +1,7 @@
 // Reading a cluster's instances by tag and turning them into NodeRecords.
 import { DescribeInstancesCommand, type Filter, type Instance, type InstanceStateName } from '@aws-sdk/client-ec2';
 import type { NodeRecord, NodeRole, NodeState } from '../provider';
-import { call, type AwsContext } from './context';
+import { call, type AwsContext, sendOptions } from './context';
 import { clusterFilter, readTag, TAG, tagFilter } from './tags';
 
 export const SSH_USER = 'ubuntu';
@@ -29,7 +29,7 @@ export async function describeClusterInstances(
   let nextToken: string | undefined;
   do {
     const page = await call(ctx, 'DescribeInstances', () =>
-      ctx.ec2.send(new DescribeInstancesCommand({ Filters: filters, NextToken: nextToken })),
+      ctx.ec2.send(new DescribeInstancesCommand({ Filters: filters, NextToken: nextToken }), sendOptions(ctx)),
     );
     for (const reservation of page.Reservations ?? []) instances.push(...(reservation.Instances ?? []));
     nextToken = page.NextToken;

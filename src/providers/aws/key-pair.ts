@@ -8,7 +8,7 @@ import {
   type KeyPairInfo,
 } from '@aws-sdk/client-ec2';
 import type { ClusterRef } from '../provider';
-import { call, callIgnoringMissing, type AwsContext } from './context';
+import { call, callIgnoringMissing, type AwsContext, sendOptions } from './context';
 import { isEc2Error } from './errors';
 import { publicKeyId } from './ssh-keys';
 import { clusterFilter, clusterResourceName, clusterTags, tagSpecification } from './tags';
@@ -19,7 +19,7 @@ export function keyPairName(clusterId: string, publicKey: string): string {
 
 async function describeKeyPairs(ctx: AwsContext, filters: Filter[]): Promise<KeyPairInfo[]> {
   const { KeyPairs: keyPairs = [] } = await call(ctx, 'DescribeKeyPairs', () =>
-    ctx.ec2.send(new DescribeKeyPairsCommand({ Filters: filters })),
+    ctx.ec2.send(new DescribeKeyPairsCommand({ Filters: filters }), sendOptions(ctx)),
   );
   return keyPairs;
 }
@@ -40,6 +40,7 @@ export async function ensureKeyPair(ctx: AwsContext, cluster: ClusterRef, public
           PublicKeyMaterial: Buffer.from(publicKey, 'utf8'),
           TagSpecifications: [tagSpecification('key-pair', clusterTags(cluster))],
         }),
+        sendOptions(ctx),
       ),
     );
   } catch (error) {
@@ -52,6 +53,8 @@ export async function deleteClusterKeyPairs(ctx: AwsContext, clusterId: string):
   for (const keyPair of await describeKeyPairs(ctx, [clusterFilter(clusterId)])) {
     const keyName = keyPair.KeyName;
     if (keyName === undefined) continue;
-    await callIgnoringMissing(ctx, 'DeleteKeyPair', () => ctx.ec2.send(new DeleteKeyPairCommand({ KeyName: keyName })));
+    await callIgnoringMissing(ctx, 'DeleteKeyPair', () =>
+      ctx.ec2.send(new DeleteKeyPairCommand({ KeyName: keyName }), sendOptions(ctx)),
+    );
   }
 }

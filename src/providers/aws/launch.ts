@@ -2,19 +2,27 @@
 // shortfall, remove duplicates a concurrent launch may have made, wait until all run.
 import { waitUntilInstanceRunning, type Instance } from '@aws-sdk/client-ec2';
 import { capacityUnavailable, clusterConflict, prerequisiteMissing } from '../../common/errors';
-import type { ClusterRef, LaunchRequest, Market, NodeRecord, NodeRole } from '../provider';
-import type { AwsContext } from './context';
+import type { ClusterRef, LaunchRequest, NodeRecord, NodeRole } from '../provider';
+import type { AwsContext, LaunchContext } from './context';
 import { resolveBaseImage, resolveImageById, type LaunchImage } from './images';
 import { byLaunchOrder, describeClusterInstances, isLive, LIVE_STATES, nodeNameOf, roleOf, toNodeRecord } from './instances';
 import { keyPairExists, keyPairName } from './key-pair';
 import { zoneSubnets } from './network';
 import { readPublicKey } from './operator-key';
-import { launchWithFailover, placementCandidates, type NodeLaunch, type Placement } from './run-instance';
+import {
+  launchAttempts,
+  launchWithFailover,
+  placementCandidates,
+  preferPlacement,
+  type NodeLaunch,
+  type Placement,
+} from './run-instance';
+import type { MarketPolicy } from '../../spec/schema';
 import { findClusterSecurityGroup } from './security-group';
 import { deriveHostKey } from './ssh-keys';
 import { terminateInstanceIds } from './terminate';
 import { longestBootWait } from '../../cluster/boot-times';
-import { waiterSucceeded } from './waits';
+import { waiterOptions, waiterSucceeded } from './waits';
 
 interface ClusterResources {
   securityGroupId: string;
@@ -34,11 +42,11 @@ function instanceIdsOf(instances: Iterable<Instance>): string[] {
   return [...instances].flatMap((instance) => (instance.InstanceId === undefined ? [] : [instance.InstanceId]));
 }
 
-function marketFor(ctx: AwsContext, role: NodeRole): Market {
+function marketFor(ctx: LaunchContext, role: NodeRole): MarketPolicy {
   return role === 'master' ? ctx.settings.market : (ctx.settings.workerMarket ?? ctx.settings.market);
 }
 
-async function findClusterResources(ctx: AwsContext, cluster: ClusterRef, privateKey: Buffer): Promise<ClusterResources> {
+async function findClusterResources(ctx: LaunchContext, cluster: ClusterRef, privateKey: Buffer): Promise<ClusterResources> {
   const group = await findClusterSecurityGroup(ctx, cluster.clusterId);
   const keyName = keyPairName(cluster.clusterId, await readPublicKey(ctx.settings, privateKey));
   if (group?.GroupId === undefined || group.VpcId === undefined || !(await keyPairExists(ctx, keyName))) {
@@ -109,8 +117,10 @@ async function waitForNodes(ctx: AwsContext, cluster: ClusterRef, names: string[
   const runningWaitS =
     longestBootWait([...launched.values()].map((i) => ({ instanceType: i.InstanceType ?? '' }))).runningMs / 1000;
   if (instanceIds.length > 0) {
-    await waiterSucceeded(() =>
-      waitUntilInstanceRunning({ client: ctx.ec2, maxWaitTime: runningWaitS }, { InstanceIds: instanceIds }),
+    await waiterSucceeded(
+      (abortSignal) =>
+        waitUntilInstanceRunning(waiterOptions(ctx, runningWaitS, abortSignal), { InstanceIds: instanceIds }),
+      ctx.signal,
     );
   }
   const all = await describeClusterInstances(ctx, cluster.clusterId, { names });
@@ -131,15 +141,13 @@ async function waitForNodes(ctx: AwsContext, cluster: ClusterRef, names: string[
   return records;
 }
 
-async function placementsFor(ctx: AwsContext, vpcId: string, clusterInstances: Instance[]): Promise<Placement[]> {
-  const live = clusterInstances.filter(isLive);
-  const zones = live.length > 0 ? [] : await zoneSubnets(ctx, vpcId);
-  return placementCandidates(ctx.settings.instanceTypes, zones, live);
+async function placementsFor(ctx: LaunchContext, vpcId: string, clusterInstances: Instance[]): Promise<Placement[]> {
+  return placementCandidates(ctx.settings.instanceTypes, await zoneSubnets(ctx, vpcId), clusterInstances.filter(isLive));
 }
 
-/** Launches the plan's missing nodes one by one; the first to find capacity decides where the rest go. */
+/** Launches the plan's missing nodes one by one; where the first finds capacity is where the rest try first. */
 async function launchMissing(
-  ctx: AwsContext,
+  ctx: LaunchContext,
   request: LaunchRequest,
   plan: LaunchPlan,
   clusterInstances: Instance[],
@@ -149,23 +157,30 @@ async function launchMissing(
   const image: LaunchImage =
     request.image === undefined ? await resolveBaseImage(ctx) : await resolveImageById(ctx, request.image.imageId);
   let placements = await placementsFor(ctx, resources.vpcId, clusterInstances);
+  let policy = marketFor(ctx, request.role);
   for (const name of plan.missing) {
-    const launch: NodeLaunch = {
+    const launch: Omit<NodeLaunch, 'market'> = {
       cluster: request.cluster,
       role: request.role,
       name,
-      market: marketFor(ctx, request.role),
       image,
       securityGroupId: resources.securityGroupId,
       keyName: resources.keyName,
       hostKeySecret: privateKey,
       retiredInstanceIds: plan.retired.get(name) ?? [],
     };
-    placements = [await launchWithFailover(ctx, launch, placements)];
+    const landed = await launchWithFailover(
+      ctx,
+      launch,
+      launchAttempts(policy, placements, ctx.settings.spotFailuresBeforeOnDemand),
+    );
+    placements = preferPlacement(landed.placement, placements);
+    // Spot ran dry for this node: its siblings go straight to on-demand instead of failing N times each.
+    if (policy === 'spot-then-on-demand' && landed.market === 'on-demand') policy = 'on-demand';
   }
 }
 
-export async function launchNodes(ctx: AwsContext, request: LaunchRequest, privateKey: Buffer): Promise<NodeRecord[]> {
+export async function launchNodes(ctx: LaunchContext, request: LaunchRequest, privateKey: Buffer): Promise<NodeRecord[]> {
   const names = [...new Set(request.names)];
   if (names.length === 0) return [];
   const clusterId = request.cluster.clusterId;

@@ -1,7 +1,7 @@
 // The default VPC and its default subnet in each zone: where tuneforge places clusters.
 import { DescribeSubnetsCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import { prerequisiteMissing } from '../../common/errors';
-import { call, type AwsContext } from './context';
+import { call, type AwsContext, type LaunchContext, sendOptions } from './context';
 
 export interface ZoneSubnet {
   availabilityZone: string;
@@ -10,13 +10,13 @@ export interface ZoneSubnet {
 
 export async function findDefaultVpcId(ctx: AwsContext): Promise<string> {
   const { Vpcs: vpcs = [] } = await call(ctx, 'DescribeVpcs', () =>
-    ctx.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] })),
+    ctx.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }), sendOptions(ctx)),
   );
   const vpcId = vpcs[0]?.VpcId;
   if (vpcId === undefined) {
     throw prerequisiteMissing(
-      `region ${ctx.settings.region} has no default VPC`,
-      `create one with "aws ec2 create-default-vpc --region ${ctx.settings.region}"`,
+      `region ${ctx.region} has no default VPC`,
+      `create one with "aws ec2 create-default-vpc --region ${ctx.region}"`,
     );
   }
   return vpcId;
@@ -26,7 +26,7 @@ export async function findDefaultVpcId(ctx: AwsContext): Promise<string> {
  * Default subnets of the VPC in the zones to try, in order: the spec's availabilityZones, or every
  * zone with a default subnet (sorted) when the spec names none.
  */
-export async function zoneSubnets(ctx: AwsContext, vpcId: string): Promise<ZoneSubnet[]> {
+export async function zoneSubnets(ctx: LaunchContext, vpcId: string): Promise<ZoneSubnet[]> {
   const wanted = ctx.settings.availabilityZones;
   const filters = [
     { Name: 'vpc-id', Values: [vpcId] },
@@ -34,7 +34,7 @@ export async function zoneSubnets(ctx: AwsContext, vpcId: string): Promise<ZoneS
     ...(wanted.length > 0 ? [{ Name: 'availability-zone', Values: wanted }] : []),
   ];
   const { Subnets: subnets = [] } = await call(ctx, 'DescribeSubnets', () =>
-    ctx.ec2.send(new DescribeSubnetsCommand({ Filters: filters })),
+    ctx.ec2.send(new DescribeSubnetsCommand({ Filters: filters }), sendOptions(ctx)),
   );
   const byZone = new Map<string, string>();
   for (const subnet of subnets) {

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { prerequisiteMissing } from '../../common/errors';
+import { specInvalid } from '../../common/errors';
 import type { AwsSettings } from '../../spec/schema';
 import { normalizePublicKey, publicKeyFromPrivateKey } from './ssh-keys';
 
@@ -15,15 +15,24 @@ export function expandHome(path: string): string {
   return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
 }
 
+/** What a file error means for the operator, in words (the error code kept for searching). */
+export function keyFileProblem(path: string, code: string | undefined): string {
+  const why: Record<string, string> = {
+    ENOENT: 'does not exist',
+    EACCES: 'is not readable by the worker',
+    EPERM: 'is not readable by the worker',
+    EISDIR: 'is a folder, not a key file',
+    ENOTDIR: 'is under something that is not a folder',
+  };
+  return `${path} ${why[code ?? ''] ?? 'cannot be read'} (${code ?? 'error'}): name a readable OpenSSH key file`;
+}
+
 async function readKeyFile(path: string, field: string): Promise<Buffer> {
   try {
     return await readFile(expandHome(path));
   } catch (error) {
     if (!isFileError(error)) throw error;
-    throw prerequisiteMissing(
-      `cannot read the SSH key file ${path} (${error.code ?? 'error'})`,
-      `set aws.${field} to a readable key file`,
-    );
+    throw specInvalid([{ path: `aws.${field}`, message: keyFileProblem(path, error.code) }]);
   }
 }
 
@@ -37,19 +46,20 @@ export async function readPublicKey(settings: AwsSettings, privateKey: Buffer): 
     const line = (await readKeyFile(settings.publicKeyPath, 'publicKeyPath')).toString('utf8');
     const publicKey = normalizePublicKey(line);
     if (publicKey === undefined) {
-      throw prerequisiteMissing(
-        `${settings.publicKeyPath} is not an OpenSSH public key`,
-        'point aws.publicKeyPath at a .pub file',
-      );
+      throw specInvalid([
+        { path: 'aws.publicKeyPath', message: `${settings.publicKeyPath} is not an OpenSSH public key: point it at a .pub file` },
+      ]);
     }
     return publicKey;
   }
   const derived = publicKeyFromPrivateKey(privateKey.toString('utf8'));
   if (derived === undefined) {
-    throw prerequisiteMissing(
-      `cannot derive a public key from ${settings.privateKeyPath} (an encrypted PEM or a key type EC2 does not import)`,
-      'set aws.publicKeyPath, or use an ed25519 or RSA key',
-    );
+    throw specInvalid([
+      {
+        path: 'aws.privateKeyPath',
+        message: `cannot derive a public key from ${settings.privateKeyPath} (an encrypted PEM or a key type EC2 does not import): set aws.publicKeyPath, or use an ed25519 or RSA key`,
+      },
+    ]);
   }
   return derived;
 }

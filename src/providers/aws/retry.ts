@@ -3,7 +3,8 @@
 import { classifyEc2Error, type Ec2ErrorKind } from './errors';
 
 export interface RetryDeps {
-  sleep(ms: number): Promise<void>;
+  /** Sleeps, or rejects once the signal aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** A number in [0, 1): the jitter source. */
   random(): number;
 }
@@ -24,14 +25,21 @@ export function backoffDelayMs(attempt: number, policy: RetryPolicy, random: () 
   return Math.floor(random() * ceiling);
 }
 
-export async function withRetry<T>(operation: () => Promise<T>, policy: RetryPolicy, deps: RetryDeps): Promise<T> {
+export async function withRetry<T>(
+  operation: () => Promise<T>,
+  policy: RetryPolicy,
+  deps: RetryDeps,
+  signal?: AbortSignal,
+): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
+    signal?.throwIfAborted();
     try {
       return await operation();
     } catch (error) {
+      signal?.throwIfAborted(); // an aborted request fails like a dropped connection: never retry it
       const retryable = policy.retryOn.includes(classifyEc2Error(error));
       if (!retryable || attempt >= policy.maxAttempts) throw error;
-      await deps.sleep(backoffDelayMs(attempt, policy, deps.random));
+      await deps.sleep(backoffDelayMs(attempt, policy, deps.random), signal);
     }
   }
 }

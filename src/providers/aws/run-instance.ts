@@ -3,14 +3,16 @@
 import { createHash } from 'node:crypto';
 import { _InstanceType, RunInstancesCommand, type Instance, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { capacityUnavailable, clusterConflict, imageNotFound } from '../../common/errors';
+import type { MarketPolicy } from '../../spec/schema';
 import type { ClusterRef, Market, NodeRole } from '../provider';
-import { call, type AwsContext } from './context';
+import { call, type LaunchContext, sendOptions } from './context';
 import { classifyEc2Error, ec2ErrorCode } from './errors';
 import type { LaunchImage } from './images';
 import { byLaunchOrder, isLive } from './instances';
 import type { ZoneSubnet } from './network';
 import { deriveHostKey } from './ssh-keys';
 import { nodeTags, tagSpecification } from './tags';
+import { quotaFailure } from './quotas';
 import { hostKeyUserData } from './user-data';
 
 export interface Placement {
@@ -47,17 +49,28 @@ export function placementLabel(placement: Placement): string {
 }
 
 /**
- * Where to try launching. A cluster stays in one zone and on one instance type (MPI between zones is
- * slow and billed per GB), so once any node lives, only its placement is tried; otherwise every
- * zone of the first instance type, then every zone of the next type.
+ * Where to try launching: every zone of the first instance type, then every zone of the next type.
+ * A cluster prefers one zone and one instance type (MPI between zones is slow and billed per GB), so
+ * once a node lives its placement comes first, then its type in the other zones, then the rest. A
+ * replacement for a reclaimed node still fails over: the zone that just lost it is the least likely
+ * to have capacity, and a run that cannot replace its node loses more than cross-zone traffic costs.
  */
 export function placementCandidates(instanceTypes: string[], zones: ZoneSubnet[], liveClusterInstances: Instance[]): Placement[] {
+  const all = instanceTypes.filter(isKnownInstanceType).flatMap((instanceType) => zones.map((zone) => ({ instanceType, zone })));
   const anchor = [...liveClusterInstances].sort(byLaunchOrder)[0];
   const anchorZone = anchor?.Placement?.AvailabilityZone;
-  if (anchor?.InstanceType !== undefined && anchorZone !== undefined && anchor.SubnetId !== undefined) {
-    return [{ instanceType: anchor.InstanceType, zone: { availabilityZone: anchorZone, subnetId: anchor.SubnetId } }];
-  }
-  return instanceTypes.filter(isKnownInstanceType).flatMap((instanceType) => zones.map((zone) => ({ instanceType, zone })));
+  if (anchor?.InstanceType === undefined || anchorZone === undefined || anchor.SubnetId === undefined) return all;
+  return preferPlacement(
+    { instanceType: anchor.InstanceType, zone: { availabilityZone: anchorZone, subnetId: anchor.SubnetId } },
+    all,
+  );
+}
+
+/** The same candidates with this placement first, then its instance type's other zones, then the rest in order. */
+export function preferPlacement(first: Placement, candidates: Placement[]): Placement[] {
+  const rest = candidates.filter((p) => placementLabel(p) !== placementLabel(first));
+  const sameType = rest.filter((p) => p.instanceType === first.instanceType);
+  return [first, ...sameType, ...rest.filter((p) => p.instanceType !== first.instanceType)];
 }
 
 /** Same node, placement, image and generation give the same token; anything else a new one. */
@@ -75,7 +88,7 @@ export function clientToken(launch: NodeLaunch, placement: Placement, retiredIns
   return createHash('sha256').update(material).digest('hex'); // 64 characters, EC2's maximum
 }
 
-function runInput(ctx: AwsContext, launch: NodeLaunch, placement: Placement, token: string): RunInstancesCommandInput {
+function runInput(ctx: LaunchContext, launch: NodeLaunch, placement: Placement, token: string): RunInstancesCommandInput {
   const tags = nodeTags(launch.cluster, launch.role, launch.name);
   return {
     ImageId: launch.image.imageId,
@@ -108,12 +121,12 @@ function runInput(ctx: AwsContext, launch: NodeLaunch, placement: Placement, tok
   };
 }
 
-async function runInstance(ctx: AwsContext, launch: NodeLaunch, placement: Placement): Promise<void> {
+async function runInstance(ctx: LaunchContext, launch: NodeLaunch, placement: Placement): Promise<void> {
   let retired = launch.retiredInstanceIds;
   for (let generation = 0; generation < MAX_TOKEN_GENERATIONS; generation += 1) {
     const token = clientToken(launch, placement, retired);
     const output = await call(ctx, 'RunInstances', () =>
-      ctx.ec2.send(new RunInstancesCommand(runInput(ctx, launch, placement, token))),
+      ctx.ec2.send(new RunInstancesCommand(runInput(ctx, launch, placement, token)), sendOptions(ctx)),
     );
     const instance = output.Instances?.[0];
     if (instance?.InstanceId === undefined) throw new Error(`RunInstances for ${launch.name} returned no instance`);
@@ -124,8 +137,17 @@ async function runInstance(ctx: AwsContext, launch: NodeLaunch, placement: Place
   throw new Error(`RunInstances for ${launch.name} kept returning terminated instances for fresh client tokens`);
 }
 
-function launchFailure(error: unknown, launch: NodeLaunch): unknown {
+function launchFailure(ctx: LaunchContext, error: unknown, launch: NodeLaunch, placement: Placement): unknown {
   const kind = classifyEc2Error(error);
+  if (kind === 'quota') {
+    return quotaFailure({
+      code: ec2ErrorCode(error) ?? 'quota error',
+      instanceType: placement.instanceType,
+      market: launch.market,
+      region: ctx.region,
+      what: `launching ${launch.name} (${placement.instanceType}, ${launch.market})`,
+    });
+  }
   if (kind === 'image-missing') return imageNotFound(launch.image.imageId, `${ec2ErrorCode(error) ?? 'error'} from RunInstances`);
   if (kind === 'idempotency-mismatch') {
     return clusterConflict(`node ${launch.name} was launched earlier with different settings (IdempotentParameterMismatch)`);
@@ -133,17 +155,42 @@ function launchFailure(error: unknown, launch: NodeLaunch): unknown {
   return error;
 }
 
-/** Launches the node in the first placement with capacity; returns that placement. */
-export async function launchWithFailover(ctx: AwsContext, launch: NodeLaunch, placements: Placement[]): Promise<Placement> {
+export interface LaunchAttempt {
+  placement: Placement;
+  market: Market;
+}
+
+/**
+ * The launches to try, in order. Each attempt after the first follows a capacity failure, so for
+ * spot-then-on-demand "spot on the first N placements, then on-demand on all of them" is exactly
+ * "on-demand after N spot capacity failures".
+ */
+export function launchAttempts(
+  policy: MarketPolicy,
+  placements: Placement[],
+  spotFailuresBeforeOnDemand: number,
+): LaunchAttempt[] {
+  const on = (market: Market) => (placement: Placement) => ({ placement, market });
+  if (policy !== 'spot-then-on-demand') return placements.map(on(policy));
+  return [...placements.slice(0, spotFailuresBeforeOnDemand).map(on('spot')), ...placements.map(on('on-demand'))];
+}
+
+/** Launches the node at the first attempt with capacity; returns that attempt. */
+export async function launchWithFailover(
+  ctx: LaunchContext,
+  launch: Omit<NodeLaunch, 'market'>,
+  attempts: LaunchAttempt[],
+): Promise<LaunchAttempt> {
   const tried: string[] = [];
   const codes: string[] = [];
-  for (const placement of placements) {
+  for (const attempt of attempts) {
+    const withMarket: NodeLaunch = { ...launch, market: attempt.market };
     try {
-      await runInstance(ctx, launch, placement);
-      return placement;
+      await runInstance(ctx, withMarket, attempt.placement);
+      return attempt;
     } catch (error) {
-      if (classifyEc2Error(error) !== 'capacity') throw launchFailure(error, launch);
-      tried.push(placementLabel(placement));
+      if (classifyEc2Error(error) !== 'capacity') throw launchFailure(ctx, error, withMarket, attempt.placement);
+      tried.push(`${placementLabel(attempt.placement)} (${attempt.market})`);
       codes.push(ec2ErrorCode(error) ?? 'capacity error');
     }
   }

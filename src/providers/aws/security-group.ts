@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { clusterConflict } from '../../common/errors';
 import type { ClusterRef } from '../provider';
-import { call, callIgnoringMissing, type AwsContext } from './context';
+import { call, callIgnoringMissing, type AwsContext, sendOptions } from './context';
 import { isEc2Error } from './errors';
 import { withRetry, type RetryPolicy } from './retry';
 import { clusterFilter, clusterResourceName, clusterTags, readTag, TAG, tagSpecification } from './tags';
@@ -24,7 +24,7 @@ const DELETE_GROUP_RETRY: RetryPolicy = { maxAttempts: 30, baseDelayMs: 2_000, m
 
 async function describeGroups(ctx: AwsContext, filters: Filter[]): Promise<SecurityGroup[]> {
   const { SecurityGroups: groups = [] } = await call(ctx, 'DescribeSecurityGroups', () =>
-    ctx.ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters })),
+    ctx.ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters }), sendOptions(ctx)),
   );
   return groups;
 }
@@ -71,6 +71,7 @@ async function createGroup(ctx: AwsContext, cluster: ClusterRef, vpcId: string):
           VpcId: vpcId,
           TagSpecifications: [tagSpecification('security-group', clusterTags(cluster))],
         }),
+        sendOptions(ctx),
       ),
     );
     return { GroupId: groupId, GroupName: groupName, IpPermissions: [] };
@@ -95,13 +96,13 @@ async function reconcileIngress(ctx: AwsContext, group: SecurityGroup, groupId: 
   const missing = [...desired].filter(([key]) => !current.has(key)).map(([, rule]) => rule);
   if (extra.length > 0) {
     await callIgnoringMissing(ctx, 'RevokeSecurityGroupIngress', () =>
-      ctx.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: extra })),
+      ctx.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: extra }), sendOptions(ctx)),
     );
   }
   for (const rule of missing) {
     try {
       await call(ctx, 'AuthorizeSecurityGroupIngress', () =>
-        ctx.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [rule] })),
+        ctx.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [rule] }), sendOptions(ctx)),
       );
     } catch (error) {
       if (!isEc2Error(error, 'duplicate')) throw error;
@@ -125,7 +126,9 @@ export async function deleteClusterSecurityGroups(ctx: AwsContext, clusterId: st
     if (groupId === undefined) continue;
     await withRetry(
       () =>
-        callIgnoringMissing(ctx, 'DeleteSecurityGroup', () => ctx.ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }))),
+        callIgnoringMissing(ctx, 'DeleteSecurityGroup', () =>
+          ctx.ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }), sendOptions(ctx)),
+        ),
       DELETE_GROUP_RETRY,
       ctx.retry,
     );

@@ -8,6 +8,8 @@ export const TAG = {
   role: 'tuneforge:role',
   node: 'tuneforge:node',
   fingerprint: 'tuneforge:fingerprint',
+  /** On baked images and their snapshots: "false" when the run's cleanup (or a reaper) removes them. */
+  keepImage: 'tuneforge:keep-image',
   /** Shown by the EC2 console. */
   name: 'Name',
 } as const;

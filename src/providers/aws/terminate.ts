@@ -1,20 +1,22 @@
 // Terminating a cluster's instances by tag and waiting (bounded) until they are gone.
 import { TerminateInstancesCommand, waitUntilInstanceTerminated } from '@aws-sdk/client-ec2';
-import { call, callIgnoringMissing, type AwsContext } from './context';
+import { call, callIgnoringMissing, type AwsContext, sendOptions } from './context';
 import { isEc2Error } from './errors';
 import { describeClusterInstances, NOT_TERMINATED_STATES } from './instances';
-import { INSTANCE_TERMINATED_MAX_WAIT_S, waiterSucceeded } from './waits';
+import { INSTANCE_TERMINATED_MAX_WAIT_S, waiterOptions, waiterSucceeded } from './waits';
 
 /** TerminateInstances fails as a whole when one id is unknown; then each id is retried alone. */
 export async function terminateInstanceIds(ctx: AwsContext, instanceIds: string[]): Promise<void> {
   if (instanceIds.length === 0) return;
   try {
-    await call(ctx, 'TerminateInstances', () => ctx.ec2.send(new TerminateInstancesCommand({ InstanceIds: instanceIds })));
+    await call(ctx, 'TerminateInstances', () =>
+      ctx.ec2.send(new TerminateInstancesCommand({ InstanceIds: instanceIds }), sendOptions(ctx)),
+    );
   } catch (error) {
     if (!isEc2Error(error, 'not-found')) throw error;
     for (const instanceId of instanceIds) {
       await callIgnoringMissing(ctx, 'TerminateInstances', () =>
-        ctx.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] })),
+        ctx.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }), sendOptions(ctx)),
       );
     }
   }
@@ -28,8 +30,10 @@ export async function terminateClusterNodes(ctx: AwsContext, clusterId: string, 
   const instanceIds = instances.flatMap((instance) => (instance.InstanceId === undefined ? [] : [instance.InstanceId]));
   if (instanceIds.length === 0) return;
   await terminateInstanceIds(ctx, instanceIds);
-  await waiterSucceeded(() =>
-    waitUntilInstanceTerminated({ client: ctx.ec2, maxWaitTime: INSTANCE_TERMINATED_MAX_WAIT_S }, { InstanceIds: instanceIds }),
+  await waiterSucceeded(
+    (abortSignal) =>
+      waitUntilInstanceTerminated(waiterOptions(ctx, INSTANCE_TERMINATED_MAX_WAIT_S, abortSignal), { InstanceIds: instanceIds }),
+    ctx.signal,
   );
   // Also catches instances a racing launch created after the first read.
   const remaining = await describeClusterInstances(ctx, clusterId, query);

@@ -5,7 +5,16 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execLocal } from '../../common/exec-file';
 import { prerequisiteMissing } from '../../common/errors';
-import type { ClusterInfo, ClusterRef, ImageRecord, LaunchRequest, NodeRecord, Provider, SshIdentity } from '../provider';
+import type {
+  BakeRequest,
+  ClusterInfo,
+  ClusterRef,
+  ImageRecord,
+  LaunchRequest,
+  NodeRecord,
+  Provider,
+  SshIdentity,
+} from '../provider';
 import * as state from './cluster-state';
 import { bakeLocalImage, findLocalImage, imageHome } from './images';
 import { LOCAL_NOTICE_COMMAND } from './interruption';
@@ -27,6 +36,8 @@ export interface LocalProviderOptions {
   bootDelayMs?: number;
 }
 
+/** The local provider's nodes have no settings of their own. */
+const LOCAL_SETTINGS = { provider: 'local' } as const;
 const RENDEZVOUS_BASE_PORT = 29500;
 const SSH_PORT_WAIT_MS = 10_000;
 
@@ -55,13 +66,13 @@ export function createLocalProvider(options: LocalProviderOptions = {}): Provide
     },
 
     async launchNodes(request: LaunchRequest): Promise<NodeRecord[]> {
-      await provider.bootstrap(request.cluster);
+      await provider.bootstrap(request.cluster, request.settings);
       const user = await requireNodeUser();
       const records = await Promise.all(
         request.names.map((name) => ensureNode(lab, request, name, user, { tmpSizeMiB, bootDelayMs })),
       );
       const layout = lab.cluster(request.cluster.clusterId);
-      await state.rewriteHostsFile(layout, await provider.listNodes(request.cluster));
+      await state.rewriteHostsFile(layout, await provider.listNodes(request.cluster, request.settings));
       return records;
     },
 
@@ -81,12 +92,13 @@ export function createLocalProvider(options: LocalProviderOptions = {}): Provide
       const targets = names ?? states.map((s) => s.record.name);
       await Promise.all(targets.map((name) => terminateNode(lab, cluster, name)));
       if (names === undefined) await killStrays(layout.dir);
-      if (await exists(layout.hosts)) await state.rewriteHostsFile(layout, await provider.listNodes(cluster));
+      if (await exists(layout.hosts)) await state.rewriteHostsFile(layout, await provider.listNodes(cluster, LOCAL_SETTINGS));
     },
 
     findImage: (fingerprint: string) => findLocalImage(lab, fingerprint),
 
-    async bakeImage(cluster: ClusterRef, node: NodeRecord, fingerprint: string): Promise<ImageRecord> {
+    /** Local images are always kept: they are what makes the next local run start in seconds. */
+    async bakeImage({ cluster, node, fingerprint }: BakeRequest): Promise<ImageRecord> {
       const existing = await findLocalImage(lab, fingerprint);
       if (existing) return existing;
       const nodeState = await state.readJson<state.LocalNodeState>(lab.cluster(cluster.clusterId).node(node.name).record);
@@ -131,6 +143,7 @@ async function ensureNode(
   const nodeLayout = layout.node(name);
   const existing = await state.readJson<state.LocalNodeState>(nodeLayout.record);
   if (existing && (await isNodeProcessAlive(existing.process))) return existing.record;
+  request.signal?.throwIfAborted();
   await terminateNode(lab, request.cluster, name, { keepAddress: true });
   const info = await state.ensureClusterInfo(lab, request.cluster);
   await mkdir(nodeLayout.dir, { recursive: true });
@@ -173,7 +186,7 @@ async function ensureNode(
   await appendFile(lab.launchLog, `${JSON.stringify({ clusterId: request.cluster.clusterId, name, at: record.launchedAt })}\n`);
   // Like EC2, a slow-booting node is returned "running" before it answers: the SSH wait covers the rest.
   if (options.bootDelayMs > 0) await assertStarted(proc, nodeLayout.log, address);
-  else await waitForPort(address, 22, proc, nodeLayout.log);
+  else await waitForPort(address, 22, proc, nodeLayout.log, request.signal);
   return record;
 }
 
@@ -205,12 +218,19 @@ async function failStart(log: string, address: string): Promise<never> {
   throw new Error(`node at ${address} exited during start:\n${tail}`);
 }
 
-async function waitForPort(address: string, port: number, proc: { pid: number; startTime: string }, log: string) {
+async function waitForPort(
+  address: string,
+  port: number,
+  proc: { pid: number; startTime: string },
+  log: string,
+  signal: AbortSignal | undefined,
+) {
   const deadline = Date.now() + SSH_PORT_WAIT_MS;
   while (!(await canConnect(address, port))) {
+    signal?.throwIfAborted();
     if (!(await isNodeProcessAlive(proc))) await failStart(log, address);
     if (Date.now() > deadline) throw new Error(`node at ${address} did not listen on port ${port} within ${SSH_PORT_WAIT_MS} ms`);
-    await sleep(25);
+    await sleep(25, undefined, { signal });
   }
 }
 
