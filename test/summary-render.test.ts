@@ -73,3 +73,20 @@ describe('scaling efficiency in the run summary', () => {
     );
   });
 });
+
+describe('spot savings in the summary', () => {
+  it('names what spot saved against the same lifetimes on-demand', () => {
+    const line = formatSummary(summary('aws', { costUsd: 6.4, onDemandCostUsd: 17.46 }))
+      .split('\n')
+      .find((l) => l.startsWith('Estimated cost:'));
+    assert.equal(line, 'Estimated cost:      $6.40; spot saved $11.06 (63%) against $17.46 on-demand');
+  });
+
+  it('says nothing of spot for an on-demand run, or a summary recorded before the figure existed', () => {
+    for (const efficiency of [{ costUsd: 17.46, onDemandCostUsd: 17.46 }, { costUsd: 17.46 }]) {
+      const text = formatSummary(summary('aws', efficiency));
+      assert.ok(!text.includes('spot saved'), text);
+      assert.ok(text.includes('Estimated cost:      $17.46'));
+    }
+  });
+});

@@ -21,12 +21,20 @@ export function formatSummary(summary: RunSummary): string {
     `Last checkpoint:     ${t.lastCheckpoint ? t.lastCheckpoint.slice(t.lastCheckpoint.lastIndexOf('/') + 1) : '(none)'}${t.resumedStep > 0 ? ` (resumed from step ${t.resumedStep})` : ''}`,
     scalingEfficiencyLine(summary),
     `Time per step:       ${summary.efficiency.secondsPerStep === null ? 'n/a' : `${summary.efficiency.secondsPerStep.toFixed(3)} s`}`,
-    `Estimated cost:      $${summary.efficiency.costUsd.toFixed(2)}${summary.efficiency.costPerEpochUsd === null ? '' : `, $${summary.efficiency.costPerEpochUsd.toFixed(2)} per epoch`}${summary.teardown.unpricedTypes.length > 0 ? ` (no price for ${summary.teardown.unpricedTypes.join(', ')})` : ''}`,
+    `Estimated cost:      $${summary.efficiency.costUsd.toFixed(2)}${summary.efficiency.costPerEpochUsd === null ? '' : `, $${summary.efficiency.costPerEpochUsd.toFixed(2)} per epoch`}${spotSavings(summary)}${summary.teardown.unpricedTypes.length > 0 ? ` (no price for ${summary.teardown.unpricedTypes.join(', ')})` : ''}`,
     `Baked image reused:  ${summary.imageReused ? 'yes' : 'no'}`,
     `Recoveries:          ${summary.recoveries} (nodes launched ${summary.nodesLaunched})`,
     `Nodes left:          ${summary.teardown.nodesLeft}${summary.teardown.kept ? ' (kept on request)' : ''}`,
   ];
   return lines.join('\n');
+}
+
+/** What spot saved against the same node lifetimes on-demand; nothing when no node ran on spot. */
+export function spotSavings(summary: RunSummary): string {
+  const { costUsd, onDemandCostUsd } = summary.efficiency;
+  if (onDemandCostUsd === undefined || onDemandCostUsd <= costUsd || onDemandCostUsd <= 0) return '';
+  const saved = onDemandCostUsd - costUsd;
+  return `; spot saved $${saved.toFixed(2)} (${((saved / onDemandCostUsd) * 100).toFixed(0)}%) against $${onDemandCostUsd.toFixed(2)} on-demand`;
 }
 
 /** The blog's measure, only where each node has cores of its own; on one shared machine it says why not. */

@@ -102,8 +102,11 @@ export interface RunEfficiency {
    */
   nodesShareCpus?: boolean;
   secondsPerStep: number | null;
+  /** Every node the run launched (replacements included), from launch to termination, at the spec's prices. */
   costUsd: number;
   costPerEpochUsd: number | null;
+  /** The same node lifetimes at on-demand prices: what spot saved. Absent in summaries recorded before it. */
+  onDemandCostUsd?: number;
 }
 
 export interface FineTuneInput {

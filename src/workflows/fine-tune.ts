@@ -120,7 +120,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
     ...summary,
     steps: tracker.durations(),
     teardown,
-    efficiency: efficiency(outcome, teardown),
+    efficiency: efficiency(outcome, spend),
     artifacts: {
       uri: ctx.artifacts,
       model: delivered.modelUri,
@@ -182,16 +182,18 @@ async function recordRun(ctx: RunContext, input: RunRecordInput): Promise<string
   }
 }
 
-function efficiency(outcome: RunOutcome, teardown: TeardownResult): RunEfficiency {
+function efficiency(outcome: RunOutcome, spend: SpendMeter): RunEfficiency {
   const t = outcome.training;
+  const costUsd = spend.costUsd();
   const single = outcome.sanity.samplesPerSecond;
   const stepsRun = t.globalStep - t.resumedStep;
   return {
     scalingEfficiency: single > 0 ? t.samplesPerSecond / (outcome.nodesLaunched * single) : null,
     nodesShareCpus: outcome.nodesShareCpus,
     secondsPerStep: stepsRun > 0 ? t.runtimeSeconds / stepsRun : null,
-    costUsd: teardown.costUsd,
-    costPerEpochUsd: t.epochs !== null && t.epochs > 0 ? teardown.costUsd / t.epochs : null,
+    costUsd,
+    costPerEpochUsd: t.epochs !== null && t.epochs > 0 ? costUsd / t.epochs : null,
+    onDemandCostUsd: spend.onDemandCostUsd(),
   };
 }
 

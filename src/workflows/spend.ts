@@ -47,6 +47,12 @@ export class SpendMeter {
     return estimateCost(this.nodes, this.overrides, new Date(atMs)).totalUsd;
   }
 
+  /** The same lifetimes at on-demand prices (what spot nodes would have cost otherwise). */
+  onDemandCostUsd(atMs: number = Date.now()): number {
+    const onDemand = this.nodes.map((n) => ({ ...n, market: 'on-demand' as const }));
+    return estimateCost(onDemand, this.overrides, new Date(atMs)).totalUsd;
+  }
+
   exceeded(): boolean {
     return this.budgetUsd !== undefined && this.costUsd() >= this.budgetUsd;
   }
