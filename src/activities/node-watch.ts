@@ -1,5 +1,5 @@
 // Watches a cluster's nodes during training. A node is lost on the provider's word (gone, stopped,
-// terminated) at once, or after several consecutive missed SSH probes spanning a minimum window: one
+// terminated, or impaired: a failed EC2 status check) at once, or after several consecutive missed SSH probes spanning a minimum window: one
 // slow probe over the internet must not cost a recovery. A spot interruption notice on a node is
 // reported separately. Probes go through the RemoteShell seam, so tests can make them stall or fail.
 import { ApplicationFailure } from '@temporalio/common';
@@ -24,7 +24,7 @@ export interface WatchPolicy {
  * Over the internet (aws) a probe can stall for seconds on a healthy node: TCP retransmits, sshd's
  * MaxStartups throttle, a master busy all-reducing. A false loss is expensive (the job stopped, a node
  * relaunched, bare metal ~20 min, steps since the last checkpoint repeated), while a real loss mostly
- * shows as provider evidence (terminated, stopped, spot notice) on the first check anyway. So a probe
+ * shows as provider evidence (terminated, stopped, a failed EC2 status check, spot notice) on the first check anyway. So a probe
  * alone calls a node lost only after 3 consecutive 10-s misses spanning >= 30 s (with 10 s between
  * rounds, about 50 s after a freeze), near the 15-20 s polling of SkyPilot and dstack.
  */
@@ -46,7 +46,7 @@ const NOTICE_MARKER = 'interruption-notice';
 const NOT_A_LOSS = new Set<string>([FailureType.HostKeyMismatch, FailureType.AuthFailed]);
 
 export interface NodeHealth {
-  /** Gone or stopped per the provider, or missed enough consecutive probes. */
+  /** Gone, stopped or impaired per the provider, or missed enough consecutive probes. */
   lost: string[];
   /** Still up, but with a spot interruption notice. */
   noticed: string[];
@@ -75,10 +75,12 @@ export class NodeWatch {
   /** One round: the provider's view of every node, then one probe of each node it lists as up. */
   async check(): Promise<NodeHealth> {
     const listed = await runProvider(this.deps, this.ctx).listNodes(clusterRef(this.ctx));
-    const running = new Set(listed.filter((n) => n.state === 'running' || n.state === 'pending').map((n) => n.name));
-    const gone = this.nodes.filter((n) => !running.has(n.name)).map((n) => n.name);
+    const usable = new Set(
+      listed.filter((n) => (n.state === 'running' || n.state === 'pending') && n.impairment === undefined).map((n) => n.name),
+    );
+    const gone = this.nodes.filter((n) => !usable.has(n.name)).map((n) => n.name);
     const probes = await Promise.all(
-      this.nodes.filter((n) => running.has(n.name)).map(async (n) => ({ name: n.name, probe: await this.probe(n) })),
+      this.nodes.filter((n) => usable.has(n.name)).map(async (n) => ({ name: n.name, probe: await this.probe(n) })),
     );
     return {
       lost: [...gone, ...probes.filter((p) => p.probe === 'miss' && this.missedEnough(p.name)).map((p) => p.name)],

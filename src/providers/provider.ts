@@ -28,6 +28,11 @@ export interface NodeRecord {
   state: NodeState;
   /** Why a node is not running (e.g. Server.SpotInstanceTermination). */
   stateReason?: string;
+  /**
+   * The provider's own evidence that a pending or running node is broken (an EC2 status check that
+   * failed): the node is lost though its state says otherwise. Absent when the provider sees no fault.
+   */
+  impairment?: string;
   instanceType: string;
   market: Market;
   /** ISO timestamp. */
@@ -96,7 +101,10 @@ export interface Provider {
   bootstrap(cluster: ClusterRef, settings: NodeSettings, options?: CallOptions): Promise<ClusterInfo>;
   /** Reconciles the named nodes: adopts running ones, launches the shortfall, waits until running. */
   launchNodes(request: LaunchRequest): Promise<NodeRecord[]>;
-  /** Every node of the cluster that still exists (terminated ones may be listed with that state). */
+  /**
+   * Every node of the cluster that still exists (terminated ones may be listed with that state), each
+   * live one with its impairment when the provider's own checks find it broken.
+   */
   listNodes(cluster: ClusterRef, settings: NodeSettings, options?: CallOptions): Promise<NodeRecord[]>;
   /** Terminates the named nodes (all when names is omitted) and waits until they are gone. */
   terminateNodes(cluster: ClusterRef, names?: string[], options?: CallOptions): Promise<void>;

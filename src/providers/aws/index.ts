@@ -20,7 +20,8 @@ import { listClusterIds } from './clusters';
 import { IMDS_NOTICE_COMMAND } from './interruption';
 import { withSignal, type AwsContext, type LaunchContext } from './context';
 import { bakeImage, deleteClusterImages, findImageByFingerprint, resolveBaseImage } from './images';
-import { describeClusterInstances, nodeNameOf, SSH_USER, toNodeRecord } from './instances';
+import { describeImpairments } from './instance-status';
+import { describeClusterInstances, isLive, nodeNameOf, SSH_USER, toNodeRecord } from './instances';
 import { deleteClusterKeyPairs, ensureKeyPair } from './key-pair';
 import { launchNodes } from './launch';
 import { findDefaultVpcId, zoneSubnets } from './network';
@@ -108,12 +109,18 @@ export function createAwsProvider(place: AwsPlace, options: AwsProviderOptions =
 
     async listNodes(cluster: ClusterRef, settings: NodeSettings, callOptions?: CallOptions): Promise<NodeRecord[]> {
       const privateKey = await readPrivateKey(awsSettingsOf(settings, place.region));
-      const instances = await describeClusterInstances(ctxFor(callOptions), cluster.clusterId);
+      const ctx = ctxFor(callOptions);
+      const instances = await describeClusterInstances(ctx, cluster.clusterId);
+      const liveIds = instances.filter(isLive).flatMap((instance) => instance.InstanceId ?? []);
+      // No ids at all would ask for every instance of the account.
+      const impairments = liveIds.length === 0 ? new Map<string, string>() : await describeImpairments(ctx, liveIds);
       return instances.flatMap((instance) => {
         const name = nodeNameOf(instance);
         const record =
           name === undefined ? undefined : toNodeRecord(instance, deriveHostKey(privateKey, cluster.clusterId, name).publicKey);
-        return record === undefined ? [] : [record];
+        if (record === undefined) return [];
+        const impairment = impairments.get(record.providerId);
+        return [impairment === undefined ? record : { ...record, impairment }];
       });
     },
 
