@@ -1,7 +1,8 @@
 // Watches a cluster's nodes during training. A node is lost on the provider's word (gone, stopped,
 // terminated, or impaired: a failed EC2 status check) at once, or after several consecutive missed SSH
 // probes spanning a minimum window: one slow probe over the internet must not cost a recovery. A spot
-// interruption notice on a node is reported separately. Probes go through the RemoteShell seam, so tests can make them stall or fail.
+// interruption notice on a node is reported separately. Probes go through the RemoteShell seam, so
+// tests can make them stall or fail.
 import { ApplicationFailure } from '@temporalio/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FailureType } from '../common/errors';
@@ -26,7 +27,8 @@ export interface WatchPolicy {
  * relaunched, bare metal ~20 min, steps since the last checkpoint repeated), while a real loss mostly
  * shows as provider evidence (terminated, stopped, a failed EC2 status check, spot notice) on the first
  * check anyway. So a probe alone calls a node lost only after 3 consecutive 10-s misses spanning
- * >= 30 s (with 10 s between rounds, about 50 s after a freeze), near the 15-20 s polling of SkyPilot and dstack.
+ * >= 30 s (with 10 s between rounds, about 50 s after a freeze), near the 15-20 s polling of
+ * SkyPilot and dstack.
  */
 export const AWS_WATCH: WatchPolicy = { probeTimeoutMs: 10_000, everyMs: 10_000, missesToLose: 3, minWindowMs: 30_000 };
 
