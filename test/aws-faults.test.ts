@@ -22,14 +22,18 @@ function failureType(error: unknown): string | undefined {
 }
 
 async function subnetZones(ec2: EC2Client): Promise<Map<string, string>> {
-  const { Subnets: subnets = [] } = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }));
+  const { Subnets: subnets = [] } = await ec2.send(
+    new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }),
+  );
   return new Map(subnets.map((subnet) => [subnet.SubnetId ?? '', subnet.AvailabilityZone ?? '']));
 }
 
 /** The RunInstances calls made, as "type@zone". */
 async function launchAttempts(h: MotoHarness): Promise<string[]> {
   const zones = await subnetZones(h.ec2);
-  return callsOf(h.faults, 'RunInstances').map((input) => `${String(input.InstanceType)}@${zones.get(String(input.SubnetId)) ?? '?'}`);
+  return callsOf(h.faults, 'RunInstances').map(
+    (input) => `${String(input.InstanceType)}@${zones.get(String(input.SubnetId)) ?? '?'}`,
+  );
 }
 
 function noCapacityIn(h: MotoHarness, zonesBySubnet: Map<string, string>, instanceType: string, zone: string): void {
@@ -117,7 +121,11 @@ describe('aws provider faults', { skip: motoUnavailableReason() }, () => {
   });
 
   test('spot capacity codes fail over too', async () => {
-    const h = createHarness(moto, { market: 'spot', instanceTypes: ['r7iz.metal-16xl'], availabilityZones: ['us-east-1a', 'us-east-1c'] });
+    const h = createHarness(moto, {
+      market: 'spot',
+      instanceTypes: ['r7iz.metal-16xl'],
+      availabilityZones: ['us-east-1a', 'us-east-1c'],
+    });
     await h.provider.bootstrap(h.cluster);
     h.faults.rules.push({ command: 'RunInstances', code: 'SpotMaxPriceTooLow', httpStatus: 400, times: 1 });
     const [node] = await h.provider.launchNodes({ cluster: h.cluster, role: 'master', names: ['master'] });
@@ -141,7 +149,10 @@ describe('aws provider faults', { skip: motoUnavailableReason() }, () => {
   test('throttling that does not stop ends with the API error after a bounded number of attempts', async () => {
     const h = createHarness(moto);
     h.faults.rules.push({ command: 'DescribeVpcs', code: 'RequestLimitExceeded', httpStatus: 503 });
-    await assert.rejects(h.provider.bootstrap(h.cluster), (error) => error instanceof Error && error.name === 'RequestLimitExceeded');
+    await assert.rejects(
+      h.provider.bootstrap(h.cluster),
+      (error) => error instanceof Error && error.name === 'RequestLimitExceeded',
+    );
     assert.equal(callsOf(h.faults, 'DescribeVpcs').length, 6);
     assert.equal(h.sleeps.length, 5);
   });

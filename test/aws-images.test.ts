@@ -4,7 +4,15 @@ import { after, before, describe, test } from 'node:test';
 import { CreateImageCommand, DescribeImagesCommand, DescribeSnapshotsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { imageName } from '../src/providers/aws/tags';
 import type { NodeRecord } from '../src/providers/provider';
-import { callsOf, clusterInstances, createHarness, motoUnavailableReason, startMoto, type MotoHarness, type MotoServer } from './helpers/moto';
+import {
+  callsOf,
+  clusterInstances,
+  createHarness,
+  motoUnavailableReason,
+  startMoto,
+  type MotoHarness,
+  type MotoServer,
+} from './helpers/moto';
 
 async function imagesWithFingerprint(ec2: EC2Client, fingerprint: string): Promise<string[]> {
   const { Images: images = [] } = await ec2.send(
@@ -54,7 +62,9 @@ describe('aws images on moto', { skip: motoUnavailableReason() }, () => {
     assert.equal(callsOf(h.faults, 'CreateImage').length, 1);
 
     const [worker] = await h.provider.launchNodes({ cluster: h.cluster, role: 'worker', names: ['worker-1'], image: baked });
-    const instance = (await clusterInstances(h.ec2, h.cluster.clusterId)).find((candidate) => candidate.InstanceId === worker?.providerId);
+    const instance = (await clusterInstances(h.ec2, h.cluster.clusterId)).find(
+      (candidate) => candidate.InstanceId === worker?.providerId,
+    );
     assert.equal(instance?.ImageId, baked.imageId);
   });
 
@@ -75,7 +85,11 @@ describe('aws images on moto', { skip: motoUnavailableReason() }, () => {
     assert.deepEqual(await imagesWithFingerprint(kept.ec2, keptImage.fingerprint), [keptImage.imageId]);
 
     const dropped = createHarness(moto, { keepImage: false });
-    const droppedImage = await dropped.provider.bakeImage(dropped.cluster, await launchMaster(dropped), `fp-drop-${dropped.cluster.clusterId}`);
+    const droppedImage = await dropped.provider.bakeImage(
+      dropped.cluster,
+      await launchMaster(dropped),
+      `fp-drop-${dropped.cluster.clusterId}`,
+    );
     await dropped.provider.cleanup(dropped.cluster);
     assert.deepEqual(await imagesWithFingerprint(dropped.ec2, droppedImage.fingerprint), []);
     assert.deepEqual(await snapshotsOfCluster(dropped.ec2, dropped.cluster.clusterId), []);

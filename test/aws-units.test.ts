@@ -20,7 +20,12 @@ import { awsTestSettings, writeTestKey } from './helpers/moto';
 const HAS_SSH_KEYGEN = spawnSync('sh', ['-c', 'command -v ssh-keygen']).status === 0;
 
 function ec2Error(code: string, httpStatus: number): EC2ServiceException {
-  return new EC2ServiceException({ name: code, $fault: httpStatus >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: httpStatus }, message: code });
+  return new EC2ServiceException({
+    name: code,
+    $fault: httpStatus >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: httpStatus },
+    message: code,
+  });
 }
 
 function networkError(code: string): Error {
@@ -59,10 +64,22 @@ test('EC2 errors are classified by code, capacity before the 5xx rule', () => {
 });
 
 test('backoff grows exponentially with full jitter under a ceiling', () => {
-  assert.equal(backoffDelayMs(1, API_RETRY, () => 0), 0);
-  assert.equal(backoffDelayMs(1, API_RETRY, () => 0.999999), 999);
-  assert.equal(backoffDelayMs(3, API_RETRY, () => 0.5), 2000);
-  assert.equal(backoffDelayMs(20, API_RETRY, () => 0.5), API_RETRY.maxDelayMs / 2);
+  assert.equal(
+    backoffDelayMs(1, API_RETRY, () => 0),
+    0,
+  );
+  assert.equal(
+    backoffDelayMs(1, API_RETRY, () => 0.999999),
+    999,
+  );
+  assert.equal(
+    backoffDelayMs(3, API_RETRY, () => 0.5),
+    2000,
+  );
+  assert.equal(
+    backoffDelayMs(20, API_RETRY, () => 0.5),
+    API_RETRY.maxDelayMs / 2,
+  );
 });
 
 test('withRetry retries only retryable errors, a bounded number of times', async () => {
@@ -83,34 +100,48 @@ test('withRetry retries only retryable errors, a bounded number of times', async
 
   calls = 0;
   await assert.rejects(
-    withRetry(async () => {
-      calls += 1;
-      throw ec2Error('InsufficientInstanceCapacity', 500);
-    }, API_RETRY, deps),
+    withRetry(
+      async () => {
+        calls += 1;
+        throw ec2Error('InsufficientInstanceCapacity', 500);
+      },
+      API_RETRY,
+      deps,
+    ),
     (error) => error instanceof Error && error.name === 'InsufficientInstanceCapacity',
   );
   assert.equal(calls, 1);
 });
 
-test('the public key of an encrypted OpenSSH private key is read without its passphrase', { skip: HAS_SSH_KEYGEN ? false : 'no ssh-keygen' }, () => {
-  const folder = mkdtempSync(join(tmpdir(), 'tuneforge-keys-'));
-  for (const type of ['ed25519', 'rsa']) {
-    const path = join(folder, `id_${type}`);
-    execFileSync('ssh-keygen', ['-q', '-t', type, '-N', 'secret passphrase', '-C', 'me@host', '-f', path]);
-    const expected = normalizePublicKey(readFileSync(`${path}.pub`, 'utf8'));
-    assert.ok(expected !== undefined);
-    assert.equal(publicKeyFromPrivateKey(readFileSync(path, 'utf8')), expected);
-  }
-});
+test(
+  'the public key of an encrypted OpenSSH private key is read without its passphrase',
+  { skip: HAS_SSH_KEYGEN ? false : 'no ssh-keygen' },
+  () => {
+    const folder = mkdtempSync(join(tmpdir(), 'tuneforge-keys-'));
+    for (const type of ['ed25519', 'rsa']) {
+      const path = join(folder, `id_${type}`);
+      execFileSync('ssh-keygen', ['-q', '-t', type, '-N', 'secret passphrase', '-C', 'me@host', '-f', path]);
+      const expected = normalizePublicKey(readFileSync(`${path}.pub`, 'utf8'));
+      assert.ok(expected !== undefined);
+      assert.equal(publicKeyFromPrivateKey(readFileSync(path, 'utf8')), expected);
+    }
+  },
+);
 
-test('the public key of a PEM RSA key matches what ssh-keygen derives', { skip: HAS_SSH_KEYGEN ? false : 'no ssh-keygen' }, () => {
-  const folder = mkdtempSync(join(tmpdir(), 'tuneforge-keys-'));
-  const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs1' }).toString();
-  const path = join(folder, 'rsa.pem');
-  writeFileSync(path, pem, { mode: 0o600 });
-  const expected = normalizePublicKey(execFileSync('ssh-keygen', ['-y', '-f', path], { encoding: 'utf8' }));
-  assert.equal(publicKeyFromPrivateKey(pem), expected);
-});
+test(
+  'the public key of a PEM RSA key matches what ssh-keygen derives',
+  { skip: HAS_SSH_KEYGEN ? false : 'no ssh-keygen' },
+  () => {
+    const folder = mkdtempSync(join(tmpdir(), 'tuneforge-keys-'));
+    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ format: 'pem', type: 'pkcs1' })
+      .toString();
+    const path = join(folder, 'rsa.pem');
+    writeFileSync(path, pem, { mode: 0o600 });
+    const expected = normalizePublicKey(execFileSync('ssh-keygen', ['-y', '-f', path], { encoding: 'utf8' }));
+    assert.equal(publicKeyFromPrivateKey(pem), expected);
+  },
+);
 
 test('the public key of a PKCS#8 Ed25519 key is its raw key in the OpenSSH blob', () => {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -122,7 +153,9 @@ test('the public key of a PKCS#8 Ed25519 key is its raw key in the OpenSSH blob'
 
 test('keys that cannot be read are reported as undefined, not guessed', () => {
   assert.equal(publicKeyFromPrivateKey('not a key'), undefined);
-  const encrypted = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'x' }).toString();
+  const encrypted = generateKeyPairSync('ed25519')
+    .privateKey.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'x' })
+    .toString();
   assert.equal(publicKeyFromPrivateKey(encrypted), undefined);
   assert.equal(normalizePublicKey('ssh-ed25519 not-base64!'), undefined);
   assert.equal(normalizePublicKey('ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIBsZ'), undefined, 'type must match the blob');
@@ -144,12 +177,16 @@ test('host keys are deterministic per cluster and node, and their private part e
   assert.ok(cloudConfig.includes(`    ${OPENSSH_BEGIN}\n`));
 });
 
-test('ssh-keygen reads the derived host private key and finds the same public key', { skip: HAS_SSH_KEYGEN ? false : 'no ssh-keygen' }, () => {
-  const hostKey = deriveHostKey(randomBytes(32), 'cluster-1', 'master');
-  const path = join(mkdtempSync(join(tmpdir(), 'tuneforge-keys-')), 'ssh_host_ed25519_key');
-  writeFileSync(path, hostKey.privateKey, { mode: 0o600 });
-  assert.equal(normalizePublicKey(execFileSync('ssh-keygen', ['-y', '-f', path], { encoding: 'utf8' })), hostKey.publicKey);
-});
+test(
+  'ssh-keygen reads the derived host private key and finds the same public key',
+  { skip: HAS_SSH_KEYGEN ? false : 'no ssh-keygen' },
+  () => {
+    const hostKey = deriveHostKey(randomBytes(32), 'cluster-1', 'master');
+    const path = join(mkdtempSync(join(tmpdir(), 'tuneforge-keys-')), 'ssh_host_ed25519_key');
+    writeFileSync(path, hostKey.privateKey, { mode: 0o600 });
+    assert.equal(normalizePublicKey(execFileSync('ssh-keygen', ['-y', '-f', path], { encoding: 'utf8' })), hostKey.publicKey);
+  },
+);
 
 function launchFor(overrides: Partial<NodeLaunch> = {}): NodeLaunch {
   return {
@@ -166,14 +203,24 @@ function launchFor(overrides: Partial<NodeLaunch> = {}): NodeLaunch {
   };
 }
 
-const PLACEMENT_A: Placement = { instanceType: 'r7iz.metal-16xl', zone: { availabilityZone: 'us-east-1a', subnetId: 'subnet-a' } };
-const PLACEMENT_B: Placement = { instanceType: 'r7iz.metal-16xl', zone: { availabilityZone: 'us-east-1b', subnetId: 'subnet-b' } };
+const PLACEMENT_A: Placement = {
+  instanceType: 'r7iz.metal-16xl',
+  zone: { availabilityZone: 'us-east-1a', subnetId: 'subnet-a' },
+};
+const PLACEMENT_B: Placement = {
+  instanceType: 'r7iz.metal-16xl',
+  zone: { availabilityZone: 'us-east-1b', subnetId: 'subnet-b' },
+};
 
 test('client tokens are stable for the same launch and change with placement, image or generation', () => {
   const token = clientToken(launchFor(), PLACEMENT_A, []);
   assert.equal(token.length, 64);
   assert.equal(clientToken(launchFor(), PLACEMENT_A, []), token);
-  assert.equal(clientToken(launchFor({ securityGroupId: 'sg-2' }), PLACEMENT_A, []), token, 'ids of shared resources do not matter');
+  assert.equal(
+    clientToken(launchFor({ securityGroupId: 'sg-2' }), PLACEMENT_A, []),
+    token,
+    'ids of shared resources do not matter',
+  );
   assert.notEqual(clientToken(launchFor(), PLACEMENT_B, []), token);
   assert.notEqual(clientToken(launchFor({ image: { imageId: 'ami-2', rootDeviceName: '/dev/sda1' } }), PLACEMENT_A, []), token);
   assert.notEqual(clientToken(launchFor(), PLACEMENT_A, ['i-dead']), token);
@@ -184,7 +231,9 @@ test('client tokens are stable for the same launch and change with placement, im
 test('placements try every zone of a type before the next type, and start at a live node placement', () => {
   const zones = [PLACEMENT_A.zone, PLACEMENT_B.zone];
   assert.deepEqual(
-    placementCandidates(['r7iz.metal-16xl', 'm7i.48xlarge'], zones, []).map((p) => `${p.instanceType}@${p.zone.availabilityZone}`),
+    placementCandidates(['r7iz.metal-16xl', 'm7i.48xlarge'], zones, []).map(
+      (p) => `${p.instanceType}@${p.zone.availabilityZone}`,
+    ),
     ['r7iz.metal-16xl@us-east-1a', 'r7iz.metal-16xl@us-east-1b', 'm7i.48xlarge@us-east-1a', 'm7i.48xlarge@us-east-1b'],
   );
   const master: Instance = {
@@ -195,7 +244,9 @@ test('placements try every zone of a type before the next type, and start at a l
     LaunchTime: new Date(0),
   };
   assert.deepEqual(
-    placementCandidates(['r7iz.metal-16xl', 'm7i.48xlarge'], zones, [master]).map((p) => `${p.instanceType}@${p.zone.availabilityZone}`),
+    placementCandidates(['r7iz.metal-16xl', 'm7i.48xlarge'], zones, [master]).map(
+      (p) => `${p.instanceType}@${p.zone.availabilityZone}`,
+    ),
     ['m7i.48xlarge@us-east-1b', 'm7i.48xlarge@us-east-1a', 'r7iz.metal-16xl@us-east-1a', 'r7iz.metal-16xl@us-east-1b'],
   );
 });
@@ -203,7 +254,10 @@ test('placements try every zone of a type before the next type, and start at a l
 test('settings validation names the SSH CIDR, open SSH, unknown instance types and foreign zones', () => {
   const key = writeTestKey();
   const { sshCidr: _omitted, ...withoutCidr } = awsTestSettings(key);
-  assert.deepEqual(sshCidrProblems(withoutCidr).map((problem) => problem.path), ['aws.sshCidr']);
+  assert.deepEqual(
+    sshCidrProblems(withoutCidr).map((problem) => problem.path),
+    ['aws.sshCidr'],
+  );
   assert.deepEqual(sshCidrProblems(withoutCidr, '198.51.100.4/32'), []);
   const bad = awsTestSettings(key, {
     sshCidr: '10.0.0.0/0',

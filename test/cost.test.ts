@@ -19,7 +19,12 @@ test('the table prices every instance type the docs name, and local nodes are fr
 
 test('an hour of four on-demand r7iz.metal-16xl nodes plus a local one', () => {
   const nodes = [
-    ...Array.from({ length: 4 }, () => ({ instanceType: 'r7iz.metal-16xl', market: 'on-demand' as const, launchedAt: START, terminatedAt: ONE_HOUR_LATER })),
+    ...Array.from({ length: 4 }, () => ({
+      instanceType: 'r7iz.metal-16xl',
+      market: 'on-demand' as const,
+      launchedAt: START,
+      terminatedAt: ONE_HOUR_LATER,
+    })),
     { instanceType: 'local', market: 'on-demand' as const, launchedAt: START, terminatedAt: ONE_HOUR_LATER },
   ];
   const estimate = estimateCost(nodes);
@@ -51,10 +56,16 @@ test('spec prices override the table and price types it lacks; unpriced types ar
 });
 
 test('billing has a one-minute minimum, and a running node is billed until now', () => {
-  const short = estimateCost([{ instanceType: 'c6i.16xlarge', market: 'on-demand', launchedAt: START, terminatedAt: '2026-01-01T00:00:10.000Z' }]);
+  const short = estimateCost([
+    { instanceType: 'c6i.16xlarge', market: 'on-demand', launchedAt: START, terminatedAt: '2026-01-01T00:00:10.000Z' },
+  ]);
   assert.equal(short.nodes[0]?.billedSeconds, 60);
   close(short.totalUsd, (2.72 * 60) / 3600);
-  const running = estimateCost([{ instanceType: 'c6i.16xlarge', market: 'on-demand', launchedAt: START }], {}, new Date('2026-01-01T00:30:00.000Z'));
+  const running = estimateCost(
+    [{ instanceType: 'c6i.16xlarge', market: 'on-demand', launchedAt: START }],
+    {},
+    new Date('2026-01-01T00:30:00.000Z'),
+  );
   close(running.totalUsd, 2.72 / 2);
 });
 

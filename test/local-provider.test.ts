@@ -33,7 +33,7 @@ describe('local provider', () => {
     assert.equal(user, 'ubuntu');
     assert.equal(home, '/home/ubuntu');
     const labListing = await run(master, `ls ${TEST_LAB_ROOT} | wc -l`);
-    assert.equal(labListing, '0', 'a node must not see the lab folder (other nodes\' homes, keys)');
+    assert.equal(labListing, '0', "a node must not see the lab folder (other nodes' homes, keys)");
   });
 
   it('adopts a running node instead of launching it twice', async () => {
@@ -68,7 +68,10 @@ describe('local provider', () => {
     assert.ok(master && w1);
     const identity = await testProvider.sshIdentity();
     const wrong = sshTarget({ ...master, hostKey: w1.hostKey }, identity);
-    await assert.rejects(remote.run(wrong, 'true', { label: 'x' }), (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.HostKeyMismatch);
+    await assert.rejects(
+      remote.run(wrong, 'true', { label: 'x' }),
+      (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.HostKeyMismatch,
+    );
   });
 
   it('terminates named nodes, then the rest, leaving no process', async () => {

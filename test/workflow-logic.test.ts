@@ -9,7 +9,14 @@ import type { TrainInput, TrainResult } from '../src/activities/types';
 import { STEP_NAMES, WORKFLOW_TYPE } from '../src/common/names';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
 import { SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
-import { FAKE_SCORES, FAKE_TRAIN_RESULT, failingWith, fakeActivities, RUN_ACTIVITIES, untilCancelled } from './helpers/fake-activities';
+import {
+  FAKE_SCORES,
+  FAKE_TRAIN_RESULT,
+  failingWith,
+  fakeActivities,
+  RUN_ACTIVITIES,
+  untilCancelled,
+} from './helpers/fake-activities';
 import { uniqueId, withWorker, workflowBundle } from './helpers/temporal';
 
 const spec = { name: 'logic-test', provider: 'local', recipe: 'tiny-qa', nodes: 3, training: { maxSteps: 10 } };
@@ -296,7 +303,11 @@ describe('run workflow (fake activities)', () => {
       },
     });
     await withWorker(activities, async ({ client, taskQueue }) => {
-      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-cancel-wait'), args: [{ spec }] });
+      const handle = await client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: uniqueId('logic-cancel-wait'),
+        args: [{ spec }],
+      });
       for (let i = 0; i < 100 && (await handle.query(progressQuery)).stage !== 'provision-master'; i++) await sleep(100);
       const cancelledAt = Date.now();
       await handle.cancel();

@@ -13,9 +13,20 @@ export interface WorkerProcess {
 
 const PRODUCTION_WORKER = join(__dirname, '..', '..', 'src', 'worker', 'main.js');
 
-export async function startWorkerProcess(taskQueue: string, entry = PRODUCTION_WORKER, extraEnv: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
+export async function startWorkerProcess(
+  taskQueue: string,
+  entry = PRODUCTION_WORKER,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [entry], {
-    env: { ...process.env, TEMPORAL_ADDRESS, TUNEFORGE_TASK_QUEUE: taskQueue, TUNEFORGE_LOCAL_ROOT: TEST_LAB_ROOT, TUNEFORGE_POLL_MS: '500', ...extraEnv },
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS,
+      TUNEFORGE_TASK_QUEUE: taskQueue,
+      TUNEFORGE_LOCAL_ROOT: TEST_LAB_ROOT,
+      TUNEFORGE_POLL_MS: '500',
+      ...extraEnv,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -118,8 +118,7 @@ async function waitForNodes(ctx: AwsContext, cluster: ClusterRef, names: string[
     longestBootWait([...launched.values()].map((i) => ({ instanceType: i.InstanceType ?? '' }))).runningMs / 1000;
   if (instanceIds.length > 0) {
     await waiterSucceeded(
-      (abortSignal) =>
-        waitUntilInstanceRunning(waiterOptions(ctx, runningWaitS, abortSignal), { InstanceIds: instanceIds }),
+      (abortSignal) => waitUntilInstanceRunning(waiterOptions(ctx, runningWaitS, abortSignal), { InstanceIds: instanceIds }),
       ctx.signal,
     );
   }
