@@ -86,7 +86,7 @@ describe('a real local run that continues as new mid-training', () => {
 
         const chain = await chainOf(client, workflowId, handle.firstExecutionRunId);
         t.diagnostic(`${chain.length} runs in the chain, at most ${Math.max(...chain.map((r) => r.events))} events each`);
-        assert.ok(chain.length >= 4, `the run continued as new ${chain.length - 1} times`);
+        assert.ok(chain.length >= 3, `the run continued as new ${chain.length - 1} times`);
         const seen = master.last();
         assert.ok(seen?.exited, 'the master was read after its job ended');
         assert.deepEqual(seen.jobs, ['train-0'], 'one training job, none moved aside');
