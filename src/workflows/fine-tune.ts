@@ -101,8 +101,9 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
       teardown = await CancellationScope.nonCancellable(() => runTeardown(ctx, tracker, failure));
       if (teardown?.kept) tracker.keptCluster(teardown.access);
       if (failure !== undefined) tracker.fail(failureText(failure));
+      const costUsd = spend.costUsd();
       runRecord = await CancellationScope.nonCancellable(() =>
-        recordRun(ctx, { startedAt, outcome, teardown, failure, progress: tracker.snapshot() }),
+        recordRun(ctx, { startedAt, outcome, teardown, failure, progress: tracker.snapshot(), costUsd }),
       );
     }
   }
@@ -112,7 +113,8 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
     return await makeContinueAsNewFunc<typeof fineTune>({ typedSearchAttributes, memo })(next);
   }
   if (!outcome || !teardown || !ctx.artifacts) throw ApplicationFailure.nonRetryable('the run ended without a result');
-  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.costUsd, value: teardown.costUsd }]);
+  const costUsd = spend.costUsd();
+  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.costUsd, value: costUsd }]);
   if (teardown.nodesLeft === 0) tracker.setNodes([], 'terminated');
   tracker.complete();
   const { delivered, fingerprint: _fingerprint, nodesShareCpus: _shared, ...summary } = outcome;
@@ -120,7 +122,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
     ...summary,
     steps: tracker.durations(),
     teardown,
-    efficiency: efficiency(outcome, spend),
+    efficiency: efficiency(outcome, costUsd, spend.onDemandCostUsd()),
     artifacts: {
       uri: ctx.artifacts,
       model: delivered.modelUri,
@@ -139,6 +141,8 @@ interface RunRecordInput {
   teardown: TeardownResult | undefined;
   failure: unknown;
   progress: RunProgress;
+  /** Every node the run launched, at the spec's prices (replacements included). */
+  costUsd: number;
 }
 
 /** Writes run.json next to the model, whatever the outcome; a run that never got a store has nowhere to write. */
@@ -171,7 +175,8 @@ async function recordRun(ctx: RunContext, input: RunRecordInput): Promise<string
     nodes: progress.nodes,
     nodesLaunched: outcome?.nodesLaunched ?? null,
     recoveries: progress.recoveries,
-    costUsd: teardown?.costUsd ?? null,
+    costUsd: input.costUsd,
+    nodesLeft: teardown?.nodesLeft ?? null,
   };
   try {
     return await steps.provisioning.recordRun.executeWithOptions({ summary: 'record-run: write run.json' }, [{ ...ctx, record }]);
@@ -182,9 +187,8 @@ async function recordRun(ctx: RunContext, input: RunRecordInput): Promise<string
   }
 }
 
-function efficiency(outcome: RunOutcome, spend: SpendMeter): RunEfficiency {
+function efficiency(outcome: RunOutcome, costUsd: number, onDemandCostUsd: number): RunEfficiency {
   const t = outcome.training;
-  const costUsd = spend.costUsd();
   const single = outcome.sanity.samplesPerSecond;
   const stepsRun = t.globalStep - t.resumedStep;
   return {
@@ -193,7 +197,7 @@ function efficiency(outcome: RunOutcome, spend: SpendMeter): RunEfficiency {
     secondsPerStep: stepsRun > 0 ? t.runtimeSeconds / stepsRun : null,
     costUsd,
     costPerEpochUsd: t.epochs !== null && t.epochs > 0 ? costUsd / t.epochs : null,
-    onDemandCostUsd: spend.onDemandCostUsd(),
+    onDemandCostUsd,
   };
 }
 

@@ -2,7 +2,14 @@
 // gets the newest checkpoint back from the store), rewire SSH, and resume from the newest complete
 // checkpoint (a new training job each time). A job that outlives its run's history is handed over to the
 // next run of a continue-as-new chain, which re-attaches to it.
-import { ActivityFailure, ApplicationFailure, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { DeliveredModel } from '../activities/artifacts';
 import type { ClusterInfo, CpuInfo, ImageRecord, NodeRecord, RunContext, TrainResult } from '../activities/types';
 import { FailureType, type NodeLostData } from '../common/errors';
@@ -79,7 +86,11 @@ export async function trainWithRecovery(
       );
       if ('stillRunning' in result) {
         state = { ...state, handedOver: result.progress };
-        if (historyFull(limits)) return { handOver: state };
+        if (historyFull(limits)) {
+          // A cancel that arrived with the window's end must not be left behind by continuing as new.
+          if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the run was cancelled at a hand-over');
+          return { handOver: state };
+        }
         continue;
       }
       publishEvaluation(result, tracker);
