@@ -16,7 +16,7 @@ import type { DeliveredModel } from '../activities/artifacts';
 import type { ProvisionResult, RunContext, TeardownResult } from '../activities/types';
 import { CLUSTER_ID_PATTERN, clusterIdOf } from '../common/cluster-id';
 import { costOverridesOf } from '../cluster/cost';
-import { FailureType, specInvalid } from '../common/errors';
+import { specInvalid } from '../common/errors';
 import { failureText, summarizeFailure } from '../common/failure-summary';
 import { workerNames } from '../common/node-names';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
@@ -35,6 +35,7 @@ import {
 import { etaSeconds, renderDetails, type TrainingRate } from './run-details';
 import { steps } from './steps';
 import { StepTracker } from './step-tracker';
+import { capReached, checkBudget, isCapFailure } from './run-caps';
 import { SpendMeter } from './spend';
 import { freshTraining, trainWithRecovery, type RunCap } from './train-with-recovery';
 
@@ -92,7 +93,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
     if ('handover' in ran) handover = ran.handover;
     else outcome = ran;
     // The model trained by the cap is delivered; the run still ends as not finished, with the cap's type.
-    if (outcome?.cappedBy) throw capReached(outcome, spend);
+    if (outcome?.cappedBy) throw capReached({ ...outcome, cappedBy: outcome.cappedBy }, spend);
   } catch (err) {
     failure = err;
     throw err;
@@ -369,44 +370,6 @@ async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTrack
   );
   checkBudget(spend, tracker, 'distributed-train');
   return { provisioned, image, sanity, nodes };
-}
-
-/** Before each step: the spend so far, and the end of the run if it reached the budget (nothing trained yet). */
-function checkBudget(spend: SpendMeter, tracker: StepTracker, next: string): void {
-  const usd = spend.costUsd();
-  tracker.setSpend(usd, spend.budgetUsd);
-  if (!spend.exceeded()) return;
-  throw ApplicationFailure.create({
-    type: FailureType.BudgetExceeded,
-    message: `the estimated spend ($${usd.toFixed(2)}) reached budgetUsd ($${spend.budgetUsd?.toFixed(2)}) before ${next}; no model was trained`,
-    details: [{ cap: 'budget', spentUsd: usd, budgetUsd: spend.budgetUsd, before: next }],
-    nonRetryable: true,
-  });
-}
-
-/** The end of a run stopped by a cap after its model was delivered. */
-function capReached(outcome: RunOutcome, spend: SpendMeter): ApplicationFailure {
-  const { training: t, delivered } = outcome;
-  const usd = spend.costUsd();
-  const where = `every rank saved at step ${t.globalStep} and the model trained so far is in ${delivered.modelUri}`;
-  const message =
-    outcome.cappedBy === 'budget'
-      ? `the estimated spend reached budgetUsd ($${spend.budgetUsd?.toFixed(2)}; spent $${usd.toFixed(2)}): ${where}`
-      : `training reached training.timeoutMinutes: ${where}`;
-  return ApplicationFailure.create({
-    type: outcome.cappedBy === 'budget' ? FailureType.BudgetExceeded : FailureType.TrainingTimedOut,
-    message,
-    details: [
-      { cap: outcome.cappedBy, step: t.globalStep, model: delivered.modelUri, spentUsd: usd, budgetUsd: spend.budgetUsd ?? null },
-    ],
-    nonRetryable: true,
-  });
-}
-
-function isCapFailure(err: unknown): boolean {
-  return (
-    err instanceof ApplicationFailure && (err.type === FailureType.BudgetExceeded || err.type === FailureType.TrainingTimedOut)
-  );
 }
 
 /** The input's history limits over the defaults; nonsense (not a positive number) is a spec problem. */
