@@ -2,15 +2,17 @@
 // failover, throttling retries, non-retryable image and auth errors, and no leaks after failures.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DescribeSubnetsCommand, DescribeSecurityGroupsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   callsOf,
   clusterInstances,
   clusterLeftovers,
   createHarness,
+  launchAttempts,
   motoUnavailableReason,
   startMoto,
+  subnetZones,
   type MotoHarness,
   type MotoServer,
 } from './helpers/moto';
@@ -19,21 +21,6 @@ const LIVE = ['pending', 'running'];
 
 function failureType(error: unknown): string | undefined {
   return error instanceof ApplicationFailure ? (error.type ?? undefined) : undefined;
-}
-
-async function subnetZones(ec2: EC2Client): Promise<Map<string, string>> {
-  const { Subnets: subnets = [] } = await ec2.send(
-    new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }),
-  );
-  return new Map(subnets.map((subnet) => [subnet.SubnetId ?? '', subnet.AvailabilityZone ?? '']));
-}
-
-/** The RunInstances calls made, as "type@zone". */
-async function launchAttempts(h: MotoHarness): Promise<string[]> {
-  const zones = await subnetZones(h.ec2);
-  return callsOf(h.faults, 'RunInstances').map(
-    (input) => `${String(input.InstanceType)}@${zones.get(String(input.SubnetId)) ?? '?'}`,
-  );
 }
 
 function noCapacityIn(h: MotoHarness, zonesBySubnet: Map<string, string>, instanceType: string, zone: string): void {

@@ -3,7 +3,7 @@
 // fails over to other zones like a first launch.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DescribeSubnetsCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../src/common/errors';
 import {
@@ -11,20 +11,13 @@ import {
   callsOf,
   clusterInstances,
   createHarness,
+  launchAttempts,
   motoUnavailableReason,
   startMoto,
+  subnetZones,
   type MotoHarness,
   type MotoServer,
 } from './helpers/moto';
-
-/** The RunInstances calls made, as "type@zone". */
-async function launchAttempts(h: MotoHarness): Promise<string[]> {
-  const { Subnets: subnets = [] } = await h.ec2.send(new DescribeSubnetsCommand({}));
-  const zones = new Map(subnets.map((subnet) => [subnet.SubnetId ?? '', subnet.AvailabilityZone ?? '']));
-  return callsOf(h.faults, 'RunInstances').map(
-    (input) => `${String(input.InstanceType)}@${zones.get(String(input.SubnetId)) ?? '?'}`,
-  );
-}
 
 function isQuotaFailure(quotaCode: string) {
   return (error: unknown): boolean => {
@@ -85,9 +78,7 @@ describe('EC2 launch realism (moto)', { skip: motoUnavailableReason() }, () => {
     // Reclaimed: the instance is gone, and the zone that lost it has no capacity left.
     await h.ec2.send(new TerminateInstancesCommand({ InstanceIds: [worker.providerId] }));
     h.faults.calls.length = 0;
-    const zones = new Map(
-      ((await h.ec2.send(new DescribeSubnetsCommand({}))).Subnets ?? []).map((s) => [s.SubnetId ?? '', s.AvailabilityZone ?? '']),
-    );
+    const zones = await subnetZones(h.ec2);
     h.faults.rules.push({
       command: 'RunInstances',
       code: 'InsufficientInstanceCapacity',

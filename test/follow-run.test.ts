@@ -15,13 +15,11 @@ import {
 } from '@temporalio/worker';
 import { followRun, QUERY_TIMEOUT_MS } from '../src/client/commands/follow';
 import type { WatchEnd, WatchRenderer, WatchUpdate } from '../src/client/render/update';
-import { Context } from '@temporalio/activity';
-import type { TrainingHandOver, TrainInput, TrainResult } from '../src/activities/types';
 import { EXIT } from '../src/client/exit-codes';
 import { DEFAULT_NAMESPACE, WORKFLOW_TYPE } from '../src/common/names';
-import { emptyProgress } from '../src/recipes/progress';
-import { progressQuery, trainingProgressSignal, type RunProgress, type RunSummary } from '../src/workflows/definitions';
-import { FAKE_TRAIN_RESULT, fakeActivities } from './helpers/fake-activities';
+import { progressQuery, type RunProgress, type RunSummary } from '../src/workflows/definitions';
+import { fakeActivities } from './helpers/fake-activities';
+import { fakeTraining } from './helpers/fake-training';
 import { runPiped } from './helpers/pty';
 import { chainOf } from './helpers/run-chain';
 import { advanceSignal, continuingRun, STEPS_PER_GENERATION } from './helpers/continuing-workflow';
@@ -149,25 +147,9 @@ describe('followRun', { timeout: 120_000 }, () => {
     const { client, close } = await testClient();
     try {
       const totalSteps = 240;
-      let step = 0;
-      const { activities } = fakeActivities({
-        // One follow window per call: 40 progress signals, then back to the workflow with the job still running.
-        distributedTrain: async (input: TrainInput): Promise<TrainResult | TrainingHandOver> => {
-          const handle = client.workflow.getHandle(Context.current().info.workflowExecution?.workflowId ?? '');
-          for (let i = 0; i < 40; i++) {
-            step = Math.min(totalSteps, step + 1);
-            await handle.signal(trainingProgressSignal, {
-              stage: 'distributed-train',
-              step,
-              maxSteps: totalSteps,
-              loss: 5 - step / totalSteps,
-              lastCheckpoint: null,
-            });
-          }
-          if (step >= totalSteps) return { ...FAKE_TRAIN_RESULT, globalStep: totalSteps };
-          return { stillRunning: true, progress: { ...emptyProgress(input.jobId), step, maxSteps: totalSteps } };
-        },
-      });
+      // One follow window per call: 40 progress signals, one step each, then back with the job still running.
+      const { distributedTrain } = fakeTraining(client, totalSteps, { stepsPerWindow: 40, signalsPerWindow: 40 });
+      const { activities } = fakeActivities({ distributedTrain });
       await withWorker(activities, async ({ client: c, taskQueue }) => {
         const spec = { name: 'follow-chain', provider: 'local', recipe: 'tiny-qa', nodes: 3, training: { maxSteps: totalSteps } };
         const handle = await c.workflow.start(WORKFLOW_TYPE, {

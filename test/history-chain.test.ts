@@ -3,17 +3,14 @@
 // a low event budget, so a chain of runs forms in seconds instead of a week.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
-import type { TrainingHandOver, TrainInput, TrainResult } from '../src/activities/types';
 import { STEP_NAMES, WORKFLOW_TYPE } from '../src/common/names';
 import { SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
-import { emptyProgress } from '../src/recipes/progress';
 import { buildListQuery } from '../src/client/commands/list';
-import { progressQuery, trainingProgressSignal, type RunSummary } from '../src/workflows/definitions';
-import { FAKE_TRAIN_RESULT, fakeActivities, RUN_ACTIVITIES } from './helpers/fake-activities';
+import { progressQuery, type RunSummary } from '../src/workflows/definitions';
+import { fakeActivities, RUN_ACTIVITIES } from './helpers/fake-activities';
 import { clusterIdOf } from '../src/common/cluster-id';
 import { temporalRunLookup } from '../src/worker/reaper-schedule';
+import { fakeTraining } from './helpers/fake-training';
 import { chainOf } from './helpers/run-chain';
 import { testClient, uniqueId, withWorker } from './helpers/temporal';
 
@@ -23,51 +20,8 @@ const EVENT_BUDGET = 300;
 const SIGNALS_PER_WINDOW = 40;
 const STEPS_PER_WINDOW = 30;
 /** A run may pass its budget by at most one follow window's events: ~4 per signal, plus the activity's own. */
+const WINDOW = { stepsPerWindow: STEPS_PER_WINDOW, signalsPerWindow: SIGNALS_PER_WINDOW };
 const HISTORY_BOUND = EVENT_BUDGET + 4 * SIGNALS_PER_WINDOW + 20;
-
-interface FakeJob {
-  step: number;
-  starts: number;
-  /** Follow windows whose hand-over did not carry what the previous follower knew. */
-  lostHandOvers: number;
-  windows: number;
-}
-
-/**
- * A training job detached from its follower: every call (one follow window) re-attaches to it by job id,
- * reports progress once per simulated minute, and returns with the job still running until it is done.
- */
-function fakeTraining(client: Client, totalSteps: number) {
-  const jobs = new Map<string, FakeJob>();
-  const distributedTrain = async (input: TrainInput): Promise<TrainResult | TrainingHandOver> => {
-    assert.ok(input.followForSeconds !== undefined && input.followForSeconds > 0, 'the workflow follows in windows');
-    let job = jobs.get(input.jobId);
-    if (!job) {
-      job = { step: 0, starts: 0, lostHandOvers: 0, windows: 0 };
-      job.starts++;
-      jobs.set(input.jobId, job);
-    }
-    if (job.step > 0 && input.handedOver?.step !== job.step) job.lostHandOvers++;
-    job.windows++;
-    const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
-    const handle = client.workflow.getHandle(workflowId);
-    const stepsLeft = Math.min(STEPS_PER_WINDOW, totalSteps - job.step);
-    for (let i = 1; i <= SIGNALS_PER_WINDOW; i++) {
-      const step = job.step + Math.round((stepsLeft * i) / SIGNALS_PER_WINDOW);
-      await handle.signal(trainingProgressSignal, {
-        stage: 'distributed-train',
-        step,
-        maxSteps: totalSteps,
-        loss: 5 - step / totalSteps,
-        lastCheckpoint: null,
-      });
-    }
-    job.step += stepsLeft;
-    if (job.step >= totalSteps) return { ...FAKE_TRAIN_RESULT, globalStep: totalSteps };
-    return { stillRunning: true, progress: { ...emptyProgress(input.jobId), step: job.step, maxSteps: totalSteps } };
-  };
-  return { jobs, distributedTrain };
-}
 
 function comparable(summary: RunSummary) {
   return {
@@ -89,7 +43,7 @@ describe('a run whose history fills up during training', () => {
       const { client, close } = await testClient();
       try {
         const totalSteps = spec.training.maxSteps;
-        const chained = fakeTraining(client, totalSteps);
+        const chained = fakeTraining(client, totalSteps, WINDOW);
         const { activities, log } = fakeActivities({ distributedTrain: chained.distributedTrain });
         const workflowId = uniqueId('chain');
         const startedMs = Date.now();
@@ -138,7 +92,7 @@ describe('a run whose history fills up during training', () => {
         );
 
         // The same run without a chain ends with the same summary.
-        const plain = fakeTraining(client, totalSteps);
+        const plain = fakeTraining(client, totalSteps, WINDOW);
         const single = fakeActivities({ distributedTrain: plain.distributedTrain });
         const unchained = (await withWorker(single.activities, async ({ client: c, taskQueue }) =>
           c.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('unchained'), args: [{ spec }] }),
@@ -172,7 +126,7 @@ describe('a run whose history fills up during training', () => {
   it('a cancel mid-chain tears the cluster down once, from the run that is current', { timeout: 2 * 60_000 }, async () => {
     const { client, close } = await testClient();
     try {
-      const chained = fakeTraining(client, 100_000);
+      const chained = fakeTraining(client, 100_000, WINDOW);
       const { activities, log } = fakeActivities({ distributedTrain: chained.distributedTrain });
       const workflowId = uniqueId('chain-cancel');
       await withWorker(activities, async ({ client: c, taskQueue }) => {

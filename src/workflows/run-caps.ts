@@ -12,7 +12,7 @@ import type { RunCap } from './train-with-recovery';
 export function checkBudget(spend: SpendMeter, tracker: StepTracker, next: string): void {
   const usd = spend.costUsd();
   tracker.setSpend(usd, spend.budgetUsd);
-  if (!spend.exceeded()) return;
+  if (spend.budgetUsd === undefined || usd < spend.budgetUsd) return;
   throw ApplicationFailure.create({
     type: FailureType.BudgetExceeded,
     message: `the estimated spend ($${usd.toFixed(2)}) reached budgetUsd ($${spend.budgetUsd?.toFixed(2)}) before ${next}; no model was trained`,

@@ -53,23 +53,20 @@ export class SpendMeter {
     return estimateCost(onDemand, this.overrides, new Date(atMs)).totalUsd;
   }
 
-  exceeded(): boolean {
-    return this.budgetUsd !== undefined && this.costUsd() >= this.budgetUsd;
-  }
-
   /** When the spend reaches the budget if the nodes up now stay up; undefined without a budget or a price. */
   budgetReachedAtMs(): number | undefined {
     const budget = this.budgetUsd;
     if (budget === undefined) return undefined;
     const now = Date.now();
-    if (this.costUsd(now) >= budget) return now;
+    const spent = this.costUsd(now);
+    if (spent >= budget) return now;
     const up = this.nodes.filter((n) => n.terminatedAt === undefined);
     const usdPerMs =
       estimateCost(up, this.overrides, new Date(now)).nodes.reduce((sum, n) => sum + (n.usdPerHour ?? 0), 0) / 3_600_000;
     if (usdPerMs <= 0) return undefined;
     // The one-minute minimum makes the cost flat at first: past this, every node up bills linearly.
     let low = now;
-    let high = now + (budget - this.costUsd(now)) / usdPerMs + 60_000;
+    let high = now + (budget - spent) / usdPerMs + 60_000;
     while (high - low > CROSSING_PRECISION_MS) {
       const mid = (low + high) / 2;
       if (this.costUsd(mid) >= budget) high = mid;

@@ -11,6 +11,7 @@ import {
   DescribeInstancesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
   EC2ServiceException,
   type EC2Client,
   type Instance,
@@ -294,4 +295,20 @@ export async function clusterLeftovers(
     ec2.send(new DescribeKeyPairsCommand({ Filters: tag })),
   ]);
   return { instances: instances.length, groups: groups.SecurityGroups?.length ?? 0, keyPairs: keyPairs.KeyPairs?.length ?? 0 };
+}
+
+/** The default subnets' zones, by subnet id. */
+export async function subnetZones(ec2: EC2Client): Promise<Map<string, string>> {
+  const { Subnets: subnets = [] } = await ec2.send(
+    new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }),
+  );
+  return new Map(subnets.map((subnet) => [subnet.SubnetId ?? '', subnet.AvailabilityZone ?? '']));
+}
+
+/** The RunInstances calls made, as "type@zone". */
+export async function launchAttempts(h: MotoHarness): Promise<string[]> {
+  const zones = await subnetZones(h.ec2);
+  return callsOf(h.faults, 'RunInstances').map(
+    (input) => `${String(input.InstanceType)}@${zones.get(String(input.SubnetId)) ?? '?'}`,
+  );
 }
