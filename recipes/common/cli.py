@@ -57,10 +57,11 @@ def add_data_source_arguments(p: argparse.ArgumentParser, task: str) -> None:
         p.add_argument("--label_column", default="label")
 
 
-def check_data_source(parser, args, task: str) -> None:
+def check_data_source(parser, args, task: str, files_must_exist: bool = True) -> None:
+    """files_must_exist=False leaves missing and unreadable files to the reader (check_data.py: exit 65)."""
     if (args.train_file is not None) == (args.dataset_name is not None):
         parser.error("give exactly one of --train_file or --dataset_name")
-    for name in ("train_file", "validation_file"):
+    for name in ("train_file", "validation_file") if files_must_exist else ():
         path = getattr(args, name)
         if path is not None and not os.path.isfile(path):
             parser.error(f"--{name} {path}: no such file")
@@ -78,7 +79,7 @@ def check_data_source(parser, args, task: str) -> None:
         if value is not None and (not _HUB_WORD.match(value) or ".." in value):
             parser.error(f"--{name} {value!r}: expected letters, digits and . _ - /")
     for name in ("train_split", "validation_split"):
-        if not _SPLIT.match(getattr(args, name)):
+        if getattr(args, name) is not None and not _SPLIT.match(getattr(args, name)):
             parser.error(f"--{name} {getattr(args, name)!r}: expected a split name such as train or train[:10%]")
     if task == CLS:
         for name in ("text_column", "text_pair_column", "label_column"):

@@ -84,7 +84,7 @@ def training_labels(tally: LabelTally) -> list:
     """The sorted label set; one class cannot be learned."""
     labels = tally.labels()
     if len(labels) < 2:
-        fail(tally.source, f"only one class ({labels[0]!r}) in {tally.counts[labels[0]]} rows: text "
+        fail(tally.source, f"only one class ({labels[0]!r}, all {tally.counts[labels[0]]} rows): text "
                            "classification needs at least two", column=tally.column)
     return labels
 

@@ -148,9 +148,8 @@ def load_hub_split(source: HubSplit):
         kwargs["revision"] = source.revision
     try:
         return datasets.load_dataset(*args, **kwargs)
-    except (ValueError, KeyError, FileNotFoundError) as error:
-        # Unknown split / config, or no such dataset in the offline cache.
-        fail(source.label, f"cannot load: {error}")
+    except Exception as error:  # noqa: BLE001 (unknown split or config, no such dataset, offline, ...)
+        fail(source.label, f"cannot load: {type(error).__name__}: {error}")
 
 
 def read_hub_rows(source: HubSplit) -> list[dict]:
