@@ -36,7 +36,7 @@ TASKS = (QA, CLS)
 DATA_FORMATS = ".jsonl, .json (a list of rows or {\"data\": [rows]}) or .csv, by extension"
 # Config names, revisions (branches, tags, commits) and splits (with datasets' slicing, e.g. train[:10%]).
 _HUB_WORD = re.compile(r"^[A-Za-z0-9][\w.\-/]*$")
-_SPLIT = re.compile(r"^[A-Za-z0-9_.\-]+(\[[0-9:%+\-]*\])?$")
+_SPLIT = re.compile(r"^[A-Za-z0-9][\w.\-+\[\]:%]*$")
 _COLUMN = re.compile(r"^[^\x00-\x1f]{1,200}$")
 
 
@@ -79,8 +79,9 @@ def check_data_source(parser, args, task: str, files_must_exist: bool = True) ->
         if value is not None and (not _HUB_WORD.match(value) or ".." in value):
             parser.error(f"--{name} {value!r}: expected letters, digits and . _ - /")
     for name in ("train_split", "validation_split"):
-        if getattr(args, name) is not None and not _SPLIT.match(getattr(args, name)):
-            parser.error(f"--{name} {getattr(args, name)!r}: expected a split name such as train or train[:10%]")
+        value = getattr(args, name)
+        if value is not None and (not _SPLIT.match(value) or ".." in value):
+            parser.error(f"--{name} {value!r}: expected a split name such as train, train[:10%] or train+test")
     if task == CLS:
         for name in ("text_column", "text_pair_column", "label_column"):
             value = getattr(args, name)
