@@ -1,7 +1,9 @@
-"""Command line of train_qa.py. Imports nothing heavy so bad arguments fail in milliseconds."""
+"""Command lines of train_qa.py, train_cls.py and check_data.py. Imports nothing heavy so bad arguments
+fail in milliseconds."""
 
 import argparse
 import os
+import re
 
 import hub_ids
 
@@ -28,14 +30,75 @@ _positive_float = _bounded(float, lambda v: v > 0 and v != float("inf"), "a numb
 _non_negative_float = _bounded(float, lambda v: 0 <= v < float("inf"), "a number >= 0")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Fine-tune a model for extractive QA (SQuAD format) on CPU.")
-    p.add_argument("--model_name_or_path", required=True)
-    p.add_argument("--tokenizer_name", help="default: --model_name_or_path")
-    p.add_argument("--train_file", help="local JSON: {\"data\": [SQuAD rows]}")
-    p.add_argument("--validation_file", help="local JSON, same format (needed for --do_eval)")
+QA = "question-answering"
+CLS = "text-classification"
+TASKS = (QA, CLS)
+DATA_FORMATS = ".jsonl, .json (a list of rows or {\"data\": [rows]}) or .csv, by extension"
+# Config names, revisions (branches, tags, commits) and splits (with datasets' slicing, e.g. train[:10%]).
+_HUB_WORD = re.compile(r"^[A-Za-z0-9][\w.\-/]*$")
+_SPLIT = re.compile(r"^[A-Za-z0-9][\w.\-+\[\]:%]*$")
+_COLUMN = re.compile(r"^[^\x00-\x1f]{1,200}$")
+
+
+def add_data_source_arguments(p: argparse.ArgumentParser, task: str) -> None:
+    p.add_argument("--train_file", help=f"local file: {DATA_FORMATS}")
+    p.add_argument("--validation_file", help="local file, same formats (default with --dataset_name: "
+                                             "its --validation_split)")
     p.add_argument("--dataset_name",
-                   help="Hugging Face hub dataset 'namespace/name' (e.g. rajpurkar/squad); needs the network")
+                   help="Hugging Face hub dataset 'namespace/name' (e.g. rajpurkar/squad); needs the network "
+                        "or the datasets cache")
+    p.add_argument("--dataset_config_name", help="the dataset's configuration (subset)")
+    p.add_argument("--dataset_revision", help="branch, tag or commit of the dataset repository")
+    p.add_argument("--train_split", default="train")
+    p.add_argument("--validation_split", default="validation")
+    if task == CLS:
+        p.add_argument("--text_column", default="text")
+        p.add_argument("--text_pair_column", help="second text of a pair (default: single texts)")
+        p.add_argument("--label_column", default="label")
+
+
+def check_data_source(parser, args, task: str, files_must_exist: bool = True) -> None:
+    """files_must_exist=False leaves missing and unreadable files to the reader (check_data.py: exit 65)."""
+    if (args.train_file is not None) == (args.dataset_name is not None):
+        parser.error("give exactly one of --train_file or --dataset_name")
+    for name in ("train_file", "validation_file") if files_must_exist else ():
+        path = getattr(args, name)
+        if path is not None and not os.path.isfile(path):
+            parser.error(f"--{name} {path}: no such file")
+        if path is not None and not path.lower().endswith((".jsonl", ".json", ".csv")):
+            parser.error(f"--{name} {path}: expected a .jsonl, .json or .csv file")
+    if args.dataset_name:
+        problem = hub_ids.problem(args.dataset_name, "dataset")
+        if problem:
+            parser.error(f"--dataset_name {problem}")
+    hub_only = ("dataset_config_name", "dataset_revision")
+    for name in hub_only:
+        value = getattr(args, name)
+        if value is not None and args.dataset_name is None:
+            parser.error(f"--{name} goes with --dataset_name")
+        if value is not None and (not _HUB_WORD.match(value) or ".." in value):
+            parser.error(f"--{name} {value!r}: expected letters, digits and . _ - /")
+    for name in ("train_split", "validation_split"):
+        value = getattr(args, name)
+        if value is not None and (not _SPLIT.match(value) or ".." in value):
+            parser.error(f"--{name} {value!r}: expected a split name such as train, train[:10%] or train+test")
+    if task == CLS:
+        for name in ("text_column", "text_pair_column", "label_column"):
+            value = getattr(args, name)
+            if value is not None and not _COLUMN.match(value):
+                parser.error(f"--{name} {value!r}: expected a column name (1-200 printable characters)")
+        columns = [c for c in (args.text_column, args.text_pair_column, args.label_column) if c is not None]
+        if len(set(columns)) != len(columns):
+            parser.error("--text_column, --text_pair_column and --label_column must name different columns")
+
+
+def build_parser(task: str = QA) -> argparse.ArgumentParser:
+    what = "extractive QA (SQuAD format)" if task == QA else "text classification"
+    p = argparse.ArgumentParser(description=f"Fine-tune a model for {what} on CPU.")
+    p.add_argument("--model_name_or_path", required=True)
+    p.add_argument("--model_revision", help="branch, tag or commit of a hub model (and tokenizer)")
+    p.add_argument("--tokenizer_name", help="default: --model_name_or_path")
+    add_data_source_arguments(p, task)
     p.add_argument("--output_dir", required=True)
     p.add_argument("--max_steps", type=_max_steps, default=-1, help="-1: train --num_train_epochs")
     p.add_argument("--num_train_epochs", type=_positive_float, default=1.0)
@@ -48,43 +111,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save_total_limit", type=_positive_int, default=2)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--bf16", action="store_true", help="bf16 autocast (AMX on Sapphire Rapids)")
-    p.add_argument("--max_seq_length", type=_positive_int, default=384)
-    p.add_argument("--doc_stride", type=_positive_int, default=128)
+    p.add_argument("--max_seq_length", type=_positive_int, default=384 if task == QA else 128)
+    if task == QA:
+        p.add_argument("--doc_stride", type=_positive_int, default=128)
     p.add_argument("--logging_steps", type=_positive_int, default=1)
-    p.add_argument("--do_eval", action="store_true",
-                   help="after training: SQuAD v1.1 exact match and F1 on the validation split")
+    scores = "SQuAD v1.1 exact match and F1" if task == QA else "accuracy and macro-F1"
+    p.add_argument("--do_eval", action="store_true", help=f"after training: {scores} on the validation split")
     p.add_argument("--resume", action="store_true", help="resume from the newest complete checkpoint")
     return p
 
 
-def _check(parser, args) -> None:
-    local = args.train_file is not None
-    if local == (args.dataset_name is not None):
-        parser.error("give exactly one of --train_file or --dataset_name")
-    if args.validation_file and not local:
-        parser.error("--validation_file goes with --train_file (the hub path uses the dataset's split)")
-    if args.do_eval and local and not args.validation_file:
+def _check(parser, args, task: str) -> None:
+    check_data_source(parser, args, task)
+    if args.do_eval and args.train_file and not args.validation_file:
         parser.error("--do_eval with --train_file needs --validation_file")
-    for name in ("train_file", "validation_file"):
-        path = getattr(args, name)
-        if path is not None and not os.path.isfile(path):
-            parser.error(f"--{name} {path}: no such file")
-    for name, kind in (("model_name_or_path", "model"), ("tokenizer_name", "model"),
-                       ("dataset_name", "dataset")):
+    for name in ("model_name_or_path", "tokenizer_name"):
         value = getattr(args, name)
-        problem = hub_ids.problem(value, kind) if value else None
+        problem = hub_ids.problem(value, "model") if value else None
         if problem:
             parser.error(f"--{name} {problem}")
-    if args.doc_stride >= args.max_seq_length:
+    if args.model_revision is not None and (not _HUB_WORD.match(args.model_revision) or ".." in args.model_revision):
+        parser.error(f"--model_revision {args.model_revision!r}: expected letters, digits and . _ - /")
+    if task == QA and args.doc_stride >= args.max_seq_length:
         parser.error("--doc_stride must be smaller than --max_seq_length")
     if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
         parser.error(f"--output_dir {args.output_dir} exists and is not a folder")
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = build_parser()
+def parse_args(argv=None, task: str = QA) -> argparse.Namespace:
+    parser = build_parser(task)
     args = parser.parse_args(argv)
-    _check(parser, args)
+    _check(parser, args, task)
     if args.tokenizer_name is None:
         args.tokenizer_name = args.model_name_or_path
     return args

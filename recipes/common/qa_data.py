@@ -6,48 +6,58 @@ from dataclasses import dataclass
 
 import torch
 
-import hub_ids
+import data_files
+from data_files import DataError, fail  # noqa: F401 (DataError: the error train_qa reports)
 
 REQUIRED_KEYS = ("id", "context", "question", "answers")
 FEATURE_KEYS = ("input_ids", "attention_mask", "start_positions", "end_positions")
 CHUNK_ROWS = 1000
 
 
-class DataError(ValueError):
-    pass
-
-
 def load_json_rows(path: str) -> list[dict]:
-    """Rows of a flat SQuAD JSON file: {"data": [{"id", "context", "question", "answers"}, ...]}."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            payload = json.load(handle)
-    except (OSError, ValueError) as error:
-        raise DataError(f"cannot read {path}: {error}") from error
-    rows = payload.get("data") if isinstance(payload, dict) else None
-    if not isinstance(rows, list) or not rows:
-        raise DataError(f"{path}: expected a non-empty list under the top-level key 'data'")
-    return _checked_rows(rows, path)
+    """Checked QA rows of a local .jsonl / .json / .csv file (name kept from when only JSON was read)."""
+    return data_files.checked(data_files.SplitSource(path=path), data_files.iter_file_rows(path),
+                              lambda row, index: check_row(row, index, path))
 
 
-def load_hub_rows(dataset_name: str, split: str) -> list[dict]:
-    problem = hub_ids.problem(dataset_name, "dataset")
-    if problem:
-        raise DataError(f"--dataset_name {problem}")
-    import datasets  # only the hub path needs (and may download with) the datasets library
-
-    rows = datasets.load_dataset(dataset_name, split=split).to_list()
-    if not rows:
-        raise DataError(f"{dataset_name} split {split}: no rows")
-    return _checked_rows(rows, f"{dataset_name} split {split}")
+def load_hub_rows(dataset_name: str, split: str, config: str | None = None, revision: str | None = None) -> list[dict]:
+    source = data_files.SplitSource(hub=data_files.HubSplit(dataset_name, split, config, revision))
+    return load_rows(source)
 
 
-def _checked_rows(rows: list[dict], source: str) -> list[dict]:
-    for index, row in enumerate(rows):
-        missing = [key for key in REQUIRED_KEYS if key not in row]
-        if missing:
-            raise DataError(f"{source}: row {index} lacks {', '.join(missing)}")
-    return rows
+def load_rows(source: "data_files.SplitSource") -> list[dict]:
+    return data_files.checked(source, source.read(), lambda row, index: check_row(row, index, source.label))
+
+
+def _answers(value, source: str, index: int) -> dict:
+    if isinstance(value, str):  # a CSV cell (or any text cell) holds the answers as JSON
+        try:
+            value = json.loads(value)
+        except ValueError as error:
+            fail(source, f"malformed JSON: {error}", index, "answers")
+    if not isinstance(value, dict) or not {"text", "answer_start"} <= set(value):
+        fail(source, 'expected {"text": [...], "answer_start": [...]}', index, "answers")
+    texts, starts = value["text"], value["answer_start"]
+    if not (isinstance(texts, list) and all(isinstance(text, str) for text in texts)):
+        fail(source, "text must be a list of strings", index, "answers")
+    if not (isinstance(starts, list) and all(type(start) is int and start >= 0 for start in starts)):
+        fail(source, "answer_start must be a list of integers >= 0", index, "answers")
+    if len(texts) != len(starts):
+        fail(source, f"{len(texts)} texts but {len(starts)} answer_start values", index, "answers")
+    return {**value, "text": texts, "answer_start": starts}
+
+
+def check_row(row: dict, index: int, source: str) -> dict:
+    """The row with `answers` parsed (a JSON string in CSV) and a string id; DataError names what is wrong."""
+    for key in REQUIRED_KEYS:
+        if key not in row:
+            fail(source, "missing", index, key)
+    for key in ("context", "question"):
+        if not isinstance(row[key], str):
+            fail(source, f"expected a string, got {type(row[key]).__name__}", index, key)
+    if not isinstance(row["id"], (str, int)) or isinstance(row["id"], bool) or row["id"] == "":
+        fail(source, "expected a non-empty string or an integer", index, "id")
+    return {**row, "id": str(row["id"]), "answers": _answers(row["answers"], source, index)}
 
 
 def check_eval_rows(rows: list[dict], source: str) -> None:

@@ -74,3 +74,40 @@ def test_local_folders_pass_as_any_id(tmp_path):
     args = cli.parse_args(["--model_name_or_path", str(tmp_path), "--output_dir", "out",
                            "--dataset_name", str(tmp_path)])
     assert args.dataset_name == str(tmp_path) and args.tokenizer_name == str(tmp_path)
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--dataset_config_name", "plain"], "--dataset_config_name goes with --dataset_name"),
+    (["--dataset_revision", "main"], "--dataset_revision goes with --dataset_name"),
+    (["--train_split", "train; rm -rf /"], "--train_split 'train; rm -rf /': expected a split name"),
+    (["--validation_split", "../x"], "--validation_split '../x': expected a split name"),
+    (["--model_revision", "../../etc"], "--model_revision '../../etc': expected letters"),
+    (["--text_column", "a\nb"], "--text_column 'a\\nb': expected a column name"),
+    (["--label_column", "text"], "must name different columns"),
+])
+def test_bad_source_and_column_arguments_fail_clearly(capsys, train_file, extra, message):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_args(BASE + ["--train_file", train_file] + extra, cli.CLS)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_classification_arguments_and_hub_options(tmp_path):
+    args = cli.parse_args(BASE + ["--dataset_name", "stanfordnlp/sst2", "--dataset_config_name", "default",
+                                  "--dataset_revision", "refs/convert/parquet", "--train_split", "train[:10%]",
+                                  "--validation_split", "validation", "--text_column", "sentence",
+                                  "--text_pair_column", "second", "--model_revision", "v1.0"], cli.CLS)
+    assert (args.text_column, args.text_pair_column, args.label_column) == ("sentence", "second", "label")
+    assert (args.train_split, args.dataset_revision, args.model_revision) == ("train[:10%]", "refs/convert/parquet",
+                                                                              "v1.0")
+    assert args.max_seq_length == 128 and not hasattr(args, "doc_stride")
+    (tmp_path / "t.csv").write_text("text,label\n")
+    local = cli.parse_args(BASE + ["--train_file", str(tmp_path / "t.csv")], cli.CLS)
+    assert local.text_pair_column is None and local.train_file.endswith("t.csv")
+
+
+def test_a_data_file_of_another_type_is_refused(capsys, tmp_path):
+    (tmp_path / "train.tsv").write_text("")
+    with pytest.raises(SystemExit):
+        cli.parse_args(BASE + ["--train_file", str(tmp_path / "train.tsv")])
+    assert "expected a .jsonl, .json or .csv file" in capsys.readouterr().err

@@ -15,6 +15,9 @@ def tokenizer(assets):
     return AutoTokenizer.from_pretrained(assets / "tokenizer")
 
 
+GOOD = {"id": "a", "context": "c", "question": "q", "answers": {"text": ["c"], "answer_start": [0]}}
+
+
 @pytest.fixture(scope="module")
 def rows(assets):
     return qa_data.load_json_rows(str(assets / "data" / "train.json"))
@@ -46,14 +49,42 @@ def test_short_windows_overflow(tokenizer, rows):
 
 
 @pytest.mark.parametrize("payload,message", [
-    ([{"id": "a"}], "top-level key 'data'"),
-    ({"data": []}, "top-level key 'data'"),
-    ({"data": [{"id": "a", "context": "c", "question": "q"}]}, "row 0 lacks answers"),
+    ({"rows": []}, 'expected a list of rows or {"data": [rows]}'),
+    ([{"id": "a"}], "row 0: column context: missing"),
+    ({"data": []}, "no rows"),
+    ({"data": [{"id": "a", "context": "c", "question": "q"}]}, "row 0: column answers: missing"),
+    ([GOOD, {**GOOD, "answers": {"text": ["x"], "answer_start": []}}],
+     "row 1: column answers: 1 texts but 0 answer_start values"),
+    ([{**GOOD, "answers": {"text": "x", "answer_start": [0]}}], "row 0: column answers: text must be a list"),
+    ([{**GOOD, "answers": {"text": ["x"], "answer_start": ["0"]}}], "row 0: column answers: answer_start must"),
+    ([{**GOOD, "question": None}], "row 0: column question: expected a string, got NoneType"),
 ])
 def test_bad_json_is_reported(tmp_path, payload, message):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(payload))
-    with pytest.raises(qa_data.DataError, match=message):
+    with pytest.raises(qa_data.DataError) as error:
+        qa_data.load_json_rows(str(path))
+    assert str(error.value).startswith(f"{path}: {message}")
+
+
+def test_qa_rows_read_the_same_from_jsonl_json_and_csv(tmp_path, rows):
+    import csv
+
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows[:5]))
+    (tmp_path / "rows.json").write_text(json.dumps(rows[:5]))
+    with open(tmp_path / "rows.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["id", "title", "context", "question", "answers"])
+        writer.writeheader()
+        writer.writerows({**row, "answers": json.dumps(row["answers"])} for row in rows[:5])
+    for name in ("rows.jsonl", "rows.json", "rows.csv"):
+        assert qa_data.load_json_rows(str(tmp_path / name)) == rows[:5], name
+
+
+def test_a_csv_answers_cell_that_is_not_json_names_row_and_column(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text('id,context,question,answers\na,ctx,q?,"{""text"": [""c""], ""answer_start"": [0]}"\n'
+                    "b,ctx,q?,not json\n")
+    with pytest.raises(qa_data.DataError, match=f"^{path}: row 1: column answers: malformed JSON: "):
         qa_data.load_json_rows(str(path))
 
 
@@ -88,13 +119,37 @@ def test_hub_path_loads_train_and_validation_splits(monkeypatch, rows):
     assert train == rows[:4] and evaluation == rows[4:6]
 
 
+def test_hub_config_revision_and_splits_are_passed_on(monkeypatch, rows):
+    import cli
+    import train_qa
+
+    calls = fake_hub(monkeypatch, {"tr[:4]": rows[:4], "dev": rows[4:6]})
+    args = cli.parse_args(HUB_ARGS + ["--do_eval", "--dataset_config_name", "plain_text", "--dataset_revision",
+                                      "v1.0", "--train_split", "tr[:4]", "--validation_split", "dev"])
+    train, evaluation = train_qa.load_rows(args)
+    assert calls == [(("rajpurkar/squad", "plain_text"), {"split": "tr[:4]", "revision": "v1.0"}),
+                     (("rajpurkar/squad", "plain_text"), {"split": "dev", "revision": "v1.0"})]
+    assert train == rows[:4] and evaluation == rows[4:6]
+
+
+def test_hub_train_split_with_a_local_validation_file(monkeypatch, rows, assets):
+    import cli
+    import train_qa
+
+    calls = fake_hub(monkeypatch, {"train": rows[:4]})
+    eval_file = str(assets / "data" / "eval.json")
+    train, evaluation = train_qa.load_rows(cli.parse_args(HUB_ARGS + ["--do_eval", "--validation_file", eval_file]))
+    assert calls == [(("rajpurkar/squad",), {"split": "train"})]
+    assert train == rows[:4] and evaluation == qa_data.load_json_rows(eval_file)
+
+
 def test_hub_validation_rows_without_answers_are_refused(monkeypatch, rows):
     import cli
     import train_qa
 
     unanswered = dict(rows[5], answers={"text": [], "answer_start": []})
     fake_hub(monkeypatch, {"train": rows[:4], "validation": [rows[4], unanswered]})
-    with pytest.raises(qa_data.DataError, match="rajpurkar/squad split validation: 1 of 2 evaluation rows "
+    with pytest.raises(qa_data.DataError, match="rajpurkar/squad:validation: 1 of 2 evaluation rows "
                                                 f"have no answer \\(first: '{unanswered['id']}'\\)"):
         train_qa.load_rows(cli.parse_args(HUB_ARGS + ["--do_eval"]))
 

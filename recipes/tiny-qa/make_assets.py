@@ -8,16 +8,16 @@ place, so a crash never leaves a DIR that looks complete.
 """
 
 import argparse
-import json
 import os
 import random
-import shutil
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "common"))
+import tiny_assets  # noqa: E402
+from tiny_assets import MARKER, build_tokenizer, write_json  # noqa: E402,F401
+
 ASSETS_VERSION = 2
-MARKER = "ASSETS_COMPLETE"
 N_TRAIN, N_EVAL = 512, 64
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 MODEL_SHAPE = {"dim": 32, "hidden_dim": 64, "n_layers": 2, "n_heads": 2}
 
 FIRST = ["Ada", "Bruno", "Chloe", "Dmitri", "Elena", "Farid", "Greta", "Hiro", "Ines", "Jonas",
@@ -79,35 +79,6 @@ def make_rows(seed: int) -> tuple[list[dict], list[dict]]:
     return train, evaluation
 
 
-def build_tokenizer(texts: list[str]):
-    from tokenizers import Tokenizer, normalizers, pre_tokenizers
-    from tokenizers.models import WordPiece
-    from tokenizers.trainers import WordPieceTrainer
-    from transformers import DistilBertTokenizer
-
-    raw = Tokenizer(WordPiece(unk_token="[UNK]"))
-    raw.normalizer = normalizers.BertNormalizer(lowercase=True)
-    raw.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = WordPieceTrainer(
-        vocab_size=1000, min_frequency=1, special_tokens=SPECIAL_TOKENS, show_progress=False
-    )
-    raw.train_from_iterator(texts, trainer=trainer)
-    words = {
-        word
-        for text in texts
-        for word, _ in raw.pre_tokenizer.pre_tokenize_str(raw.normalizer.normalize_str(text))
-    }
-    # The trainer breaks ties between equally frequent merges in hash order, so its intermediate
-    # pieces differ between runs: keep only the stable part (characters and whole words), sorted.
-    kept = sorted(
-        token for token in raw.get_vocab()
-        if token not in SPECIAL_TOKENS and (len(token.removeprefix("##")) == 1 or token in words)
-    )
-    vocab = {token: index for index, token in enumerate(SPECIAL_TOKENS + kept)}
-    # Wrapping the vocab gives the standard BERT normalizer, [CLS]/[SEP] template and offsets.
-    return DistilBertTokenizer(vocab=vocab, model_max_length=512)
-
-
 def build_model(tokenizer, seed: int):
     import torch
     from transformers import DistilBertConfig, DistilBertForQuestionAnswering
@@ -117,22 +88,12 @@ def build_model(tokenizer, seed: int):
     return DistilBertForQuestionAnswering(config)
 
 
-def write_json(path: str, payload) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=1, sort_keys=True)
-        handle.write("\n")
-
-
 def marker_payload(seed: int) -> dict:
     return {"version": ASSETS_VERSION, "seed": seed}
 
 
 def is_up_to_date(out: str, seed: int) -> bool:
-    try:
-        with open(os.path.join(out, MARKER), encoding="utf-8") as handle:
-            return json.load(handle) == marker_payload(seed)
-    except (OSError, ValueError):
-        return False
+    return tiny_assets.is_up_to_date(out, marker_payload(seed))
 
 
 def generate(staging: str, seed: int) -> None:
@@ -147,27 +108,11 @@ def generate(staging: str, seed: int) -> None:
     tokenizer = build_tokenizer(texts)
     tokenizer.save_pretrained(os.path.join(staging, "tokenizer"))
     build_model(tokenizer, seed).save_pretrained(os.path.join(staging, "model"))
-    write_json(os.path.join(staging, MARKER), marker_payload(seed))
 
 
 def make_assets(out: str, seed: int = 0) -> bool:
     """Build the assets into `out`; returns False when they were already up to date."""
-    out = os.path.abspath(out)
-    if is_up_to_date(out, seed):
-        return False
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    staging, old = f"{out}.partial-{os.getpid()}", f"{out}.old-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    try:
-        generate(staging, seed)
-        if os.path.exists(out):
-            os.rename(out, old)
-        os.rename(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
-    return True
+    return tiny_assets.build_in_place(out, marker_payload(seed), lambda staging: generate(staging, seed))
 
 
 def main(argv=None) -> int:
