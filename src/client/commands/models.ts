@@ -73,6 +73,7 @@ export async function readModelHistory(name: string, uri: string): Promise<Model
   for (const workflowId of records)
     runs.push(modelRow(workflowId, await store.getJson(`${workflowId}/${RUN_RECORD_KEY}`), current));
   runs.sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''));
+  if (runs.length === 0 && current === null) throw new NoArtifacts(`no run of ${name} has a record in ${uri}`);
   return { name, uri, current, runs };
 }
 
