@@ -3,7 +3,8 @@
 // the gate, the decision in the summary, run.json and search attributes, and `tuneforge models` reading it all.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -12,6 +13,8 @@ import { createPromoteActivities } from '../src/activities/promote-model';
 import { formatArtifactUri, runArtifactsUri } from '../src/artifacts/artifact-uri';
 import { createStoreOpener } from '../src/artifacts/open-store';
 import type { ModelHistory } from '../src/client/commands/models';
+import { createSchedule, describeSchedule, triggerSchedule } from '../src/client/commands/schedule';
+import { clientSettings } from '../src/client/connection';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import { SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
 import type { RunSummary } from '../src/workflows/definitions';
@@ -29,16 +32,17 @@ function tuneforge(...args: string[]): string {
 }
 
 /** Fake node steps around the real store activities: each run's F1 comes from `scores` by workflow id. */
-function storeBackedActivities(scores: Map<string, number>) {
+function storeBackedActivities(scores: Map<string, number> | number[], name = 'gated') {
   const openStore = createStoreOpener();
   const runUri = () => runArtifactsUriOf(Context.current().info.workflowExecution?.workflowId ?? '');
   let base = '';
-  const runArtifactsUriOf = (workflowId: string) => runArtifactsUri(base, 'gated', workflowId);
+  const runArtifactsUriOf = (workflowId: string) => runArtifactsUri(base, name, workflowId);
   const { activities, log } = fakeActivities({
     ...createPromoteActivities({ openStore }),
     prepareArtifacts: async () => ({ uri: runUri() }),
     distributedTrain: async () => {
-      const f1 = scores.get(Context.current().info.workflowExecution?.workflowId ?? '') ?? 0;
+      const id = Context.current().info.workflowExecution?.workflowId ?? '';
+      const f1 = (Array.isArray(scores) ? scores.shift() : scores.get(id)) ?? 0;
       return { ...FAKE_TRAIN_RESULT, eval: { ...FAKE_SCORES, f1 } };
     },
     deliverModel: async () => ({
@@ -145,6 +149,59 @@ describe('promotion gate in the run workflow', () => {
     assert.match(table, new RegExp(`current: ${better} \\(f1 75\\.00`));
     assert.match(table, new RegExp(`\\*\\s+\\S+\\s+${better}\\s+succeeded\\s+-/-\\s+exact_match=62\\.50 f1=75\\.00\\s+yes`));
     assert.match(table, /no: f1 59\.00 does not beat the current model's 60\.00/);
+  });
+
+  it('scheduled runs of a name: each a new workflow id, each decided against the pointer the one before left', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tuneforge-gated-schedule-'));
+    roots.push(root);
+    const base = formatArtifactUri({ kind: 'file', path: root });
+    const spec = {
+      name: 'weekly',
+      provider: 'local',
+      recipe: 'tiny-qa',
+      nodes: 2,
+      training: { maxSteps: 10 },
+      artifacts: base,
+      promote: { metric: 'f1', min: 50 },
+    };
+    const specPath = join(root, 'weekly.yaml');
+    await writeFile(specPath, JSON.stringify(spec));
+    const fake = storeBackedActivities([60, 55], 'weekly');
+    fake.setBase(base);
+    const scheduleId = uniqueId('weekly');
+    const runs: string[] = [];
+    await withWorker(fake.activities, async ({ client, taskQueue }) => {
+      const settings = { ...clientSettings(process.env), address: TEMPORAL_ADDRESS, taskQueue };
+      await createSchedule(client, settings, specPath, {
+        id: scheduleId,
+        every: '7d',
+        catchupWindow: '10 minutes',
+        paused: true,
+      });
+      try {
+        for (let i = 1; i <= 2; i++) {
+          // A scheduled run's id is the schedule id and the time to the second: the next trigger must be a second later.
+          await sleep(1100);
+          await triggerSchedule(client, scheduleId);
+          let view = await describeSchedule(client, scheduleId);
+          while (view.recentRuns.length < i) view = await sleep(200).then(() => describeSchedule(client, scheduleId));
+          const id = view.recentRuns[i - 1]?.workflowId ?? '';
+          await client.workflow.getHandle(id).result();
+          runs.push(id);
+        }
+      } finally {
+        await client.schedule.getHandle(scheduleId).delete();
+      }
+    });
+    const [first, second] = runs as [string, string];
+    assert.notEqual(first, second);
+    for (const id of runs) assert.ok(id.startsWith(`${scheduleId}-`), id);
+    const pointer = JSON.parse(await readFile(join(root, 'weekly', 'current.json'), 'utf8'));
+    assert.equal(pointer.workflowId, first);
+    const record = JSON.parse(await readFile(join(root, 'weekly', second, 'run.json'), 'utf8'));
+    assert.equal(record.outcome, 'succeeded');
+    assert.equal(record.promotion.promoted, false);
+    assert.deepEqual(record.promotion.current, { workflowId: first, value: 60 });
   });
 
   it('refuses a run name or store an attacker would pass to tuneforge models', () => {

@@ -1,6 +1,6 @@
 // Custom search attributes of runs: the Web UI's columns and `tuneforge list` filters. Defined once.
 // SQL visibility (the dev server's SQLite, PostgreSQL) allows 3 custom Double, 3 Int and 10 Keyword
-// attributes per namespace: the three Doubles below use every Double slot.
+// attributes per namespace (and 3 Bool): the three Doubles below use every Double slot.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const SEARCH_ATTRIBUTES = {
