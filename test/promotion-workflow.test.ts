@@ -19,7 +19,7 @@ import { WORKFLOW_TYPE } from '../src/common/names';
 import { SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
 import type { RunSummary } from '../src/workflows/definitions';
 import { FAKE_SCORES, FAKE_TRAIN_RESULT, fakeActivities } from './helpers/fake-activities';
-import { TEMPORAL_ADDRESS, uniqueId, withWorker } from './helpers/temporal';
+import { TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
 
 const CLI = join(__dirname, '..', 'src', 'client', 'main.js');
 const roots: string[] = [];
@@ -202,6 +202,46 @@ describe('promotion gate in the run workflow', () => {
     assert.equal(record.outcome, 'succeeded');
     assert.equal(record.promotion.promoted, false);
     assert.deepEqual(record.promotion.current, { workflowId: first, value: 60 });
+  });
+
+  it('a cancel that arrives while the gate writes the pointer does not split the decision from the pointer', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tuneforge-gated-cancel-'));
+    roots.push(root);
+    const base = formatArtifactUri({ kind: 'file', path: root });
+    const spec = {
+      name: 'gated',
+      provider: 'local',
+      recipe: 'tiny-qa',
+      nodes: 2,
+      training: { maxSteps: 10 },
+      artifacts: base,
+      promote: { metric: 'f1', min: 50 },
+    };
+    const workflowId = uniqueId('gated-cancel');
+    const fake = storeBackedActivities(new Map([[workflowId, 80]]));
+    fake.setBase(base);
+    const { client: canceller, close } = await testClient();
+    const promote = createPromoteActivities({ openStore: createStoreOpener() }).promoteModel;
+    try {
+      const activities = {
+        ...fake.activities,
+        promoteModel: async (input: Parameters<typeof promote>[0]) => {
+          // The cancel request is in the run's history before the gate returns.
+          await canceller.workflow.getHandle(input.workflowId).cancel();
+          return promote(input);
+        },
+      };
+      const summary = (await withWorker(activities, ({ client, taskQueue }) =>
+        client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] }),
+      )) as RunSummary;
+      assert.equal(summary.promotion?.promoted, true);
+      assert.equal(JSON.parse(await readFile(join(root, 'gated', 'current.json'), 'utf8')).workflowId, workflowId);
+      const record = JSON.parse(await readFile(join(root, 'gated', workflowId, 'run.json'), 'utf8'));
+      assert.equal(record.outcome, 'succeeded');
+      assert.equal(record.promotion.promoted, true);
+    } finally {
+      await close();
+    }
   });
 
   it('refuses a run name or store an attacker would pass to tuneforge models', () => {
