@@ -1,6 +1,7 @@
 // The current pointer's compare-and-set on moto's S3 (conditional writes) and on a folder store (lock file
 // + rename): writers racing for real, exactly one winning each round, and the loser deciding again.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ interface Backend {
   /** Two handles on one store, as two workers would have (S3: two clients, two connection pools). */
   open(): Promise<[ArtifactStore, ArtifactStore]>;
   skip?: string;
+  /** Environment a child process needs to reach the store. */
+  env?: () => NodeJS.ProcessEnv;
 }
 
 async function pointerOf(store: ArtifactStore) {
@@ -43,6 +46,41 @@ function interleaved(store: ArtifactStore, meanwhile: () => Promise<void>): Arti
       return read;
     },
   };
+}
+
+const GATE_MAIN = join(__dirname, 'helpers', 'pointer-gate-main.js');
+const VALUES_PER_PROCESS = 40;
+
+/** Runs the gate in a child process once per value; resolves to its decisions. */
+function gateProcess(uri: string, writer: string, values: number[], env: NodeJS.ProcessEnv): Promise<GateLine[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [GATE_MAIN, uri, writer, ...values.map(String)], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code) =>
+      code === 0
+        ? resolve(
+            out
+              .trim()
+              .split('\n')
+              .map((l) => JSON.parse(l) as GateLine),
+          )
+        : reject(new Error(`${writer} exited ${code}: ${err}`)),
+    );
+  });
+}
+
+interface GateLine {
+  workflowId: string;
+  value: number;
+  promoted: boolean;
+  current?: { workflowId: string; value: number | null };
 }
 
 function suite(backend: Backend) {
@@ -88,6 +126,33 @@ function suite(backend: Backend) {
           assert.deepEqual(lose.current, { workflowId: `${better}-${round}`, value: round * 10 + 7 });
           assert.match(lose.reason, /does not beat the current model's/);
         }
+      }
+    });
+
+    it(`two processes racing ${VALUES_PER_PROCESS} gates each: no update is lost, the best model ends current`, async () => {
+      const [a] = await backend.open();
+      // Interleaved values: a has the odd ones, b the even ones, each rising, so nearly every write races the other's.
+      const odd = Array.from({ length: VALUES_PER_PROCESS }, (_, i) => 2 * i + 1);
+      const even = odd.map((v) => v + 1);
+      const env = backend.env?.() ?? {};
+      const [la = [], lb = []] = await Promise.all([gateProcess(a.uri, 'a', odd, env), gateProcess(a.uri, 'b', even, env)]);
+      const best = 2 * VALUES_PER_PROCESS;
+      // A lost update (a write decided on a stale read) would leave a lower value behind the best one.
+      const pointer = await pointerOf(a);
+      assert.equal(pointer?.workflowId, `b-${best}`);
+      assert.equal(pointer?.value, best);
+      // Each write replaced the pointer it read: the promotions form one chain in which no model is replaced
+      // twice (two writers winning on the same read would both name it) and each replaced model was promoted.
+      const promoted = [...la, ...lb].filter((l) => l.promoted);
+      const replaced = promoted.flatMap((l) => (l.current ? [l.current.workflowId] : []));
+      assert.equal(new Set(replaced).size, replaced.length, `a model replaced twice: ${replaced.join(' ')}`);
+      assert.equal(replaced.length, promoted.length - 1, 'exactly one promotion found no current model');
+      const promotedIds = new Set(promoted.map((l) => l.workflowId));
+      for (const id of replaced) assert.ok(promotedIds.has(id), `${id} was replaced but never promoted`);
+      for (const line of [...la, ...lb]) {
+        // Every decision compared against a model that was current when it decided: promoted only above it.
+        const seen = line.current?.value ?? -1;
+        assert.equal(line.promoted, line.value > seen, JSON.stringify(line));
       }
     });
 
@@ -207,4 +272,5 @@ suite({
     const store = () => createS3Store({ client: s3Client(), bucket, prefix, region: 'us-east-1' });
     return [store(), store()];
   },
+  env: () => ({ AWS_ENDPOINT_URL_S3: moto?.endpoint ?? '', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' }),
 });
