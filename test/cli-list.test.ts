@@ -168,6 +168,7 @@ async function registerSearchAttributes(): Promise<void> {
     KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
     DOUBLE: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+    BOOL: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
   } as const;
   try {
     for (const key of Object.values(SEARCH_ATTRIBUTES)) {

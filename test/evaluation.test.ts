@@ -78,6 +78,7 @@ describe('scores in the run', () => {
       [SearchAttributeType.DOUBLE]: 3,
       [SearchAttributeType.INT]: 3,
       [SearchAttributeType.KEYWORD]: 10,
+      [SearchAttributeType.BOOL]: 3,
     };
     const counts = new Map<string, number>();
     for (const key of Object.values(SEARCH_ATTRIBUTES)) counts.set(key.type, (counts.get(key.type) ?? 0) + 1);

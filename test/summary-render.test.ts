@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatSummary, scalingEfficiencyLine } from '../src/client/format';
+import { validateRunSpec } from '../src/spec/validate';
 import type { RunSummary } from '../src/workflows/definitions';
+import { renderDetails } from '../src/workflows/run-details';
+import { StepTracker } from '../src/workflows/step-tracker';
 
 function summary(provider: 'aws' | 'local', efficiency: Partial<RunSummary['efficiency']>): RunSummary {
   return {
@@ -90,3 +93,35 @@ describe('spot savings in the summary', () => {
     }
   });
 });
+
+describe('the promotion gate in the run summary and details', () => {
+  const promotion = {
+    metric: 'f1' as const,
+    value: 59,
+    min: 50,
+    current: { workflowId: 'run-0', value: 60 },
+    promoted: false,
+    reason: "f1 59.00 does not beat the current model's 60.00 (run-0)",
+  };
+
+  it('says whether the run was promoted and why: metric, threshold, current value', () => {
+    const text = formatSummary({ ...summary('local', {}), promotion });
+    assert.match(text, /^Promotion: {11}not promoted: f1 59\.00 does not beat the current model's 60\.00 \(run-0\)$/m);
+    assert.doesNotMatch(formatSummary(summary('local', {})), /Promotion/, 'no line for a run without a gate');
+  });
+
+  it("puts the same line in the Web UI's current details", () => {
+    const progress = new StepTracker(validSpec()).snapshot();
+    assert.doesNotMatch(renderDetails(progress, undefined), /Promotion/);
+    assert.match(
+      renderDetails({ ...progress, promotion }, undefined),
+      /\| Promotion \| not promoted: f1 59\.00 does not beat the current model's 60\.00 \(run-0\) \|/,
+    );
+  });
+});
+
+function validSpec() {
+  const result = validateRunSpec({ name: 'run', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 1 } });
+  assert.ok(result.ok);
+  return result.spec;
+}

@@ -25,6 +25,7 @@ TuneforgeRecoveries=Int
 TuneforgeCostUsd=Double
 TuneforgeF1=Double
 TuneforgeExactMatch=Double
+TuneforgePromoted=Bool
 "
 
 echo "tuneforge setup: waiting for namespace ${NAMESPACE} on ${TEMPORAL_ADDRESS:-?}"

@@ -5,6 +5,7 @@ import type { ActivityDeps } from './deps';
 import { createTrainActivities } from './distributed-train';
 import { createInstallActivities } from './install-deps';
 import { createLaunchActivities } from './launch-workers';
+import { createPromoteActivities } from './promote-model';
 import { createProvisionActivities } from './provision-master';
 import { createReaperActivities } from './reaper';
 import { createReplaceActivities, createReplaceMasterActivities } from './replace-nodes';
@@ -15,6 +16,7 @@ import { createWireActivities } from './wire-ssh';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createArtifactActivities(deps),
+    ...createPromoteActivities(deps),
     ...createProvisionActivities(deps),
     ...createInstallActivities(deps),
     ...createBakeActivities(deps),

@@ -27,6 +27,12 @@ export interface FileFilter {
   exclude?: string[];
 }
 
+export interface VersionedJson {
+  value: unknown;
+  /** Opaque: S3's ETag, a folder store's content hash. */
+  version: string;
+}
+
 export function selected(path: string, filter?: FileFilter): boolean {
   return (!filter?.only || filter.only.includes(path)) && !filter?.exclude?.includes(path);
 }
@@ -42,6 +48,13 @@ export interface ArtifactStore {
   downloadFolder(node: NodeEndpoint, key: string, remoteDir: string, options?: FileFilter): Promise<TransferStats>;
   putJson(key: string, value: unknown): Promise<void>;
   getJson(key: string): Promise<unknown>;
+  /** A JSON object with the version a conditional write compares against; undefined when absent. */
+  getVersionedJson(key: string): Promise<VersionedJson | undefined>;
+  /**
+   * Writes `value` only if the object is still at `expected` (null: still absent), atomically against other
+   * writers; false when another writer got there first (re-read and decide again).
+   */
+  putJsonIfUnchanged(key: string, value: unknown, expected: string | null): Promise<boolean>;
   list(prefix?: string): Promise<StoredObject[]>;
   /** Removes the given objects (keys as list returns them). */
   remove(keys: string[]): Promise<void>;

@@ -53,3 +53,28 @@ export function runArtifactsUri(base: string, runName: string, workflowId: strin
 export function artifactChildUri(runUri: string, child: string): string {
   return `${runUri.endsWith('/') ? runUri : `${runUri}/`}${child}`;
 }
+
+/** `<base>/<run name>/`: the folder every run of a name shares, where its current pointer lives. */
+export function nameArtifactsUri(base: string, runName: string): string {
+  if (runName.includes('/')) throw new Error(`"${runName}" must be one path segment`);
+  const location = parseArtifactUri(base);
+  const name = checkedSegments(runName).join('/');
+  return formatArtifactUri(
+    location.kind === 's3'
+      ? { ...location, prefix: [location.prefix, name].filter((s) => s).join('/') }
+      : { ...location, path: [location.path.replace(/\/$/, ''), name].join('/') },
+  );
+}
+
+/** The folder that holds this one: a run's folder gives its name's folder. */
+export function parentArtifactsUri(uri: string): string {
+  const location = parseArtifactUri(uri);
+  const up = (segments: string) =>
+    segments
+      .split('/')
+      .filter((s) => s)
+      .slice(0, -1)
+      .join('/');
+  if (location.kind === 's3') return formatArtifactUri({ ...location, prefix: up(location.prefix) });
+  return formatArtifactUri({ ...location, path: `/${up(location.path)}` });
+}

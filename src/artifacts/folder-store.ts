@@ -2,6 +2,7 @@
 // can write, as tar over SSH. Writes land in a staging folder renamed into place, so readers never see
 // half a folder.
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
@@ -10,6 +11,7 @@ import { specInvalid } from '../common/errors';
 import { sh, shellJoin } from '../remote/shell-quote';
 import { checkedKey, selected, type ArtifactStore, type FileFilter, type StoredObject } from './artifact-store';
 import { formatArtifactUri } from './artifact-uri';
+import { withFileLock } from './folder-lock';
 
 export function createFolderStore(root: string): ArtifactStore {
   const uri = formatArtifactUri({ kind: 'file', path: root });
@@ -106,12 +108,25 @@ export function createFolderStore(root: string): ArtifactStore {
     },
 
     async getJson(key) {
-      try {
-        return JSON.parse(await readFile(pathOf(key), 'utf8')) as unknown;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw err;
-      }
+      return (await readVersioned(pathOf(key)))?.value;
+    },
+
+    async getVersionedJson(key) {
+      return readVersioned(pathOf(key));
+    },
+
+    async putJsonIfUnchanged(key, value, expected) {
+      const path = pathOf(key);
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      // The lock's name holds `.tuneforge-`: list never shows it.
+      return withFileLock(`${path}.tuneforge-lock`, async () => {
+        const now = await readVersioned(path);
+        if ((now?.version ?? null) !== expected) return false;
+        const temp = `${path}.tuneforge-${process.pid}-${randomBytes(6).toString('hex')}`;
+        await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
+        await rename(temp, path);
+        return true;
+      });
     },
 
     list,
@@ -136,6 +151,18 @@ export function createFolderStore(root: string): ArtifactStore {
       return { files: files.length, bytes, seconds: (Date.now() - started) / 1000 };
     },
   };
+}
+
+/** The object and the hash of its bytes (its version); undefined when absent. */
+async function readVersioned(path: string): Promise<{ value: unknown; version: string } | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return { value: JSON.parse(bytes.toString('utf8')) as unknown, version: createHash('sha256').update(bytes).digest('hex') };
 }
 
 function excludes(filter?: FileFilter): string {

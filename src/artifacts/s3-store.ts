@@ -96,6 +96,18 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
     return objects;
   };
 
+  const getVersioned = async (key: string) => {
+    try {
+      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
+      const value = JSON.parse((await object.Body?.transformToString()) ?? 'null') as unknown;
+      if (!object.ETag) throw new Error(`S3 gave no ETag for ${fullKey(key)}`);
+      return { value, version: object.ETag };
+    } catch (err) {
+      if (err instanceof S3ServiceException && err.name === 'NoSuchKey') return undefined;
+      throw err;
+    }
+  };
+
   const underKey = async (key: string) => {
     const folder = `${checkedKey(key)}/`;
     return (await list(folder)).map((o) => ({ ...o, relative: o.key.slice(folder.length) }));
@@ -170,11 +182,27 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
     },
 
     async getJson(key) {
+      return (await getVersioned(key))?.value;
+    },
+
+    getVersionedJson: getVersioned,
+
+    async putJsonIfUnchanged(key, value, expected) {
+      // S3 conditional writes: If-Match the ETag read, or If-None-Match * while the object is absent.
+      const condition = expected === null ? { IfNoneMatch: '*' } : { IfMatch: expected };
       try {
-        const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
-        return JSON.parse((await object.Body?.transformToString()) ?? 'null') as unknown;
+        await client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: fullKey(key),
+            Body: `${JSON.stringify(value, null, 2)}\n`,
+            ContentType: 'application/json',
+            ...condition,
+          }),
+        );
+        return true;
       } catch (err) {
-        if (err instanceof S3ServiceException && err.name === 'NoSuchKey') return undefined;
+        if (lostConditionalWrite(err)) return false;
         throw err;
       }
     },
@@ -232,6 +260,16 @@ async function runTransfer(node: NodeEndpoint, root: string, manifest: TransferM
     stdin: JSON.stringify({ root, ...manifest }),
   });
   return JSON.parse(result.stdout) as TransferResult;
+}
+
+/**
+ * 412: the object changed (or appeared) since it was read. 409: another conditional write to the key was in
+ * flight. 404 on If-Match: the object was deleted since it was read.
+ */
+function lostConditionalWrite(err: unknown): boolean {
+  if (!(err instanceof S3ServiceException)) return false;
+  const status = err.$metadata.httpStatusCode;
+  return status === 412 || status === 409 || err.name === 'NoSuchKey';
 }
 
 async function checkBucket(client: S3Client, bucket: string, region: string): Promise<void> {

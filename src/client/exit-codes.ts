@@ -5,7 +5,7 @@ import { FailureType } from '../common/errors';
 import { failureText, rootCause } from '../common/failure-summary';
 import { CodecKeyConfigError, PayloadDecryptError } from '../codec/errors';
 import { NoArtifacts } from './commands/artifacts';
-import { SearchAttributesNotRegistered } from './commands/list';
+import { InvalidFilter, SearchAttributesNotRegistered } from './commands/list';
 import { TemporalUnreachable } from './connection';
 import { ScheduleArgsInvalid, ScheduleExists } from './commands/schedule';
 
@@ -23,6 +23,7 @@ export function describeError(err: unknown): { code: number; message: string } {
     return { code: EXIT.invalidInput, message: err.message };
   if (err instanceof CodecKeyConfigError || err instanceof PayloadDecryptError)
     return { code: EXIT.invalidInput, message: err.message };
+  if (err instanceof InvalidFilter) return { code: EXIT.invalidInput, message: err.message };
   if (err instanceof SearchAttributesNotRegistered) return { code: EXIT.invalidInput, message: err.message };
   if (err instanceof TemporalUnreachable) return { code: EXIT.temporalUnreachable, message: err.message };
   if (err instanceof NoArtifacts) return { code: EXIT.notFound, message: err.message };

@@ -2,6 +2,7 @@
 import { formatBytes } from './commands/artifacts';
 import type { RunStatus } from './commands/status';
 import type { EvalScores } from '../activities/types';
+import { promotionLine } from '../common/promotion';
 import type { EvaluationProgress, RunProgress, RunSummary } from '../workflows/definitions';
 
 export function formatSummary(summary: RunSummary): string {
@@ -16,6 +17,7 @@ export function formatSummary(summary: RunSummary): string {
     `Distributed run:     ${t.globalStep} steps on ${t.worldSize} ranks, ${t.samplesPerSecond.toFixed(1)} samples/s, ${t.runtimeSeconds.toFixed(1)} s`,
     `Training loss:       first ${fmt(t.firstLoss)}, last ${fmt(t.finalLoss)}${t.evalLoss === null ? '' : `, eval ${fmt(t.evalLoss)}`}`,
     ...evaluationLines(t.eval),
+    ...(summary.promotion ? [`Promotion:           ${promotionLine(summary.promotion)}`] : []),
     `Model:               ${summary.artifacts.model}`,
     `Artifacts:           ${summary.artifacts.uri} (model ${formatBytes(summary.artifacts.modelBytes)} uploaded in ${summary.artifacts.uploadSeconds.toFixed(1)} s)`,
     `Last checkpoint:     ${t.lastCheckpoint ? t.lastCheckpoint.slice(t.lastCheckpoint.lastIndexOf('/') + 1) : '(none)'}${t.resumedStep > 0 ? ` (resumed from step ${t.resumedStep})` : ''}`,
@@ -59,6 +61,7 @@ export function formatStatus(status: RunStatus): string {
   if (p.artifacts) lines.push(`artifacts: ${p.artifacts.uri}`, ...(p.artifacts.model ? [`model: ${p.artifacts.model}`] : []));
   if (p.training) lines.push(`training: step ${p.training.step}/${p.training.maxSteps}, loss ${fmt(p.training.loss)}`);
   if (p.evaluation) lines.push(`evaluation: ${evaluationStatus(p.evaluation, p.stage)}`);
+  if (p.promotion) lines.push(`promotion: ${promotionLine(p.promotion)}`);
   return lines.join('\n');
 }
 

@@ -14,6 +14,7 @@ import {
   type ListFilters,
 } from './commands/list';
 import { DEFAULT_INTERVAL_MS, followRun, parseInterval } from './commands/follow';
+import { formatModelHistory, modelsFolder, readModelHistory } from './commands/models';
 import { planRun } from './commands/plan';
 import { prepareRun, startRun } from './commands/start';
 import {
@@ -167,6 +168,21 @@ program
       const rows = await listRuns(client, opts, opts.limit);
       print(opts.json ? JSON.stringify(rows, null, 2) : formatRunTable(rows, palette(colorEnabled(process.stdout, process.env))));
     });
+  });
+
+program
+  .command('models')
+  .description("the history of a run name's models: time, data hashes, metrics, promoted or not, which is current")
+  .argument('<name>', "the run spec's name")
+  .option('--artifacts <uri>', 'the artifact store to read (default: the one of the newest run of the name)')
+  .option('--json', 'print JSON')
+  .action(async (name: string, opts: { artifacts?: string; json?: boolean }) => {
+    const uri =
+      opts.artifacts !== undefined
+        ? await modelsFolder(name, opts.artifacts)
+        : await withClient(settings, (client) => modelsFolder(name, undefined, client));
+    const history = await readModelHistory(name, uri);
+    print(opts.json ? JSON.stringify(history, null, 2) : formatModelHistory(history));
   });
 
 const schedule = program

@@ -1,6 +1,6 @@
 // Custom search attributes of runs: the Web UI's columns and `tuneforge list` filters. Defined once.
 // SQL visibility (the dev server's SQLite, PostgreSQL) allows 3 custom Double, 3 Int and 10 Keyword
-// attributes per namespace: the three Doubles below use every Double slot.
+// attributes per namespace (and 3 Bool): the three Doubles below use every Double slot.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const SEARCH_ATTRIBUTES = {
@@ -16,10 +16,12 @@ export const SEARCH_ATTRIBUTES = {
   /** SQuAD scores of the trained model (0-100); unset while training runs and when evaluation is off. */
   f1: defineSearchAttributeKey('TuneforgeF1', SearchAttributeType.DOUBLE),
   exactMatch: defineSearchAttributeKey('TuneforgeExactMatch', SearchAttributeType.DOUBLE),
+  /** Whether the promotion gate made the run its name's current model; unset when the spec has no gate. */
+  promoted: defineSearchAttributeKey('TuneforgePromoted', SearchAttributeType.BOOL),
 } as const;
 
 /** name=Type pairs, as `temporal server start-dev --search-attribute` takes them. */
 export function searchAttributeFlags(): string[] {
-  const typeName = { KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double' } as const;
+  const typeName = { KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool' } as const;
   return Object.values(SEARCH_ATTRIBUTES).map((key) => `${key.name}=${typeName[key.type as keyof typeof typeName]}`);
 }

@@ -2,6 +2,7 @@
 // Pure: imported by workflow code too, so it must not touch Node APIs.
 import { z } from 'zod';
 import { parseArtifactUri } from '../artifacts/artifact-uri';
+import { promote, promoteProblems } from './promote';
 
 export const RECIPES = ['tiny-qa', 'distilbert-squad'] as const;
 export type RecipeName = (typeof RECIPES)[number];
@@ -158,6 +159,7 @@ const common = {
   artifacts,
   /** Spend cap: at this estimated cost every rank checkpoints, the model is delivered and the cluster torn down. */
   budgetUsd: z.number().positive().max(1_000_000).optional(),
+  promote: promote.optional(),
 };
 
 export const runSpecSchema = z
@@ -166,6 +168,7 @@ export const runSpecSchema = z
     z.strictObject({ ...common, provider: z.literal('aws'), aws }),
   ])
   .superRefine((spec, ctx) => {
+    for (const problem of promoteProblems(spec)) ctx.addIssue({ code: 'custom', ...problem });
     if (spec.provider === 'aws') {
       spec.aws.availabilityZones.forEach((zone, i) => {
         if (!zone.startsWith(spec.aws.region) || zone.length !== spec.aws.region.length + 1)

@@ -11,6 +11,7 @@ import type {
   TeardownResult,
   TrainResult,
 } from '../activities/types';
+import type { PromotionRecord } from '../common/promotion';
 import type { TrainingProgress } from '../recipes/progress';
 import type { MeteredNode } from './spend';
 import { PROGRESS_QUERY, TRAINING_PROGRESS_SIGNAL, type StepName } from '../common/names';
@@ -53,6 +54,8 @@ export interface RunProgress {
   evaluation?: EvaluationProgress;
   /** Estimated spend so far (node lifetimes x prices), updated at each step and follow window. */
   spend?: { usd: number; budgetUsd: number | null };
+  /** What the promotion gate decided, once it has (runs with `promote` only). */
+  promotion?: PromotionRecord;
   error?: string;
 }
 
@@ -78,6 +81,8 @@ export interface RunSummary {
   teardown: TeardownResult;
   efficiency: RunEfficiency;
   artifacts: RunArtifacts;
+  /** The promotion gate's decision; absent when the spec has no `promote`. */
+  promotion?: PromotionRecord;
 }
 
 export interface RunArtifacts {

@@ -18,6 +18,7 @@ import { CLUSTER_ID_PATTERN, clusterIdOf } from '../common/cluster-id';
 import { costOverridesOf } from '../cluster/cost';
 import { specInvalid } from '../common/errors';
 import { failureText, summarizeFailure } from '../common/failure-summary';
+import { metricsRecord } from '../common/promotion';
 import { workerNames } from '../common/node-names';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import type { RunSpec } from '../spec/schema';
@@ -36,6 +37,7 @@ import { etaSeconds, renderDetails, type TrainingRate } from './run-details';
 import { steps } from './steps';
 import { StepTracker } from './step-tracker';
 import { capReached, checkBudget, isCapFailure } from './run-caps';
+import { promoteIfGated } from './promotion';
 import { SpendMeter } from './spend';
 import { freshTraining, trainWithRecovery, type RunCap } from './train-with-recovery';
 
@@ -171,6 +173,8 @@ async function recordRun(ctx: RunContext, input: RunRecordInput): Promise<string
         }
       : null,
     training: t ?? null,
+    metrics: metricsRecord(t?.eval ?? null),
+    promotion: outcome?.promotion ?? null,
     lossCurve: outcome?.delivered.lossCurve ?? [],
     steps: progress.steps,
     nodes: progress.nodes,
@@ -306,6 +310,10 @@ async function runSteps(
   const { trained, delivered, cappedBy } = result;
   tracker.setArtifacts({ uri: ctx.artifacts ?? '', model: delivered.modelUri });
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.model, value: delivered.modelUri }]);
+  // A capped run ends as not finished: its model is kept but never made current.
+  const promotion = cappedBy
+    ? undefined
+    : await promoteIfGated(ctx, spec, trained, delivered, workflowInfo().workflowId, tracker);
   return {
     fingerprint,
     delivered,
@@ -320,6 +328,7 @@ async function runSteps(
     sanity,
     training: trained,
     ...(cappedBy ? { cappedBy } : {}),
+    ...(promotion ? { promotion } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 // The run's "current details" for the Web UI: a small markdown table kept up to date by the workflow.
+import { promotionLine } from '../common/promotion';
 import type { EvaluationProgress, RunProgress } from './definitions';
 
 export interface TrainingRate {
@@ -27,6 +28,7 @@ export function renderDetails(progress: RunProgress, eta: number | undefined): s
     ['Artifacts', progress.artifacts?.uri ?? '-'],
     ...spendRows(progress.spend),
     ...evaluationRows(progress.evaluation),
+    ...(progress.promotion ? [['Promotion', promotionLine(progress.promotion)] as [string, string]] : []),
   ];
   if (progress.artifacts?.model) rows.push(['Model', progress.artifacts.model]);
   if (progress.error) rows.push(['Error', progress.error.split('\n')[0] ?? '']);

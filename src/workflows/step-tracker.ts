@@ -2,6 +2,7 @@
 import type { ProgressUpdate } from '../activities/deps';
 import type { EvalScores, NodeRecord } from '../activities/types';
 import { failureText } from '../common/failure-summary';
+import type { PromotionRecord } from '../common/promotion';
 import { STEP_NAMES, type StepName } from '../common/names';
 import type { RunSpec } from '../spec/schema';
 import type { RunProgress, StepProgress } from './definitions';
@@ -97,6 +98,11 @@ export class StepTracker {
 
   setEvaluation(scores: EvalScores | null): void {
     this.progress.evaluation = { enabled: this.progress.evaluation?.enabled ?? scores !== null, scores };
+    this.changed();
+  }
+
+  setPromotion(promotion: PromotionRecord): void {
+    this.progress.promotion = promotion;
     this.changed();
   }
 

@@ -4,6 +4,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../src/activities';
 import type { EvalScores, TrainResult } from '../../src/activities/types';
+import { decidePromotion } from '../../src/common/promotion';
 import type { CpuTopology } from '../../src/cluster/topology';
 import type { NodeRecord } from '../../src/providers/provider';
 
@@ -94,6 +95,7 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
       packages: { torch: '2.13.0' },
       lossCurve: [{ step: 1, loss: 5 }],
     }),
+    promoteModel: async (input) => decidePromotion(input.gate, input.value, undefined, input.workflowId),
     recordRun: async (input) => {
       log.records.push(input.record);
       return 'file:///fake/artifacts/run/wf/run.json';
