@@ -70,9 +70,13 @@ export function createInstantProvider(probe: ProbeEndpoint, identity: SshIdentit
     async findImage(fingerprint) {
       return images.get(fingerprint);
     },
-    async bakeImage(_cluster, _node, fingerprint) {
+    async bakeImage({ fingerprint }) {
       let image = images.get(fingerprint);
-      if (!image) images.set(fingerprint, (image = { imageId: `instant-${fingerprint.slice(0, 12)}`, fingerprint, createdAt: new Date().toISOString() }));
+      if (!image)
+        images.set(
+          fingerprint,
+          (image = { imageId: `instant-${fingerprint.slice(0, 12)}`, fingerprint, createdAt: new Date().toISOString() }),
+        );
       return image;
     },
     async cleanup(cluster) {

@@ -375,7 +375,7 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
     phase('every node terminated');
     const p2 = await runActivity(acts, clusterId, 'provisionMaster', ctx);
     phase('master provisioned from the image');
-    const node = { remote: lab.deps.remote, target: sshTarget(p2.master, await lab.provider.sshIdentity(ref)) };
+    const node = { remote: lab.deps.remote, target: sshTarget(p2.master, await lab.provider.sshIdentity({ provider: 'local' })) };
     const stored = await restoreNewestCheckpoint(lab.deps.openStore(ctx.artifacts ?? '', 'us-east-1'), node, REMOTE.trainOutput);
     if (!stored) throw new Error('no stored checkpoint to relaunch from');
     log(`  restored ${stored.name}`);

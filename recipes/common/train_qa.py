@@ -107,6 +107,7 @@ class EvalSet:
 
 def build_trainer(args, training_args, resumed_from, model_path):
     """(trainer, progress callback, signal callback, EvalSet or None)."""
+    import feature_cache
     import qa_data
     from callbacks import ProgressCallback, SignalCallback
     from qa_model import load_qa_model
@@ -129,7 +130,8 @@ def build_trainer(args, training_args, resumed_from, model_path):
     trainer = Trainer(
         model=model,
         args=training_args,
-        train_dataset=qa_data.prepare_features(train_rows, tokenizer, max_len, args.doc_stride),
+        train_dataset=feature_cache.cached_features(train_rows, tokenizer, max_len, args.doc_stride,
+                                                    qa_data.prepare_features),
         processing_class=tokenizer,
         callbacks=[progress, signals],
     )
