@@ -32,6 +32,9 @@ RUN apt-get update \
 
 WORKDIR /app
 ENV NODE_ENV=production
+# Two malloc arenas instead of one per thread: the worker's native threads otherwise keep ~64 MB arenas
+# each resident (docs/deployment.md, "Worker memory").
+ENV MALLOC_ARENA_MAX=2
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/lib ./lib

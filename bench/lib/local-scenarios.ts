@@ -285,11 +285,7 @@ async function waitMidInterval(lab: BenchLab, clusterId: string, spec: RunSpec, 
   const stored = await waitStoredCheckpoint(lab, benchContext(lab, clusterId, spec), signal);
   const storedStep = Number(/(\d+)$/.exec(stored)?.[1] ?? '0');
   const target = storedStep + Math.ceil(spec.training.saveSteps / 2);
-  await watchProgress(
-    jobLogPaths(lab, clusterId, 'master', 'train-0'),
-    (e) => e.event === 'step' && e.step >= target,
-    signal,
-  );
+  await watchProgress(jobLogPaths(lab, clusterId, 'master', 'train-0'), (e) => e.event === 'step' && e.step >= target, signal);
   return stored;
 }
 
@@ -307,7 +303,11 @@ async function tuneforgeRecovery(lab: BenchLab, client: Client, taskQueue: strin
     const storedCheckpoint = await waitMidInterval(lab, clusterId, normalized(RECOVERY_SPEC), signal);
     const killedAt = await killNode(lab, clusterId, 'worker-1');
     log(`  killed worker-1 mid-interval, after ${storedCheckpoint} reached the store`);
-    const resumed = await watchProgress(jobLogPaths(lab, clusterId, 'master', 'train-1'), (e) => e.event === 'step', signal);
+    const logs = jobLogPaths(lab, clusterId, 'master', 'train-1');
+    const [started, resumed] = await Promise.all([
+      watchProgress(logs, (e) => e.event === 'start', signal),
+      watchProgress(logs, (e) => e.event === 'step', signal),
+    ]);
     const lastStepBefore = lastStep(await progressEvents(jobLogPaths(lab, clusterId, 'master', 'train-0')));
     const resumedStep = await resumedFrom(lab, clusterId);
     const relaunched = (await launches(lab, clusterId)).filter((l) => l.name === 'worker-1' && l.at >= killedAt - 1000);
@@ -321,6 +321,7 @@ async function tuneforgeRecovery(lab: BenchLab, client: Client, taskQueue: strin
       stepsRepeated: lastStepBefore !== null && resumedStep !== null ? lastStepBefore - resumedStep : null,
       phases: {
         ...(relaunched[0] ? { 'replacement node started': (relaunched[0].at - killedAt) / 1000 } : {}),
+        'trainer up (start line: Python, imports, model, data, checkpoint loaded)': (started.at - killedAt) / 1000,
         'first step of the resumed job': (resumed.at - killedAt) / 1000,
       },
     };
@@ -429,11 +430,18 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
       jobId: 'train-1',
     });
     second.result.catch(() => undefined);
+    const logs = jobLogPaths(lab, clusterId, 'master', 'train-1');
+    void watchProgress(logs, (e) => e.event === 'start', signal).then(
+      (seen) =>
+        (phases['trainer up (start line: Python, imports, model, data, checkpoint loaded)'] = (seen.at - killedAt) / 1000),
+      () => undefined,
+    );
     const resumed = await Promise.race([
-      watchProgress(jobLogPaths(lab, clusterId, 'master', 'train-1'), (e) => e.event === 'step', signal),
+      watchProgress(logs, (e) => e.event === 'step', signal),
       second.result.then(() => Promise.reject(new Error('the relaunched training ended before a step was seen'))),
     ]);
     phases['first step of the resumed job'] = (resumed.at - killedAt) / 1000;
+    const ordered = Object.fromEntries(Object.entries(phases).sort((a, b) => a[1] - b[1]));
     const resumedStep = await resumedFrom(lab, clusterId);
     second.cancel();
     await second.result.catch(() => undefined);
@@ -444,7 +452,7 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
       lastStepBefore,
       resumedStep,
       stepsRepeated: lastStepBefore !== null && resumedStep !== null ? lastStepBefore - resumedStep : null,
-      phases,
+      phases: ordered,
     };
   } finally {
     await runActivity(acts, clusterId, 'teardown', { ...ctx, keepCluster: false, succeeded: true }).catch(() => undefined);

@@ -25,7 +25,8 @@ export async function startWorker(entry: string, name: string, env: NodeJS.Proce
   const logFile = join(LOG_DIR, `${name}.log`);
   const out = createWriteStream(logFile);
   const child = spawn(process.execPath, [entry], {
-    env: { ...process.env, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE: NAMESPACE, ...env },
+    // MALLOC_ARENA_MAX=2 as the Dockerfile and `npm run worker` set it (docs/deployment.md, worker memory).
+    env: { ...process.env, MALLOC_ARENA_MAX: '2', TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE: NAMESPACE, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -21,8 +21,7 @@ export interface CreateWorkerOptions {
 
 export async function createTuneforgeWorker(options: CreateWorkerOptions): Promise<Worker> {
   const given = options.workerOptions ?? {};
-  const workflows =
-    given.workflowBundle || given.workflowsPath ? {} : { workflowBundle: await bundleInChildProcess() };
+  const workflows = given.workflowBundle || given.workflowsPath ? {} : { workflowBundle: await bundleInChildProcess() };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
