@@ -242,10 +242,17 @@ const DEFINITIONS = {
   imageReuse:
     'Time from the workflow start call to the first training step — the first `TUNEFORGE {"event":"step"}` line of the sanity run in the master\'s job log, read on the host every 50 ms — for a run that reuses the baked image ÷ the first run in a fresh lab root (which installs the dependencies and bakes the image). The pip cache (/var/cache/tuneforge/pip) and this machine\'s wheel folders are shared with other lab roots.',
   recovery:
-    "SIGKILL of worker-1's node (its whole namespace) right after the run's first checkpoint reached the checkpoint store → the first `step` line of the new training job (train-1) in the master's log. tuneforge: the workflow replaces only that node, rewires SSH and resumes. Whole-cluster relaunch (the peers' strategy), in process with the same activities and the same loss detection: terminate every node, provision a master from the image, restore the stored checkpoint on it, launch all workers, wire SSH, start training from the checkpoint. Ratio tuneforge ÷ relaunch. Spec: 3 nodes, maxSteps 200, saveSteps 50.",
-  stepsRepeated: 'The last step the lost job logged minus the step the new job resumed from (its start line).',
+    "SIGKILL of worker-1's node (its whole namespace) once the run's first checkpoint reached the checkpoint store and the job logged half a save interval past it (mid-interval) → the first `step` line of the new training job (train-1) in the master's log. tuneforge: the workflow replaces only that node, rewires SSH and resumes. Whole-cluster relaunch (the peers' strategy), in process with the same activities and the same loss detection: terminate every node, then at once provision a master from the image (and restore the stored checkpoint on it) and launch all workers, wire SSH, start training from the checkpoint. Ratio tuneforge ÷ relaunch. Spec: 3 nodes, maxSteps 200, saveSteps 50.",
+  recoveryBoot:
+    "The recovery row again with every local node of both sides booting 29.3 s late (the local provider's bootDelayMs / TUNEFORGE_LOCAL_BOOT_DELAY_MS): an EC2 launch → SSH-open measurement on a c5.xlarge (ec2-boot-bench, daemonology.net 2021-08-12), unscaled.",
+  detection:
+    'The kill → the training step failing with NodeLost (for tuneforge: its failure event in the workflow history), over every recovery sample (both strategies, both boot settings); p50.',
+  stepsRepeated:
+    'The last step the lost job logged minus the step the new job resumed from (its start line). ok only if that is at most one save interval and a restart from scratch (repeating every step logged) would exceed it.',
+  realScale:
+    'One fresh production worker process: 1 run alone, then N (10) runs started at once, each tiny-qa on 1 real local node (the master alone), sanity 1 step, 5 training steps, from the baked image. Completed, wall time of the N ÷ the single run, worker VmHWM at the end.',
   scale:
-    'N concurrent fineTune runs started at once on a fresh task queue of one worker process (bench/scale-worker-main.ts: the real workflow and activities, an instant in-memory provider, a RemoteShell answering the job protocol at once, poll 100 ms, progress signals as in production). Runs per second: completed runs ÷ seconds from the first start call to the last result. Peak RSS: VmHWM of the worker process at the end (lifetime peak, workflow bundling at start included).',
+    'N concurrent fineTune runs started at once on a fresh task queue of one worker process (bench/scale-worker-main.ts: the real workflow and activities, an in-memory fake provider, a RemoteShell answering the job protocol at once, poll 100 ms, progress signals as in production). Runs per second: completed runs ÷ seconds from the first start call to the last result. Peak RSS: VmHWM of the worker process at the end (lifetime peak).',
 };
 
 function buildReport(r: Results): { rows: Row[]; seconds: Array<[string, string]> } {
