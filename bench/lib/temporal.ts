@@ -26,7 +26,13 @@ export async function startWorker(entry: string, name: string, env: NodeJS.Proce
   const out = createWriteStream(logFile);
   const child = spawn(process.execPath, [entry], {
     // MALLOC_ARENA_MAX=2 as the Dockerfile and `npm run worker` set it (docs/deployment.md, worker memory).
-    env: { ...process.env, MALLOC_ARENA_MAX: '2', TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE: NAMESPACE, ...env },
+    env: {
+      ...process.env,
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+      TEMPORAL_ADDRESS,
+      TEMPORAL_NAMESPACE: NAMESPACE,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
