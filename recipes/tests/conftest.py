@@ -1,5 +1,6 @@
 import os
 import sys
+import tempfile
 
 import pytest
 
@@ -10,6 +11,8 @@ TRAIN_QA = os.path.join(COMMON, "train_qa.py")
 
 # Before anything imports transformers / huggingface_hub: the tests never use the network.
 os.environ["HF_HUB_OFFLINE"] = "1"
+# Trainers started by the tests cache their features here, not in the home of whoever runs them.
+os.environ.setdefault("TUNEFORGE_FEATURE_CACHE", tempfile.mkdtemp(prefix="tuneforge-feature-cache-"))
 sys.path[:0] = [COMMON, TINY_QA]
 
 
