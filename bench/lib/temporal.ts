@@ -25,10 +25,11 @@ export async function startWorker(entry: string, name: string, env: NodeJS.Proce
   const logFile = join(LOG_DIR, `${name}.log`);
   const out = createWriteStream(logFile);
   const child = spawn(process.execPath, [entry], {
-    // MALLOC_ARENA_MAX=2 as the Dockerfile and `npm run worker` set it (docs/deployment.md, worker memory).
+    // The malloc settings the Dockerfile and `npm run worker` give the worker (docs/deployment.md, "Worker memory").
     env: {
       ...process.env,
-      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '1',
+      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '65536',
       TEMPORAL_ADDRESS,
       TEMPORAL_NAMESPACE: NAMESPACE,
       ...env,
