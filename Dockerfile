@@ -32,6 +32,9 @@ RUN apt-get update \
 
 WORKDIR /app
 ENV NODE_ENV=production
+# One malloc arena, and blocks over 64 KiB mmapped (returned when freed): the worker's native threads
+# otherwise keep a ~64 MB arena each resident (docs/deployment.md, "Worker memory").
+ENV MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=65536
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/lib ./lib

@@ -42,10 +42,10 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     const s3 = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true });
     await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
-    const [master] = await provider.launchNodes({ cluster, role: 'master', names: ['master'] });
+    const [master] = await provider.launchNodes({ cluster, settings: { provider: 'local' }, role: 'master', names: ['master'] });
     if (!master) throw new Error('no node');
     const remote = createRemoteShell();
-    const node: NodeEndpoint = { remote, target: sshTarget(master, await provider.sshIdentity(cluster)) };
+    const node: NodeEndpoint = { remote, target: sshTarget(master, await provider.sshIdentity({ provider: 'local' })) };
     await remote.upload(
       node.target,
       `${REMOTE.recipe}/common/transfer.py`,

@@ -2,6 +2,10 @@
 // answers every command at once, speaking the detached-job protocol of src/remote/remote-job.ts:
 // the launcher says `started`, a poll says `exited 0` followed by a finished job's progress lines.
 // Implemented against the real interfaces, so the real activities and workflow run unchanged.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Provider, ClusterInfo, ImageRecord, NodeRecord, SshIdentity } from '../../src/providers/provider';
 import { LSCPU_COMMAND } from '../../src/cluster/topology';
 import { PROGRESS_PREFIX } from '../../src/recipes/progress';
@@ -70,9 +74,13 @@ export function createInstantProvider(probe: ProbeEndpoint, identity: SshIdentit
     async findImage(fingerprint) {
       return images.get(fingerprint);
     },
-    async bakeImage(_cluster, _node, fingerprint) {
+    async bakeImage({ fingerprint }) {
       let image = images.get(fingerprint);
-      if (!image) images.set(fingerprint, (image = { imageId: `instant-${fingerprint.slice(0, 12)}`, fingerprint, createdAt: new Date().toISOString() }));
+      if (!image)
+        images.set(
+          fingerprint,
+          (image = { imageId: `instant-${fingerprint.slice(0, 12)}`, fingerprint, createdAt: new Date().toISOString() }),
+        );
       return image;
     },
     async cleanup(cluster) {
@@ -112,10 +120,29 @@ export const FINISHED_JOB_LOG = [
 
 const TAIL_OFFSET = /tail -c \+(\d+) /;
 
+/** A tar stream of a one-file folder: what `tar -cf -` on a node would send when the store copies a folder off it. */
+function tinyTar(): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'tuneforge-bench-tar-'));
+  try {
+    writeFileSync(join(dir, 'config.json'), '{}\n');
+    const tar = spawnSync('tar', ['-cf', '-', '-C', dir, '.']);
+    if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr.toString()}`);
+    return tar.stdout;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export function createInstantRemoteShell(clusterPublicKey: string): RemoteShell {
   const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '', truncated: false });
-  const run = async (_target: unknown, command: string, _options: RunOptions): Promise<ExecResult> => {
+  const archive = tinyTar();
+  const run = async (_target: unknown, command: string, options: RunOptions): Promise<ExecResult> => {
     if (command === LSCPU_COMMAND) return ok(LSCPU_FIXTURE);
+    const sink = options?.stdoutTo;
+    if (sink && / -cf - /.test(command)) {
+      await new Promise<void>((resolve, reject) => sink.write(archive, (err) => (err ? reject(err) : resolve())));
+      return ok();
+    }
     if (command.includes('setsid bash "$job/run.sh"')) return ok('started\n');
     const tail = TAIL_OFFSET.exec(command);
     if (tail && command.includes('echo vanished')) {

@@ -21,6 +21,8 @@ import { POLL_MS, sleep } from './common';
 
 export interface BenchLab {
   root: string;
+  /** TUNEFORGE_LOCAL_BOOT_DELAY_MS of this lab's provider: every node it launches answers SSH this late. */
+  bootDelayMs: number;
   /** The lab's artifact store folder (file:// URI): models, checkpoints, run records. */
   artifactsUri: string;
   provider: Provider;
@@ -28,13 +30,14 @@ export interface BenchLab {
   deps: ActivityDeps;
 }
 
-export function benchLab(root: string): BenchLab {
+export function benchLab(root: string, bootDelayMs = 0): BenchLab {
   // Where the production worker on this lab root puts local runs' artifacts.
   const artifactsUri = localArtifactsUri(root);
   // Same options as src/worker/deps.ts gives the production worker: only the lab root differs.
-  const provider = createLocalProvider({ labRoot: root });
+  const provider = createLocalProvider({ labRoot: root, bootDelayMs });
   return {
     root,
+    bootDelayMs,
     artifactsUri,
     provider,
     deps: {

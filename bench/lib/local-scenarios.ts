@@ -6,7 +6,7 @@ import { recipeFingerprint } from '../../src/recipes/recipe-bundle';
 import { recipeFor } from '../../src/recipes/recipe';
 import { REMOTE } from '../../src/recipes/remote-paths';
 import { sshTarget } from '../../src/remote/remote-shell';
-import type { RunSpecInput } from '../../src/spec/schema';
+import type { RunSpec, RunSpecInput } from '../../src/spec/schema';
 import { RECOVERY_SPEC, RUN_SPEC, log, median, normalized, uniqueId, withNodes } from './common';
 import { inProcessActivities, runActivity, startActivity } from './in-process';
 import { inProcessRun } from './in-process-run';
@@ -267,12 +267,27 @@ export interface LossMeasurement {
 }
 
 export interface RecoveryResult {
+  /** The boot delay every local node of both sides had (0: a local node's own start, ~0.1-0.3 s). */
+  bootDelayMs: number;
   tuneforge: LossMeasurement & { recoveries: number; globalStep: number; nodesLaunched: number };
   relaunch: LossMeasurement;
   ratio: number;
 }
 
-const WAIT_MS = 5 * 60_000;
+const WAIT_MS = 8 * 60_000;
+
+/**
+ * Waits until the first checkpoint is in the store, then until the lost job is half a save interval past
+ * it, so the kill lands mid-interval: a resume repeats about half an interval, a restart from scratch
+ * repeats more than a whole one (and fails the steps-repeated row).
+ */
+async function waitMidInterval(lab: BenchLab, clusterId: string, spec: RunSpec, signal: AbortSignal): Promise<string> {
+  const stored = await waitStoredCheckpoint(lab, benchContext(lab, clusterId, spec), signal);
+  const storedStep = Number(/(\d+)$/.exec(stored)?.[1] ?? '0');
+  const target = storedStep + Math.ceil(spec.training.saveSteps / 2);
+  await watchProgress(jobLogPaths(lab, clusterId, 'master', 'train-0'), (e) => e.event === 'step' && e.step >= target, signal);
+  return stored;
+}
 
 async function resumedFrom(lab: BenchLab, clusterId: string): Promise<number | null> {
   const start = (await progressEvents(jobLogPaths(lab, clusterId, 'master', 'train-1'))).find((e) => e.event === 'start');
@@ -285,10 +300,14 @@ async function tuneforgeRecovery(lab: BenchLab, client: Client, taskQueue: strin
   let m: (LossMeasurement & { killedAt: number }) | undefined;
   const run = await temporalRun(client, taskQueue, clusterId, RECOVERY_SPEC, async (_startedAt, ended) => {
     const signal = anySignal(ended, AbortSignal.timeout(WAIT_MS));
-    const storedCheckpoint = await waitStoredCheckpoint(lab, benchContext(lab, clusterId, normalized(RECOVERY_SPEC)), signal);
+    const storedCheckpoint = await waitMidInterval(lab, clusterId, normalized(RECOVERY_SPEC), signal);
     const killedAt = await killNode(lab, clusterId, 'worker-1');
-    log(`  killed worker-1 after ${storedCheckpoint} reached the store`);
-    const resumed = await watchProgress(jobLogPaths(lab, clusterId, 'master', 'train-1'), (e) => e.event === 'step', signal);
+    log(`  killed worker-1 mid-interval, after ${storedCheckpoint} reached the store`);
+    const logs = jobLogPaths(lab, clusterId, 'master', 'train-1');
+    const [started, resumed] = await Promise.all([
+      watchProgress(logs, (e) => e.event === 'start', signal),
+      watchProgress(logs, (e) => e.event === 'step', signal),
+    ]);
     const lastStepBefore = lastStep(await progressEvents(jobLogPaths(lab, clusterId, 'master', 'train-0')));
     const resumedStep = await resumedFrom(lab, clusterId);
     const relaunched = (await launches(lab, clusterId)).filter((l) => l.name === 'worker-1' && l.at >= killedAt - 1000);
@@ -302,6 +321,7 @@ async function tuneforgeRecovery(lab: BenchLab, client: Client, taskQueue: strin
       stepsRepeated: lastStepBefore !== null && resumedStep !== null ? lastStepBefore - resumedStep : null,
       phases: {
         ...(relaunched[0] ? { 'replacement node started': (relaunched[0].at - killedAt) / 1000 } : {}),
+        'trainer up (start line: Python, imports, model, data, checkpoint loaded)': (started.at - killedAt) / 1000,
         'first step of the resumed job': (resumed.at - killedAt) / 1000,
       },
     };
@@ -357,11 +377,11 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
     });
     first.result.catch(() => undefined);
     const storedCheckpoint = await Promise.race([
-      waitStoredCheckpoint(lab, ctx, signal),
-      first.result.then(() => Promise.reject(new Error('training ended before a checkpoint was stored'))),
+      waitMidInterval(lab, clusterId, spec, signal),
+      first.result.then(() => Promise.reject(new Error('training ended before the kill point'))),
     ]);
     const killedAt = await killNode(lab, clusterId, 'worker-1');
-    log(`  killed worker-1 after ${storedCheckpoint} reached the store`);
+    log(`  killed worker-1 mid-interval, after ${storedCheckpoint} reached the store`);
     const phases: Record<string, number> = {};
     const phase = (name: string) => (phases[name] = (Date.now() - killedAt) / 1000);
     const outcome = await first.result.then(
@@ -373,15 +393,31 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
     const lastStepBefore = lastStep(await progressEvents(jobLogPaths(lab, clusterId, 'master', 'train-0')));
     await lab.provider.terminateNodes(ref);
     phase('every node terminated');
-    const p2 = await runActivity(acts, clusterId, 'provisionMaster', ctx);
-    phase('master provisioned from the image');
-    const node = { remote: lab.deps.remote, target: sshTarget(p2.master, await lab.provider.sshIdentity(ref)) };
-    const stored = await restoreNewestCheckpoint(lab.deps.openStore(ctx.artifacts ?? '', 'us-east-1'), node, REMOTE.trainOutput);
-    if (!stored) throw new Error('no stored checkpoint to relaunch from');
-    log(`  restored ${stored.name}`);
-    phase('checkpoint restored on the master');
-    const workers2 = await runActivity(acts, clusterId, 'launchWorkers', { ...ctx, image, names });
-    phase('workers launched');
+    // The peers launch a whole cluster at once: the master (then the checkpoint onto it) and the workers together.
+    const [p2, workers2] = await Promise.all([
+      (async () => {
+        const provisioned = await runActivity(acts, clusterId, 'provisionMaster', ctx);
+        phase('master provisioned from the image');
+        const node = {
+          remote: lab.deps.remote,
+          target: sshTarget(provisioned.master, await lab.provider.sshIdentity({ provider: 'local' })),
+        };
+        const stored = await restoreNewestCheckpoint(
+          lab.deps.openStore(ctx.artifacts ?? '', 'us-east-1'),
+          node,
+          REMOTE.trainOutput,
+        );
+        if (!stored) throw new Error('no stored checkpoint to relaunch from');
+        log(`  restored ${stored.name}`);
+        phase('checkpoint restored on the master');
+        return provisioned;
+      })(),
+      (async () => {
+        const launched = await runActivity(acts, clusterId, 'launchWorkers', { ...ctx, image, names });
+        phase('workers launched');
+        return launched;
+      })(),
+    ]);
     nodes = [p2.master, ...workers2];
     await runActivity(acts, clusterId, 'wireSsh', { ...ctx, sshUser: p2.cluster.sshUser, nodes });
     phase('SSH wired');
@@ -394,11 +430,18 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
       jobId: 'train-1',
     });
     second.result.catch(() => undefined);
+    const logs = jobLogPaths(lab, clusterId, 'master', 'train-1');
+    void watchProgress(logs, (e) => e.event === 'start', signal).then(
+      (seen) =>
+        (phases['trainer up (start line: Python, imports, model, data, checkpoint loaded)'] = (seen.at - killedAt) / 1000),
+      () => undefined,
+    );
     const resumed = await Promise.race([
-      watchProgress(jobLogPaths(lab, clusterId, 'master', 'train-1'), (e) => e.event === 'step', signal),
+      watchProgress(logs, (e) => e.event === 'step', signal),
       second.result.then(() => Promise.reject(new Error('the relaunched training ended before a step was seen'))),
     ]);
     phases['first step of the resumed job'] = (resumed.at - killedAt) / 1000;
+    const ordered = Object.fromEntries(Object.entries(phases).sort((a, b) => a[1] - b[1]));
     const resumedStep = await resumedFrom(lab, clusterId);
     second.cancel();
     await second.result.catch(() => undefined);
@@ -409,7 +452,7 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
       lastStepBefore,
       resumedStep,
       stepsRepeated: lastStepBefore !== null && resumedStep !== null ? lastStepBefore - resumedStep : null,
-      phases,
+      phases: ordered,
     };
   } finally {
     await runActivity(acts, clusterId, 'teardown', { ...ctx, keepCluster: false, succeeded: true }).catch(() => undefined);
@@ -417,13 +460,13 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
 }
 
 export async function recovery(lab: BenchLab, client: Client, taskQueue: string): Promise<RecoveryResult> {
-  log('recovery: tuneforge (Temporal run; kill worker-1 after the first stored checkpoint)');
+  log(`recovery, boot delay ${lab.bootDelayMs} ms per node: tuneforge (Temporal run; kill worker-1 mid-interval)`);
   const tuneforge = await tuneforgeRecovery(lab, client, taskQueue);
   log(`  resumed ${tuneforge.seconds.toFixed(1)} s after the kill, ${tuneforge.stepsRepeated} step(s) repeated`);
   log("recovery: whole-cluster relaunch (the peers' strategy), same kill");
   const relaunch = await wholeClusterRelaunch(lab);
   log(`  resumed ${relaunch.seconds.toFixed(1)} s after the kill, ${relaunch.stepsRepeated} step(s) repeated`);
-  return { tuneforge, relaunch, ratio: tuneforge.seconds / relaunch.seconds };
+  return { bootDelayMs: lab.bootDelayMs, tuneforge, relaunch, ratio: tuneforge.seconds / relaunch.seconds };
 }
 
 export type { RunSpecInput };

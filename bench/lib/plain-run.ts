@@ -3,7 +3,8 @@
 // of src/), run back to back over SSH in the foreground: no detached jobs, no polling, no heartbeats,
 // no node watching, no checkpoint copies off the master.
 import { workerNames } from '../../src/common/node-names';
-import { SSH_READY_TIMEOUT_MS } from '../../src/activities/provision-master';
+import { bootWaitFor } from '../../src/cluster/boot-times';
+import { bindRun } from '../../src/providers/run-provider';
 import { knownHosts, sshConfig } from '../../src/activities/wire-ssh';
 import { installScript } from '../../src/activities/install-deps';
 import { LSCPU_COMMAND, parseLscpu } from '../../src/cluster/topology';
@@ -29,7 +30,8 @@ export interface PlainRunResult {
 }
 
 export async function plainRun(lab: BenchLab, spec: RunSpec, clusterId: string): Promise<PlainRunResult> {
-  const { provider, deps } = lab;
+  const { deps } = lab;
+  const provider = bindRun(lab.provider, spec);
   const remote = deps.remote;
   const ref = { clusterId, runName: spec.name };
   const steps: Record<string, number> = {};
@@ -48,10 +50,10 @@ export async function plainRun(lab: BenchLab, spec: RunSpec, clusterId: string):
     const found = await provider.findImage(fingerprint);
     const [master] = await provider.launchNodes({ cluster: ref, role: 'master', names: ['master'], image: found });
     if (!master) throw new Error('no master');
-    const identity = await provider.sshIdentity(ref);
+    const identity = await provider.sshIdentity();
     const target = (node: NodeRecord): SshTarget => sshTarget(node, identity);
     const mt = target(master);
-    await remote.waitReady(mt, SSH_READY_TIMEOUT_MS);
+    await remote.waitReady(mt, bootWaitFor(master).sshReadyMs);
     const cpu = parseLscpu((await remote.check(mt, LSCPU_COMMAND, { label: 'lscpu' })).stdout);
     step('provision-master');
 
@@ -78,7 +80,7 @@ export async function plainRun(lab: BenchLab, spec: RunSpec, clusterId: string):
 
     // launch-workers: N-1 nodes from the image, then SSH on each.
     const workers = await provider.launchNodes({ cluster: ref, role: 'worker', names: workerNames(spec.nodes - 1), image });
-    await Promise.all(workers.map((w) => remote.waitReady(target(w), SSH_READY_TIMEOUT_MS)));
+    await Promise.all(workers.map((w) => remote.waitReady(target(w), bootWaitFor(w).sshReadyMs)));
     const nodes = [master, ...workers];
     step('launch-workers');
 
@@ -98,8 +100,8 @@ export async function plainRun(lab: BenchLab, spec: RunSpec, clusterId: string):
         ),
       ),
     );
-    await remote.upload(mt, REMOTE.sshConfig, sshConfig(nodes, cluster.sshUser), '0600');
-    await remote.upload(mt, REMOTE.knownHosts, knownHosts(nodes), '0600');
+    await remote.upload(mt, REMOTE.sshConfig, sshConfig(nodes, cluster.sshUser), { mode: '0600' });
+    await remote.upload(mt, REMOTE.knownHosts, knownHosts(nodes), { mode: '0600' });
     await remote.upload(mt, REMOTE.hostfile, nodes.map((n) => n.name).join('\n') + '\n');
     await remote.check(mt, nodes.map((n) => sh`ssh ${n.name} hostname`).join(' && '), { label: 'check SSH from the master' });
     step('wire-ssh');

@@ -10,7 +10,8 @@ export interface Row {
 }
 
 export function ratioRow(metric: string, value: number | undefined, goalMax: number, detail: string): Row {
-  if (value === undefined || !Number.isFinite(value)) return { metric, measured: 'not measured', goal: `≤ ${goalMax}`, ok: null, value: null };
+  if (value === undefined || !Number.isFinite(value))
+    return { metric, measured: 'not measured', goal: `≤ ${goalMax}`, ok: null, value: null };
   return { metric, measured: `${value.toFixed(2)} (${detail})`, goal: `≤ ${goalMax.toFixed(2)}`, ok: value <= goalMax, value };
 }
 
@@ -33,6 +34,10 @@ export function rowsTable(rows: Row[]): string {
 /** Plain-text table for the terminal (aligned columns). */
 export function textTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

@@ -44,6 +44,8 @@ export async function scale(client: Client, runs = 100): Promise<ScaleResult> {
     BENCH_IDENTITY_FILE: join(scratch, 'id_ed25519'),
     BENCH_CLUSTER_PUBLIC_KEY: clientKey.publicKey,
     BENCH_ARTIFACTS: join(scratch, 'artifacts'),
+    // Diagnostics only: V8 flags for the worker process (e.g. --max-old-space-size=200).
+    ...(process.env.BENCH_SCALE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SCALE_NODE_OPTIONS } : {}),
   });
   try {
     const startup = await memoryOf(worker.pid);

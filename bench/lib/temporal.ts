@@ -25,7 +25,15 @@ export async function startWorker(entry: string, name: string, env: NodeJS.Proce
   const logFile = join(LOG_DIR, `${name}.log`);
   const out = createWriteStream(logFile);
   const child = spawn(process.execPath, [entry], {
-    env: { ...process.env, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE: NAMESPACE, ...env },
+    // The malloc settings the Dockerfile and `npm run worker` give the worker (docs/deployment.md, "Worker memory").
+    env: {
+      ...process.env,
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '1',
+      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '65536',
+      TEMPORAL_ADDRESS,
+      TEMPORAL_NAMESPACE: NAMESPACE,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -63,6 +63,7 @@ def load(args, model_path) -> "training_run.Loaded":
 
 def featurize(args, loaded):
     """(train features, EvalSet or None)."""
+    import feature_cache
     import qa_data
 
     tokenizer, (train_rows, eval_rows) = loaded.tokenizer, loaded.data
@@ -73,7 +74,8 @@ def featurize(args, loaded):
     if eval_rows is not None:
         eval_set = EvalSet(eval_rows, qa_data.prepare_validation_features(eval_rows, tokenizer, max_len,
                                                                           args.doc_stride))
-    return qa_data.prepare_features(train_rows, tokenizer, max_len, args.doc_stride), eval_set
+    train = feature_cache.cached_features(train_rows, tokenizer, max_len, args.doc_stride, qa_data.prepare_features)
+    return train, eval_set
 
 
 def build_trainer(args, training_args, resumed_from, model_path):

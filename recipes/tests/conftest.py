@@ -1,6 +1,7 @@
 import importlib.util
 import os
 import sys
+import tempfile
 
 import pytest
 
@@ -14,6 +15,8 @@ CHECK_DATA = os.path.join(COMMON, "check_data.py")
 
 # Before anything imports transformers / huggingface_hub: the tests never use the network.
 os.environ["HF_HUB_OFFLINE"] = "1"
+# Trainers started by the tests cache their features here, not in the home of whoever runs them.
+os.environ.setdefault("TUNEFORGE_FEATURE_CACHE", tempfile.mkdtemp(prefix="tuneforge-feature-cache-"))
 sys.path[:0] = [COMMON, TINY_QA]
 
 

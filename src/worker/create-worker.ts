@@ -1,6 +1,7 @@
 // A Temporal worker for tuneforge's workflow and activities; used by the worker entrypoint and tests.
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { bundleInChildProcess } from './workflow-bundle';
 
 /**
  * A cancel reaches an activity only in the answer to one of its heartbeats, and heartbeats are throttled to
@@ -18,12 +19,14 @@ export interface CreateWorkerOptions {
   workerOptions?: Partial<WorkerOptions>;
 }
 
-export function createTuneforgeWorker(options: CreateWorkerOptions): Promise<Worker> {
+export async function createTuneforgeWorker(options: CreateWorkerOptions): Promise<Worker> {
+  const given = options.workerOptions ?? {};
+  const workflows = given.workflowBundle || given.workflowsPath ? {} : { workflowBundle: await bundleInChildProcess() };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowsPath: require.resolve('../workflows'),
+    ...workflows,
     activities: createActivities(options.deps),
     shutdownGraceTime: '5 seconds',
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
