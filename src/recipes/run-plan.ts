@@ -7,6 +7,7 @@ import { jobDir } from '../remote/remote-job';
 import { shellJoin } from '../remote/shell-quote';
 import type { ProviderName, RecipeName, RunSpec } from '../spec/schema';
 import { distributedTrainArgs, hostfileLines, mpirunArgs, placement, sanityCommand } from './launch-command';
+import { runInputs } from '../spec/expand-inputs';
 import { hubIds, recipeFor } from './recipe';
 
 /** A CPU layout and where it came from (a known table, or lscpu on this machine). */
@@ -94,7 +95,7 @@ export function buildRunPlan(spec: RunSpec, topology: PlanTopology | null): RunP
   return {
     runName: spec.name,
     provider: spec.provider,
-    recipe: spec.recipe,
+    recipe: runInputs(spec).recipe,
     nodes: spec.nodes,
     instanceType,
     fallbackInstanceTypes,
@@ -110,7 +111,7 @@ export function buildRunPlan(spec: RunSpec, topology: PlanTopology | null): RunP
     },
     learningRate: t.learningRate ?? recipeFor(spec).defaults.learningRate,
     evaluate: t.evaluate,
-    hubIds: hubIds(recipeFor(spec)),
+    hubIds: hubIds(spec),
     hostfile: p ? hostfileLines(nodes, p) : null,
     mpirun: p ? shellJoin(mpirunArgs({ spec, cluster, nodes, placement: p, jobDir: jobDir(FIRST_TRAIN_JOB) })) : null,
     sanity: topology ? sanityCommand(spec, topology) : null,
