@@ -1,5 +1,6 @@
 // Inputs and results of the step activities: JSON-plain records that cross Temporal payloads.
 import type { CpuTopology } from '../cluster/topology';
+import type { CheckedInputs } from '../data/check-inputs';
 import type { TrainingProgress } from '../recipes/progress';
 import type { ClusterInfo, ImageRecord, NodeRecord } from '../providers/provider';
 import type { RunSpec } from '../spec/schema';
@@ -10,6 +11,8 @@ export interface RunContext {
   spec: RunSpec;
   /** The run's folder in the artifact store (`.../<run name>/<workflow id>/`), once prepare-artifacts checked it. */
   artifacts?: string;
+  /** The data files and model as check-inputs read and hashed them; what stage-inputs puts on the nodes. */
+  inputs?: CheckedInputs;
 }
 
 /** The master's CPU layout from lscpu; workers come from its image on the same instance type. */

@@ -116,7 +116,7 @@ function modelArgs(model: ModelSource): string[] {
 }
 
 /** Files by path (--train_file/--validation_file), or one hub dataset's splits (defaults train and validation left out). */
-function dataArgs(spec: RunSpec): string[] {
+export function dataSourceArgs(spec: RunSpec): string[] {
   const { data, task } = runInputs(spec);
   const { train, validation, columns } = data;
   const args: string[] = [];
@@ -153,7 +153,7 @@ export function trainScriptArgs(spec: RunSpec, options: TrainArgsOptions): strin
   const args = [
     TRAIN_SCRIPTS[task],
     ...modelArgs(model),
-    ...dataArgs(spec),
+    ...dataSourceArgs(spec),
     '--output_dir',
     options.outputDir,
     '--per_device_train_batch_size',

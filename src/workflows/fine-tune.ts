@@ -34,6 +34,7 @@ import {
   type RunSummary,
 } from './definitions';
 import { etaSeconds, renderDetails, type TrainingRate } from './run-details';
+import { checkHubInputs, checkRunInputs, stageRunInputs } from './run-inputs';
 import { steps } from './steps';
 import { StepTracker } from './step-tracker';
 import { capReached, checkBudget, isCapFailure } from './run-caps';
@@ -86,7 +87,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
         { summary: 'prepare-artifacts: check the artifact store' },
         [ctx],
       );
-      ctx = { ...ctx, artifacts: uri };
+      ctx = await checkRunInputs({ ...ctx, artifacts: uri });
       tracker.setArtifacts({ uri });
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.artifacts, value: uri }]);
     }
@@ -349,6 +350,8 @@ async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTrack
       steps.bake.bakeImage.executeWithOptions({ summary: `bake-image from ${master.name}` }, [{ ...ctx, master, fingerprint }]),
     (r) => r.imageId,
   );
+  // After the bake, before any worker: the dataset the check downloads stays out of the image.
+  await checkHubInputs(ctx, master);
   checkBudget(spend, tracker, 'launch-workers');
   const names = workerNames(spec.nodes - 1);
   const workers = await tracker.run('launch-workers', () =>
@@ -365,6 +368,7 @@ async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTrack
       { ...ctx, sshUser: cluster.sshUser, nodes },
     ]),
   );
+  await stageRunInputs(ctx, nodes);
   checkBudget(spend, tracker, 'sanity-run');
   const sanity = await tracker.run('sanity-run', () =>
     steps.sanity.sanityRun.executeWithOptions({ summary: `sanity-run on ${master.name}` }, [{ ...ctx, master, cpu }]),
