@@ -1,7 +1,7 @@
 // Inputs and results of the step activities: JSON-plain records that cross Temporal payloads.
 import type { CpuTopology } from '../cluster/topology';
 import type { CheckedInputs } from '../data/check-inputs';
-import type { TrainingProgress } from '../recipes/progress';
+import type { RunMetrics, TrainingProgress } from '../recipes/progress';
 import type { ClusterInfo, ImageRecord, NodeRecord } from '../providers/provider';
 import type { RunSpec } from '../spec/schema';
 
@@ -88,6 +88,8 @@ export interface TrainResult {
   epochs: number | null;
   /** Null when the spec turned evaluation off (training.evaluate: false). */
   eval: EvalScores | null;
+  /** Every score the trainer reported, by run.json's names; absent from results of older workers. */
+  metrics?: RunMetrics;
   /** Told to finish before its last step (finishBy): the model is what was trained by then. */
   finishedEarly?: boolean;
 }

@@ -13,6 +13,7 @@ import { authFailedFor } from '../common/errors';
 import { runInputs } from '../spec/expand-inputs';
 import { extensionOf, type DataExtension, type DataSource, type ModelSource } from '../spec/inputs';
 import type { RunSpec } from '../spec/schema';
+import { describeSource } from './describe-source';
 import { MalformedData, rowParser } from './rows';
 import { crossCheck, DataRefused, splitChecker, type SplitField } from './split-check';
 
@@ -87,19 +88,6 @@ function strip(checked: FileResult | UncheckedSource): CheckedFile | UncheckedSo
   if (!('summary' in checked)) return checked;
   const { summary: _summary, ...rest } = checked;
   return rest;
-}
-
-export function describeSource(source: DataSource): string {
-  switch (source.kind) {
-    case 'hub':
-      return `${source.id}${source.config ? `/${source.config}` : ''}:${source.split}${source.revision ? `@${source.revision}` : ''}`;
-    case 'path':
-      return source.path;
-    case 'uri':
-      return source.uri;
-    default:
-      return `preset asset ${source.path}`;
-  }
 }
 
 async function checkFile(

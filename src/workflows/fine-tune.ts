@@ -34,7 +34,7 @@ import {
   type RunSummary,
 } from './definitions';
 import { etaSeconds, renderDetails, type TrainingRate } from './run-details';
-import { checkHubInputs, checkRunInputs, stageRunInputs } from './run-inputs';
+import { checkHubInputs, checkRunInputs, inputsRecord, stageRunInputs } from './run-inputs';
 import { steps } from './steps';
 import { StepTracker } from './step-tracker';
 import { capReached, checkBudget, isCapFailure } from './run-caps';
@@ -163,7 +163,9 @@ async function recordRun(ctx: RunContext, input: RunRecordInput): Promise<string
     spec: ctx.spec,
     recipeFingerprint: outcome?.fingerprint ?? null,
     packages: outcome?.delivered.packages ?? null,
-    model: outcome?.delivered.modelUri ?? null,
+    ...inputsRecord(ctx),
+    modelUri: outcome?.delivered.modelUri ?? null,
+    metrics: t?.metrics ?? null,
     evaluation: outcome?.delivered.evaluationUri ?? null,
     throughput: t
       ? {

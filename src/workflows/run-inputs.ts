@@ -2,6 +2,7 @@
 // datasets checked on the master after install, files and model folders staged on every node before it
 // trains (replacements too). A preset's offline assets need none of this.
 import type { NodeRecord, RunContext } from '../activities/types';
+import { describeSource } from '../data/describe-source';
 import { runInputs } from '../spec/expand-inputs';
 import { steps } from './steps';
 
@@ -31,4 +32,39 @@ export async function stageRunInputs(ctx: RunContext, nodes: NodeRecord[]): Prom
   await steps.delivery.stageInputs.executeWithOptions({ summary: `stage-inputs on ${nodes.map((n) => n.name).join(', ')}` }, [
     { ...ctx, nodes },
   ]);
+}
+
+interface SourceRecord {
+  source: string;
+  sha256?: string;
+  rows?: number;
+}
+
+/** run.json's task, model and data: what the run trained from, with the content hashes check-inputs took. */
+export function inputsRecord(ctx: RunContext): {
+  task: string;
+  model: SourceRecord;
+  data: Record<'train' | 'validation', SourceRecord>;
+} {
+  const { task, model, data } = runInputs(ctx.spec);
+  const checked = ctx.inputs;
+  const split = (name: 'train' | 'validation'): SourceRecord => {
+    const c = checked?.[name];
+    if (c && 'sha256' in c) return { source: c.source, sha256: c.sha256, rows: c.rows };
+    return { source: c?.source ?? describeSource(data[name]) };
+  };
+  const modelSource =
+    checked?.model.source ??
+    (model.kind === 'hub'
+      ? model.id
+      : model.kind === 'asset'
+        ? `preset asset ${model.folder}`
+        : model.kind === 'path'
+          ? model.path
+          : model.uri);
+  return {
+    task,
+    model: { source: modelSource, ...(checked?.model.sha256 ? { sha256: checked.model.sha256 } : {}) },
+    data: { train: split('train'), validation: split('validation') },
+  };
 }
