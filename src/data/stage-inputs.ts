@@ -5,11 +5,12 @@
 // other than what was checked fails the run (DataChanged) instead of training on it.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { basename, dirname } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ArtifactStore, NodeEndpoint } from '../artifacts/artifact-store';
 import { formatArtifactUri, parseArtifactUri } from '../artifacts/artifact-uri';
+import { createFolderStore } from '../artifacts/folder-store';
 import { PRESIGN_SECONDS, runTransfer } from '../artifacts/s3-store';
 import { dataChanged } from '../common/errors';
 import { STAGED_MODEL_PATH, stagedDataPath } from '../recipes/recipe';
@@ -98,26 +99,21 @@ async function stageFile(
   return true;
 }
 
-/** A model folder, tarred from the worker; hashed again first so a folder changed since the check is never sent. */
+/** A model folder, copied by the folder store's download (tar over SSH); hashed again first so a folder changed since the check is never sent. */
 async function stageFolder(path: string, sha256: string, folder: string, node: NodeEndpoint): Promise<boolean> {
   const marker = `${folder}/.tuneforge-complete`;
   const probe = await node.remote.run(node.target, sh`test -f ${marker}`, { label: `look for ${folder}` });
   if (probe.exitCode === 0) return false;
   const now = await folderHash(path);
   if (now.sha256 !== sha256) throw dataChanged({ field: 'model', source: path, expected: sha256, actual: now.sha256 });
-  const tar = spawn('tar', ['-C', path, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const done = new Promise<void>((resolve, reject) =>
-    tar.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar of ${path} exited with ${code}`)))),
-  );
   const incoming = `${folder}.incoming`;
-  await Promise.all([
-    node.remote.check(
-      node.target,
-      sh`rm -rf ${incoming} && mkdir -p ${incoming} && tar -C ${incoming} -xf - && touch ${incoming}/.tuneforge-complete && rm -rf ${folder} && mv ${incoming} ${folder}`,
-      { label: `copy model ${path} to ${node.target.name}`, stdin: tar.stdout },
-    ),
-    done,
-  ]);
+  await node.remote.check(node.target, sh`rm -rf ${incoming}`, { label: `clear ${incoming}` });
+  await createFolderStore(dirname(path)).downloadFolder(node, basename(path), incoming);
+  await node.remote.check(
+    node.target,
+    sh`touch ${incoming}/.tuneforge-complete && rm -rf ${folder} && mv ${incoming} ${folder}`,
+    { label: `keep ${folder}` },
+  );
   return true;
 }
 
