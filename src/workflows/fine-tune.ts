@@ -87,9 +87,10 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
         { summary: 'prepare-artifacts: check the artifact store' },
         [ctx],
       );
-      ctx = await checkRunInputs({ ...ctx, artifacts: uri });
+      ctx = { ...ctx, artifacts: uri };
       tracker.setArtifacts({ uri });
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.artifacts, value: uri }]);
+      ctx = await checkRunInputs(ctx);
     }
     const ran = await runSteps(ctx, spec, tracker, spend, { resumed, limits, startedAt });
     if ('handover' in ran) handover = ran.handover;
