@@ -285,6 +285,36 @@ describe('data staged on a real node', { skip }, () => {
     assert.equal(await onNode(`ls ${REMOTE.data}/${checked.sha256}/ 2>/dev/null | wc -l`), '0\n');
   });
 
+  // A stand-in for recipes/common/check_data.py (h-cls writes the real one) with its contract: one JSON line
+  // on stdout and exit 0, or one `check_data: <dataset:split>: ...` line on stderr and exit 65.
+  const STUB_CHECK_DATA = [
+    'import json, sys',
+    'args = sys.argv[1:]',
+    'name = args[args.index("--dataset_name") + 1]',
+    'split = args[args.index("--validation_split") + 1] if "--validation_split" in args else "validation"',
+    'if name == "org/missing":',
+    '    print(f"check_data: {name}:train: cannot load the dataset (not found or unreachable)", file=sys.stderr); sys.exit(65)',
+    'if name == "org/unseen":',
+    '    print(f"check_data: {name}:{split}: row 3: column label: label meh absent from training", file=sys.stderr); sys.exit(65)',
+    'print(json.dumps({"train_rows": 8, "validation_rows": 2, "labels": ["neg", "pos"], "args": args}))',
+  ].join('\n');
+
+  it('checks a hub dataset on the master with check_data.py, naming the field of a refusal', async () => {
+    await onNode(`mkdir -p ${REMOTE.venv}/bin && ln -sf "$(command -v python3)" ${REMOTE.python}`);
+    await remote.upload(node.target, `${REMOTE.recipe}/common/check_data.py`, STUB_CHECK_DATA);
+    const hubSpec = (id: string) => specWith({ train: { hub: id, split: 'train' }, validation: { hub: id, split: 'test' } });
+    const input = (id: string) => ({ clusterId: cluster.clusterId, spec: hubSpec(id), master });
+    const ok = await run(activities.checkHubData, input('org/reviews'));
+    assert.deepEqual(ok, { trainRows: 8, validationRows: 2, labels: ['neg', 'pos'] });
+    const missing = await refusal(() => run(activities.checkHubData, input('org/missing')));
+    assert.equal(missing.type, FailureType.SpecInvalid);
+    assert.equal(missing.problem.path, 'data.train');
+    assert.match(missing.problem.message, /org\/missing:train: cannot load the dataset/);
+    const unseen = await refusal(() => run(activities.checkHubData, input('org/unseen')));
+    assert.equal(unseen.problem.path, 'data.validation');
+    assert.match(unseen.problem.message, /org\/unseen:test: row 3: column label: label meh absent/);
+  });
+
   it('fails typed (DataChanged) when the S3 object changed between the check and the node fetching it', async () => {
     // Content no earlier test staged: a copy already on the node with the checked hash would rightly be kept.
     const before = '{"text": "s3 first", "label": "pos"}\n{"text": "s3 second", "label": "neg"}\n';
