@@ -5,7 +5,9 @@ import { workerNames } from '../common/node-names';
 import type { ClusterInfo, NodeRecord } from '../providers/provider';
 import { jobDir } from '../remote/remote-job';
 import { shellJoin } from '../remote/shell-quote';
-import type { ProviderName, RecipeName, RunSpec } from '../spec/schema';
+import type { ProviderName, RecipeName, RunSpec, TaskName } from '../spec/schema';
+import { describeSource } from '../data/describe-source';
+import type { ModelSource } from '../spec/inputs';
 import { distributedTrainArgs, hostfileLines, mpirunArgs, placement, sanityCommand } from './launch-command';
 import { runInputs } from '../spec/expand-inputs';
 import { hubIds, recipeFor } from './recipe';
@@ -17,6 +19,9 @@ export interface RunPlan {
   runName: string;
   provider: ProviderName;
   recipe: RecipeName;
+  task: TaskName;
+  /** Where the model and the data come from, in words (a hub id, a path, a URI, a preset's asset). */
+  inputs: { model: string; train: string; validation: string };
   nodes: number;
   /** `local` for the local provider. */
   instanceType: string;
@@ -96,6 +101,8 @@ export function buildRunPlan(spec: RunSpec, topology: PlanTopology | null): RunP
     runName: spec.name,
     provider: spec.provider,
     recipe: runInputs(spec).recipe,
+    task: runInputs(spec).task,
+    inputs: planInputs(spec),
     nodes: spec.nodes,
     instanceType,
     fallbackInstanceTypes,
@@ -120,6 +127,17 @@ export function buildRunPlan(spec: RunSpec, topology: PlanTopology | null): RunP
   };
 }
 
+function planInputs(spec: RunSpec): RunPlan['inputs'] {
+  const { model, data } = runInputs(spec);
+  return { model: describeModel(model), train: describeSource(data.train), validation: describeSource(data.validation) };
+}
+
+function describeModel(model: ModelSource): string {
+  if (model.kind === 'hub') return `${model.id}${model.revision ? `@${model.revision}` : ''}`;
+  if (model.kind === 'asset') return `preset asset ${model.folder}`;
+  return model.kind === 'path' ? model.path : model.uri;
+}
+
 function planNotes(spec: RunSpec, instanceType: string, fallbacks: string[], topology: PlanTopology | null): string[] {
   const notes: string[] = [];
   if (!topology) {
@@ -133,6 +151,12 @@ function planNotes(spec: RunSpec, instanceType: string, fallbacks: string[], top
   if (spec.provider === 'local') {
     notes.push(
       `local nodes share this machine's CPUs and bind nothing; MASTER_PORT is ${RENDEZVOUS_PORT} plus the cluster's slot`,
+    );
+  }
+  const { model, data } = runInputs(spec);
+  if ([model, data.train, data.validation].some((s) => s.kind === 'path' || s.kind === 'uri')) {
+    notes.push(
+      'data files and a model folder or URI are checked and hashed by the worker before launch, then copied to every node (tuneforge/inputs/ links into tuneforge/data/<sha256>/ and tuneforge/models/)',
     );
   }
   notes.push(`${MASTER_ADDRESS_PLACEHOLDER} is the master's private address, known once it runs`);
