@@ -15,6 +15,7 @@ import type { NodeRecord, RunContext } from '../src/activities/types';
 import type { NodeEndpoint } from '../src/artifacts/artifact-store';
 import { FailureType, type SpecProblem } from '../src/common/errors';
 import { packageRoot } from '../src/common/package-root';
+import { createStoreOpener } from '../src/artifacts/open-store';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import { checkInputs, type CheckedInputs } from '../src/data/check-inputs';
 import { REMOTE } from '../src/recipes/remote-paths';
@@ -75,7 +76,7 @@ describe('data checked before launch', { skip }, () => {
     moto = await startMoto();
     s3 = new S3Client({ region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true });
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    activities = createInputActivities(testDeps({ s3Client: () => s3 }));
+    activities = createInputActivities(testDeps({ s3Client: () => s3, openStore: createStoreOpener(() => s3) }));
   });
 
   after(async () => {
@@ -230,7 +231,7 @@ describe('data staged on a real node', { skip }, () => {
     moto = await startMoto();
     s3 = new S3Client({ region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true });
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    activities = createInputActivities(testDeps({ s3Client: () => s3 }));
+    activities = createInputActivities(testDeps({ s3Client: () => s3, openStore: createStoreOpener(() => s3) }));
     const [launched] = await testProvider.launchNodes({ cluster, role: 'master', names: ['master'] });
     assert.ok(launched);
     master = launched;
@@ -271,6 +272,23 @@ describe('data staged on a real node', { skip }, () => {
     assert.match(await onNode(`readlink ${REMOTE.inputs}/train.csv`), new RegExp(`data/${sha256(trainCsv)}/data.csv`));
     const [second] = await run(activities.stageInputs, { ...ctx, nodes: [master] });
     assert.deepEqual(second?.copied, [], 'everything was there with the right hash');
+  });
+
+  it("downloads a model given as an artifact URI (an earlier run's model/) with the store, from S3 or a folder", async () => {
+    const train = join(dir, 'train-for-uri.csv');
+    await writeFile(train, trainCsv);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'runs/prev/wf-1/model/config.json', Body: '{"from": "s3"}' }));
+    await mkdir(join(dir, 'store/prev/wf-2/model'), { recursive: true });
+    await writeFile(join(dir, 'store/prev/wf-2/model/config.json'), '{"from": "folder"}');
+    for (const [uri, expected] of [
+      [`s3://${bucket}/runs/prev/wf-1/model`, '{"from": "s3"}'],
+      [`file://${dir}/store/prev/wf-2/model`, '{"from": "folder"}'],
+    ] as const) {
+      const ctx = await context(train, train, { uri });
+      assert.deepEqual(ctx.inputs?.model, { kind: 'uri', source: uri, files: 1 });
+      await run(activities.stageInputs, { ...ctx, nodes: [master] });
+      assert.equal(await onNode(`cat ${REMOTE.inputs}/model/config.json`), expected);
+    }
   });
 
   it('fails typed (DataChanged) when a local file changed between the check and the staging, leaving nothing of it', async () => {
