@@ -90,7 +90,7 @@ describe('data checked before launch', { skip }, () => {
       'text,stars\na,1\nb,2\n',
       good,
       'data.train',
-      /train\.csv: column label: missing \(the header has text, stars\)/,
+      /train\.csv: column label: missing \(the header has "text", "stars"\)/,
     ],
     ['an empty label', 'text,label\na,pos\nb,\n', good, 'data.train', /train\.csv: row 2: column label: must be a non-empty/],
     [
@@ -98,14 +98,14 @@ describe('data checked before launch', { skip }, () => {
       'text,label\na,pos\nb,pos\n',
       'text,label\nc,pos\n',
       'data.train',
-      /train\.csv: column label: has one class only \(pos\)/,
+      /train\.csv: column label: has one class only \("pos"\)/,
     ],
     [
       'a validation label absent from training',
       good,
       'text,label\nx,pos\ny,meh\n',
       'data.validation',
-      /eval\.csv: row 2: column label: label\(s\) meh absent from training/,
+      /eval\.csv: row 2: column label: label\(s\) "meh" absent from training/,
     ],
     ['an empty validation split', good, 'text,label\n', 'data.validation', /eval\.csv: has no rows \(empty split\)/],
     [
@@ -117,6 +117,13 @@ describe('data checked before launch', { skip }, () => {
     ],
     ['an unclosed quote', 'text,label\n"a,pos\n', good, 'data.train', /train\.csv: row 1: ends inside a quoted field/],
   ];
+  cases.push([
+    'a terminal escape as a label (shown escaped)',
+    good,
+    'text,label\nx,\u001b[31mred\n',
+    'data.validation',
+    /label\(s\) "\\u001b\[31mred" absent/,
+  ]);
   for (const [what, train, validation, field, message] of cases) {
     it(`refuses ${what} in a local CSV, naming ${field}, the file, row and column`, async () => {
       const spec = specWith({ train: await file('train.csv', train), validation: await file('eval.csv', validation) });

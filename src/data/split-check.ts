@@ -34,6 +34,12 @@ export interface SplitSummary {
   firstSeen?: Record<string, number>;
 }
 
+/** Values from the data, as messages show them: quoted, control characters escaped, long ones cut. */
+export function quoted(values: string[], most = 5): string {
+  const shown = values.slice(0, most).map((v) => JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v));
+  return `${shown.join(', ')}${values.length > most ? `, and ${values.length - most} more` : ''}`;
+}
+
 /** More classes than this is a text column given as the label, not a classification. */
 export const MAX_LABELS = 10_000;
 const QA_COLUMNS = ['id', 'context', 'question', 'answers'];
@@ -63,7 +69,7 @@ export function splitChecker(task: TaskName, columns: DataColumns | undefined, w
   return {
     header(found) {
       const missing = required.filter((c) => !found.includes(c));
-      if (missing.length > 0) refuse(`missing (the header has ${found.join(', ') || 'nothing'})`, undefined, missing.join(', '));
+      if (missing.length > 0) refuse(`missing (the header has ${quoted(found, 20) || 'nothing'})`, undefined, missing.join(', '));
     },
     row(row, index) {
       rows += 1;
@@ -134,7 +140,7 @@ export function crossCheck(
       field: 'data.train',
       file: train.file,
       column: labelColumn,
-      reason: `has one class only (${train.labels?.join(', ')})`,
+      reason: `has one class only (${quoted(train.labels ?? [])})`,
     };
   }
   // A training file read only in part may hold the label further on: the trainer checks the rest.
@@ -148,6 +154,6 @@ export function crossCheck(
     file: validation.file,
     row: validation.firstSeen?.[first] ?? 0,
     column: labelColumn,
-    reason: `label(s) ${absent.slice(0, 5).join(', ')} absent from training (${train.file})`,
+    reason: `label(s) ${quoted(absent)} absent from training (${train.file})`,
   };
 }
