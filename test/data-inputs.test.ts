@@ -3,7 +3,7 @@
 // from S3 by the node itself; content changed between the check and the staging fails the run typed.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -133,6 +133,30 @@ describe('data checked before launch', { skip }, () => {
       assert.match(problem.message, message);
     });
   }
+
+  it("refuses paths outside the worker's input folders, a link out of them included", async () => {
+    const allowed = join(dir, 'allowed');
+    await mkdir(allowed, { recursive: true });
+    const inside = join(allowed, 'eval.csv');
+    await writeFile(inside, good);
+    const secret = await file('secret.csv', 'text,label\ntop,secret\nmore,secrets\n');
+    await symlink(secret, join(allowed, 'link.csv'));
+    const guarded = createInputActivities(testDeps({ s3Client: () => s3, localInputRoots: [allowed] }));
+    for (const [train, what] of [
+      [secret, 'a file outside'],
+      [join(allowed, 'link.csv'), 'a link to a file outside'],
+    ] as const) {
+      const spec = specWith({ train, validation: inside });
+      const { problem } = await refusal(() => new MockActivityEnvironment().run(guarded.checkInputs, { clusterId: 'c', spec }));
+      assert.equal(problem.path, 'data.train', what);
+      assert.match(problem.message, /outside the folders this worker reads inputs from \(TUNEFORGE_INPUT_ROOTS/, what);
+    }
+    const modelSpec = specWith({ train: inside, validation: inside }, { model: { path: dir } });
+    const { problem } = await refusal(() =>
+      new MockActivityEnvironment().run(guarded.checkInputs, { clusterId: 'c', spec: modelSpec }),
+    );
+    assert.equal(problem.path, 'model');
+  });
 
   it('refuses a file that is not there, naming it', async () => {
     const spec = specWith({ train: join(dir, 'nope.csv'), validation: await file('eval.csv', good) });

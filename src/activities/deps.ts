@@ -34,6 +34,8 @@ export interface ActivityDeps {
   localArtifactsUri: string;
   /** Reads data sources in S3 (moto in tests); default: an SDK client per region from the environment. */
   s3Client?: (region: string) => S3Client;
+  /** TUNEFORGE_INPUT_ROOTS: the folders local data files and model folders must be in; unset: any path. */
+  localInputRoots?: string[];
   /** How often long activities poll their remote job. */
   pollIntervalMs: number;
   /** What the reaper sweeps and how it asks Temporal about runs; without it the reaper's activities are not registered. */

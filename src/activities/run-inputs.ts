@@ -42,6 +42,7 @@ export function createInputActivities(deps: ActivityDeps) {
     },
     openStore: (uri) => deps.openStore(uri, storeRegion(ctx.spec)),
     region: storeRegion(ctx.spec),
+    ...(deps.localInputRoots ? { localRoots: deps.localInputRoots } : {}),
   });
   return {
     checkInputs: (ctx: RunContext): Promise<CheckedInputs> =>

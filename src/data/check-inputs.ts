@@ -3,7 +3,7 @@
 // hashed file by file; a model URI must hold files. Hub sources are checked later, on the master.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
@@ -59,6 +59,16 @@ export interface CheckSources {
   openStore(uri: string): ArtifactStore;
   region: string;
   limitBytes?: number;
+  /** Folders local sources must be in (after symlinks are resolved); none: any path the worker can read. */
+  localRoots?: string[];
+}
+
+/** Why a local path may not be read, or undefined: it must resolve (symlinks too) inside one of the roots. */
+export async function outsideRoots(path: string, roots: string[] | undefined): Promise<string | undefined> {
+  if (!roots || roots.length === 0) return undefined;
+  const real = await realpath(path).catch(() => path);
+  if (roots.some((root) => real === root || real.startsWith(`${root.replace(/\/$/, '')}/`))) return undefined;
+  return `is outside the folders this worker reads inputs from (TUNEFORGE_INPUT_ROOTS: ${roots.join(':')})`;
 }
 
 export async function checkInputs(spec: RunSpec, sources: CheckSources): Promise<CheckedInputs> {
@@ -139,6 +149,8 @@ async function openSource(
 ): Promise<AsyncIterable<unknown>> {
   const location = source.kind === 'path' ? { kind: 'file' as const, path: source.path } : parseArtifactUri(source.uri);
   if (location.kind === 'file') {
+    const outside = await outsideRoots(location.path, sources.localRoots);
+    if (outside) return refuse(outside);
     const info = await stat(location.path).catch(() => undefined);
     if (!info?.isFile()) return refuse("no such file on the worker's machine");
     return createReadStream(location.path);
@@ -168,8 +180,11 @@ async function checkModel(model: ModelSource, sources: CheckSources): Promise<Ch
       if (files.length === 0) throw new DataRefused({ field: 'model', file: model.uri, reason: 'holds no files' });
       return { kind: 'uri', source: model.uri, files: files.length };
     }
-    case 'path':
+    case 'path': {
+      const outside = await outsideRoots(model.path, sources.localRoots);
+      if (outside) throw new DataRefused({ field: 'model', file: model.path, reason: outside });
       return { kind: 'path', source: model.path, ...(await folderHash(model.path)) };
+    }
   }
 }
 

@@ -18,12 +18,13 @@ import { REMOTE } from '../recipes/remote-paths';
 import { sh } from '../remote/shell-quote';
 import { runInputs } from '../spec/expand-inputs';
 import type { RunSpec } from '../spec/schema';
-import { folderHash, type CheckedFile, type CheckedInputs } from './check-inputs';
+import { folderHash, outsideRoots, type CheckedFile, type CheckedInputs } from './check-inputs';
 
 export interface StageSources {
   s3Client(region: string): S3Client;
   openStore(uri: string): ArtifactStore;
   region: string;
+  localRoots?: string[];
 }
 
 export interface StagedNode {
@@ -77,6 +78,9 @@ async function stageFile(
   await node.remote.check(node.target, sh`mkdir -p ${dir} && rm -f ${incoming}`, { label: `prepare ${dir}` });
   const location = file.kind === 'path' ? { kind: 'file' as const, path: file.source } : parseArtifactUri(file.source);
   if (location.kind === 'file') {
+    // Checked again: a path swapped for a link since the check must not send another file anywhere.
+    if (await outsideRoots(location.path, sources.localRoots))
+      throw dataChanged({ field, source: file.source, expected: file.sha256, actual: 'a path outside the input folders' });
     await node.remote.check(node.target, sh`cat > ${incoming}`, {
       label: `copy ${file.source} to ${node.target.name}`,
       stdin: createReadStream(location.path),
