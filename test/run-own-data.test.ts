@@ -86,7 +86,7 @@ describe('runs on your own model folder and data', () => {
       const parsed = validateRunSpec({
         name: 'own-data',
         provider: 'local',
-        task: 'question-answering',
+        task: FLAVOUR.task,
         model: { path: modelDir },
         data: { train: trainFile, validation: evalFile },
         nodes: 2,
