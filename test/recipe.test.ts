@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { RECIPES } from '../src/spec/schema';
 import { hubIds, RECIPE_DEFINITIONS, recipeFor, trainScriptArgs } from '../src/recipes/recipe';
 import { validateRunSpec } from '../src/spec/validate';
+import { trainerRefusal } from '../src/recipes/trainer-refusal';
 
 /** What the pinned datasets release accepts: exactly "namespace/name" (a single segment raises HfUriError). */
 const NAMESPACED_HUB_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -153,5 +154,24 @@ describe('recipe definitions', () => {
       });
       assert.equal(args.includes('--do_eval'), expected, `spec ${specEvaluates}, caller ${callerEvaluates}`);
     }
+  });
+});
+
+describe("the trainers' refusal (exit 65)", () => {
+  it('names data.train, data.validation or model from the trainer line, never retried', () => {
+    assert.deepEqual(trainerRefusal('loading\ntrain_cls: tuneforge/inputs/train.csv: row 4: column label: empty\n'), {
+      path: 'data.train',
+      message: 'tuneforge/inputs/train.csv: row 4: column label: empty',
+    });
+    assert.equal(
+      trainerRefusal('train_qa: tuneforge/inputs/validation.jsonl: row 2: column answers: bad').path,
+      'data.validation',
+    );
+    const head = trainerRefusal(
+      'x\ntrain_cls: tuneforge/inputs/model is a DistilBertForQuestionAnswering model, not a classifier',
+    );
+    assert.equal(head.path, 'model');
+    assert.match(head.message, /ForQuestionAnswering/);
+    assert.equal(trainerRefusal('Traceback...').path, 'model');
   });
 });
