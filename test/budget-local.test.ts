@@ -53,10 +53,14 @@ describe('a local run that reaches its budget mid-training', () => {
     assert.equal(details.model, `${store.uri}model/`, 'the failure names the delivered model');
     const checkpoints = await completeCheckpoints(store);
     assert.equal(checkpoints[0]?.name, `checkpoint-${details.step}`, 'the checkpoint of the stop is stored and complete');
-    const record = (await store.getJson('run.json')) as { outcome: string; error: { type: string } | null; model: string | null };
+    const record = (await store.getJson('run.json')) as {
+      outcome: string;
+      error: { type: string } | null;
+      modelUri: string | null;
+    };
     assert.equal(record.outcome, 'failed');
     assert.equal(record.error?.type, FailureType.BudgetExceeded);
-    assert.equal(record.model, details.model);
+    assert.equal(record.modelUri, details.model);
     assert.equal(await liveNodeProcesses(workflowId), 0, 'a cap keeps nothing up, keepClusterOnFailure or not');
   });
 });

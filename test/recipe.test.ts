@@ -1,18 +1,27 @@
-// Recipe definitions: the hub ids the nodes download, and the trainer arguments a spec turns into.
+// Recipe definitions: the hub ids the nodes download, and the trainer arguments a spec (a preset, or task,
+// model and data) turns into.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RECIPES } from '../src/spec/schema';
-import { hubIds, RECIPE_DEFINITIONS, trainScriptArgs } from '../src/recipes/recipe';
+import { hubIds, RECIPE_DEFINITIONS, recipeFor, trainScriptArgs } from '../src/recipes/recipe';
 import { validateRunSpec } from '../src/spec/validate';
+import { trainerRefusal } from '../src/recipes/trainer-refusal';
 
 /** What the pinned datasets release accepts: exactly "namespace/name" (a single segment raises HfUriError). */
 const NAMESPACED_HUB_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 function spec(recipe: string, training: object = {}) {
-  const result = validateRunSpec({ name: 'recipe-test', provider: 'local', recipe, training: { maxSteps: 5, ...training } });
+  return specOf({ recipe, training: { maxSteps: 5, ...training } });
+}
+
+function specOf(fields: object) {
+  const result = validateRunSpec({ name: 'recipe-test', provider: 'local', training: { maxSteps: 5 }, ...fields });
   assert.ok(result.ok, JSON.stringify(result));
   return result.spec;
 }
+
+const TAIL = ['--output_dir', 'out', '--per_device_train_batch_size', '8', '--gradient_accumulation_steps', '1'];
+const STEPS = ['--save_steps', '20', '--save_total_limit', '2', '--seed', '42', '--logging_steps', '1', '--max_steps', '5'];
 
 /** The value after a flag in an argument list. */
 function valueOf(args: string[], flag: string): string | undefined {
@@ -23,13 +32,102 @@ function valueOf(args: string[], flag: string): string | undefined {
 describe('recipe definitions', () => {
   it('name every hub model and dataset as namespace/name', () => {
     for (const name of RECIPES) {
-      for (const id of hubIds(RECIPE_DEFINITIONS[name])) assert.match(id, NAMESPACED_HUB_ID, `${name}: ${id}`);
+      for (const id of hubIds(spec(name))) assert.match(id, NAMESPACED_HUB_ID, `${name}: ${id}`);
     }
   });
 
-  it("download the post's model and dataset for distilbert-squad, nothing for the offline tiny-qa", () => {
-    assert.deepEqual(hubIds(RECIPE_DEFINITIONS['distilbert-squad']), ['distilbert/distilbert-base-uncased', 'rajpurkar/squad']);
-    assert.deepEqual(hubIds(RECIPE_DEFINITIONS['tiny-qa']), []);
+  it("download the post's model and dataset for distilbert-squad, nothing for the offline tiny-qa and tiny-cls", () => {
+    assert.deepEqual(hubIds(spec('distilbert-squad')), ['distilbert/distilbert-base-uncased', 'rajpurkar/squad']);
+    assert.deepEqual(hubIds(spec('tiny-qa')), []);
+    assert.deepEqual(hubIds(spec('tiny-cls')), []);
+  });
+
+  it("keep the presets' command lines exactly as they were before task, model and data existed", () => {
+    const options = { outputDir: 'out', resume: true, evaluate: true };
+    assert.deepEqual(trainScriptArgs(spec('tiny-qa'), options), [
+      'tuneforge/recipe/common/train_qa.py',
+      ...['--model_name_or_path', 'tuneforge/assets/model', '--tokenizer_name', 'tuneforge/assets/tokenizer'],
+      ...['--train_file', 'tuneforge/assets/data/train.json', '--validation_file', 'tuneforge/assets/data/eval.json'],
+      ...TAIL,
+      ...['--learning_rate', '0.003', '--max_seq_length', '96', '--doc_stride', '32'],
+      ...STEPS,
+      '--do_eval',
+      '--resume',
+    ]);
+    assert.deepEqual(trainScriptArgs(spec('distilbert-squad'), options), [
+      'tuneforge/recipe/common/train_qa.py',
+      ...['--model_name_or_path', 'distilbert/distilbert-base-uncased', '--dataset_name', 'rajpurkar/squad'],
+      ...TAIL,
+      ...['--learning_rate', '0.00005', '--max_seq_length', '384', '--doc_stride', '128'],
+      ...STEPS,
+      '--do_eval',
+      '--resume',
+    ]);
+  });
+
+  it('run train_cls.py for the tiny-cls preset, without the QA-only --doc_stride', () => {
+    const args = trainScriptArgs(spec('tiny-cls'), { outputDir: 'out', resume: false, evaluate: true });
+    assert.equal(args[0], 'tuneforge/recipe/common/train_cls.py');
+    assert.equal(valueOf(args, '--train_file'), 'tuneforge/assets/data/train.csv');
+    assert.equal(valueOf(args, '--validation_file'), 'tuneforge/assets/data/eval.csv');
+    assert.equal(valueOf(args, '--tokenizer_name'), 'tuneforge/assets/tokenizer');
+    assert.equal(args.includes('--doc_stride'), false);
+  });
+
+  it("read the user's files at their staged paths on the nodes, by extension, with the columns given", () => {
+    const args = trainScriptArgs(
+      specOf({
+        task: 'text-classification',
+        model: { path: '/models/mine' },
+        data: {
+          train: '/data/train.csv',
+          validation: 's3://bucket/eval/valid.jsonl',
+          columns: { text: 'review', textPair: 'title', label: 'stars' },
+        },
+      }),
+      { outputDir: 'out', resume: false, evaluate: true },
+    );
+    assert.equal(args[0], 'tuneforge/recipe/common/train_cls.py');
+    assert.equal(valueOf(args, '--model_name_or_path'), 'tuneforge/inputs/model');
+    assert.equal(args.includes('--tokenizer_name'), false);
+    assert.equal(valueOf(args, '--train_file'), 'tuneforge/inputs/train.csv');
+    assert.equal(valueOf(args, '--validation_file'), 'tuneforge/inputs/validation.jsonl');
+    assert.equal(valueOf(args, '--text_column'), 'review');
+    assert.equal(valueOf(args, '--text_pair_column'), 'title');
+    assert.equal(valueOf(args, '--label_column'), 'stars');
+    assert.equal(args.includes('--dataset_name'), false);
+  });
+
+  it('name a hub dataset with its config, revision and splits, and a hub model with its revision', () => {
+    const args = trainScriptArgs(
+      specOf({
+        task: 'question-answering',
+        model: { hub: 'deepset/roberta-base-squad2', revision: 'v1.2' },
+        data: {
+          train: { hub: 'org/qa-data', config: 'en', split: 'train[:90%]', revision: 'abc123' },
+          validation: { hub: 'org/qa-data', config: 'en', split: 'train[90%:]', revision: 'abc123' },
+        },
+      }),
+      { outputDir: 'out', resume: false, evaluate: true },
+    );
+    assert.equal(args[0], 'tuneforge/recipe/common/train_qa.py');
+    assert.equal(valueOf(args, '--model_name_or_path'), 'deepset/roberta-base-squad2');
+    assert.equal(valueOf(args, '--model_revision'), 'v1.2');
+    assert.equal(valueOf(args, '--dataset_name'), 'org/qa-data');
+    assert.equal(valueOf(args, '--dataset_config_name'), 'en');
+    assert.equal(valueOf(args, '--dataset_revision'), 'abc123');
+    assert.equal(valueOf(args, '--train_split'), 'train[:90%]');
+    assert.equal(valueOf(args, '--validation_split'), 'train[90%:]');
+    assert.equal(args.includes('--train_file'), false);
+  });
+
+  it("replace a preset's model or data with the spec's own, keeping the preset's packages and defaults", () => {
+    const s = specOf({ recipe: 'tiny-cls', data: { train: '/u/train.csv', validation: '/u/eval.csv' } });
+    const args = trainScriptArgs(s, { outputDir: 'out', resume: false, evaluate: true });
+    assert.equal(valueOf(args, '--model_name_or_path'), 'tuneforge/assets/model');
+    assert.equal(valueOf(args, '--train_file'), 'tuneforge/inputs/train.csv');
+    assert.equal(valueOf(args, '--learning_rate'), '0.003');
+    assert.deepEqual(recipeFor(s), RECIPE_DEFINITIONS['tiny-cls']);
   });
 
   it("default to run_qa's learning rate 5e-5 and the post's sequence settings for distilbert-squad", () => {
@@ -56,5 +154,24 @@ describe('recipe definitions', () => {
       });
       assert.equal(args.includes('--do_eval'), expected, `spec ${specEvaluates}, caller ${callerEvaluates}`);
     }
+  });
+});
+
+describe("the trainers' refusal (exit 65)", () => {
+  it('names data.train, data.validation or model from the trainer line, never retried', () => {
+    assert.deepEqual(trainerRefusal('loading\ntrain_cls: tuneforge/inputs/train.csv: row 4: column label: empty\n'), {
+      path: 'data.train',
+      message: 'tuneforge/inputs/train.csv: row 4: column label: empty',
+    });
+    assert.equal(
+      trainerRefusal('train_qa: tuneforge/inputs/validation.jsonl: row 2: column answers: bad').path,
+      'data.validation',
+    );
+    const head = trainerRefusal(
+      'x\ntrain_cls: tuneforge/inputs/model is a DistilBertForQuestionAnswering model, not a classifier',
+    );
+    assert.equal(head.path, 'model');
+    assert.match(head.message, /ForQuestionAnswering/);
+    assert.equal(trainerRefusal('Traceback...').path, 'model');
   });
 });

@@ -86,7 +86,7 @@ describe('run spec', () => {
       ['max_steps', /training\.maxSteps/],
       ['seed', /training\.seed/],
       ['resume', /resumes/],
-      ['model_name_or_path', /recipe/],
+      ['model_name_or_path', /set by model/],
     ] as const) {
       assert.match(
         problemAt({ ...base, training: { maxSteps: 10, extraArgs: { [name]: 'x' } } }, `training.extraArgs.${name}`),

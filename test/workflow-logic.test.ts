@@ -68,9 +68,9 @@ describe('run workflow (fake activities)', () => {
     assert.equal(summary.artifacts.model, 'file:///fake/artifacts/run/wf/model/');
     assert.equal(summary.artifacts.runRecord, 'file:///fake/artifacts/run/wf/run.json');
     assert.deepEqual(log.teardownInputs, [{ keepCluster: false, succeeded: true }]);
-    const record = log.records[0] as { outcome?: string; model?: string; packages?: object };
+    const record = log.records[0] as { outcome?: string; modelUri?: string; packages?: object };
     assert.equal(record.outcome, 'succeeded');
-    assert.equal(record.model, summary.artifacts.model);
+    assert.equal(record.modelUri, summary.artifacts.model);
     assert.deepEqual(record.packages, { torch: '2.13.0' });
     assert.equal(summary.nodesLaunched, 3);
     assert.equal(summary.teardown.nodesLeft, 0);
@@ -134,10 +134,10 @@ describe('run workflow (fake activities)', () => {
     });
     assert.deepEqual(log.calls.slice(-2), ['teardown', 'recordRun']);
     assert.deepEqual(log.teardownInputs, [{ keepCluster: false, succeeded: false }], 'a failed run keeps every checkpoint');
-    const record = log.records[0] as { outcome?: string; error?: { type: string; message: string }; model?: string | null };
+    const record = log.records[0] as { outcome?: string; error?: { type: string; message: string }; modelUri?: string | null };
     assert.equal(record.outcome, 'failed');
     assert.deepEqual(record.error, { type: FailureType.TrainingFailed, message: `injected ${FailureType.TrainingFailed}` });
-    assert.equal(record.model, null);
+    assert.equal(record.modelUri, null);
   });
 
   it('an artifact store that cannot be used stops the run before anything is launched', async () => {

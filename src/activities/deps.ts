@@ -1,5 +1,6 @@
 // What every activity factory receives; the worker builds these once, tests swap them.
 import { Context } from '@temporalio/activity';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { ArtifactStore, NodeEndpoint } from '../artifacts/artifact-store';
 import { storeRegion, type StoreOpener } from '../artifacts/open-store';
 import type { Provider, NodeRecord } from '../providers/provider';
@@ -31,6 +32,10 @@ export interface ActivityDeps {
   openStore: StoreOpener;
   /** The artifact store of local runs whose spec names none (a folder under the lab root). */
   localArtifactsUri: string;
+  /** Reads data sources in S3 (moto in tests); default: an SDK client per region from the environment. */
+  s3Client?: (region: string) => S3Client;
+  /** TUNEFORGE_INPUT_ROOTS: the folders local data files and model folders must be in; unset: any path. */
+  localInputRoots?: string[];
   /** How often long activities poll their remote job. */
   pollIntervalMs: number;
   /** What the reaper sweeps and how it asks Temporal about runs; without it the reaper's activities are not registered. */

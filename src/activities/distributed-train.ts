@@ -5,7 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { nodeLost, trainingFailed } from '../common/errors';
 import { distributedCommand, placement } from '../recipes/launch-command';
-import { evalScoresOf } from '../recipes/progress';
+import { evalScoresOf, runMetricsOf } from '../recipes/progress';
 import { jobDir, jobLogTail, killJob } from '../remote/remote-job';
 import { checkpointUploader } from './checkpoint-uploads';
 import { endpointFor, runStore, targetFor, type ActivityDeps } from './deps';
@@ -120,6 +120,7 @@ export function createTrainActivities(deps: ActivityDeps) {
         resumedStep: progress.resumedStep,
         epochs: progress.epoch,
         eval: evalScoresOf(done),
+        metrics: runMetricsOf(done),
         finishedEarly: done.finished_early === true,
       };
     },

@@ -12,11 +12,13 @@ import { createReplaceActivities, createReplaceMasterActivities } from './replac
 import { createSanityActivities } from './sanity-run';
 import { createTeardownActivities } from './teardown';
 import { createWireActivities } from './wire-ssh';
+import { createInputActivities } from './run-inputs';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createArtifactActivities(deps),
     ...createPromoteActivities(deps),
+    ...createInputActivities(deps),
     ...createProvisionActivities(deps),
     ...createInstallActivities(deps),
     ...createBakeActivities(deps),

@@ -1,6 +1,7 @@
 // sanity-run: a short single-node training on the master; proves the install and gives the
 // single-node throughput that scaling efficiency is measured against.
-import { trainingFailed } from '../common/errors';
+import { specInvalid, trainingFailed } from '../common/errors';
+import { TRAINER_DATA_ERROR_EXIT, trainerRefusal } from '../recipes/trainer-refusal';
 import { sanityCommand } from '../recipes/launch-command';
 import { jobLogTail } from '../remote/remote-job';
 import { targetFor, type ActivityDeps } from './deps';
@@ -24,6 +25,8 @@ export function createSanityActivities(deps: ActivityDeps) {
         stage: 'sanity-run',
       });
       const done = progress.done;
+      if (exitCode === TRAINER_DATA_ERROR_EXIT)
+        throw specInvalid([trainerRefusal(await jobLogTail(deps.remote, target, SANITY_JOB_ID))]);
       if (exitCode !== 0 || !done) throw trainingFailed(exitCode, await jobLogTail(deps.remote, target, SANITY_JOB_ID));
       return {
         steps: done.global_step,

@@ -1,6 +1,7 @@
 // Inputs and results of the step activities: JSON-plain records that cross Temporal payloads.
 import type { CpuTopology } from '../cluster/topology';
-import type { TrainingProgress } from '../recipes/progress';
+import type { CheckedInputs } from '../data/check-inputs';
+import type { RunMetrics, TrainingProgress } from '../recipes/progress';
 import type { ClusterInfo, ImageRecord, NodeRecord } from '../providers/provider';
 import type { RunSpec } from '../spec/schema';
 
@@ -10,6 +11,8 @@ export interface RunContext {
   spec: RunSpec;
   /** The run's folder in the artifact store (`.../<run name>/<workflow id>/`), once prepare-artifacts checked it. */
   artifacts?: string;
+  /** The data files and model as check-inputs read and hashed them; what stage-inputs puts on the nodes. */
+  inputs?: CheckedInputs;
 }
 
 /** The master's CPU layout from lscpu; workers come from its image on the same instance type. */
@@ -85,6 +88,8 @@ export interface TrainResult {
   epochs: number | null;
   /** Null when the spec turned evaluation off (training.evaluate: false). */
   eval: EvalScores | null;
+  /** Every score the trainer reported, by run.json's names; absent from results of older workers. */
+  metrics?: RunMetrics;
   /** Told to finish before its last step (finishBy): the model is what was trained by then. */
   finishedEarly?: boolean;
 }

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { specInvalid } from '../common/errors';
 import { sh, shellJoin } from '../remote/shell-quote';
 import { checkedKey, selected, type ArtifactStore, type FileFilter, type StoredObject } from './artifact-store';
@@ -210,5 +210,8 @@ function localTar(args: string[]): { stdin: Writable; stdout: Readable; done: Pr
       code === 0 ? resolve() : reject(new Error(`tar ${args.join(' ')} failed (${code}): ${stderr.trim()}`)),
     );
   });
-  return { stdin: child.stdin, stdout: child.stdout, done };
+  // Node resumes (and so discards) a child's unread stdout when the child exits: a small tar is done before the
+  // SSH channel opens. Piped at once into a PassThrough, its bytes wait there (with backpressure) instead.
+  const stdout = child.stdout.pipe(new PassThrough());
+  return { stdin: child.stdin, stdout, done };
 }

@@ -58,7 +58,7 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
   const threshold = options.multipartThreshold ?? MULTIPART_THRESHOLD;
   const partSize = options.partSize ?? PART_SIZE;
   const uri = formatArtifactUri({ kind: 's3', bucket, prefix: options.prefix });
-  const fullKey = (key: string) => `${options.prefix}/${checkedKey(key)}`;
+  const fullKey = (key: string) => (options.prefix ? `${options.prefix}/${checkedKey(key)}` : checkedKey(key));
   // getSignedUrl's generics do not take a union of commands; each call site passes one kind.
   const presign = (command: PutObjectCommand | UploadPartCommand | GetObjectCommand): Promise<string> =>
     getSignedUrl(client, command as PutObjectCommand, { expiresIn: PRESIGN_SECONDS });
@@ -242,7 +242,7 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
   };
 }
 
-interface TransferManifest {
+export interface TransferManifest {
   uploads?: Array<{ path: string; parts: PlannedUpload['parts'] }>;
   downloads?: Array<{ path: string; url: string; size: number }>;
 }
@@ -254,7 +254,7 @@ interface TransferResult {
 }
 
 /** Runs the node-side mover; the manifest (presigned URLs) goes on stdin, never on a command line. */
-async function runTransfer(node: NodeEndpoint, root: string, manifest: TransferManifest): Promise<TransferResult> {
+export async function runTransfer(node: NodeEndpoint, root: string, manifest: TransferManifest): Promise<TransferResult> {
   const result = await node.remote.check(node.target, sh`python3 ${REMOTE.recipe}/common/transfer.py`, {
     label: `transfer files in ${root}`,
     stdin: JSON.stringify({ root, ...manifest }),

@@ -16,6 +16,7 @@ export const FailureType = {
   TrainingTimedOut: 'TrainingTimedOut',
   BudgetExceeded: 'BudgetExceeded',
   ClusterConflict: 'ClusterConflict',
+  DataChanged: 'DataChanged',
 } as const;
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
 
@@ -29,6 +30,7 @@ export const NON_RETRYABLE_FAILURES: FailureTypeName[] = [
   FailureType.HostKeyMismatch,
   FailureType.AuthFailed,
   FailureType.ClusterConflict,
+  FailureType.DataChanged,
 ];
 
 export interface SpecProblem {
@@ -143,5 +145,23 @@ export function amxMissing(node: string): ApplicationFailure {
     FailureType.AmxMissing,
     `${node} has no AMX (lscpu flags lack amx_bf16/amx_tile/amx_int8); choose a Sapphire Rapids or later instance type (e.g. r7iz, m7i, c7i) or set aws.requireAmx: false`,
     { node },
+  );
+}
+
+export interface DataChangedData {
+  /** The spec field: data.train, data.validation or model. */
+  field: string;
+  source: string;
+  expected: string;
+  actual: string;
+  node?: string;
+}
+
+/** A data file (or model folder) no longer has the content checked before launch: never train on something else. */
+export function dataChanged(data: DataChangedData): ApplicationFailure {
+  return failure(
+    FailureType.DataChanged,
+    `${data.field}: ${data.source} changed after it was checked (sha256 ${data.expected}, now ${data.actual}${data.node ? ` on ${data.node}` : ''}); start a new run to use the new content`,
+    data,
   );
 }

@@ -1,6 +1,6 @@
 // The promotion gate's decision and the records it reads and writes: the name's current pointer
 // (`<store>/<run name>/current.json`) and run.json's `promotion`. Pure: the workflow and the CLI use it too.
-import type { PromoteSettings, PromotionMetric } from '../spec/promote';
+import { PROMOTION_METRICS, type PromoteSettings, type PromotionMetric } from '../spec/promote';
 
 export const CURRENT_POINTER_KEY = 'current.json';
 
@@ -31,32 +31,12 @@ export interface CurrentModel {
   value: number | null;
 }
 
-/** Scores by the names the trainers report them (camelCase); absent when a task does not produce one. */
-export interface MetricScores {
-  exactMatch?: number;
-  f1?: number;
-  accuracy?: number;
-  macroF1?: number;
-}
-
-const SCORE_FIELDS: Record<PromotionMetric, keyof MetricScores> = {
-  exact_match: 'exactMatch',
-  f1: 'f1',
-  accuracy: 'accuracy',
-  macro_f1: 'macroF1',
-};
+/** Scores under run.json's names (snake_case, as the spec's metric field); absent when a task does not produce one. */
+export type MetricScores = Partial<Record<PromotionMetric, number>>;
 
 export function metricValue(scores: MetricScores | null, metric: PromotionMetric): number | null {
-  const value = scores?.[SCORE_FIELDS[metric]];
+  const value = scores?.[metric];
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
-
-/** run.json's `metrics`: snake_case names like the spec's metric field. */
-export function metricsRecord(scores: MetricScores | null): Partial<Record<PromotionMetric, number>> {
-  const entries = (Object.keys(SCORE_FIELDS) as PromotionMetric[])
-    .map((m) => [m, metricValue(scores, m)] as const)
-    .filter(([, v]) => v !== null);
-  return Object.fromEntries(entries);
 }
 
 /**
@@ -101,7 +81,7 @@ export function parseCurrentPointer(value: unknown): CurrentPointer | undefined 
     typeof v.workflowId === 'string' &&
     typeof v.model === 'string' &&
     typeof v.metric === 'string' &&
-    Object.hasOwn(SCORE_FIELDS, v.metric) &&
+    (PROMOTION_METRICS as readonly string[]).includes(v.metric) &&
     typeof v.value === 'number' &&
     typeof v.promotedAt === 'string';
   return ok ? (value as CurrentPointer) : undefined;

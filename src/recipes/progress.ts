@@ -29,6 +29,9 @@ export type ProgressEvent =
       eval_exact_match?: number | null;
       eval_f1?: number | null;
       eval_samples?: number | null;
+      /** text-classification's scores (0-100), from train_cls.py. */
+      eval_accuracy?: number | null;
+      eval_macro_f1?: number | null;
       output_dir: string;
       /** Absolute path of the final model (`<output_dir>/model`). */
       model_dir?: string;
@@ -92,6 +95,19 @@ export function evalScoresOf(done: Extract<ProgressEvent, { event: 'done' }>): E
   const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
   return finite(exactMatch) && finite(f1) && finite(samples) ? { exactMatch, f1, samples } : null;
 }
+
+/** The done event's scores under run.json's names (`metrics`): QA's exact_match and f1, classification's accuracy and macro_f1. */
+export function runMetricsOf(done: Extract<ProgressEvent, { event: 'done' }>): RunMetrics {
+  const pairs = [
+    ['exact_match', done.eval_exact_match],
+    ['f1', done.eval_f1],
+    ['accuracy', done.eval_accuracy],
+    ['macro_f1', done.eval_macro_f1],
+  ] as const;
+  return Object.fromEntries(pairs.filter(([, v]) => typeof v === 'number' && Number.isFinite(v)));
+}
+
+export type RunMetrics = Partial<Record<'exact_match' | 'f1' | 'accuracy' | 'macro_f1', number>>;
 
 /** What a follower of a training job knows so far; JSON-plain so it can be a heartbeat's details. */
 export interface TrainingProgress {

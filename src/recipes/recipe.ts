@@ -1,5 +1,8 @@
-// A recipe says what a node needs installed and how to train: the blog's job is one recipe, the tiny
-// offline QA stand-in another. Python files live in recipes/<name>/ and recipes/common/.
+// A recipe is what a node needs installed (packages, code, offline assets) and the trainer's defaults;
+// the spec's task, model and data (a preset's or the user's) make the rest of the trainer's command line.
+// Python files live in recipes/<name>/ and recipes/common/.
+import { runInputs } from '../spec/expand-inputs';
+import { extensionOf, type DataSource, type ModelSource, type TaskName } from '../spec/inputs';
 import type { RecipeName, RunSpec } from '../spec/schema';
 import { REMOTE } from './remote-paths';
 
@@ -17,12 +20,13 @@ export interface Recipe {
   trainEnv: Record<string, string>;
   /** Arguments after the venv python that make the offline assets, if the recipe has any. */
   prepareAssets?: string[];
-  /** Trainer arguments for the model and data (everything but steps, output and schedule). */
-  modelArgs: string[];
   defaults: { learningRate: number; maxSeqLength: number; docStride: number };
 }
 
-const TRAIN_SCRIPT = `${REMOTE.recipe}/common/train_qa.py`;
+const TRAIN_SCRIPTS: Record<TaskName, string> = {
+  'question-answering': `${REMOTE.recipe}/common/train_qa.py`,
+  'text-classification': `${REMOTE.recipe}/common/train_cls.py`,
+};
 const PYTORCH_CPU_INDEX = 'https://download.pytorch.org/whl/cpu';
 
 export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
@@ -34,16 +38,6 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
     pipArgs: [],
     trainEnv: { HF_HUB_OFFLINE: '1' },
     prepareAssets: [`${REMOTE.recipe}/tiny-qa/make_assets.py`, '--out', REMOTE.assets],
-    modelArgs: [
-      '--model_name_or_path',
-      `${REMOTE.assets}/model`,
-      '--tokenizer_name',
-      `${REMOTE.assets}/tokenizer`,
-      '--train_file',
-      `${REMOTE.assets}/data/train.json`,
-      '--validation_file',
-      `${REMOTE.assets}/data/eval.json`,
-    ],
     defaults: { learningRate: 3e-3, maxSeqLength: 96, docStride: 32 },
   },
   'distilbert-squad': {
@@ -54,10 +48,19 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
     pipArgs: ['--extra-index-url', PYTORCH_CPU_INDEX],
     // The post's allocator: tcmalloc cuts malloc contention between OpenMP threads.
     trainEnv: { LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4' },
-    // Namespaced hub ids: the pinned datasets release refuses single-segment ids such as "squad" (HfUriError).
-    modelArgs: ['--model_name_or_path', 'distilbert/distilbert-base-uncased', '--dataset_name', 'rajpurkar/squad'],
     // 5e-5 is run_qa's default, which the post's command used.
     defaults: { learningRate: 5e-5, maxSeqLength: 384, docStride: 128 },
+  },
+  'tiny-cls': {
+    name: 'tiny-cls',
+    folders: ['common', 'tiny-cls'],
+    requirements: 'tiny-cls/requirements.txt',
+    systemPackages: ['openmpi-bin'],
+    pipArgs: [],
+    trainEnv: { HF_HUB_OFFLINE: '1' },
+    prepareAssets: [`${REMOTE.recipe}/tiny-cls/make_assets.py`, '--out', REMOTE.assets],
+    // docStride is QA's; classification truncates at maxSeqLength.
+    defaults: { learningRate: 3e-3, maxSeqLength: 64, docStride: 16 },
   },
 };
 
@@ -67,7 +70,7 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
  * a venv-capable Python and a local CPU wheel, and no internet.
  */
 export function recipeFor(spec: RunSpec): Recipe {
-  const recipe = RECIPE_DEFINITIONS[spec.recipe];
+  const recipe = RECIPE_DEFINITIONS[runInputs(spec).recipe];
   if (spec.provider !== 'aws') return recipe;
   return {
     ...recipe,
@@ -80,15 +83,58 @@ export function recipeFor(spec: RunSpec): Recipe {
   };
 }
 
-/** Trainer arguments whose value names a model, tokenizer or dataset: a hub id, or a folder the recipe uploads. */
-const SOURCE_ARGS = ['--model_name_or_path', '--tokenizer_name', '--dataset_name'];
+/** The Hugging Face hub ids the nodes download: the model and dataset given as hub ids. */
+export function hubIds(spec: RunSpec): string[] {
+  const { model, data } = runInputs(spec);
+  const ids = [model, data.train, data.validation].flatMap((s) => (s.kind === 'hub' ? [s.id] : []));
+  return [...new Set(ids)];
+}
 
-/** The Hugging Face hub ids a recipe downloads (values of SOURCE_ARGS that are not files under tuneforge's folder). */
-export function hubIds(recipe: Recipe): string[] {
-  return recipe.modelArgs.flatMap((arg, i) => {
-    const value = recipe.modelArgs[i + 1];
-    return SOURCE_ARGS.includes(arg) && value !== undefined && !value.startsWith(`${REMOTE.root}/`) ? [value] : [];
-  });
+/** Where a file source lands on every node (a link into the content-addressed copy): the trainer reads it here. */
+export function stagedDataPath(split: 'train' | 'validation', source: DataSource): string {
+  if (source.kind === 'asset') return `${REMOTE.assets}/${source.path}`;
+  const ext = extensionOf(source.kind === 'path' ? source.path : source.kind === 'uri' ? source.uri : '');
+  return `${REMOTE.inputs}/${split}.${ext ?? 'data'}`;
+}
+
+export const STAGED_MODEL_PATH = `${REMOTE.inputs}/model`;
+
+function modelArgs(model: ModelSource): string[] {
+  switch (model.kind) {
+    case 'hub':
+      return ['--model_name_or_path', model.id, ...(model.revision ? ['--model_revision', model.revision] : [])];
+    case 'asset':
+      return [
+        '--model_name_or_path',
+        `${REMOTE.assets}/${model.folder}`,
+        '--tokenizer_name',
+        `${REMOTE.assets}/${model.tokenizer}`,
+      ];
+    default:
+      return ['--model_name_or_path', STAGED_MODEL_PATH];
+  }
+}
+
+/** Files by path (--train_file/--validation_file), or one hub dataset's splits (defaults train and validation left out). */
+export function dataSourceArgs(spec: RunSpec): string[] {
+  const { data, task } = runInputs(spec);
+  const { train, validation, columns } = data;
+  const args: string[] = [];
+  if (train.kind === 'hub' && validation.kind === 'hub') {
+    args.push('--dataset_name', train.id);
+    if (train.config) args.push('--dataset_config_name', train.config);
+    if (train.revision) args.push('--dataset_revision', train.revision);
+    if (train.split !== 'train') args.push('--train_split', train.split);
+    if (validation.split !== 'validation') args.push('--validation_split', validation.split);
+  } else {
+    args.push('--train_file', stagedDataPath('train', train), '--validation_file', stagedDataPath('validation', validation));
+  }
+  if (task === 'text-classification' && columns) {
+    if (columns.text) args.push('--text_column', columns.text);
+    if (columns.textPair) args.push('--text_pair_column', columns.textPair);
+    if (columns.label) args.push('--label_column', columns.label);
+  }
+  return args;
 }
 
 export interface TrainArgsOptions {
@@ -99,13 +145,15 @@ export interface TrainArgsOptions {
   evaluate: boolean;
 }
 
-/** The train_qa.py command line (unquoted words) for this spec. */
+/** The task's trainer command line (unquoted words) for this spec: train_qa.py or train_cls.py. */
 export function trainScriptArgs(spec: RunSpec, options: TrainArgsOptions): string[] {
   const recipe = recipeFor(spec);
+  const { task, model } = runInputs(spec);
   const t = spec.training;
   const args = [
-    TRAIN_SCRIPT,
-    ...recipe.modelArgs,
+    TRAIN_SCRIPTS[task],
+    ...modelArgs(model),
+    ...dataSourceArgs(spec),
     '--output_dir',
     options.outputDir,
     '--per_device_train_batch_size',
@@ -116,8 +164,7 @@ export function trainScriptArgs(spec: RunSpec, options: TrainArgsOptions): strin
     String(t.learningRate ?? recipe.defaults.learningRate),
     '--max_seq_length',
     String(recipe.defaults.maxSeqLength),
-    '--doc_stride',
-    String(recipe.defaults.docStride),
+    ...(task === 'question-answering' ? ['--doc_stride', String(recipe.defaults.docStride)] : []),
     '--save_steps',
     String(t.saveSteps),
     '--save_total_limit',

@@ -6,6 +6,11 @@ export const REMOTE = {
   venv: `${REMOTE_ROOT}/venv`,
   python: `${REMOTE_ROOT}/venv/bin/python`,
   assets: `${REMOTE_ROOT}/assets`,
+  /** Content-addressed copies of a run's data files and model folder: `<data>/<sha256>/data.<ext>`, `<models>/<sha256>/`. */
+  data: `${REMOTE_ROOT}/data`,
+  models: `${REMOTE_ROOT}/models`,
+  /** The run's inputs as the trainer reads them: links into data/ and models/, rewritten at each staging. */
+  inputs: `${REMOTE_ROOT}/inputs`,
   jobs: `${REMOTE_ROOT}/jobs`,
   sanityOutput: `${REMOTE_ROOT}/sanity`,
   trainOutput: `${REMOTE_ROOT}/output`,

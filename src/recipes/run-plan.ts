@@ -5,8 +5,11 @@ import { workerNames } from '../common/node-names';
 import type { ClusterInfo, NodeRecord } from '../providers/provider';
 import { jobDir } from '../remote/remote-job';
 import { shellJoin } from '../remote/shell-quote';
-import type { ProviderName, RecipeName, RunSpec } from '../spec/schema';
+import type { ProviderName, RecipeName, RunSpec, TaskName } from '../spec/schema';
+import { describeSource } from '../data/describe-source';
+import type { ModelSource } from '../spec/inputs';
 import { distributedTrainArgs, hostfileLines, mpirunArgs, placement, sanityCommand } from './launch-command';
+import { runInputs } from '../spec/expand-inputs';
 import { hubIds, recipeFor } from './recipe';
 
 /** A CPU layout and where it came from (a known table, or lscpu on this machine). */
@@ -16,6 +19,9 @@ export interface RunPlan {
   runName: string;
   provider: ProviderName;
   recipe: RecipeName;
+  task: TaskName;
+  /** Where the model and the data come from, in words (a hub id, a path, a URI, a preset's asset). */
+  inputs: { model: string; train: string; validation: string };
   nodes: number;
   /** `local` for the local provider. */
   instanceType: string;
@@ -94,7 +100,9 @@ export function buildRunPlan(spec: RunSpec, topology: PlanTopology | null): RunP
   return {
     runName: spec.name,
     provider: spec.provider,
-    recipe: spec.recipe,
+    recipe: runInputs(spec).recipe,
+    task: runInputs(spec).task,
+    inputs: planInputs(spec),
     nodes: spec.nodes,
     instanceType,
     fallbackInstanceTypes,
@@ -110,13 +118,24 @@ export function buildRunPlan(spec: RunSpec, topology: PlanTopology | null): RunP
     },
     learningRate: t.learningRate ?? recipeFor(spec).defaults.learningRate,
     evaluate: t.evaluate,
-    hubIds: hubIds(recipeFor(spec)),
+    hubIds: hubIds(spec),
     hostfile: p ? hostfileLines(nodes, p) : null,
     mpirun: p ? shellJoin(mpirunArgs({ spec, cluster, nodes, placement: p, jobDir: jobDir(FIRST_TRAIN_JOB) })) : null,
     sanity: topology ? sanityCommand(spec, topology) : null,
     trainerArgs: distributedTrainArgs(spec),
     notes: planNotes(spec, instanceType, fallbackInstanceTypes, topology),
   };
+}
+
+function planInputs(spec: RunSpec): RunPlan['inputs'] {
+  const { model, data } = runInputs(spec);
+  return { model: describeModel(model), train: describeSource(data.train), validation: describeSource(data.validation) };
+}
+
+function describeModel(model: ModelSource): string {
+  if (model.kind === 'hub') return `${model.id}${model.revision ? `@${model.revision}` : ''}`;
+  if (model.kind === 'asset') return `preset asset ${model.folder}`;
+  return model.kind === 'path' ? model.path : model.uri;
 }
 
 function planNotes(spec: RunSpec, instanceType: string, fallbacks: string[], topology: PlanTopology | null): string[] {
@@ -132,6 +151,12 @@ function planNotes(spec: RunSpec, instanceType: string, fallbacks: string[], top
   if (spec.provider === 'local') {
     notes.push(
       `local nodes share this machine's CPUs and bind nothing; MASTER_PORT is ${RENDEZVOUS_PORT} plus the cluster's slot`,
+    );
+  }
+  const { model, data } = runInputs(spec);
+  if ([model, data.train, data.validation].some((s) => s.kind === 'path' || s.kind === 'uri')) {
+    notes.push(
+      'data files and a model folder or URI are checked and hashed by the worker before launch, then copied to every node (tuneforge/inputs/ links into tuneforge/data/<sha256>/ and tuneforge/models/)',
     );
   }
   notes.push(`${MASTER_ADDRESS_PLACEHOLDER} is the master's private address, known once it runs`);

@@ -3,9 +3,10 @@
 import { z } from 'zod';
 import { parseArtifactUri } from '../artifacts/artifact-uri';
 import { promote, promoteProblems } from './promote';
+import { inputsProblems } from './expand-inputs';
+import { dataInput, modelInput, RECIPES, taskInput } from './inputs';
 
-export const RECIPES = ['tiny-qa', 'distilbert-squad'] as const;
-export type RecipeName = (typeof RECIPES)[number];
+export { RECIPES, TASKS, type RecipeName, type TaskName } from './inputs';
 
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const ARG_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
@@ -28,11 +29,19 @@ const MANAGED_ARGS: Readonly<Record<string, string>> = {
   output_dir: 'the run manages its output folder (checkpoints, model) itself',
   resume: 'the run resumes from the newest complete checkpoint itself',
   logging_steps: 'the run reads progress from a log line per step',
-  model_name_or_path: 'set by the recipe',
+  model_name_or_path: 'set by model',
+  model_revision: 'set by model.revision',
   tokenizer_name: 'set by the recipe',
-  train_file: 'set by the recipe',
-  validation_file: 'set by the recipe',
-  dataset_name: 'set by the recipe',
+  train_file: 'set by data.train',
+  validation_file: 'set by data.validation',
+  dataset_name: 'set by data.train.hub',
+  dataset_config_name: 'set by data.train.config',
+  dataset_revision: 'set by data.train.revision',
+  train_split: 'set by data.train.split',
+  validation_split: 'set by data.validation.split',
+  text_column: 'set by data.columns.text',
+  text_pair_column: 'set by data.columns.textPair',
+  label_column: 'set by data.columns.label',
   max_seq_length: 'set by the recipe',
   doc_stride: 'set by the recipe',
 };
@@ -150,7 +159,11 @@ const local = z.strictObject({
 
 const common = {
   name: z.string().regex(NAME_PATTERN, 'use 2-40 lowercase letters, digits and dashes, starting with a letter'),
-  recipe: z.enum(RECIPES),
+  /** A preset that stands for task, model and data; explicit model or data replace the preset's. */
+  recipe: z.enum(RECIPES).optional(),
+  task: taskInput.optional(),
+  model: modelInput.optional(),
+  data: dataInput.optional(),
   nodes: positiveInt.max(64).default(3),
   keepClusterOnFailure: z.boolean().default(false),
   training,
@@ -188,6 +201,7 @@ export const runSpecSchema = z
         message: 'aws runs need an S3 artifact store (s3://bucket/prefix): nothing on the nodes outlives the run',
       });
     }
+    for (const problem of inputsProblems(spec)) ctx.addIssue({ code: 'custom', ...problem });
   });
 
 export type RunSpecInput = z.input<typeof runSpecSchema>;

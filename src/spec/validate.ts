@@ -11,7 +11,21 @@ export function validateRunSpec(input: unknown): SpecResult {
   if (controls.length > 0) return { ok: false, problems: controls };
   const parsed = runSpecSchema.safeParse(input, { reportInput: true });
   if (parsed.success) return { ok: true, spec: parsed.data };
-  return { ok: false, problems: parsed.error.issues.map(describeIssue) };
+  return { ok: false, problems: parsed.error.issues.map((issue) => describeIssue(matchedBranchIssue(issue))) };
+}
+
+/**
+ * A union of object forms (e.g. `{ hub, split }` or `{ path }`) whose input matched one form's fields but
+ * failed inside it: report that form's own problem at its own path, not "Invalid input" at the union.
+ */
+function matchedBranchIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union') return issue;
+  const matched = issue.errors.find(
+    (branch) => branch.length > 0 && branch.every((i) => i.code !== 'unrecognized_keys' && i.path.length > 0),
+  );
+  const [first] = matched ?? [];
+  if (!matched || !first || issue.errors.filter((b) => b === matched).length !== 1) return issue;
+  return matchedBranchIssue({ ...first, path: [...issue.path, ...first.path] });
 }
 
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;

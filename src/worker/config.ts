@@ -11,6 +11,8 @@ export interface WorkerConfig {
   /** SSH source range for EC2 security groups when a spec sets no aws.sshCidr. */
   operatorCidr?: string;
   pollIntervalMs: number;
+  /** TUNEFORGE_INPUT_ROOTS: colon-separated absolute folders that local data and model paths must be in. */
+  inputRoots?: string[];
 }
 
 export class WorkerConfigInvalid extends Error {
@@ -30,6 +32,15 @@ function operatorCidr(value: string | undefined): string | undefined {
   return value.trim();
 }
 
+function inputRoots(value: string | undefined): { inputRoots?: string[] } {
+  if (value === undefined || value.trim() === '') return {};
+  const roots = value.split(':').filter((r) => r !== '');
+  const bad = roots.find((r) => !r.startsWith('/') || r.split('/').includes('..'));
+  if (bad !== undefined)
+    throw new WorkerConfigInvalid(`TUNEFORGE_INPUT_ROOTS must be absolute folders separated by ":", got ${JSON.stringify(bad)}`);
+  return { inputRoots: roots };
+}
+
 export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const poll = Number(env.TUNEFORGE_POLL_MS ?? '2000');
   if (!Number.isFinite(poll) || poll < 100)
@@ -47,5 +58,6 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     localBootDelayMs: bootDelay,
     operatorCidr: operatorCidr(env.TUNEFORGE_OPERATOR_CIDR),
     pollIntervalMs: poll,
+    ...inputRoots(env.TUNEFORGE_INPUT_ROOTS),
   };
 }

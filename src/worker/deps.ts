@@ -19,6 +19,7 @@ export function buildActivityDeps(config: WorkerConfig, client: Client, reaper: 
     providerFor: (spec: RunSpec): Provider => (spec.provider === 'local' ? local : awsProvider(spec.aws.region)),
     remote: createRemoteShell(),
     pollIntervalMs: config.pollIntervalMs,
+    ...(config.inputRoots ? { localInputRoots: config.inputRoots } : {}),
     openStore: createStoreOpener(),
     localArtifactsUri: localArtifactsUri(config.localLabRoot),
     reaper: buildReaperDeps(client, { local, aws: reaper.awsRegions.map((region) => [region, awsProvider(region)]) }),

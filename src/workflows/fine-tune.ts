@@ -12,15 +12,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DeliveredModel } from '../activities/artifacts';
 import type { ProvisionResult, RunContext, TeardownResult } from '../activities/types';
 import { CLUSTER_ID_PATTERN, clusterIdOf } from '../common/cluster-id';
 import { costOverridesOf } from '../cluster/cost';
 import { specInvalid } from '../common/errors';
-import { failureText, summarizeFailure } from '../common/failure-summary';
-import { metricsRecord } from '../common/promotion';
+import { failureText } from '../common/failure-summary';
 import { workerNames } from '../common/node-names';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { runInputs } from '../spec/expand-inputs';
 import type { RunSpec } from '../spec/schema';
 import { validateRunSpec } from '../spec/validate';
 import {
@@ -34,19 +33,14 @@ import {
   type RunSummary,
 } from './definitions';
 import { etaSeconds, renderDetails, type TrainingRate } from './run-details';
+import { checkHubInputs, checkRunInputs, stageRunInputs } from './run-inputs';
 import { steps } from './steps';
 import { StepTracker } from './step-tracker';
 import { capReached, checkBudget, isCapFailure } from './run-caps';
 import { promoteIfGated } from './promotion';
+import { recordRun, type RunOutcome } from './run-record';
 import { SpendMeter } from './spend';
-import { freshTraining, trainWithRecovery, type RunCap } from './train-with-recovery';
-
-type RunOutcome = Omit<RunSummary, 'teardown' | 'steps' | 'efficiency' | 'artifacts'> & {
-  fingerprint: string;
-  delivered: DeliveredModel;
-  cappedBy?: RunCap;
-  nodesShareCpus: boolean;
-};
+import { freshTraining, trainWithRecovery } from './train-with-recovery';
 
 /**
  * Temporal warns at 10,240 events and terminates a run at 51,200; a run continues as new well before
@@ -68,7 +62,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   if (!resumed) {
     upsertSearchAttributes([
       { key: SEARCH_ATTRIBUTES.provider, value: spec.provider },
-      { key: SEARCH_ATTRIBUTES.recipe, value: spec.recipe },
+      { key: SEARCH_ATTRIBUTES.recipe, value: runInputs(spec).recipe },
       { key: SEARCH_ATTRIBUTES.runName, value: spec.name },
       { key: SEARCH_ATTRIBUTES.nodes, value: spec.nodes },
       { key: SEARCH_ATTRIBUTES.recoveries, value: 0 },
@@ -90,6 +84,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
       ctx = { ...ctx, artifacts: uri };
       tracker.setArtifacts({ uri });
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.artifacts, value: uri }]);
+      ctx = await checkRunInputs(ctx);
     }
     const ran = await runSteps(ctx, spec, tracker, spend, { resumed, limits, startedAt });
     if ('handover' in ran) handover = ran.handover;
@@ -136,60 +131,6 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
       uploadSeconds: delivered.uploadSeconds,
     },
   };
-}
-
-interface RunRecordInput {
-  startedAt: string;
-  outcome: RunOutcome | undefined;
-  teardown: TeardownResult | undefined;
-  failure: unknown;
-  progress: RunProgress;
-  /** Every node the run launched, at the spec's prices (replacements included). */
-  costUsd: number;
-}
-
-/** Writes run.json next to the model, whatever the outcome; a run that never got a store has nowhere to write. */
-async function recordRun(ctx: RunContext, input: RunRecordInput): Promise<string | null> {
-  if (!ctx.artifacts) return null;
-  const { outcome, teardown, failure, progress } = input;
-  const t = outcome?.training;
-  const record = {
-    workflowId: workflowInfo().workflowId,
-    runName: ctx.spec.name,
-    outcome: failure === undefined ? 'succeeded' : isCancellation(failure) ? 'cancelled' : 'failed',
-    error: failure === undefined ? null : summarizeFailure(failure),
-    startedAt: input.startedAt,
-    endedAt: new Date(Date.now()).toISOString(),
-    spec: ctx.spec,
-    recipeFingerprint: outcome?.fingerprint ?? null,
-    packages: outcome?.delivered.packages ?? null,
-    model: outcome?.delivered.modelUri ?? null,
-    evaluation: outcome?.delivered.evaluationUri ?? null,
-    throughput: t
-      ? {
-          sanitySamplesPerSecond: outcome.sanity.samplesPerSecond,
-          samplesPerSecond: t.samplesPerSecond,
-          stepsPerSecond: t.stepsPerSecond,
-        }
-      : null,
-    training: t ?? null,
-    metrics: metricsRecord(t?.eval ?? null),
-    promotion: outcome?.promotion ?? null,
-    lossCurve: outcome?.delivered.lossCurve ?? [],
-    steps: progress.steps,
-    nodes: progress.nodes,
-    nodesLaunched: outcome?.nodesLaunched ?? null,
-    recoveries: progress.recoveries,
-    costUsd: input.costUsd,
-    nodesLeft: teardown?.nodesLeft ?? null,
-  };
-  try {
-    return await steps.provisioning.recordRun.executeWithOptions({ summary: 'record-run: write run.json' }, [{ ...ctx, record }]);
-  } catch (err) {
-    // The model is delivered either way; a missing record must not turn a good run into a failure.
-    log.error('could not write run.json', { error: String(err) });
-    return null;
-  }
 }
 
 function efficiency(outcome: RunOutcome, costUsd: number, onDemandCostUsd: number): RunEfficiency {
@@ -321,7 +262,7 @@ async function runSteps(
     workflowId: workflowInfo().workflowId,
     runName: spec.name,
     provider: spec.provider,
-    recipe: spec.recipe,
+    recipe: runInputs(spec).recipe,
     imageReused: provisioned.imageReused,
     nodesLaunched: spec.nodes + tracker.snapshot().recoveries.reduce((sum, r) => sum + r.lostNodes.length, 0),
     recoveries: tracker.snapshot().recoveries.length,
@@ -357,6 +298,8 @@ async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTrack
       steps.bake.bakeImage.executeWithOptions({ summary: `bake-image from ${master.name}` }, [{ ...ctx, master, fingerprint }]),
     (r) => r.imageId,
   );
+  // After the bake, before any worker: the dataset the check downloads stays out of the image.
+  await checkHubInputs(ctx, master);
   checkBudget(spend, tracker, 'launch-workers');
   const names = workerNames(spec.nodes - 1);
   const workers = await tracker.run('launch-workers', () =>
@@ -373,6 +316,7 @@ async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTrack
       { ...ctx, sshUser: cluster.sshUser, nodes },
     ]),
   );
+  await stageRunInputs(ctx, nodes);
   checkBudget(spend, tracker, 'sanity-run');
   const sanity = await tracker.run('sanity-run', () =>
     steps.sanity.sanityRun.executeWithOptions({ summary: `sanity-run on ${master.name}` }, [{ ...ctx, master, cpu }]),

@@ -4,7 +4,7 @@
 import { CancellationScope, upsertSearchAttributes } from '@temporalio/workflow';
 import type { DeliveredModel } from '../activities/artifacts';
 import type { RunContext, TrainResult } from '../activities/types';
-import { metricValue, type PromotionRecord } from '../common/promotion';
+import { metricValue, type MetricScores, type PromotionRecord } from '../common/promotion';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import type { RunSpec } from '../spec/schema';
 import type { StepTracker } from './step-tracker';
@@ -20,7 +20,7 @@ export async function promoteIfGated(
 ): Promise<PromotionRecord | undefined> {
   const gate = spec.promote;
   if (!gate) return undefined;
-  const value = metricValue(trained.eval ?? null, gate.metric);
+  const value = metricValue(scoresOf(trained), gate.metric);
   // Not cancellable: a cancel must not leave the pointer moved by a run that reports it was not promoted.
   const promotion = await CancellationScope.nonCancellable(() =>
     steps.delivery.promoteModel.executeWithOptions(
@@ -31,4 +31,10 @@ export async function promoteIfGated(
   tracker.setPromotion(promotion);
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.promoted, value: promotion.promoted }]);
   return promotion;
+}
+
+/** Every score the trainer reported; results of workers older than `metrics` carry QA's scores in `eval` only. */
+export function scoresOf(trained: TrainResult): MetricScores | null {
+  if (trained.metrics) return trained.metrics;
+  return trained.eval ? { exact_match: trained.eval.exactMatch, f1: trained.eval.f1 } : null;
 }

@@ -17,6 +17,7 @@ import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { publishEvaluation } from './evaluation';
 import type { HistoryLimits, TrainingState } from './definitions';
 import type { SpendMeter } from './spend';
+import { stageRunInputs } from './run-inputs';
 import { steps } from './steps';
 import type { StepTracker } from './step-tracker';
 
@@ -158,6 +159,8 @@ async function replaceAndRewire(
   await steps.wiring.wireSsh.executeWithOptions({ summary: `rewire SSH after replacing ${lost.join(', ')}` }, [
     { ...ctx, sshUser: cluster.sshUser, nodes: updated },
   ]);
+  // A replacement comes from the image, which holds packages and code only: it gets the run's data here.
+  await stageRunInputs(ctx, replaced);
   return updated;
 }
 

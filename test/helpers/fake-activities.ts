@@ -86,6 +86,13 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
     };
   const base: Activities = {
     prepareArtifacts: async () => ({ uri: 'file:///fake/artifacts/run/wf/' }),
+    checkInputs: async () => ({
+      train: { kind: 'asset', source: 'train' },
+      validation: { kind: 'asset', source: 'validation' },
+      model: { kind: 'asset', source: 'model' },
+    }),
+    stageInputs: async (input) => input.nodes.map((n) => ({ node: n.name, copied: [] })),
+    checkHubData: async () => ({ trainRows: 1, validationRows: 1 }),
     deliverModel: async () => ({
       modelUri: 'file:///fake/artifacts/run/wf/model/',
       evaluationUri: null,

@@ -6,13 +6,16 @@ export function formatPlan(plan: RunPlan): string {
   const lines = [
     `Plan for ${plan.runName}: recipe ${plan.recipe} on ${plan.provider} (a dry run: nothing launched, nothing contacted)`,
     '',
+    `Task:              ${plan.task}`,
+    `Model:             ${plan.inputs.model}`,
+    `Data:              train ${plan.inputs.train}; validation ${plan.inputs.validation}`,
     `Nodes:             ${plan.nodes} x ${plan.instanceType}${plan.fallbackInstanceTypes.length > 0 ? ` (fails over to ${plan.fallbackInstanceTypes.join(', ')})` : ''}`,
     `${plan.provider === 'local' ? 'CPU (all nodes):' : 'CPU per node:    '}  ${plan.topology ? describeTopology(plan.topology) : 'unknown until the master runs lscpu'}`,
     `Ranks per node:    ${plan.ranksPerNode === null ? 'decided at run time' : `${plan.ranksPerNode} (${plan.worldSize} ranks in all)${plan.coresPerRank === null ? ', unbound' : `, each bound to ${plan.coresPerRank} cores`}`}`,
     `Threads per rank:  ${plan.threadsPerRank === null ? 'decided at run time' : `${plan.threadsPerRank} (OMP_NUM_THREADS)`}`,
     `Global batch:      ${globalBatch(plan)}`,
     `Learning rate:     ${plan.learningRate}`,
-    `Evaluation:        ${plan.evaluate ? 'on: exact match and F1 on the validation split after training (training.evaluate: false turns it off)' : 'off (training.evaluate: false)'}`,
+    `Evaluation:        ${plan.evaluate ? `on: ${plan.task === 'text-classification' ? 'accuracy and macro-F1' : 'exact match and F1'} on the validation split after training (training.evaluate: false turns it off)` : 'off (training.evaluate: false)'}`,
     `Hub downloads:     ${plan.hubIds.length > 0 ? plan.hubIds.join(', ') : 'none (offline assets)'}`,
   ];
   if (plan.hostfile) lines.push('', 'Hostfile of the first training job:', ...plan.hostfile.map((l) => `  ${l}`));

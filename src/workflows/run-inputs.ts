@@ -1,0 +1,70 @@
+// The run's own data and model in the workflow: checked on the worker before anything is launched, hub
+// datasets checked on the master after install, files and model folders staged on every node before it
+// trains (replacements too). A preset's offline assets need none of this.
+import type { NodeRecord, RunContext } from '../activities/types';
+import { describeSource } from '../data/describe-source';
+import { runInputs } from '../spec/expand-inputs';
+import { steps } from './steps';
+
+/** Some input is a file or folder the worker reads and the nodes need copied. */
+export function hasStagedInputs(ctx: RunContext): boolean {
+  const { model, data } = runInputs(ctx.spec);
+  return [model, data.train, data.validation].some((s) => s.kind === 'path' || s.kind === 'uri');
+}
+
+/** check-inputs: the context with the checked (hashed) inputs; a refusal ends the run before any node exists. */
+export async function checkRunInputs(ctx: RunContext): Promise<RunContext> {
+  if (!hasStagedInputs(ctx)) return ctx;
+  const inputs = await steps.provisioning.checkInputs.executeWithOptions(
+    { summary: 'check-inputs: read and hash the data files and model' },
+    [ctx],
+  );
+  return { ...ctx, inputs };
+}
+
+export async function checkHubInputs(ctx: RunContext, master: NodeRecord): Promise<void> {
+  if (runInputs(ctx.spec).data.train.kind !== 'hub') return;
+  await steps.install.checkHubData.executeWithOptions({ summary: `check-hub-data on ${master.name}` }, [{ ...ctx, master }]);
+}
+
+export async function stageRunInputs(ctx: RunContext, nodes: NodeRecord[]): Promise<void> {
+  if (!hasStagedInputs(ctx) || nodes.length === 0) return;
+  await steps.delivery.stageInputs.executeWithOptions({ summary: `stage-inputs on ${nodes.map((n) => n.name).join(', ')}` }, [
+    { ...ctx, nodes },
+  ]);
+}
+
+interface SourceRecord {
+  source: string;
+  sha256?: string;
+  rows?: number;
+}
+
+/** run.json's task, model and data: what the run trained from, with the content hashes check-inputs took. */
+export function inputsRecord(ctx: RunContext): {
+  task: string;
+  model: SourceRecord;
+  data: Record<'train' | 'validation', SourceRecord>;
+} {
+  const { task, model, data } = runInputs(ctx.spec);
+  const checked = ctx.inputs;
+  const split = (name: 'train' | 'validation'): SourceRecord => {
+    const c = checked?.[name];
+    if (c && 'sha256' in c) return { source: c.source, sha256: c.sha256, rows: c.rows };
+    return { source: c?.source ?? describeSource(data[name]) };
+  };
+  const modelSource =
+    checked?.model.source ??
+    (model.kind === 'hub'
+      ? model.id
+      : model.kind === 'asset'
+        ? `preset asset ${model.folder}`
+        : model.kind === 'path'
+          ? model.path
+          : model.uri);
+  return {
+    task,
+    model: { source: modelSource, ...(checked?.model.sha256 ? { sha256: checked.model.sha256 } : {}) },
+    data: { train: split('train'), validation: split('validation') },
+  };
+}

@@ -1,0 +1,73 @@
+// run.json: what a run trained, on what, how it scored and what it cost, written next to the model
+// by the run that ends a chain, whatever the outcome.
+import { isCancellation, log, workflowInfo } from '@temporalio/workflow';
+import type { DeliveredModel } from '../activities/artifacts';
+import type { RunContext, TeardownResult } from '../activities/types';
+import { summarizeFailure } from '../common/failure-summary';
+import type { RunProgress, RunSummary } from './definitions';
+import { scoresOf } from './promotion';
+import { inputsRecord } from './run-inputs';
+import { steps } from './steps';
+import type { RunCap } from './train-with-recovery';
+
+export type RunOutcome = Omit<RunSummary, 'teardown' | 'steps' | 'efficiency' | 'artifacts'> & {
+  fingerprint: string;
+  delivered: DeliveredModel;
+  cappedBy?: RunCap;
+  nodesShareCpus: boolean;
+};
+
+export interface RunRecordInput {
+  startedAt: string;
+  outcome: RunOutcome | undefined;
+  teardown: TeardownResult | undefined;
+  failure: unknown;
+  progress: RunProgress;
+  /** Every node the run launched, at the spec's prices (replacements included). */
+  costUsd: number;
+}
+
+/** Writes run.json next to the model, whatever the outcome; a run that never got a store has nowhere to write. */
+export async function recordRun(ctx: RunContext, input: RunRecordInput): Promise<string | null> {
+  if (!ctx.artifacts) return null;
+  const { outcome, teardown, failure, progress } = input;
+  const t = outcome?.training;
+  const record = {
+    workflowId: workflowInfo().workflowId,
+    runName: ctx.spec.name,
+    outcome: failure === undefined ? 'succeeded' : isCancellation(failure) ? 'cancelled' : 'failed',
+    error: failure === undefined ? null : summarizeFailure(failure),
+    startedAt: input.startedAt,
+    endedAt: new Date(Date.now()).toISOString(),
+    spec: ctx.spec,
+    recipeFingerprint: outcome?.fingerprint ?? null,
+    packages: outcome?.delivered.packages ?? null,
+    ...inputsRecord(ctx),
+    modelUri: outcome?.delivered.modelUri ?? null,
+    evaluation: outcome?.delivered.evaluationUri ?? null,
+    throughput: t
+      ? {
+          sanitySamplesPerSecond: outcome.sanity.samplesPerSecond,
+          samplesPerSecond: t.samplesPerSecond,
+          stepsPerSecond: t.stepsPerSecond,
+        }
+      : null,
+    training: t ?? null,
+    metrics: t ? scoresOf(t) : null,
+    promotion: outcome?.promotion ?? null,
+    lossCurve: outcome?.delivered.lossCurve ?? [],
+    steps: progress.steps,
+    nodes: progress.nodes,
+    nodesLaunched: outcome?.nodesLaunched ?? null,
+    recoveries: progress.recoveries,
+    costUsd: input.costUsd,
+    nodesLeft: teardown?.nodesLeft ?? null,
+  };
+  try {
+    return await steps.provisioning.recordRun.executeWithOptions({ summary: 'record-run: write run.json' }, [{ ...ctx, record }]);
+  } catch (err) {
+    // The model is delivered either way; a missing record must not turn a good run into a failure.
+    log.error('could not write run.json', { error: String(err) });
+    return null;
+  }
+}

@@ -1,0 +1,150 @@
+// Where the run's own data enters the workflow (fake activities on the dev server): checked before any node,
+// hub datasets checked on the master before any worker, staged on every node before the sanity run and on
+// each replacement after a recovery, recorded in run.json.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { StageInput } from '../src/activities/run-inputs';
+import type { RunContext } from '../src/activities/types';
+import { FailureType } from '../src/common/errors';
+import { WORKFLOW_TYPE } from '../src/common/names';
+import type { CheckedInputs } from '../src/data/check-inputs';
+import { failingWith, fakeActivities, fakeNode } from './helpers/fake-activities';
+import { uniqueId, withWorker } from './helpers/temporal';
+
+const own = {
+  name: 'inputs-logic',
+  provider: 'local',
+  task: 'text-classification',
+  model: { path: '/models/mine' },
+  data: { train: '/data/train.csv', validation: 's3://my-bucket/eval.jsonl' },
+  nodes: 3,
+  training: { maxSteps: 10 },
+};
+const hub = {
+  ...own,
+  model: 'org/model',
+  data: { train: { hub: 'org/reviews', split: 'train' }, validation: { hub: 'org/reviews', split: 'test' } },
+};
+
+const CHECKED: CheckedInputs = {
+  train: {
+    kind: 'path',
+    source: '/data/train.csv',
+    format: 'csv',
+    sha256: 'a'.repeat(64),
+    bytes: 10,
+    rows: 4,
+    truncated: false,
+    labels: ['neg', 'pos'],
+  },
+  validation: {
+    kind: 'uri',
+    source: 's3://my-bucket/eval.jsonl',
+    format: 'jsonl',
+    sha256: 'b'.repeat(64),
+    bytes: 9,
+    rows: 2,
+    truncated: false,
+    labels: ['pos'],
+  },
+  model: { kind: 'path', source: '/models/mine', sha256: 'c'.repeat(64), files: 3 },
+};
+
+function run(activities: ReturnType<typeof fakeActivities>['activities'], spec: object) {
+  return withWorker(activities, async ({ client, taskQueue }) =>
+    client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('inputs-logic'), args: [{ spec }] }),
+  );
+}
+
+describe('run inputs in the workflow (fake activities)', () => {
+  it('checks before any node, stages on every node before the sanity run, and records task, model and data', async () => {
+    const staged: StageInput[] = [];
+    const checked: RunContext[] = [];
+    const { activities, log } = fakeActivities({
+      checkInputs: async (ctx) => {
+        checked.push(ctx);
+        return CHECKED;
+      },
+      stageInputs: async (input) => {
+        staged.push(input);
+        return [];
+      },
+    });
+    await run(activities, own);
+    assert.deepEqual(log.calls.slice(0, 9), [
+      'prepareArtifacts',
+      'checkInputs',
+      'provisionMaster',
+      'installDeps',
+      'bakeImage',
+      'launchWorkers',
+      'wireSsh',
+      'stageInputs',
+      'sanityRun',
+    ]);
+    assert.equal(checked[0]?.artifacts, 'file:///fake/artifacts/run/wf/', 'the store is checked first');
+    assert.deepEqual(
+      staged[0]?.nodes.map((n) => n.name),
+      ['master', 'worker-1', 'worker-2'],
+    );
+    assert.deepEqual(staged[0]?.inputs, CHECKED, 'staged what was checked, hashes included');
+    const record = log.records[0] as Record<string, unknown>;
+    assert.equal(record.task, 'text-classification');
+    assert.deepEqual(record.model, { source: '/models/mine', sha256: 'c'.repeat(64) });
+    assert.deepEqual(record.data, {
+      train: { source: '/data/train.csv', sha256: 'a'.repeat(64), rows: 4 },
+      validation: { source: 's3://my-bucket/eval.jsonl', sha256: 'b'.repeat(64), rows: 2 },
+    });
+  });
+
+  it('refused data ends the run before any node is launched', async () => {
+    const { activities, log } = fakeActivities({ checkInputs: failingWith(FailureType.SpecInvalid) });
+    await assert.rejects(run(activities, own), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      return true;
+    });
+    assert.deepEqual(log.calls, ['prepareArtifacts', 'checkInputs', 'teardown', 'recordRun']);
+  });
+
+  it('checks a hub dataset on the master after the bake and before any worker; a refusal launches none', async () => {
+    const { activities, log } = fakeActivities({ checkHubData: failingWith(FailureType.SpecInvalid) });
+    await assert.rejects(run(activities, hub));
+    assert.deepEqual(log.calls, [
+      'prepareArtifacts',
+      'provisionMaster',
+      'installDeps',
+      'bakeImage',
+      'checkHubData',
+      'teardown',
+      'recordRun',
+    ]);
+  });
+
+  it('stages the data on a replacement node after a recovery, and only there', async () => {
+    const staged: string[][] = [];
+    let attempts = 0;
+    const { activities } = fakeActivities({
+      checkInputs: async () => CHECKED,
+      stageInputs: async (input) => {
+        staged.push(input.nodes.map((n) => n.name));
+        return [];
+      },
+      distributedTrain: async (input) => {
+        attempts += 1;
+        if (attempts === 1)
+          throw ApplicationFailure.create({
+            type: FailureType.NodeLost,
+            nonRetryable: true,
+            message: 'worker-1 lost',
+            details: [{ nodes: ['worker-1'], reason: 'gone' }],
+          });
+        return (await fakeActivities().activities.distributedTrain(input)) as never;
+      },
+      replaceNodes: async (input) => input.nodes.map((n) => fakeNode(n.name)),
+    });
+    await run(activities, own);
+    assert.deepEqual(staged, [['master', 'worker-1', 'worker-2'], ['worker-1']]);
+  });
+});
