@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RECIPES } from '../src/spec/schema';
-import { hubIds, RECIPE_DEFINITIONS, recipeFor, trainScriptArgs } from '../src/recipes/recipe';
+import { hubIds, RECIPE_DEFINITIONS, recipeFor, trainScriptArgs, TRAINING_RANK_PATTERN } from '../src/recipes/recipe';
 import { validateRunSpec } from '../src/spec/validate';
 import { trainerRefusal } from '../src/recipes/trainer-refusal';
 
@@ -153,6 +153,15 @@ describe('recipe definitions', () => {
         evaluate: callerEvaluates,
       });
       assert.equal(args.includes('--do_eval'), expected, `spec ${specEvaluates}, caller ${callerEvaluates}`);
+    }
+  });
+
+  it("signal every task's training ranks by their command line, never mpirun", () => {
+    const rank = new RegExp(TRAINING_RANK_PATTERN);
+    for (const recipe of ['tiny-qa', 'tiny-cls'] as const) {
+      const [script, ...rest] = trainScriptArgs(spec(recipe), { outputDir: 'o', resume: false, evaluate: true });
+      assert.match(`/home/ubuntu/tuneforge/venv/bin/python3 ${script} ${rest.join(' ')}`, rank, recipe);
+      assert.doesNotMatch(`mpirun -np 2 /home/ubuntu/tuneforge/venv/bin/python3 ${script}`, rank, recipe);
     }
   });
 });

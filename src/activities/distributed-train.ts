@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import { nodeLost, trainingFailed } from '../common/errors';
 import { distributedCommand, placement } from '../recipes/launch-command';
 import { evalScoresOf, runMetricsOf } from '../recipes/progress';
+import { TRAINING_RANK_PATTERN } from '../recipes/recipe';
 import { jobDir, jobLogTail, killJob } from '../remote/remote-job';
 import { checkpointUploader } from './checkpoint-uploads';
 import { endpointFor, runStore, targetFor, type ActivityDeps } from './deps';
@@ -16,8 +17,6 @@ import type { TrainingHandOver, TrainInput, TrainResult } from './types';
 
 /** mpirun waits on daemons of a frozen node when asked to stop; do not give it long. */
 const LOST_NODE_KILL_GRACE_SECONDS = 2;
-/** Matches the training ranks (python ... train_qa.py), never mpirun, whose death would kill them unsaved. */
-const RANK_PATTERN = '^[^ ]*python[^ ]* [^ ]*train_qa[.]py';
 
 export function createTrainActivities(deps: ActivityDeps) {
   return {
@@ -135,7 +134,7 @@ async function signalRanks(deps: ActivityDeps, input: TrainInput, signal: 'TERM'
   await Promise.all(
     input.nodes.map(async (node) =>
       deps.remote
-        .run(await targetFor(deps, input, node), `pkill -${signal} -f '${RANK_PATTERN}' || true`, {
+        .run(await targetFor(deps, input, node), `pkill -${signal} -f '${TRAINING_RANK_PATTERN}' || true`, {
           label: `signal ranks on ${node.name}`,
         })
         .catch(() => undefined),

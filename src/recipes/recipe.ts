@@ -27,6 +27,13 @@ const TRAIN_SCRIPTS: Record<TaskName, string> = {
   'question-answering': `${REMOTE.recipe}/common/train_qa.py`,
   'text-classification': `${REMOTE.recipe}/common/train_cls.py`,
 };
+/**
+ * Matches every task's training ranks (`python ... train_qa.py` or `train_cls.py`) for pkill -f (ERE), never
+ * mpirun, whose death would kill them unsaved.
+ */
+export const TRAINING_RANK_PATTERN = `^[^ ]*python[^ ]* [^ ]*(${Object.values(TRAIN_SCRIPTS)
+  .map((path) => path.slice(path.lastIndexOf('/') + 1).replace('.', '[.]'))
+  .join('|')})`;
 const PYTORCH_CPU_INDEX = 'https://download.pytorch.org/whl/cpu';
 
 export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
