@@ -1,5 +1,6 @@
 // Scores from the trainer's done line to the run's progress and search attributes.
 import assert from 'node:assert/strict';
+import { qaF1 } from './helpers/scores';
 import { describe, it } from 'node:test';
 import { SearchAttributeType } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
@@ -48,6 +49,16 @@ describe('scores from the done line', () => {
     });
   });
 
+  it("reads a classifier's accuracy and macro-F1, and none from half a pair", () => {
+    assert.deepEqual(evalScoresOf(done({ eval_accuracy: 91.25, eval_macro_f1: 88.5, eval_samples: 96 })), {
+      accuracy: 91.25,
+      macroF1: 88.5,
+      samples: 96,
+    });
+    assert.equal(evalScoresOf(done({ eval_accuracy: 91.25, eval_samples: 96 })), null);
+    assert.equal(evalScoresOf(done({ eval_exact_match: 70, eval_macro_f1: 88.5, eval_samples: 96 })), null);
+  });
+
   it('gives none when evaluation is off, when a trainer predates the scores, or when a score is not a number', () => {
     assert.equal(evalScoresOf(done({ eval_exact_match: null, eval_f1: null, eval_samples: null })), null);
     assert.equal(evalScoresOf(done({})), null);
@@ -91,7 +102,7 @@ describe('scores in the run', () => {
     assert.deepEqual(tracker.snapshot().evaluation, { enabled: true, scores: null });
     tracker.setEvaluation({ exactMatch: 77.7, f1: 85.8, samples: 10570 });
     assert.deepEqual(tracker.snapshot().evaluation, { enabled: true, scores: { exactMatch: 77.7, f1: 85.8, samples: 10570 } });
-    assert.deepEqual(seen.at(-1)?.evaluation?.scores?.f1, 85.8, 'the change is published');
+    assert.deepEqual(qaF1(seen.at(-1)?.evaluation?.scores), 85.8, 'the change is published');
     assert.deepEqual(new StepTracker(spec(false)).snapshot().evaluation, { enabled: false, scores: null });
   });
 });

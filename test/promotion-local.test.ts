@@ -2,6 +2,7 @@
 // a worse one is not and leaves the current pointer byte for byte, a better one is promoted; read back
 // from current.json, each run.json and `tuneforge models --json`.
 import assert from 'node:assert/strict';
+import { qaF1 } from './helpers/scores';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,7 +58,7 @@ describe('promotion across real local runs of one name', () => {
           })) as RunSummary;
 
         const one = await run(first, 4, 0);
-        const f1First = one.training.eval?.f1;
+        const f1First = qaF1(one.training.eval);
         assert.equal(typeof f1First, 'number');
         assert.equal(one.promotion?.promoted, true, one.promotion?.reason);
         const pointerAfterFirst = await readFile(pointerPath, 'utf8');
@@ -80,7 +81,7 @@ describe('promotion across real local runs of one name', () => {
         assert.deepEqual(worseRecord.promotion, two.promotion);
 
         const three = await run(better, 30, 0);
-        const f1Better = three.training.eval?.f1 ?? 0;
+        const f1Better = qaF1(three.training.eval) ?? 0;
         assert.ok(f1Better > (f1First ?? 0), `30 steps (${f1Better}) beat 4 (${f1First})`);
         assert.equal(three.promotion?.promoted, true, three.promotion?.reason);
         assert.equal(JSON.parse(await readFile(pointerPath, 'utf8')).workflowId, better);

@@ -1,13 +1,11 @@
 // Two whole local runs on the user's own model folder and data file (not a preset's assets): the inputs
 // are checked and hashed on the worker, staged on every node, trained on, recorded in run.json; the second
 // run, with the same spec and only the data file's content changed, reuses the image the first one baked.
-// With the text-classification trainer and its tiny assets present (recipes/common/train_cls.py and
-// recipes/tiny-cls/make_assets.py) it fine-tunes a tiny classifier on a CSV and checks accuracy and
-// macro-F1; without them, a tiny QA model on a JSON file.
+// It fine-tunes a tiny text classifier (recipes/tiny-cls/make_assets.py's model as the user's folder) on a
+// CSV and checks accuracy and macro-F1 in run.json, the summary and the store.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,21 +21,18 @@ import { liveNodeProcesses, removeClustersStartingWith, runStoreOf, testDeps, TE
 import { realActivities, testClient, uniqueId, withWorker } from './helpers/temporal';
 
 const RECIPE_PYTHON = join(packageRoot(), '.tools/recipe-venv/bin/python');
-const CLASSIFIER = ['recipes/common/train_cls.py', 'recipes/tiny-cls/make_assets.py'].every((f) =>
-  existsSync(join(packageRoot(), f)),
-);
-const FLAVOUR = CLASSIFIER
-  ? { task: 'text-classification', assets: 'tiny-cls', train: 'train.csv', eval: 'eval.csv', metrics: ['accuracy', 'macro_f1'] }
-  : { task: 'question-answering', assets: 'tiny-qa', train: 'train.json', eval: 'eval.json', metrics: ['exact_match', 'f1'] };
+const FLAVOUR = {
+  task: 'text-classification',
+  assets: 'tiny-cls',
+  train: 'train.csv',
+  eval: 'eval.csv',
+  metrics: ['accuracy', 'macro_f1'],
+};
 
-/** Half of a data file's rows: a CSV keeps its header; JSON keeps {"data": [...]}. */
-function halfOf(text: string, name: string): string {
-  if (name.endsWith('.csv')) {
-    const [header, ...rows] = text.trimEnd().split('\n');
-    return `${[header, ...rows.slice(0, Math.ceil(rows.length / 2))].join('\n')}\n`;
-  }
-  const rows = (JSON.parse(text) as { data: unknown[] }).data;
-  return JSON.stringify({ data: rows.slice(0, Math.ceil(rows.length / 2)) });
+/** Half of a CSV file's rows, header kept. */
+function halfOf(text: string): string {
+  const [header, ...rows] = text.trimEnd().split('\n');
+  return `${[header, ...rows.slice(0, Math.ceil(rows.length / 2))].join('\n')}\n`;
 }
 
 interface RunRecord {
@@ -90,7 +85,7 @@ describe('runs on your own model folder and data', () => {
         model: { path: modelDir },
         data: { train: trainFile, validation: evalFile },
         nodes: 2,
-        training: CLASSIFIER ? { maxSteps: 40, saveSteps: 20 } : { maxSteps: 12, saveSteps: 6 },
+        training: { maxSteps: 40, saveSteps: 20 },
         sanity: { maxSteps: 2 },
       });
       assert.ok(parsed.ok, JSON.stringify(parsed));
@@ -115,7 +110,11 @@ describe('runs on your own model folder and data', () => {
       try {
         const first = await run();
         assert.equal(first.summary.imageReused, false, 'the first run baked the image');
-        assert.equal(first.summary.training.globalStep, CLASSIFIER ? 40 : 12);
+        assert.equal(first.summary.training.globalStep, 40);
+        const scores = first.summary.training.eval;
+        assert.ok(scores && 'accuracy' in scores, `the summary carries the classifier's scores: ${JSON.stringify(scores)}`);
+        assert.equal(scores.accuracy, first.record.metrics?.accuracy);
+        assert.equal(scores.macroF1, first.record.metrics?.macro_f1);
         assert.equal(first.summary.training.worldSize, 2);
         assert.equal(first.record.task, FLAVOUR.task);
         for (const metric of FLAVOUR.metrics) {
@@ -132,7 +131,7 @@ describe('runs on your own model folder and data', () => {
           assert.ok(stored.includes(key), `${key} stored (have ${stored.join(', ')})`);
 
         // Next week's data: the same spec, new rows in the same file.
-        await writeFile(trainFile, halfOf(await readFile(trainFile, 'utf8'), trainFile));
+        await writeFile(trainFile, halfOf(await readFile(trainFile, 'utf8')));
         const second = await run();
         assert.equal(second.summary.imageReused, true, 'only the data changed: the image of the first run is reused');
         assert.equal(second.record.recipeFingerprint, first.record.recipeFingerprint);

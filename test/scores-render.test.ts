@@ -12,6 +12,7 @@ import { renderDetails } from '../src/workflows/run-details';
 import { StepTracker } from '../src/workflows/step-tracker';
 
 const SCORES: EvalScores = { exactMatch: 77.7, f1: 85.8, samples: 10570 };
+const CLASSIFIER_SCORES: EvalScores = { accuracy: 91.25, macroF1: 88.5, samples: 96 };
 
 function summary(evalScores: EvalScores | null | undefined): RunSummary {
   const training: TrainResult = {
@@ -84,6 +85,13 @@ describe('run summary', () => {
     assert.ok(!lines.some((l) => l.startsWith('Evaluation:')));
   });
 
+  it("shows a classifier's accuracy and macro-F1 instead", () => {
+    const lines = formatSummary(summary(CLASSIFIER_SCORES)).split('\n');
+    assert.ok(lines.includes('Accuracy:            91.25 (96 examples)'), lines.join('\n'));
+    assert.ok(lines.includes('Macro-F1:            88.50'));
+    assert.ok(!lines.some((l) => /^(Exact match|F1):/.test(l)));
+  });
+
   it('says evaluation was off when the run did not evaluate', () => {
     const text = formatSummary(summary(null));
     assert.match(text, /^Evaluation: {10}off$/m);
@@ -102,6 +110,11 @@ describe('tuneforge status', () => {
     assert.equal(json.status, 'COMPLETED');
     assert.deepEqual(json.progress.evaluation, { enabled: true, scores: SCORES });
     assert.match(formatStatus(status), /^evaluation: exact match 77\.70, F1 85\.80 \(10570 examples\)$/m);
+  });
+
+  it("prints a classifier's scores on the evaluation line", async () => {
+    const status = await readStatus(clientAnswering(progress(true, CLASSIFIER_SCORES, 'completed')), 'run-3');
+    assert.match(formatStatus(status), /^evaluation: accuracy 91\.25, Macro-F1 88\.50 \(96 examples\)$/m);
   });
 
   it('--json and the text say evaluation is off when the spec turned it off', async () => {
@@ -131,6 +144,12 @@ describe('Web UI current details', () => {
     const details = renderDetails(progress(true, SCORES, 'completed'), undefined);
     assert.equal(row(details, 'Exact match'), '| Exact match | 77.70 (10570 examples) |');
     assert.equal(row(details, 'F1'), '| F1 | 85.80 |');
+  });
+
+  it("show a classifier's accuracy and macro-F1", () => {
+    const details = renderDetails(progress(true, CLASSIFIER_SCORES, 'completed'), undefined);
+    assert.equal(row(details, 'Accuracy'), '| Accuracy | 91.25 (96 examples) |');
+    assert.equal(row(details, 'Macro-F1'), '| Macro-F1 | 88.50 |');
   });
 
   it('show no score rows before then, and one "off" row when evaluation is off', () => {

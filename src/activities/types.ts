@@ -65,11 +65,20 @@ export interface TrainingHandOver {
   progress: TrainingProgress;
 }
 
-/** Quality of the trained model on the validation split (SQuAD v1.1 rules: percentages, 0-100). */
-export interface EvalScores {
+/** Quality of the trained model on the validation split, in percent (0-100), by task. */
+export type EvalScores = QaScores | ClassificationScores;
+
+/** Question answering, scored by SQuAD v1.1 rules. */
+export interface QaScores {
   exactMatch: number;
   f1: number;
   /** Examples scored. */
+  samples: number;
+}
+
+export interface ClassificationScores {
+  accuracy: number;
+  macroF1: number;
   samples: number;
 }
 

@@ -2,6 +2,7 @@
 import { formatBytes } from './commands/artifacts';
 import type { RunStatus } from './commands/status';
 import type { EvalScores } from '../activities/types';
+import { scoreRows, scoreText } from '../common/score-text';
 import { promotionLine } from '../common/promotion';
 import type { EvaluationProgress, RunProgress, RunSummary } from '../workflows/definitions';
 
@@ -69,15 +70,12 @@ export function formatStatus(status: RunStatus): string {
 function evaluationLines(scores: EvalScores | null | undefined): string[] {
   if (scores === undefined) return [];
   if (scores === null) return ['Evaluation:          off'];
-  return [
-    `Exact match:         ${scores.exactMatch.toFixed(2)} (${scores.samples} examples)`,
-    `F1:                  ${scores.f1.toFixed(2)}`,
-  ];
+  return scoreRows(scores).map(([label, value]) => `${`${label}:`.padEnd(21)}${value}`);
 }
 
 function evaluationStatus(evaluation: EvaluationProgress, stage: RunProgress['stage']): string {
   const { enabled, scores } = evaluation;
-  if (scores) return `exact match ${scores.exactMatch.toFixed(2)}, F1 ${scores.f1.toFixed(2)} (${scores.samples} examples)`;
+  if (scores) return scoreText(scores);
   if (!enabled) return 'off';
   if (stage === 'completed') return 'no scores reported by the trainer';
   return stage === 'failed' ? 'none (the run failed)' : 'after training';

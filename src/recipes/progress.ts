@@ -89,11 +89,19 @@ function shorten(text: string): string {
   return JSON.stringify(text.length > 200 ? `${text.slice(0, 197)}...` : text);
 }
 
-/** The scores of a done event, or null unless all three are numbers (evaluation off, or a trainer without scores). */
+/** The scores of a done event (QA's or classification's), or null unless a task's pair and the sample count are numbers. */
 export function evalScoresOf(done: Extract<ProgressEvent, { event: 'done' }>): EvalScores | null {
-  const { eval_exact_match: exactMatch, eval_f1: f1, eval_samples: samples } = done;
+  const {
+    eval_exact_match: exactMatch,
+    eval_f1: f1,
+    eval_accuracy: accuracy,
+    eval_macro_f1: macroF1,
+    eval_samples: samples,
+  } = done;
   const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-  return finite(exactMatch) && finite(f1) && finite(samples) ? { exactMatch, f1, samples } : null;
+  if (!finite(samples)) return null;
+  if (finite(exactMatch) && finite(f1)) return { exactMatch, f1, samples };
+  return finite(accuracy) && finite(macroF1) ? { accuracy, macroF1, samples } : null;
 }
 
 /** The done event's scores under run.json's names (`metrics`): QA's exact_match and f1, classification's accuracy and macro_f1. */

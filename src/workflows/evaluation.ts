@@ -9,9 +9,9 @@ import type { StepTracker } from './step-tracker';
 /** Runs whose training returned before this upsert existed must replay without it. */
 export const EVAL_SCORES_PATCH = 'tuneforge-eval-scores';
 
-/** The search attribute updates for these scores; none when evaluation is off. */
+/** The search attribute updates for these scores; none when evaluation is off, or for a classifier (no QA scores). */
 export function evaluationSearchAttributes(scores: EvalScores | null): SearchAttributeUpdatePair[] {
-  if (scores === null) return [];
+  if (scores === null || !('exactMatch' in scores)) return [];
   return [
     { key: SEARCH_ATTRIBUTES.f1, value: scores.f1 },
     { key: SEARCH_ATTRIBUTES.exactMatch, value: scores.exactMatch },

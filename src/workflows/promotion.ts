@@ -36,5 +36,9 @@ export async function promoteIfGated(
 /** Every score the trainer reported; results of workers older than `metrics` carry QA's scores in `eval` only. */
 export function scoresOf(trained: TrainResult): MetricScores | null {
   if (trained.metrics) return trained.metrics;
-  return trained.eval ? { exact_match: trained.eval.exactMatch, f1: trained.eval.f1 } : null;
+  const scores = trained.eval;
+  if (!scores) return null;
+  return 'exactMatch' in scores
+    ? { exact_match: scores.exactMatch, f1: scores.f1 }
+    : { accuracy: scores.accuracy, macro_f1: scores.macroF1 };
 }

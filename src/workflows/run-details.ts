@@ -1,5 +1,6 @@
 // The run's "current details" for the Web UI: a small markdown table kept up to date by the workflow.
 import { promotionLine } from '../common/promotion';
+import { scoreRows } from '../common/score-text';
 import type { EvaluationProgress, RunProgress } from './definitions';
 
 export interface TrainingRate {
@@ -46,8 +47,5 @@ function evaluationRows(evaluation: EvaluationProgress | undefined): Array<[stri
   if (evaluation?.enabled === false) return [['Evaluation', 'off']];
   const scores = evaluation?.scores;
   if (!scores) return [];
-  return [
-    ['Exact match', `${scores.exactMatch.toFixed(2)} (${scores.samples} examples)`],
-    ['F1', scores.f1.toFixed(2)],
-  ];
+  return scoreRows(scores);
 }

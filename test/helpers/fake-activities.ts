@@ -3,13 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../src/activities';
-import type { EvalScores, TrainResult } from '../../src/activities/types';
+import type { QaScores, TrainResult } from '../../src/activities/types';
 import { decidePromotion } from '../../src/common/promotion';
 import type { CpuTopology } from '../../src/cluster/topology';
 import type { NodeRecord } from '../../src/providers/provider';
 
 /** What the fake training reports; evaluation is on by default. */
-export const FAKE_SCORES: EvalScores = { exactMatch: 62.5, f1: 71.25, samples: 64 };
+export const FAKE_SCORES: QaScores = { exactMatch: 62.5, f1: 71.25, samples: 64 };
 
 export const FAKE_TRAIN_RESULT: TrainResult = {
   globalStep: 10,
