@@ -100,6 +100,8 @@ export class SshSession {
         client.removeListener('error', onError);
         client.removeListener('close', onClose);
         client.on('error', () => undefined); // later errors surface through the channel's close
+        // Each pending exec on a shared connection listens for its close.
+        client.setMaxListeners(64);
         resolve(new SshSession(client, target));
       });
       client.connect(config);
@@ -111,8 +113,12 @@ export class SshSession {
       if (options.signal?.aborted) return reject(options.signal.reason);
       // Until the channel opens, only the connection can tell us it died (ssh2 may never call back).
       const onClose = () => reject(new ConnectionLost(`connection to ${this.target.name} closed before the command started`));
+      // The connection may carry other calls' channels: an abort here ends only this call (and its channel
+      // once the server opens it).
+      let aborted = false;
       const onAbort = () => {
-        this.client.destroy();
+        aborted = true;
+        this.client.removeListener('close', onClose);
         reject(options.signal?.reason);
       };
       this.client.once('close', onClose);
@@ -120,6 +126,10 @@ export class SshSession {
       this.client.exec(command, (err, channel) => {
         this.client.removeListener('close', onClose);
         options.signal?.removeEventListener('abort', onAbort);
+        if (aborted) {
+          if (!err) channel.close();
+          return;
+        }
         if (err) return reject(err);
         collect(channel, options, this.target.name).then(resolve, reject);
         if (options.stdin instanceof Readable) options.stdin.pipe(channel);
@@ -127,6 +137,11 @@ export class SshSession {
         else channel.end();
       });
     });
+  }
+
+  /** Calls back once when the connection ends, however it ends. */
+  onClose(listener: () => void): void {
+    this.client.once('close', listener);
   }
 
   close(): void {
@@ -142,6 +157,8 @@ function collect(channel: ClientChannel, options: ExecOptions, node: string): Pr
     let exitCode: number | null = null;
     let exitSignal: string | undefined;
     const onAbort = () => {
+      // A command that does not write (a `tail -F` on a quiet log) would outlive a bare channel close.
+      channel.signal('KILL');
       channel.close();
       reject(options.signal?.reason);
     };
