@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { followJob, type FollowResult } from '../src/activities/follow-job';
-import { NodeWatch } from '../src/activities/node-watch';
+import { NodeWatch, nodeWatcher } from '../src/activities/node-watch';
 import type { WireResult } from '../src/activities/types';
 import { createWireActivities } from '../src/activities/wire-ssh';
 import type { NodeRecord } from '../src/providers/provider';
 import { JobStream } from '../src/remote/job-stream';
-import { pollJob, startOrAttach } from '../src/remote/remote-job';
+import { killJob, pollJob, startOrAttach } from '../src/remote/remote-job';
 import { createRemoteShell, sshTarget, type RemoteShell } from '../src/remote/remote-shell';
 import { MAX_CHANNELS } from '../src/remote/ssh-pool';
 import type { SshTarget } from '../src/remote/ssh-session';
@@ -20,6 +20,7 @@ import { validateRunSpec } from '../src/spec/validate';
 import { testDeps, testProvider } from './helpers/local-lab';
 import { connectionsPerNode, sshConnectionsOf, untilNoSshConnection } from './helpers/tcp-connections';
 import { uniqueId } from './helpers/temporal';
+import { killNode } from './chaos/lab-probe';
 
 const parsed = validateRunSpec({ name: 'conn-test', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 1 } });
 assert.ok(parsed.ok);
@@ -114,6 +115,35 @@ describe('kept SSH connections on real nodes', () => {
     assert.notEqual(now[0]?.localPort, first.localPort, 'a new connection');
     remote.release?.();
   });
+
+  it(
+    'a node killed under a kept connection is checked at once, not at the next round of the watch',
+    { timeout: 60_000 },
+    async () => {
+      const [doomed] = (await testProvider.launchNodes({ cluster, role: 'worker', names: ['worker-2'] })) as [NodeRecord];
+      const deps = testDeps();
+      const watch = new NodeWatch(deps, ctx, [master, doomed]);
+      // Rounds an hour apart: only the first pass's round, and what a dropped connection brings forward.
+      const watcher = nodeWatcher(
+        () => watch.check(),
+        async (health) => {
+          if (health.lost.length > 0) throw new Error(`lost ${health.lost.join(', ')}`);
+        },
+        3_600_000,
+      );
+      const target = await targetOf(master);
+      const follow = new MockActivityEnvironment().run(() =>
+        followJob(deps, target, { jobId: 'drop-1', command: 'sleep 120', stage: 'test', watch: watcher }),
+      );
+      follow.catch(() => undefined);
+      for (let i = 0; i < 100 && connectionsPerNode()[doomed.address] !== 1; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(connectionsPerNode()[doomed.address], 1, 'the first round probed the node');
+      await killNode(ctx.clusterId, 'worker-2');
+      await assert.rejects(follow, /lost worker-2/);
+      await killJob(deps.remote, target, 'drop-1');
+      deps.remote.release?.();
+    },
+  );
 
   it('a stream resumed by a restarted worker from the kept offset repeats no line and misses none', async () => {
     const target = await targetOf(master);
