@@ -20,7 +20,6 @@ import { validateRunSpec } from '../src/spec/validate';
 import { testDeps, testProvider } from './helpers/local-lab';
 import { connectionsPerNode, sshConnectionsOf, untilNoSshConnection } from './helpers/tcp-connections';
 import { uniqueId } from './helpers/temporal';
-import { killNode } from './chaos/lab-probe';
 
 const parsed = validateRunSpec({ name: 'conn-test', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 1 } });
 assert.ok(parsed.ok);
@@ -122,6 +121,8 @@ describe('kept SSH connections on real nodes', () => {
     async () => {
       const [doomed] = (await testProvider.launchNodes({ cluster, role: 'worker', names: ['worker-2'] })) as [NodeRecord];
       const deps = testDeps();
+      // As launch-workers leaves it: the node answered SSH, and that connection is kept.
+      await deps.remote.waitReady(await targetOf(doomed), 30_000);
       const watch = new NodeWatch(deps, ctx, [master, doomed]);
       // Rounds an hour apart: only the first pass's round, and what a dropped connection brings forward.
       const watcher = nodeWatcher(
@@ -132,13 +133,16 @@ describe('kept SSH connections on real nodes', () => {
         3_600_000,
       );
       const target = await targetOf(master);
-      const follow = new MockActivityEnvironment().run(() =>
+      const env = new MockActivityEnvironment();
+      const following = new Promise((resolve) => env.once('heartbeat', resolve));
+      const follow = env.run(() =>
         followJob(deps, target, { jobId: 'drop-1', command: 'sleep 120', stage: 'test', watch: watcher }),
       );
       follow.catch(() => undefined);
-      for (let i = 0; i < 100 && connectionsPerNode()[doomed.address] !== 1; i++) await new Promise((r) => setTimeout(r, 100));
-      assert.equal(connectionsPerNode()[doomed.address], 1, 'the first round probed the node');
-      await killNode(ctx.clusterId, 'worker-2');
+      await following;
+      assert.equal(connectionsPerNode()[doomed.address], 1, 'a kept connection to the node');
+      // The whole node goes (its unshare parent and its init, as a terminated instance): its sshd with it.
+      await testProvider.terminateNodes(cluster, ['worker-2']);
       await assert.rejects(follow, /lost worker-2/);
       await killJob(deps.remote, target, 'drop-1');
       deps.remote.release?.();

@@ -3,7 +3,7 @@
 // is forgotten (the next call connects again) and reported to listeners; one idle for IDLE_CLOSE_MS is
 // closed, so a worker that finishes its runs holds no connection.
 import { createHash } from 'node:crypto';
-import { SshSession, type ExecOptions, type ExecResult, type SshTarget } from './ssh-session';
+import { ConnectionLost, SshSession, type ExecOptions, type ExecResult, type SshTarget } from './ssh-session';
 
 export interface PoolOptions {
   maxChannels?: number;
@@ -98,6 +98,17 @@ export class SshPool {
 
   /** Runs a command on the node's kept connection (connecting first if there is none). */
   async exec(target: SshTarget, command: string, options: ExecOptions, connectTimeoutMs?: number): Promise<ExecResult> {
+    try {
+      return await this.execOnce(target, command, options, connectTimeoutMs);
+    } catch (err) {
+      // A kept connection can end between our last look and this channel (the server's idle limit, a
+      // restarted sshd): the command never started, so it runs once on a fresh connection.
+      if (!(err instanceof ConnectionLost && err.beforeStart)) throw err;
+      return this.execOnce(target, command, options, connectTimeoutMs);
+    }
+  }
+
+  private async execOnce(target: SshTarget, command: string, options: ExecOptions, connectTimeoutMs?: number) {
     const connection = await this.connection(target, connectTimeoutMs, options.signal);
     await connection.acquire(options.signal);
     try {
@@ -112,7 +123,8 @@ export class SshPool {
     signal?.throwIfAborted();
     const key = connectionKey(target);
     const kept = this.kept.get(key);
-    if (kept) return kept;
+    if (kept?.session.open) return kept;
+    if (kept) this.dropped(key, kept);
     let pending = this.connecting.get(key);
     if (!pending) {
       pending = this.open(key, target, connectTimeoutMs);
@@ -138,6 +150,14 @@ export class SshPool {
     }
   }
 
+  /** A kept connection ended without the pool closing it. */
+  private dropped(key: string, connection: KeptConnection): void {
+    if (this.kept.get(key) !== connection) return; // closed by the pool, or already reported
+    this.kept.delete(key);
+    connection.dispose();
+    for (const listener of this.listeners) listener(connection.session.target);
+  }
+
   private async open(key: string, target: SshTarget, connectTimeoutMs?: number): Promise<KeptConnection> {
     // A handshake is shared by every caller, so no single caller's signal may end it: each stops waiting
     // on its own (abortable), and the handshake ends by its timeout.
@@ -148,12 +168,7 @@ export class SshPool {
         connection.dispose();
       }
     });
-    session.onClose(() => {
-      if (this.kept.get(key) !== connection) return; // closed by the pool
-      this.kept.delete(key);
-      connection.dispose();
-      for (const listener of this.listeners) listener(target);
-    });
+    session.onClose(() => this.dropped(key, connection));
     this.kept.set(key, connection);
     return connection;
   }

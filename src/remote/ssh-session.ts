@@ -36,6 +36,13 @@ export interface ExecResult {
 /** The connection dropped before the command reported an exit status (node vanished or froze). */
 export class ConnectionLost extends Error {
   override readonly name = 'ConnectionLost';
+  constructor(
+    message: string,
+    /** The command never started: running it on another connection cannot run it twice. */
+    readonly beforeStart = false,
+  ) {
+    super(message);
+  }
 }
 
 const DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024;
@@ -112,7 +119,9 @@ export class SshSession {
     return new Promise((resolve, reject) => {
       if (options.signal?.aborted) return reject(options.signal.reason);
       // Until the channel opens, only the connection can tell us it died (ssh2 may never call back).
-      const onClose = () => reject(new ConnectionLost(`connection to ${this.target.name} closed before the command started`));
+      const onClose = () =>
+        reject(new ConnectionLost(`connection to ${this.target.name} closed before the command started`, true));
+      if (!this.open) return onClose();
       // The connection may carry other calls' channels: an abort here ends only this call (and its channel
       // once the server opens it).
       let aborted = false;
@@ -142,6 +151,12 @@ export class SshSession {
   /** Calls back once when the connection ends, however it ends. */
   onClose(listener: () => void): void {
     this.client.once('close', listener);
+  }
+
+  /** False once the connection has ended or started to (ssh2 would throw "Not connected" on exec). */
+  get open(): boolean {
+    const socket = (this.client as unknown as { _sock?: { writable?: boolean } })._sock;
+    return socket?.writable === true;
   }
 
   close(): void {
