@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { followJob, type FollowResult } from '../src/activities/follow-job';
+import { followJob, followJobFor, type FollowOutcome, type FollowResult } from '../src/activities/follow-job';
 import { NodeWatch, nodeWatcher } from '../src/activities/node-watch';
 import type { WireResult } from '../src/activities/types';
 import { createWireActivities } from '../src/activities/wire-ssh';
@@ -148,6 +148,18 @@ describe('kept SSH connections on real nodes', () => {
       deps.remote.release?.();
     },
   );
+
+  it('a follower that hands its job over leaves no log stream on the node', async () => {
+    const deps = testDeps();
+    const target = await targetOf(master);
+    const outcome: FollowOutcome = await new MockActivityEnvironment().run(() =>
+      followJobFor(deps, target, { jobId: 'handover-1', command: 'echo tick; sleep 600', stage: 'test' }, 500),
+    );
+    assert.equal(outcome.kind, 'still-running');
+    assert.equal(await untilGoneOnNode(deps.remote, target, 'tail -c'), '', 'no log stream left');
+    await killJob(deps.remote, target, 'handover-1');
+    deps.remote.release?.();
+  });
 
   it('a stream resumed by a restarted worker from the kept offset repeats no line and misses none', async () => {
     const target = await targetOf(master);

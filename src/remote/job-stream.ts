@@ -13,7 +13,8 @@ const NEWLINE = 0x0a;
 
 /**
  * Prints the log from `offset` as it grows and ends soon after the job's process does; ends at once when
- * the job has already ended (its last bytes and exit status are then for a poll to read).
+ * the job has already ended (its last bytes and exit status are then for a poll to read). GNU tail also
+ * ends as soon as its output closes: a stopped stream leaves no `tail` on the node.
  */
 export function streamJobCommand(jobId: string, offset: number): string {
   if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`invalid log offset ${offset}`);

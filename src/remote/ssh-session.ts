@@ -172,7 +172,7 @@ function collect(channel: ClientChannel, options: ExecOptions, node: string): Pr
     let exitCode: number | null = null;
     let exitSignal: string | undefined;
     const onAbort = () => {
-      // A command that does not write (a `tail -F` on a quiet log) would outlive a bare channel close.
+      // Reaches the command only while its input is open (ssh2 sends no signal after EOF); else the close does.
       channel.signal('KILL');
       channel.close();
       reject(options.signal?.reason);
