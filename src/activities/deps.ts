@@ -31,7 +31,7 @@ export interface ActivityDeps {
   openStore: StoreOpener;
   /** The artifact store of local runs whose spec names none (a folder under the lab root). */
   localArtifactsUri: string;
-  /** How often long activities poll their remote job. */
+  /** How often long activities look at their remote job while its streamed log is quiet (and watch its nodes). */
   pollIntervalMs: number;
   /** What the reaper sweeps and how it asks Temporal about runs; without it the reaper's activities are not registered. */
   reaper?: ReaperDeps;

@@ -119,9 +119,9 @@ export class SshSession {
     return new Promise((resolve, reject) => {
       if (options.signal?.aborted) return reject(options.signal.reason);
       // Until the channel opens, only the connection can tell us it died (ssh2 may never call back).
-      const onClose = () =>
-        reject(new ConnectionLost(`connection to ${this.target.name} closed before the command started`, true));
-      if (!this.open) return onClose();
+      if (!this.open) return reject(new ConnectionLost(`connection to ${this.target.name} had ended`, true));
+      // Once the channel is asked for, the command may start on the node even if we never hear of it.
+      const onClose = () => reject(new ConnectionLost(`connection to ${this.target.name} closed before the command started`));
       // The connection may carry other calls' channels: an abort here ends only this call (and its channel
       // once the server opens it).
       let aborted = false;
