@@ -1,8 +1,9 @@
 // The kept SSH connections on real local nodes, counted by the kernel (this process's sockets): one per
 // node while a job's log is streamed and the node watch probes; more commands than channels queue on it;
-// a connection killed on the node is reported and replaced; a stream resumed by a new worker from the
-// offset its predecessor kept repeats no line and misses none; a cancelled follow ends with its job and
-// its stream on the node; wire-ssh wires and checks 6 workers at once.
+// a connection killed on the node is reported and replaced; a node killed under a kept connection is
+// checked at once; a follower that hands over leaves no stream behind; a stream resumed by a new worker
+// from the offset its predecessor kept repeats no line and misses none; a cancelled follow ends with its
+// job and its stream on the node; wire-ssh wires and checks 6 workers at once.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
