@@ -26,6 +26,7 @@ import {
 import { RUN_ACTIVITIES } from './helpers/fake-activities';
 import { realActivities, TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
+import { untilNoSshConnection } from './helpers/tcp-connections';
 
 const CLI = join(__dirname, '..', 'src', 'client', 'main.js');
 const RECIPE_PYTHON = join(packageRoot(), '.tools/recipe-venv/bin/python');
@@ -110,6 +111,8 @@ describe('a whole run on the local provider', () => {
       assert.match(summary.training.lastCheckpoint ?? '', /checkpoint-30$/);
       assert.equal(summary.teardown.nodesLeft, 0);
       assert.equal(await liveNodeProcesses(workflowId), 0);
+      // Teardown closed the worker's kept connections with the nodes (not an idle timeout later).
+      assert.deepEqual(await untilNoSshConnection(process.pid, 5000), [], 'no SSH connection left in the worker');
       assert.deepEqual(
         processesPerNode(await sampler.stop()),
         { master: 1, 'worker-1': 1, 'worker-2': 1 },
@@ -217,6 +220,9 @@ describe('a whole run on the local provider', () => {
           const summary = (await handle.result()) as RunSummary;
           assert.equal(summary.training.globalStep, 150);
           assert.equal(summary.training.resumedStep, 0, 'the training job was re-attached, not restarted from a checkpoint');
+          const workerPid = worker.child.pid;
+          assert.ok(workerPid !== undefined);
+          assert.deepEqual(await untilNoSshConnection(workerPid, 5000), [], 'the worker process holds no SSH connection');
           const processes = processesPerNode(await sampler.stop());
           assert.deepEqual(processes, { master: 1, 'worker-1': 1, 'worker-2': 1 }, 'no node launched twice');
           assert.equal(await liveNodeProcesses(workflowId), 0);

@@ -36,7 +36,7 @@ export interface ActivityDeps {
   s3Client?: (region: string) => S3Client;
   /** TUNEFORGE_INPUT_ROOTS: the folders local data files and model folders must be in; unset: any path. */
   localInputRoots?: string[];
-  /** How often long activities poll their remote job. */
+  /** How often long activities look at their remote job while its streamed log is quiet (and watch its nodes). */
   pollIntervalMs: number;
   /** What the reaper sweeps and how it asks Temporal about runs; without it the reaper's activities are not registered. */
   reaper?: ReaperDeps;

@@ -51,12 +51,12 @@ export function createTrainActivities(deps: ActivityDeps) {
       };
       let finishing = false;
       const watchNodes = nodeWatcher(() => nodeWatch.check(), onHealth, nodeWatch.policy.everyMs);
-      const watch = async (): Promise<void> => {
+      const watch = async (urgent: boolean): Promise<void> => {
         if (!finishing && input.finishBy !== undefined && Date.now() >= Date.parse(input.finishBy)) {
           finishing = true;
           await signalRanks(deps, input, 'USR2');
         }
-        await watchNodes();
+        await watchNodes(urgent);
       };
       const uploads = checkpointUploader(runStore(deps, input), await endpointFor(deps, input, master));
       let followed: FollowOutcome;

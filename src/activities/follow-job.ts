@@ -1,11 +1,13 @@
-// Follows a detached remote job from inside an activity: heartbeats progress, re-attaches after a worker
+// Follows a detached remote job from inside an activity (its log streamed, job-stream.ts; its end read by
+// the detached-job protocol's poll): heartbeats progress, re-attaches after a worker
 // restart (from the heartbeat details) or a hand-over (from the previous follower's progress), and stops
 // the job only when the run is cancelled. Either to its end, or for a window after which the job is left
 // running for the next follower (a workflow that continues as new hands its training job over that way).
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { applyProgressEvent, emptyProgress, parseProgressLine, type TrainingProgress } from '../recipes/progress';
-import { killJob, pollJob, startOrAttach } from '../remote/remote-job';
+import { JobStream } from '../remote/job-stream';
+import { killJob, pollJob, startOrAttach, type JobPoll } from '../remote/remote-job';
 import type { SshTarget } from '../remote/ssh-session';
 import type { ActivityDeps } from './deps';
 import { ReportPacer, type ReportPace } from './report-pacer';
@@ -20,8 +22,11 @@ export interface FollowOptions {
   handedOver?: TrainingProgress | null;
   /** Whether the job may be left running now; a window that ends while this says no is extended. */
   mayHandOver?: () => boolean;
-  /** Called on every poll; throwing ends the follow (e.g. a node was lost). */
-  watch?: () => Promise<void>;
+  /**
+   * Called on every pass over the job's news; throwing ends the follow (e.g. a node was lost). `urgent`: a
+   * kept SSH connection dropped since the last call, so a check should not wait for its interval.
+   */
+  watch?: (urgent: boolean) => Promise<void>;
   /** Called once for each new checkpoint the job reports, and for the last one known when re-attaching; must not block. */
   onCheckpoint?: (path: string) => void;
 }
@@ -57,36 +62,58 @@ export async function followJobFor(
   // handed over settled its uploads first.
   if (fromHeartbeat?.lastCheckpoint) options.onCheckpoint?.(fromHeartbeat.lastCheckpoint);
   const pacer = new ReportPacer(Date.now(), options.pace, progress.logOffset > 0);
+  // A kept connection that drops (a node killed) is worth a node check now rather than at the next tick.
+  let dropSeen = false;
+  let wakeOnDrop: (() => void) | undefined;
+  const unsubscribe = deps.remote.onConnectionDrop?.(() => {
+    dropSeen = true;
+    wakeOnDrop?.();
+  });
+  const open = (offset: number) => new JobStream(deps.remote, target, options.jobId, offset, ctx.cancellationSignal);
+  let stream = open(progress.logOffset);
   try {
     for (;;) {
-      // Cancellation arrives with a heartbeat; a busy loop (new log lines every poll) must look for it too.
+      // Cancellation arrives with a heartbeat; a busy loop (new log lines every pass) must look for it too.
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-      await options.watch?.();
-      const poll = await pollJob(deps.remote, target, options.jobId, progress.logOffset);
+      const urgent = dropSeen;
+      dropSeen = false;
+      await options.watch?.(urgent);
+      const read = await readJob(deps, target, options.jobId, stream);
+      const reopened = read.state.kind === 'running' && stream.done;
+      if (reopened) stream = open(read.nextOffset);
       const checkpointBefore = progress.lastCheckpoint;
-      for (const line of poll.lines) {
+      for (const line of read.lines) {
         const event = parseProgressLine(line);
         if (event) progress = applyProgressEvent(progress, event);
       }
-      const madeProgress = poll.nextOffset !== progress.logOffset;
-      progress = { ...progress, logOffset: poll.nextOffset };
+      const madeProgress = read.nextOffset !== progress.logOffset;
+      progress = { ...progress, logOffset: read.nextOffset };
       ctx.heartbeat(progress);
       const checkpoint = progress.lastCheckpoint;
       if (checkpoint && checkpoint !== checkpointBefore) options.onCheckpoint?.(checkpoint);
       const now = Date.now();
-      if (pacer.due(now) || poll.state.kind === 'exited') {
+      const { state } = read;
+      if (pacer.due(now) || state.kind === 'exited') {
         pacer.reported(now);
         await report(deps, ctx, options.stage, progress);
       }
-      if (poll.state.kind === 'exited' && !madeProgress) return { kind: 'exited', exitCode: poll.state.exitCode, progress };
-      if (poll.state.kind === 'vanished') {
+      if (state.kind === 'exited' && !madeProgress) return { kind: 'exited', exitCode: state.exitCode, progress };
+      if (state.kind === 'vanished') {
         throw ApplicationFailure.retryable(`job ${options.jobId} vanished without an exit status`, 'JobVanished');
       }
-      if (poll.state.kind === 'running' && now >= until && (options.mayHandOver?.() ?? true)) {
+      if (state.kind === 'running' && now >= until && (options.mayHandOver?.() ?? true)) {
         await report(deps, ctx, options.stage, progress);
         return { kind: 'still-running', progress };
       }
-      if (!madeProgress) await ctx.sleep(deps.pollIntervalMs);
+      if (madeProgress) continue;
+      // A stream that broke is reopened, but waited on only from the next pass: one that cannot stay open
+      // (no `tail` there, a node refusing channels) degrades to a poll per interval instead of a busy loop.
+      const dropped = new Promise<void>((resolve) => {
+        wakeOnDrop = resolve;
+        if (dropSeen) resolve();
+      });
+      await Promise.race([ctx.sleep(deps.pollIntervalMs), dropped, ...(reopened ? [] : [stream.changed()])]);
+      wakeOnDrop = undefined;
     }
   } catch (err) {
     if (ctx.cancellationDetails?.cancelRequested) {
@@ -95,7 +122,22 @@ export async function followJobFor(
       });
     }
     throw err;
+  } finally {
+    stream.stop();
+    unsubscribe?.();
   }
+}
+
+/**
+ * What the stream brought; once it has ended (the job's process gone, or the connection), a poll reads
+ * the job's state by the detached-job protocol (its exit status) and any lines the stream did not deliver.
+ */
+async function readJob(deps: ActivityDeps, target: SshTarget, jobId: string, stream: JobStream): Promise<JobPoll> {
+  const ended = stream.done;
+  const streamed = stream.take();
+  if (!ended) return { state: { kind: 'running' }, ...streamed };
+  const poll = await pollJob(deps.remote, target, jobId, streamed.nextOffset);
+  return { state: poll.state, lines: [...streamed.lines, ...poll.lines], nextOffset: poll.nextOffset };
 }
 
 function resumedProgress(details: unknown, jobId: string): TrainingProgress | undefined {

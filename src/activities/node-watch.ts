@@ -167,15 +167,19 @@ export async function checkNodes(
   return new NodeWatch(deps, ctx, nodes, cluster, policy).confirm();
 }
 
-/** A watch function for followJob that checks the nodes at most every `everyMs`. */
+/**
+ * A watch function for followJob that checks the nodes at most every `everyMs`, or at once when told it is
+ * urgent (a kept connection dropped). Urgency only brings a round forward: a frozen node still needs the
+ * policy's consecutive misses over its window.
+ */
 export function nodeWatcher(
   check: () => Promise<NodeHealth>,
   onHealth: (health: NodeHealth) => Promise<void>,
   everyMs: number,
-): () => Promise<void> {
+): (urgent?: boolean) => Promise<void> {
   let next = 0;
-  return async () => {
-    if (Date.now() < next) return;
+  return async (urgent = false) => {
+    if (!urgent && Date.now() < next) return;
     const health = await check();
     next = Date.now() + everyMs;
     await onHealth(health);

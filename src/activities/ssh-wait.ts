@@ -3,6 +3,7 @@
 // update ("waiting for master: 7 min, metal boots take up to 20 min") show in the Web UI and `watch`.
 import { Context } from '@temporalio/activity';
 import { formatWait, longestBootWait } from '../cluster/boot-times';
+import { mapBounded } from '../common/map-bounded';
 import type { NodeRecord } from '../providers/provider';
 import { targetFor, type ActivityDeps } from './deps';
 import type { RunContext } from './types';
@@ -10,6 +11,8 @@ import type { RunContext } from './types';
 /** A node that answers within this long is not worth a report. */
 export const FIRST_REPORT_AFTER_MS = 3000;
 const REPORT_EVERY_MS = 60_000;
+/** Nodes waited on at once; each wait that answers leaves a kept connection the next steps reuse. */
+const SSH_WAIT_CONCURRENCY = 16;
 
 export class SshWait {
   private describe: (() => string) | undefined;
@@ -45,17 +48,15 @@ export class SshWait {
     };
     schedule(FIRST_REPORT_AFTER_MS);
     try {
-      await Promise.all(
-        nodes.map(async (node) => {
-          const wait = longestBootWait([node]);
-          await this.deps.remote.waitReady(
-            await targetFor(this.deps, this.ctx, node),
-            wait.sshReadyMs,
-            activity.cancellationSignal,
-          );
-          pending.delete(node.name);
-        }),
-      );
+      await mapBounded(nodes, SSH_WAIT_CONCURRENCY, async (node) => {
+        const wait = longestBootWait([node]);
+        await this.deps.remote.waitReady(
+          await targetFor(this.deps, this.ctx, node),
+          wait.sshReadyMs,
+          activity.cancellationSignal,
+        );
+        pending.delete(node.name);
+      });
     } finally {
       clearTimeout(timer);
       this.describe = undefined;

@@ -32,6 +32,8 @@ export function createTeardownActivities(deps: ActivityDeps) {
         return { nodesTerminated: 0, nodesLeft: before.length, kept: true, ...cost, access };
       }
       // Both find what to remove by cluster tag, never by the settings: a run whose settings were refused is a quiet no-op.
+      // The worker's kept connections to these nodes go with them, not after an idle timeout.
+      deps.remote.release?.((target) => before.some((n) => n.address === target.host && n.sshPort === target.port));
       await keepAlive(async () => {
         await provider.terminateNodes(ref);
         await provider.cleanup(ref);

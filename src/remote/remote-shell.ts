@@ -1,10 +1,12 @@
 // The remote layer activities use: run a command on a node, upload a file, wait until a node answers SSH.
+// Calls to one node share one kept connection (ssh-pool.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, remoteCommandFailed } from '../common/errors';
 import type { NodeRecord, SshIdentity } from '../providers/provider';
 import { sh } from './shell-quote';
-import { SshSession, type ExecOptions, type ExecResult, type SshTarget } from './ssh-session';
+import { SshPool, type PoolOptions } from './ssh-pool';
+import type { ExecOptions, ExecResult, SshTarget } from './ssh-session';
 
 export interface RunOptions extends ExecOptions {
   /** What the command does, for error messages ("install dependencies"). */
@@ -29,6 +31,13 @@ export interface RemoteShell {
   upload(target: SshTarget, remotePath: string, content: string | Buffer, options?: UploadOptions): Promise<void>;
   /** Retries connecting until the node answers SSH with its pinned key, or the deadline passes. */
   waitReady(target: SshTarget, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Closes the kept connections to the nodes the predicate picks (a torn-down cluster's), or all. Optional:
+   * a shell that keeps no connection (a test's fake) has nothing to close.
+   */
+  release?(which?: (target: SshTarget) => boolean): void;
+  /** Calls back when a kept connection to a node drops (evidence worth a probe); returns the unsubscribe. */
+  onConnectionDrop?(listener: (target: SshTarget) => void): () => void;
 }
 
 const OUTPUT_TAIL_CHARS = 4000;
@@ -44,15 +53,10 @@ export function sshTarget(node: NodeRecord, identity: SshIdentity): SshTarget {
   };
 }
 
-export function createRemoteShell(): RemoteShell {
-  const run = async (target: SshTarget, command: string, options: RunOptions): Promise<ExecResult> => {
-    const session = await SshSession.connect(target, options.connectTimeoutMs, options.signal);
-    try {
-      return await session.exec(command, options);
-    } finally {
-      session.close();
-    }
-  };
+export function createRemoteShell(poolOptions: PoolOptions = {}): RemoteShell {
+  const pool = new SshPool(poolOptions);
+  const run = (target: SshTarget, command: string, options: RunOptions): Promise<ExecResult> =>
+    pool.exec(target, command, options, options.connectTimeoutMs);
 
   const check = async (target: SshTarget, command: string, options: RunOptions): Promise<ExecResult> => {
     const result = await run(target, command, options);
@@ -79,19 +83,26 @@ export function createRemoteShell(): RemoteShell {
     });
   };
 
-  return { run, check, upload, waitReady: (target, timeoutMs, signal) => waitReady(target, timeoutMs, signal) };
+  return {
+    run,
+    check,
+    upload,
+    waitReady: (target, timeoutMs, signal) => waitReady(pool, target, timeoutMs, signal),
+    release: (which) => pool.close(which),
+    onConnectionDrop: (listener) => pool.onDrop(listener),
+  };
 }
 
 const READY_BACKOFF_START_MS = 200;
 const READY_BACKOFF_MAX_MS = 3000;
 
-async function waitReady(target: SshTarget, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+/** The connection that answered is kept: the node's next calls (wire-ssh, the job) reuse it. */
+async function waitReady(pool: SshPool, target: SshTarget, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let delay = READY_BACKOFF_START_MS;
   for (;;) {
     try {
-      const session = await SshSession.connect(target, Math.min(10_000, Math.max(1000, deadline - Date.now())), signal);
-      session.close();
+      await pool.connection(target, Math.min(10_000, Math.max(1000, deadline - Date.now())), signal);
       return;
     } catch (err) {
       signal?.throwIfAborted();

@@ -36,6 +36,13 @@ export interface ExecResult {
 /** The connection dropped before the command reported an exit status (node vanished or froze). */
 export class ConnectionLost extends Error {
   override readonly name = 'ConnectionLost';
+  constructor(
+    message: string,
+    /** The command never started: running it on another connection cannot run it twice. */
+    readonly beforeStart = false,
+  ) {
+    super(message);
+  }
 }
 
 const DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024;
@@ -100,6 +107,8 @@ export class SshSession {
         client.removeListener('error', onError);
         client.removeListener('close', onClose);
         client.on('error', () => undefined); // later errors surface through the channel's close
+        // Each pending exec on a shared connection listens for its close.
+        client.setMaxListeners(64);
         resolve(new SshSession(client, target));
       });
       client.connect(config);
@@ -110,9 +119,15 @@ export class SshSession {
     return new Promise((resolve, reject) => {
       if (options.signal?.aborted) return reject(options.signal.reason);
       // Until the channel opens, only the connection can tell us it died (ssh2 may never call back).
+      if (!this.open) return reject(new ConnectionLost(`connection to ${this.target.name} had ended`, true));
+      // Once the channel is asked for, the command may start on the node even if we never hear of it.
       const onClose = () => reject(new ConnectionLost(`connection to ${this.target.name} closed before the command started`));
+      // The connection may carry other calls' channels: an abort here ends only this call (and its channel
+      // once the server opens it).
+      let aborted = false;
       const onAbort = () => {
-        this.client.destroy();
+        aborted = true;
+        this.client.removeListener('close', onClose);
         reject(options.signal?.reason);
       };
       this.client.once('close', onClose);
@@ -120,6 +135,10 @@ export class SshSession {
       this.client.exec(command, (err, channel) => {
         this.client.removeListener('close', onClose);
         options.signal?.removeEventListener('abort', onAbort);
+        if (aborted) {
+          if (!err) channel.close();
+          return;
+        }
         if (err) return reject(err);
         collect(channel, options, this.target.name).then(resolve, reject);
         if (options.stdin instanceof Readable) options.stdin.pipe(channel);
@@ -127,6 +146,17 @@ export class SshSession {
         else channel.end();
       });
     });
+  }
+
+  /** Calls back once when the connection ends, however it ends. */
+  onClose(listener: () => void): void {
+    this.client.once('close', listener);
+  }
+
+  /** False once the connection has ended or started to (ssh2 would throw "Not connected" on exec). */
+  get open(): boolean {
+    const socket = (this.client as unknown as { _sock?: { writable?: boolean } })._sock;
+    return socket?.writable === true;
   }
 
   close(): void {
@@ -142,6 +172,8 @@ function collect(channel: ClientChannel, options: ExecOptions, node: string): Pr
     let exitCode: number | null = null;
     let exitSignal: string | undefined;
     const onAbort = () => {
+      // Reaches the command only while its input is open (ssh2 sends no signal after EOF); else the close does.
+      channel.signal('KILL');
       channel.close();
       reject(options.signal?.reason);
     };

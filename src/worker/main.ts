@@ -25,13 +25,16 @@ async function run(): Promise<void> {
     throw new TemporalUnreachable(config.temporalAddress, err);
   });
   const client = new Client({ connection: clientConnection, namespace: config.namespace, dataConverter });
+  let releaseConnections = (): void => undefined;
   try {
     await ensureSearchAttributes(clientConnection, config.namespace);
+    const deps = buildActivityDeps(config, client, reaper);
+    releaseConnections = () => deps.remote.release?.();
     const worker = await createTuneforgeWorker({
       connection,
       namespace: config.namespace,
       taskQueue: config.taskQueue,
-      deps: buildActivityDeps(config, client, reaper),
+      deps,
       workerOptions: dataConverter ? { dataConverter } : {},
     });
     console.log(`tuneforge worker polling task queue "${config.taskQueue}" on ${config.temporalAddress}`);
@@ -42,6 +45,7 @@ async function run(): Promise<void> {
     }
     await worker.run();
   } finally {
+    releaseConnections();
     await connection.close();
     await clientConnection.close();
   }
