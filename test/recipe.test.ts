@@ -126,7 +126,7 @@ describe('recipe definitions', () => {
     const args = trainScriptArgs(s, { outputDir: 'out', resume: false, evaluate: true });
     assert.equal(valueOf(args, '--model_name_or_path'), 'tuneforge/assets/model');
     assert.equal(valueOf(args, '--train_file'), 'tuneforge/inputs/train.csv');
-    assert.equal(valueOf(args, '--learning_rate'), '0.003');
+    assert.equal(valueOf(args, '--learning_rate'), '0.005');
     assert.deepEqual(recipeFor(s), RECIPE_DEFINITIONS['tiny-cls']);
   });
 

@@ -23,7 +23,7 @@ function problemAt(input: unknown, path: string): string {
 }
 
 describe('run spec', () => {
-  it('accepts both examples and applies defaults', async () => {
+  it('accepts every example and applies defaults', async () => {
     const local = await loadRunSpec(join(packageRoot(), 'examples/local-tiny.yaml'));
     assert.equal(local.provider, 'local');
     assert.equal(local.nodes, 3);
@@ -32,6 +32,9 @@ describe('run spec', () => {
     assert.equal(aws.provider, 'aws');
     assert.ok(aws.provider === 'aws' && aws.aws.instanceTypes.includes('r7iz.metal-16xl'));
     assert.equal(aws.training.bf16, true);
+    const classifier = await loadRunSpec(join(packageRoot(), 'examples/local-tiny-cls.yaml'));
+    assert.equal(classifier.recipe, 'tiny-cls');
+    assert.deepEqual(classifier.promote, { metric: 'accuracy', min: 80, beatCurrent: true });
   });
 
   it('names the field and the reason for each kind of bad input', () => {

@@ -67,7 +67,8 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
     trainEnv: { HF_HUB_OFFLINE: '1' },
     prepareAssets: [`${REMOTE.recipe}/tiny-cls/make_assets.py`, '--out', REMOTE.assets],
     // docStride is QA's; classification truncates at maxSeqLength.
-    defaults: { learningRate: 3e-3, maxSeqLength: 64, docStride: 16 },
+    // At 3e-3 one seed in three stopped at 71% accuracy after 40 steps; at 5e-3 seeds 1, 2 and 42 reached 100%.
+    defaults: { learningRate: 5e-3, maxSeqLength: 64, docStride: 16 },
   },
 };
 
