@@ -11,6 +11,7 @@ import torch
 
 import data_files
 from data_files import DataError, fail  # noqa: F401 (DataError: the error train_cls reports)
+from feature_dataset import FeatureDataset
 
 CHUNK_ROWS = 1000
 
@@ -128,17 +129,6 @@ def example_ids(rows: list[dict]) -> tuple[str, list]:
     if None in ids or len(set(ids)) != len(ids):
         return "row", list(range(len(rows)))
     return "id", ids
-
-
-class FeatureDataset(torch.utils.data.Dataset):
-    def __init__(self, tensors: dict):
-        self.tensors = tensors
-
-    def __len__(self):
-        return len(self.tensors["input_ids"])
-
-    def __getitem__(self, index):
-        return {key: value[index] for key, value in self.tensors.items()}
 
 
 def prepare_features(rows: list[dict], tokenizer, max_seq_length: int, labels: list) -> FeatureDataset:

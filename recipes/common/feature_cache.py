@@ -81,7 +81,7 @@ def _store(path: str, tensors: dict) -> None:
 
 def cached_features(rows, tokenizer, max_seq_length: int, doc_stride: int, build, directory: str | None = None):
     """build(rows, tokenizer, max_seq_length, doc_stride) -> FeatureDataset, read from the cache when it holds them."""
-    from qa_data import FeatureDataset
+    from feature_dataset import FeatureDataset
 
     folder = directory if directory is not None else cache_dir()
     if folder is None:

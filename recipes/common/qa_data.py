@@ -8,6 +8,7 @@ import torch
 
 import data_files
 from data_files import DataError, fail  # noqa: F401 (DataError: the error train_qa reports)
+from feature_dataset import FeatureDataset
 
 REQUIRED_KEYS = ("id", "context", "question", "answers")
 FEATURE_KEYS = ("input_ids", "attention_mask", "start_positions", "end_positions")
@@ -135,17 +136,6 @@ def _context_offsets(encoded, index, context_id) -> list[tuple[int, int] | None]
     sequence_ids = encoded.sequence_ids(index)
     return [tuple(span) if sequence_ids[k] == context_id else None
             for k, span in enumerate(encoded["offset_mapping"][index])]
-
-
-class FeatureDataset(torch.utils.data.Dataset):
-    def __init__(self, tensors: dict):
-        self.tensors = tensors
-
-    def __len__(self):
-        return len(self.tensors["input_ids"])
-
-    def __getitem__(self, index):
-        return {key: value[index] for key, value in self.tensors.items()}
 
 
 def _chunks(rows):

@@ -2,6 +2,7 @@
 the data, the completion marker, and building into a sibling folder that is renamed into place (a
 crash never leaves a folder that looks complete)."""
 
+import argparse
 import json
 import os
 import shutil
@@ -72,3 +73,16 @@ def build_in_place(out: str, marker: dict, generate) -> bool:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
     return True
+
+
+def main(name: str, doc: str, make_assets, version, argv=None) -> int:
+    """The make_assets.py command line: --out DIR [--seed N]."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--out", required=True, help="folder to create (replaced if stale)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if make_assets(args.out, args.seed):
+        print(f"{name} assets written to {os.path.abspath(args.out)}")
+    else:
+        print(f"{name} assets in {os.path.abspath(args.out)} are up to date (version {version})")
+    return 0

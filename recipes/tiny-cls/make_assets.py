@@ -9,7 +9,6 @@ Everything is built in a sibling temp folder and renamed into place, so a crash 
 that looks complete.
 """
 
-import argparse
 import csv
 import os
 import random
@@ -102,15 +101,7 @@ def make_assets(out: str, seed: int = 0) -> bool:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="folder to create (replaced if stale)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if make_assets(args.out, args.seed):
-        print(f"tiny-cls assets written to {os.path.abspath(args.out)}")
-    else:
-        print(f"tiny-cls assets in {os.path.abspath(args.out)} are up to date (version {ASSETS_VERSION})")
-    return 0
+    return tiny_assets.main("tiny-cls", __doc__, make_assets, ASSETS_VERSION, argv)
 
 
 if __name__ == "__main__":

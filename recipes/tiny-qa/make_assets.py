@@ -7,7 +7,6 @@ same version and seed does nothing. Everything is built in a sibling temp folder
 place, so a crash never leaves a DIR that looks complete.
 """
 
-import argparse
 import os
 import random
 import sys
@@ -116,15 +115,7 @@ def make_assets(out: str, seed: int = 0) -> bool:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="folder to create (replaced if stale)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if make_assets(args.out, args.seed):
-        print(f"tiny-qa assets written to {os.path.abspath(args.out)}")
-    else:
-        print(f"tiny-qa assets in {os.path.abspath(args.out)} are up to date (version {ASSETS_VERSION})")
-    return 0
+    return tiny_assets.main("tiny-qa", __doc__, make_assets, ASSETS_VERSION, argv)
 
 
 if __name__ == "__main__":

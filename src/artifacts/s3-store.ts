@@ -59,6 +59,14 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
   const partSize = options.partSize ?? PART_SIZE;
   const uri = formatArtifactUri({ kind: 's3', bucket, prefix: options.prefix });
   const fullKey = (key: string) => (options.prefix ? `${options.prefix}/${checkedKey(key)}` : checkedKey(key));
+  const putJsonCommand = (key: string, value: unknown, condition: { IfMatch?: string; IfNoneMatch?: string } = {}) =>
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: fullKey(key),
+      Body: `${JSON.stringify(value, null, 2)}\n`,
+      ContentType: 'application/json',
+      ...condition,
+    });
   // getSignedUrl's generics do not take a union of commands; each call site passes one kind.
   const presign = (command: PutObjectCommand | UploadPartCommand | GetObjectCommand): Promise<string> =>
     getSignedUrl(client, command as PutObjectCommand, { expiresIn: PRESIGN_SECONDS });
@@ -171,14 +179,7 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
     },
 
     async putJson(key, value) {
-      await client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: fullKey(key),
-          Body: `${JSON.stringify(value, null, 2)}\n`,
-          ContentType: 'application/json',
-        }),
-      );
+      await client.send(putJsonCommand(key, value));
     },
 
     async getJson(key) {
@@ -191,15 +192,7 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
       // S3 conditional writes: If-Match the ETag read, or If-None-Match * while the object is absent.
       const condition = expected === null ? { IfNoneMatch: '*' } : { IfMatch: expected };
       try {
-        await client.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: fullKey(key),
-            Body: `${JSON.stringify(value, null, 2)}\n`,
-            ContentType: 'application/json',
-            ...condition,
-          }),
-        );
+        await client.send(putJsonCommand(key, value, condition));
         return true;
       } catch (err) {
         if (lostConditionalWrite(err)) return false;
