@@ -10,6 +10,8 @@ import type { SshTarget } from './ssh-session';
 /** How often `tail --pid` looks whether the job's process is still there. */
 const PID_CHECK_SECONDS = '0.2';
 const NEWLINE = 0x0a;
+/** A log "line" longer than this (a progress bar redrawn with \r for hours) is handed on in pieces, not held. */
+const MAX_LINE_BYTES = 1 << 20;
 
 /**
  * Prints the log from `offset` as it grows and ends soon after the job's process does; ends at once when
@@ -30,6 +32,7 @@ exec tail -c +${offset + 1} -F -s ${raw(PID_CHECK_SECONDS)} --pid="$pid" "$job/l
 
 export class JobStream {
   private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private lines: string[] = [];
   /** Offset after the last complete line received. */
   private offset: number;
@@ -91,12 +94,21 @@ export class JobStream {
     for (let at = chunk.indexOf(NEWLINE); at >= 0; at = chunk.indexOf(NEWLINE, start)) {
       const line = Buffer.concat([...this.pending, chunk.subarray(start, at)]);
       this.pending = [];
+      this.pendingBytes = 0;
       this.lines.push(line.toString('utf8'));
       this.offset += line.length + 1;
       start = at + 1;
     }
     if (start < chunk.length) {
       this.pending.push(chunk.subarray(start));
+      this.pendingBytes += chunk.length - start;
+    }
+    if (this.pendingBytes > MAX_LINE_BYTES) {
+      const piece = Buffer.concat(this.pending);
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.lines.push(piece.toString('utf8'));
+      this.offset += piece.length;
     }
     if (this.lines.length > 0) this.wake();
   }
