@@ -158,11 +158,7 @@ function suite(backend: Backend) {
 
     it('a lost compare-and-set reads again and decides again: not promoted when the other run is better', async () => {
       const [a, b] = await backend.open();
-      await a.putJsonIfUnchanged(
-        CURRENT_POINTER_KEY,
-        pointerFor('base', 50),
-        (await a.getVersionedJson(CURRENT_POINTER_KEY))?.version ?? null,
-      );
+      await seedPointer(a, 'base', 50);
       const racing = interleaved(a, async () => {
         const r = await promoteInStore(b, { workflowId: 'better', gate, value: 90, modelUri: 'file:///m/better/model/' }, now);
         assert.equal(r.promoted, true);
@@ -181,11 +177,7 @@ function suite(backend: Backend) {
 
     it('a lost compare-and-set reads again and decides again: promoted when it still beats the new current model', async () => {
       const [a, b] = await backend.open();
-      await a.putJsonIfUnchanged(
-        CURRENT_POINTER_KEY,
-        pointerFor('base', 50),
-        (await a.getVersionedJson(CURRENT_POINTER_KEY))?.version ?? null,
-      );
+      await seedPointer(a, 'base', 50);
       const racing = interleaved(a, async () => {
         await promoteInStore(b, { workflowId: 'other', gate, value: 60, modelUri: 'file:///m/other/model/' }, now);
       });
@@ -221,6 +213,12 @@ function suite(backend: Backend) {
       assert.deepEqual(await a.getJson(CURRENT_POINTER_KEY), { workflowId: 'x', value: 'high' });
     });
   });
+}
+
+/** Makes `workflowId` the current model with this score, over whatever pointer is there. */
+async function seedPointer(store: ArtifactStore, workflowId: string, value: number): Promise<void> {
+  const version = (await store.getVersionedJson(CURRENT_POINTER_KEY))?.version ?? null;
+  assert.ok(await store.putJsonIfUnchanged(CURRENT_POINTER_KEY, pointerFor(workflowId, value), version));
 }
 
 function pointerFor(workflowId: string, value: number) {

@@ -63,20 +63,25 @@ function storeBackedActivities(scores: Map<string, number> | number[], name = 'g
   return { activities, log, setBase: (uri: string) => (base = uri) };
 }
 
+/** A tiny-qa spec of this name gated on F1 >= 50, storing under `artifacts`. */
+function gatedSpec(name: string, artifacts: string) {
+  return {
+    name,
+    provider: 'local',
+    recipe: 'tiny-qa',
+    nodes: 2,
+    training: { maxSteps: 10 },
+    artifacts,
+    promote: { metric: 'f1', min: 50 },
+  };
+}
+
 describe('promotion gate in the run workflow', () => {
   it('promotes the first good run, keeps the pointer through a worse one, then promotes a better one', async () => {
     const root = await mkdtemp(join(tmpdir(), 'tuneforge-gated-'));
     roots.push(root);
     const base = formatArtifactUri({ kind: 'file', path: root });
-    const spec = {
-      name: 'gated',
-      provider: 'local',
-      recipe: 'tiny-qa',
-      nodes: 2,
-      training: { maxSteps: 10 },
-      artifacts: base,
-      promote: { metric: 'f1', min: 50 },
-    };
+    const spec = gatedSpec('gated', base);
     const scores = new Map<string, number>();
     const fake = storeBackedActivities(scores);
     fake.setBase(base);
@@ -155,15 +160,7 @@ describe('promotion gate in the run workflow', () => {
     const root = await mkdtemp(join(tmpdir(), 'tuneforge-gated-schedule-'));
     roots.push(root);
     const base = formatArtifactUri({ kind: 'file', path: root });
-    const spec = {
-      name: 'weekly',
-      provider: 'local',
-      recipe: 'tiny-qa',
-      nodes: 2,
-      training: { maxSteps: 10 },
-      artifacts: base,
-      promote: { metric: 'f1', min: 50 },
-    };
+    const spec = gatedSpec('weekly', base);
     const specPath = join(root, 'weekly.yaml');
     await writeFile(specPath, JSON.stringify(spec));
     const fake = storeBackedActivities([60, 55], 'weekly');
@@ -208,15 +205,7 @@ describe('promotion gate in the run workflow', () => {
     const root = await mkdtemp(join(tmpdir(), 'tuneforge-gated-cancel-'));
     roots.push(root);
     const base = formatArtifactUri({ kind: 'file', path: root });
-    const spec = {
-      name: 'gated',
-      provider: 'local',
-      recipe: 'tiny-qa',
-      nodes: 2,
-      training: { maxSteps: 10 },
-      artifacts: base,
-      promote: { metric: 'f1', min: 50 },
-    };
+    const spec = gatedSpec('gated', base);
     const workflowId = uniqueId('gated-cancel');
     const fake = storeBackedActivities(new Map([[workflowId, 80]]));
     fake.setBase(base);

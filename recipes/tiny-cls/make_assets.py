@@ -78,10 +78,6 @@ def marker_payload(seed: int) -> dict:
     return {"version": ASSETS_VERSION, "seed": seed}
 
 
-def is_up_to_date(out: str, seed: int) -> bool:
-    return tiny_assets.is_up_to_date(out, marker_payload(seed))
-
-
 def generate(staging: str, seed: int) -> None:
     from transformers.utils import logging as hf_logging
 
