@@ -41,7 +41,8 @@ if [ ! -x .tools/venv/bin/temporal ] || [ scripts/tools-requirements.txt -nt .to
   touch .tools/venv/.installed
 fi
 
-if [ ! -x .tools/recipe-venv/bin/python ] || [ recipes/tiny-qa/requirements.txt -nt .tools/recipe-venv/.installed ]; then
+if [ ! -x .tools/recipe-venv/bin/python ] || [ recipes/tiny-qa/requirements.txt -nt .tools/recipe-venv/.installed ] \
+  || [ recipes/tests/requirements.txt -nt .tools/recipe-venv/.installed ]; then
   log "installing the recipe test environment into .tools/recipe-venv"
   /usr/bin/python3.11 -m venv .tools/recipe-venv
   pip_quiet .tools/recipe-venv/bin/pip install -q --disable-pip-version-check -r recipes/tiny-qa/requirements.txt -r recipes/tests/requirements.txt
