@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
 # npm test: set up what is missing, start a Temporal dev server if none answers, run the Python recipe
-# tests, then the node:test suite (whose summary is the last thing printed).
+# tests, the chaos scenarios, then the node:test suite (whose summary is the last thing printed). Every
+# suite runs even when an earlier one failed; the exit status is non-zero if any failed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
 npx tsc -p tsconfig.test.json
+# The bench is compiled in CI too, so a change that breaks it fails here, not at the next bench run.
+npx tsc -p bench/tsconfig.json --noEmit
 bash scripts/temporal-dev.sh start
+# A test that sets no timeout of its own gets this one: a hang fails as that test instead of stalling CI.
+TEST_TIMEOUT_MS=${TUNEFORGE_TEST_TIMEOUT_MS:-900000}
+failed=()
 echo "== recipe tests (pytest)"
-.tools/recipe-venv/bin/python -m pytest -q -p no:cacheprovider recipes/tests
+.tools/recipe-venv/bin/python -m pytest -q -p no:cacheprovider recipes/tests || failed+=(pytest)
 files=("$@")
 if [ ${#files[@]} -eq 0 ]; then
   # The chaos scenarios that matter most (the whole suite: npm run test:chaos); its own dev server.
   echo "== chaos scenarios (test/chaos)"
-  node build-test/test/chaos/run-chaos.js --only '^(temporal-killed@distributed-train|worker-killed@(launchWorkers|teardown)|cancel@provisionMaster)$'
+  node build-test/test/chaos/run-chaos.js --only '^(temporal-killed@distributed-train|worker-killed@(launchWorkers|teardown)|cancel@provisionMaster)$' \
+    || failed+=(chaos)
   files=(build-test/test/*.test.js)
 fi
+if [ ${#failed[@]} -gt 0 ]; then echo "== failed so far: ${failed[*]} (node:test runs anyway)"; else echo "== pytest and chaos passed"; fi
 echo "== tuneforge tests (node:test)"
-node --test --test-concurrency=1 "${files[@]}"
+node --test --test-concurrency=1 --test-timeout="$TEST_TIMEOUT_MS" "${files[@]}" || failed+=(node:test)
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "failed suites: ${failed[*]}" >&2
+  exit 1
+fi

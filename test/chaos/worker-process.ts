@@ -33,6 +33,7 @@ export class ChaosWorker {
         TUNEFORGE_TASK_QUEUE: options.taskQueue,
         TUNEFORGE_TEST_LAB: options.labRoot,
         CHAOS_WORKFLOW_BUNDLE: options.bundlePath,
+        TUNEFORGE_REAPER: 'off',
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

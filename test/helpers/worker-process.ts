@@ -25,6 +25,9 @@ export async function startWorkerProcess(
       TUNEFORGE_TASK_QUEUE: taskQueue,
       TUNEFORGE_LOCAL_ROOT: TEST_LAB_ROOT,
       TUNEFORGE_POLL_MS: '500',
+      // The production reaper schedule outlives the test in the dev server's database and would sweep the
+      // shared test lab every 15 minutes mid-suite; a test of the reaper turns it back on.
+      TUNEFORGE_REAPER: 'off',
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
