@@ -92,7 +92,7 @@ describe('node watch', () => {
 });
 
 /** A RemoteShell whose probes of one node stall (past any deadline) or are refused, as scripted, then answer. */
-function flakyShell(node: string, script: Array<'stall' | 'refuse'>, stallMs: number): RemoteShell & { probes: number } {
+function flakyShell(node: string, script: Array<'stall' | 'refuse' | 'answer'>, stallMs: number): RemoteShell & { probes: number } {
   const real = createRemoteShell();
   const shell = {
     ...real,
@@ -150,9 +150,14 @@ describe('node watch with probes that stall or are refused', () => {
   });
 
   it('quick refusals count only once they span the window; an answer in between starts the count again', async () => {
-    const interrupted = flakyShell('worker-1', ['refuse', 'refuse'], 0);
+    // Two misses, an answer, then (once the first misses are older than the window) two more: counted
+    // across the answer they would be 4 misses over > 2 s, a loss; restarted, they are 2.
+    const interrupted = flakyShell('worker-1', ['refuse', 'refuse', 'answer', 'refuse', 'refuse'], 0);
     const interruptedWatch = new NodeWatch(testDeps({ remote: interrupted }), stalledCtx, nodes, undefined, policy);
-    assert.deepEqual(await rounds(interruptedWatch, 4), [[], [], [], []]);
+    const beforeAnswer = await rounds(interruptedWatch, 3);
+    await new Promise((resolve) => setTimeout(resolve, policy.minWindowMs));
+    assert.deepEqual([...beforeAnswer, ...(await rounds(interruptedWatch, 2))], [[], [], [], [], []]);
+    assert.equal(interrupted.probes, 5);
 
     const refusing = flakyShell('worker-1', Array<'refuse'>(100).fill('refuse'), 0);
     const watch = new NodeWatch(testDeps({ remote: refusing }), stalledCtx, nodes, undefined, policy);
