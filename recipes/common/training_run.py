@@ -220,6 +220,18 @@ class Task:
     eval_fields: tuple[str, ...]  # the task's eval_* score fields of the done event
 
 
+def mean_loss_model(model):
+    """Tell Trainer that the model's loss is a mean over its own batch (both tasks' heads: cross-entropy
+    with reduction='mean'). transformers 5.18 takes a forward with **kwargs for a model that sums its loss
+    over `num_items_in_batch`: it then multiplies each rank's loss by the number of ranks (with
+    average_tokens_across_devices) and skips dividing it by gradient_accumulation_steps. A mean loss came out
+    N times too high and trained at N times the learning rate under SGD-type optimizers. Setting
+    accepts_loss_kwargs (Trainer reads it before the forward signature) fixes both scalings;
+    average_tokens_across_devices=False alone would leave the gradient-accumulation one."""
+    model.accepts_loss_kwargs = False
+    return model
+
+
 def build_trainer(args, training_args, resumed_from, model_path, task: Task):
     """(trainer, progress callback, signal callback, evaluation set or None)."""
     from callbacks import ProgressCallback, SignalCallback
@@ -232,7 +244,7 @@ def build_trainer(args, training_args, resumed_from, model_path, task: Task):
         loaded = task.load(args, model_path)
     train_dataset, eval_set = task.featurize(args, loaded)
     trainer = Trainer(
-        model=loaded.model,
+        model=mean_loss_model(loaded.model),
         args=training_args,
         train_dataset=train_dataset,
         processing_class=loaded.tokenizer,
