@@ -1,6 +1,7 @@
 import pytest
 
 import cli
+import training_run
 
 BASE = ["--model_name_or_path", "org/m", "--output_dir", "out"]
 
@@ -122,8 +123,6 @@ def test_task_defaults_are_hugging_faces_examples(train_file):
 
 
 def test_any_training_arguments_field_reaches_the_trainer(train_file, tmp_path):
-    import training_run
-
     argv = BASE[:-1] + [str(tmp_path / "out"), "--train_file", train_file, "--learning_rate", "1e-4",
                         "--lr_scheduler_type", "cosine", "--optim=sgd", "--adam_beta2", "0.98",
                         "--logging_first_step", "--dataloader_drop_last=false", "--per-device-eval-batch-size", "3",
@@ -144,10 +143,18 @@ def test_any_training_arguments_field_reaches_the_trainer(train_file, tmp_path):
     assert built.per_device_train_batch_size == 8 and built.eval_strategy == "no" and built.disable_tqdm
 
 
+@pytest.mark.parametrize("name", [n for n in training_run.FORCED_TRAINING_ARGUMENTS
+                                  if n not in ("output_dir", "do_eval")])  # those two are the script's own
+def test_every_forced_name_is_refused_in_each_form(capsys, train_file, name):
+    for words in (["--" + name + "=x"], ["--" + name.replace("_", "-"), "x"]):
+        with pytest.raises(SystemExit):
+            cli.parse_args(BASE + ["--train_file", train_file] + words)
+        assert f"the trainer sets {name} itself" in capsys.readouterr().err
+
+
 def test_the_forced_names_are_training_arguments_fields():
     import dataclasses
 
-    import training_run
     from transformers import TrainingArguments
 
     fields = {field.name for field in dataclasses.fields(TrainingArguments)}
