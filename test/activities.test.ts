@@ -10,6 +10,16 @@ import { runArtifactsUri } from '../src/artifacts/artifact-uri';
 import { completeCheckpoints } from '../src/artifacts/stored-checkpoints';
 import { liveNodeProcesses, nodeProcessesOf, runStoreOf, testDeps, testProvider, TEST_ARTIFACTS_URI } from './helpers/local-lab';
 import { uniqueId } from './helpers/temporal';
+import { bf16KernelsOfFlags } from '../src/common/bf16';
+import { readFileSync } from 'node:fs';
+
+/** This machine's CPU flags: the local nodes run on it. */
+function cpuFlags(): string[] {
+  const line = readFileSync('/proc/cpuinfo', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('flags'));
+  return (line ?? '').split(':')[1]?.trim().split(/\s+/) ?? [];
+}
 
 const activities = createActivities(testDeps());
 const parsed = validateRunSpec({
@@ -112,6 +122,8 @@ describe('step activities on real local nodes', () => {
     assert.equal(a.steps, 3);
     assert.ok(a.samplesPerSecond > 0);
     assert.deepEqual(b, a);
+    // The probe ran on the master (a local node: this machine's CPU) and agrees with the CPU's flags.
+    assert.deepEqual(a.bf16, { requested: false, kernels: bf16KernelsOfFlags(cpuFlags()) });
   });
 
   it('distributed-train runs ranks on every node; a second call attaches to the finished job', async () => {

@@ -146,6 +146,19 @@ describe('tuneforge plan on other specs', () => {
     assert.ok(plan.notes.some((n) => /knows no CPU layout for m7i\.48xlarge/.test(n)));
   });
 
+  it('warns at plan time when bf16 is asked for on an instance type without AMX or AVX-512 BF16', () => {
+    const ice = presetWith('m6i', [
+      [/^ {2}instanceTypes: .*$/m, '  instanceTypes: [m6i.32xlarge]'],
+      [/^ {2}requireAmx: true$/m, '  requireAmx: false'],
+    ]);
+    const run = tuneforge('plan', ice);
+    assert.equal(run.code, EXIT.ok, run.stderr);
+    assert.match(run.stdout, /^ {2}- warning: training\.bf16 is true but m6i\.32xlarge has neither AMX nor AVX-512 BF16/m);
+    assert.ok(
+      planJson(PRESET).notes.includes('training.bf16 runs on AMX (r7iz.metal-16xl); the sanity run confirms the kernels'),
+    );
+  });
+
   it("plans a local run from this machine's lscpu, unbound, over loopback", { skip: HAS_LSCPU ? false : 'no lscpu here' }, () => {
     const plan = planJson(join(packageRoot(), 'examples/local-tiny.yaml'));
     assert.equal(plan.topology?.source, 'lscpu on this machine');

@@ -2,7 +2,7 @@
 // instead of a number where the nodes share one machine (a local cluster once printed 689%).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatSummary, scalingEfficiencyLine } from '../src/client/format';
+import { formatStatus, formatSummary, scalingEfficiencyLine } from '../src/client/format';
 import { validateRunSpec } from '../src/spec/validate';
 import type { RunSummary } from '../src/workflows/definitions';
 import { renderDetails } from '../src/workflows/run-details';
@@ -117,6 +117,33 @@ describe('the promotion gate in the run summary and details', () => {
       renderDetails({ ...progress, promotion }, undefined),
       /\| Promotion \| not promoted: f1 59\.00 does not beat the current model's 60\.00 \(run-0\) \|/,
     );
+  });
+});
+
+describe('bf16 kernels in the run summary and status', () => {
+  const withBf16 = (requested: boolean, kernels: 'amx' | 'avx512_bf16' | 'none' | 'unknown') => {
+    const base = summary('aws', {});
+    return { ...base, sanity: { ...base.sanity, bf16: { requested, kernels } } };
+  };
+
+  it('the summary names the kernels the sanity run found, under the sanity run', () => {
+    const lines = formatSummary(withBf16(true, 'amx')).split('\n');
+    const at = lines.findIndex((l) => l.startsWith('Sanity run:'));
+    assert.equal(lines[at + 1], 'bf16: AMX');
+    assert.ok(formatSummary(withBf16(true, 'avx512_bf16')).split('\n').includes('bf16: AVX-512 BF16'));
+  });
+
+  it('bf16 asked for and emulated is a warning; a summary from before the probe has no line', () => {
+    assert.match(formatSummary(withBf16(true, 'none')), /^warning: bf16 emulated: slow \(/m);
+    assert.doesNotMatch(formatSummary(withBf16(false, 'none')), /warning/);
+    assert.doesNotMatch(formatSummary(summary('aws', {})), /bf16/);
+  });
+
+  it('status shows it once the sanity run has probed', () => {
+    const progress = new StepTracker(validSpec()).snapshot();
+    assert.doesNotMatch(formatStatus({ workflowId: 'run-1', status: 'RUNNING', progress }), /bf16/);
+    const probed = { ...progress, bf16: { requested: true, kernels: 'none' as const } };
+    assert.match(formatStatus({ workflowId: 'run-1', status: 'RUNNING', progress: probed }), /^warning: bf16 emulated: slow/m);
   });
 });
 

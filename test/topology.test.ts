@@ -49,6 +49,7 @@ test('r7iz.metal-16xl: one Xeon Gold 6455B socket, 32 cores, 64 vCPUs, one NUMA 
     ranksPerNode: 1,
     threadsPerRank: 31,
     amx: true,
+    avx512Bf16: true,
   });
   // Bound to all 32 cores: the one its 31 OMP threads leave free runs the data loader and gloo.
   assert.deepEqual(autoMapping(topology), ['--map-by', 'ppr:1:numa:PE=32', '--bind-to', 'core']);
@@ -65,6 +66,7 @@ test('m7i.48xlarge: two 48-core sockets, 192 vCPUs, two NUMA nodes', () => {
     ranksPerNode: 2,
     threadsPerRank: 47,
     amx: true,
+    avx512Bf16: true,
   });
   assert.deepEqual(autoMapping(topology), ['--map-by', 'ppr:1:numa:PE=48', '--bind-to', 'core']);
 });
@@ -80,6 +82,7 @@ test('a 2-core VM without AMX gets one rank with one thread', () => {
     ranksPerNode: 1,
     threadsPerRank: 1,
     amx: false,
+    avx512Bf16: true, // Zen 4: native bf16 without AMX
   });
   assert.deepEqual(autoMapping(topology), ['--map-by', 'ppr:1:numa:PE=2', '--bind-to', 'core']);
 });

@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import { FailureType } from '../src/common/errors';
 import type { TrainInput, TrainResult } from '../src/activities/types';
 import { STEP_NAMES, WORKFLOW_TYPE } from '../src/common/names';
-import { progressQuery, type RunSummary } from '../src/workflows/definitions';
+import { progressQuery, type RunProgress, type RunSummary } from '../src/workflows/definitions';
 import { SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
 import {
   FAKE_SCORES,
@@ -89,6 +89,37 @@ describe('run workflow (fake activities)', () => {
       client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-cores'), args: [{ spec }] }),
     )) as RunSummary;
     assert.equal(summary.efficiency.nodesShareCpus, false);
+  });
+
+  it("carries the sanity run's bf16 kernels into the summary, the progress and run.json", async () => {
+    const bf16 = { requested: true, kernels: 'none' as const };
+    const base = fakeActivities().activities;
+    const { activities, log } = fakeActivities({ sanityRun: async (input) => ({ ...(await base.sanityRun(input)), bf16 }) });
+    const workflowId = uniqueId('logic-bf16');
+    const [summary, progress] = (await withWorker(activities, async ({ client, taskQueue }) => {
+      const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
+      return [await handle.result(), await handle.query(progressQuery)];
+    })) as [RunSummary, RunProgress];
+    assert.deepEqual(summary.sanity.bf16, bf16);
+    assert.deepEqual(progress.bf16, bf16);
+    assert.deepEqual((log.records[0] as { bf16?: unknown }).bf16, bf16);
+  });
+
+  it('a run that fails after the sanity run still records its bf16 kernels in run.json', async () => {
+    const bf16 = { requested: true, kernels: 'amx' as const };
+    const base = fakeActivities().activities;
+    const { activities, log } = fakeActivities({
+      sanityRun: async (input) => ({ ...(await base.sanityRun(input)), bf16 }),
+      distributedTrain: failingWith(FailureType.TrainingFailed),
+    });
+    await withWorker(activities, async ({ client, taskQueue }) => {
+      await assert.rejects(
+        client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('logic-bf16-fail'), args: [{ spec }] }),
+      );
+    });
+    const record = log.records[0] as { outcome?: string; bf16?: unknown };
+    assert.equal(record.outcome, 'failed');
+    assert.deepEqual(record.bf16, bf16);
   });
 
   it('refuses an invalid spec before any activity runs', async () => {

@@ -1,7 +1,10 @@
-"""Command lines of train_qa.py, train_cls.py and check_data.py. Imports nothing heavy so bad arguments
-fail in milliseconds."""
+"""Command lines of train_qa.py, train_cls.py and check_data.py. The scripts' own arguments are parsed
+without importing anything heavy, so bad ones fail in milliseconds; any other `--name` must be a field of
+`transformers.TrainingArguments` and is parsed as HfArgumentParser parses it (transformers is imported only
+then)."""
 
 import argparse
+import difflib
 import os
 import re
 
@@ -94,7 +97,11 @@ def check_data_source(parser, args, task: str, files_must_exist: bool = True) ->
 
 def build_parser(task: str = QA) -> argparse.ArgumentParser:
     what = "extractive QA (SQuAD format)" if task == QA else "text classification"
-    p = argparse.ArgumentParser(description=f"Fine-tune a model for {what} on CPU.")
+    # No abbreviations: `--seed` must not be taken for a prefix of another name, and a misspelt script
+    # argument must reach the TrainingArguments check (which names the nearest valid name).
+    p = argparse.ArgumentParser(description=f"Fine-tune a model for {what} on CPU. Also takes any "
+                                            "transformers.TrainingArguments field as --name value.",
+                                allow_abbrev=False)
     p.add_argument("--model_name_or_path", required=True)
     p.add_argument("--model_revision", help="branch, tag or commit of a hub model (and tokenizer)")
     p.add_argument("--tokenizer_name", help="default: --model_name_or_path")
@@ -104,7 +111,8 @@ def build_parser(task: str = QA) -> argparse.ArgumentParser:
     p.add_argument("--num_train_epochs", type=_positive_float, default=1.0)
     p.add_argument("--per_device_train_batch_size", type=_positive_int, default=8)
     p.add_argument("--gradient_accumulation_steps", type=_positive_int, default=1)
-    p.add_argument("--learning_rate", type=_positive_float, default=5e-5)
+    # Hugging Face's examples: run_qa 3e-5, run_glue 2e-5.
+    p.add_argument("--learning_rate", type=_positive_float, default=3e-5 if task == QA else 2e-5)
     p.add_argument("--weight_decay", type=_non_negative_float, default=0.0)
     p.add_argument("--warmup_steps", type=_non_negative_int, default=0)
     p.add_argument("--save_steps", type=_positive_int, default=500)
@@ -138,10 +146,47 @@ def _check(parser, args, task: str) -> None:
         parser.error(f"--output_dir {args.output_dir} exists and is not a folder")
 
 
+def _option_name(word: str) -> str | None:
+    """`--name=v` / `--name` -> `--name`; None for a value (negative numbers included)."""
+    if not word.startswith("-") or re.match(r"^-\.?\d", word):
+        return None
+    return word.split("=", 1)[0]
+
+
+def parse_training_arguments(parser, rest: list[str]) -> dict:
+    """The TrainingArguments fields named in `rest` (what the script's own parser left) with their parsed
+    values. A forced name, an unknown name or a bad value fails as `parser` fails (exit 2)."""
+    from training_run import FORCED_TRAINING_ARGUMENTS
+    from transformers import HfArgumentParser, TrainingArguments
+
+    hf_parser = HfArgumentParser(TrainingArguments, add_help=False, allow_abbrev=False)
+    hf_parser.error = parser.error  # one program name and usage line in every message
+    dest_of = {option: action.dest for action in hf_parser._actions for option in action.option_strings}
+    known = sorted({option for action in parser._actions for option in action.option_strings} | set(dest_of))
+    given = []
+    for word in rest:
+        option = _option_name(word)
+        if option is None:
+            continue
+        if option not in dest_of:
+            near = difflib.get_close_matches(option, known, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            parser.error(f"unrecognized argument {option}: neither an argument of this script nor a "
+                         f"transformers.TrainingArguments field{hint}")
+        if dest_of[option] in FORCED_TRAINING_ARGUMENTS:
+            parser.error(f"{option}: the trainer sets {dest_of[option]} itself (see FORCED_TRAINING_ARGUMENTS "
+                         "in training_run.py)")
+        given.append(dest_of[option])
+    parsed = hf_parser.parse_args(rest)
+    return {name: getattr(parsed, name) for name in given}
+
+
 def parse_args(argv=None, task: str = QA) -> argparse.Namespace:
+    """The script's arguments, plus `training_arguments`: the other TrainingArguments fields given."""
     parser = build_parser(task)
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
     _check(parser, args, task)
+    args.training_arguments = parse_training_arguments(parser, rest) if rest else {}
     if args.tokenizer_name is None:
         args.tokenizer_name = args.model_name_or_path
     return args

@@ -19,6 +19,28 @@ EVAL_RESULTS = "eval_results.json"
 # the run instead of retrying it).
 EXIT_DATA = 65
 
+# TrainingArguments fields the trainer sets itself; naming one on the command line is an error (the
+# orchestrator's MANAGED_ARGS refuses them in extraArgs). The other fields pass through (cli.py).
+FORCED_TRAINING_ARGUMENTS = (
+    "use_cpu",  # CPU clusters: never look for an accelerator
+    "ddp_backend",  # gloo exactly when launched with several ranks (a backend for 1 process breaks accelerate)
+    # Checkpoints at save_steps and on signals; one progress line per logged step; evaluation runs once after
+    # training (the task scores it), so no evaluation during training.
+    "save_strategy",
+    "logging_strategy",
+    "eval_strategy",
+    # stdout carries progress lines only: no trackers, no progress bars.
+    "report_to",
+    "disable_tqdm",
+    # The loss fix (see mean_loss_model): the heads return a mean loss, the same on 1 and N ranks.
+    "average_tokens_across_devices",
+    # Owned by the script's own arguments: the run's folder, --do_eval, and --resume (the checkpoint every
+    # rank agrees on, agree_on_checkpoint).
+    "output_dir",
+    "do_eval",
+    "resume_from_checkpoint",
+)
+
 
 def launched_world_size() -> int:
     """World size announced by the launcher (mpirun, torchrun, Intel MPI), 1 when run directly."""
@@ -29,10 +51,11 @@ def launched_world_size() -> int:
 
 
 def build_training_args(args):
-    """Also sets up torch.distributed (gloo) when launched with several ranks."""
+    """The script's arguments, then the other TrainingArguments fields given (args.training_arguments), then
+    the forced ones. Also sets up torch.distributed (gloo) when launched with several ranks."""
     from transformers import TrainingArguments
 
-    return TrainingArguments(
+    from_script = dict(
         output_dir=args.output_dir,
         max_steps=args.max_steps,
         num_train_epochs=args.num_train_epochs,
@@ -42,23 +65,31 @@ def build_training_args(args):
         learning_rate=args.learning_rate,
         weight_decay=args.weight_decay,
         warmup_steps=args.warmup_steps,
-        save_strategy="steps",
         save_steps=args.save_steps,
         save_total_limit=args.save_total_limit,
-        logging_strategy="steps",
         logging_steps=args.logging_steps,
-        eval_strategy="no",
         do_eval=args.do_eval,
         seed=args.seed,
         bf16=args.bf16,
+        # QA and sequence-classification heads use every parameter; True costs a graph walk per step.
+        ddp_find_unused_parameters=False,
+    )
+    forced = dict(
         use_cpu=True,
         # Naming a backend for a single process makes accelerate expect a process group.
         ddp_backend="gloo" if launched_world_size() > 1 else None,
-        # QA and sequence-classification heads use every parameter; True costs a graph walk per step.
-        ddp_find_unused_parameters=False,
+        save_strategy="steps",
+        logging_strategy="steps",
+        eval_strategy="no",
         report_to="none",
         disable_tqdm=True,
+        average_tokens_across_devices=False,
+        output_dir=args.output_dir,
+        do_eval=args.do_eval,
+        resume_from_checkpoint=None,
     )
+    assert set(forced) == set(FORCED_TRAINING_ARGUMENTS)
+    return TrainingArguments(**{**from_script, **getattr(args, "training_arguments", {}), **forced})
 
 
 def agree_on_checkpoint(args, program: str = "train_qa") -> str | None:
@@ -189,6 +220,18 @@ class Task:
     eval_fields: tuple[str, ...]  # the task's eval_* score fields of the done event
 
 
+def mean_loss_model(model):
+    """Tell Trainer that the model's loss is a mean over its own batch (both tasks' heads: cross-entropy
+    with reduction='mean'). transformers 5.18 takes a forward with **kwargs for a model that sums its loss
+    over `num_items_in_batch`: it then multiplies each rank's loss by the number of ranks (with
+    average_tokens_across_devices) and skips dividing it by gradient_accumulation_steps. A mean loss came out
+    N times too high and trained at N times the learning rate under SGD-type optimizers. Setting
+    accepts_loss_kwargs (Trainer reads it before the forward signature) fixes both scalings;
+    average_tokens_across_devices=False alone would leave the gradient-accumulation one."""
+    model.accepts_loss_kwargs = False
+    return model
+
+
 def build_trainer(args, training_args, resumed_from, model_path, task: Task):
     """(trainer, progress callback, signal callback, evaluation set or None)."""
     from callbacks import ProgressCallback, SignalCallback
@@ -201,7 +244,7 @@ def build_trainer(args, training_args, resumed_from, model_path, task: Task):
         loaded = task.load(args, model_path)
     train_dataset, eval_set = task.featurize(args, loaded)
     trainer = Trainer(
-        model=loaded.model,
+        model=mean_loss_model(loaded.model),
         args=training_args,
         train_dataset=train_dataset,
         processing_class=loaded.tokenizer,

@@ -1,6 +1,7 @@
 import pytest
 
 import cli
+import training_run
 
 BASE = ["--model_name_or_path", "org/m", "--output_dir", "out"]
 
@@ -111,3 +112,72 @@ def test_a_data_file_of_another_type_is_refused(capsys, tmp_path):
     with pytest.raises(SystemExit):
         cli.parse_args(BASE + ["--train_file", str(tmp_path / "train.tsv")])
     assert "expected a .jsonl, .json or .csv file" in capsys.readouterr().err
+
+
+def test_task_defaults_are_hugging_faces_examples(train_file):
+    qa = cli.parse_args(BASE + ["--train_file", train_file])
+    cls = cli.parse_args(BASE + ["--train_file", train_file], cli.CLS)
+    assert (qa.learning_rate, qa.max_seq_length, qa.doc_stride) == (3e-5, 384, 128)  # run_qa
+    assert (cls.learning_rate, cls.max_seq_length) == (2e-5, 128)  # run_glue
+    assert qa.training_arguments == {} and cls.training_arguments == {}
+
+
+def test_any_training_arguments_field_reaches_the_trainer(train_file, tmp_path):
+    argv = BASE[:-1] + [str(tmp_path / "out"), "--train_file", train_file, "--learning_rate", "1e-4",
+                        "--lr_scheduler_type", "cosine", "--optim=sgd", "--adam_beta2", "0.98",
+                        "--logging_first_step", "--dataloader_drop_last=false", "--per-device-eval-batch-size", "3",
+                        "--no_dataloader_pin_memory", "--max_grad_norm=0", "--label_smoothing_factor", "0.1",
+                        "--eval_steps", "-1"]
+    args = cli.parse_args(argv, cli.CLS)
+    assert set(args.training_arguments) == {
+        "lr_scheduler_type", "optim", "adam_beta2", "logging_first_step", "dataloader_drop_last",
+        "per_device_eval_batch_size", "dataloader_pin_memory", "max_grad_norm", "label_smoothing_factor", "eval_steps"}
+    built = training_run.build_training_args(args)
+    assert (built.lr_scheduler_type, built.optim) == ("cosine", "sgd")
+    assert (built.adam_beta2, built.max_grad_norm, built.label_smoothing_factor) == (0.98, 0.0, 0.1)
+    assert built.logging_first_step is True and built.dataloader_drop_last is False
+    assert built.dataloader_pin_memory is False and built.per_device_eval_batch_size == 3
+    # The script's own arguments and the forced values are still there.
+    assert built.learning_rate == 1e-4 and built.output_dir == str(tmp_path / "out")
+    assert built.use_cpu and built.report_to == [] and not built.average_tokens_across_devices
+    assert built.per_device_train_batch_size == 8 and built.eval_strategy == "no" and built.disable_tqdm
+
+
+@pytest.mark.parametrize("name", [n for n in training_run.FORCED_TRAINING_ARGUMENTS
+                                  if n not in ("output_dir", "do_eval")])  # those two are the script's own
+def test_every_forced_name_is_refused_in_each_form(capsys, train_file, name):
+    for words in (["--" + name + "=x"], ["--" + name.replace("_", "-"), "x"]):
+        with pytest.raises(SystemExit):
+            cli.parse_args(BASE + ["--train_file", train_file] + words)
+        assert f"the trainer sets {name} itself" in capsys.readouterr().err
+
+
+def test_the_forced_names_are_training_arguments_fields():
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    fields = {field.name for field in dataclasses.fields(TrainingArguments)}
+    assert set(training_run.FORCED_TRAINING_ARGUMENTS) <= fields
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--report_to", "wandb"], "--report_to: the trainer sets report_to itself"),
+    (["--use_cpu=false"], "--use_cpu: the trainer sets use_cpu itself"),
+    (["--average-tokens-across-devices"], "the trainer sets average_tokens_across_devices itself"),
+    (["--save_strategy", "epoch"], "the trainer sets save_strategy itself"),
+    (["--resume_from_checkpoint", "x"], "the trainer sets resume_from_checkpoint itself"),
+    (["--learning_rat", "1e-4"], "unrecognized argument --learning_rat: neither an argument of this script nor a "
+                                 "transformers.TrainingArguments field (did you mean --learning_rate?)"),
+    (["--lr_scheduler", "cosine"], "(did you mean --lr_scheduler_type?)"),
+    (["--no_such_thing"], "unrecognized argument --no_such_thing"),
+    (["--adam_beta2", "high"], "argument --adam_beta2/--adam-beta2: invalid float value: 'high'"),
+    (["--optim", "nonsense"], "argument --optim: invalid choice"),
+    (["--optim", "sgd", "stray"], "unrecognized arguments: stray"),
+])
+def test_forced_unknown_and_bad_training_arguments_are_refused(capsys, train_file, extra, message):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_args(BASE + ["--train_file", train_file] + extra, cli.CLS)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "usage: " in err

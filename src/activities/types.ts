@@ -1,5 +1,6 @@
 // Inputs and results of the step activities: JSON-plain records that cross Temporal payloads.
 import type { CpuTopology } from '../cluster/topology';
+import type { Bf16Record } from '../common/bf16';
 import type { CheckedInputs } from '../data/check-inputs';
 import type { RunMetrics, TrainingProgress } from '../recipes/progress';
 import type { ClusterInfo, ImageRecord, NodeRecord } from '../providers/provider';
@@ -43,6 +44,8 @@ export interface SanityResult {
   samplesPerSecond: number;
   firstLoss: number | null;
   finalLoss: number | null;
+  /** The kernels bf16 really ran on (the master's probe); absent in runs recorded before it. */
+  bf16?: Bf16Record;
 }
 
 export interface TrainInput extends RunContext {

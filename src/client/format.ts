@@ -2,6 +2,7 @@
 import { formatBytes } from './commands/artifacts';
 import type { RunStatus } from './commands/status';
 import type { EvalScores } from '../activities/types';
+import { bf16Line } from '../common/bf16';
 import { scoreRows, scoreText } from '../common/score-text';
 import { promotionLine } from '../common/promotion';
 import type { EvaluationProgress, RunProgress, RunSummary } from '../workflows/definitions';
@@ -15,6 +16,7 @@ export function formatSummary(summary: RunSummary): string {
     ...summary.steps.map((s) => `${s.name.padEnd(20)} ${s.seconds.toFixed(1).padStart(7)}  ${s.note ?? ''}`),
     '',
     `Sanity run:          ${summary.sanity.steps} steps, ${summary.sanity.samplesPerSecond.toFixed(1)} samples/s on one node`,
+    ...(summary.sanity.bf16 ? [bf16Line(summary.sanity.bf16)] : []),
     `Distributed run:     ${t.globalStep} steps on ${t.worldSize} ranks, ${t.samplesPerSecond.toFixed(1)} samples/s, ${t.runtimeSeconds.toFixed(1)} s`,
     `Training loss:       first ${fmt(t.firstLoss)}, last ${fmt(t.finalLoss)}${t.evalLoss === null ? '' : `, eval ${fmt(t.evalLoss)}`}`,
     ...evaluationLines(t.eval),
@@ -63,6 +65,7 @@ export function formatStatus(status: RunStatus): string {
   if (p.training) lines.push(`training: step ${p.training.step}/${p.training.maxSteps}, loss ${fmt(p.training.loss)}`);
   if (p.evaluation) lines.push(`evaluation: ${evaluationStatus(p.evaluation, p.stage)}`);
   if (p.promotion) lines.push(`promotion: ${promotionLine(p.promotion)}`);
+  if (p.bf16) lines.push(bf16Line(p.bf16));
   return lines.join('\n');
 }
 

@@ -51,3 +51,23 @@ export function knownTopology(instanceType: string): CpuTopology | undefined {
 export function knownInstanceTypes(): string[] {
   return Object.keys(SHAPES);
 }
+
+/**
+ * bf16 kernels by instance family (the part before the dot), from the CPU generation AWS lists for it:
+ * Sapphire/Emerald/Granite Rapids have AMX; AMD Zen 4 and 5 have AVX-512 BF16 but no AMX; Ice Lake,
+ * Cascade Lake, Skylake and AMD Zen 2/3 have neither. Plans only: the run's sanity run probes the real kernels.
+ */
+const BF16_FAMILIES = {
+  amx: 'm7i m7i-flex c7i c7i-flex r7i r7iz i7i i7ie u7i m8i c8i r8i',
+  avx512_bf16: 'm7a c7a r7a hpc7a m8a c8a r8a',
+  none:
+    'm6i m6id m6in m6idn c6i c6id c6in r6i r6id r6in r6idn i4i x2idn x2iedn m5 m5d m5n m5dn m5zn c5 c5d c5n ' +
+    'r5 r5d r5n r5dn z1d m6a c6a r6a hpc6a m5a m5ad c5a c5ad r5a r5ad',
+} as const;
+
+/** The bf16 kernels an instance type's family has, or undefined when tuneforge does not know the family. */
+export function knownBf16Kernels(instanceType: string): keyof typeof BF16_FAMILIES | undefined {
+  const family = instanceType.split('.')[0] ?? '';
+  const kinds = Object.keys(BF16_FAMILIES) as Array<keyof typeof BF16_FAMILIES>;
+  return kinds.find((kind) => BF16_FAMILIES[kind].split(' ').includes(family));
+}

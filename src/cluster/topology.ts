@@ -25,6 +25,8 @@ export interface CpuTopology {
   threadsPerRank: number;
   /** The CPU lists all of amx_bf16, amx_tile and amx_int8. */
   amx: boolean;
+  /** The CPU lists avx512_bf16 (native bf16 dot products without AMX, e.g. AMD Zen 4, Cooper Lake). */
+  avx512Bf16: boolean;
 }
 
 interface CpuRow {
@@ -74,6 +76,7 @@ export function parseLscpu(output: string): CpuTopology {
     ranksPerNode: coresByNode.size,
     threadsPerRank: Math.max(1, fewestCoresPerNode - 1),
     amx: AMX_FLAGS.every((flag) => flags.includes(flag)),
+    avx512Bf16: flags.includes('avx512_bf16'),
   };
 }
 

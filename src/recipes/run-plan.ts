@@ -11,6 +11,7 @@ import type { ModelSource } from '../spec/inputs';
 import { distributedTrainArgs, hostfileLines, mpirunArgs, placement, sanityCommand } from './launch-command';
 import { runInputs } from '../spec/expand-inputs';
 import { hubIds, recipeFor } from './recipe';
+import { bf16Notes } from './bf16-plan';
 
 /** A CPU layout and where it came from (a known table, or lscpu on this machine). */
 export type PlanTopology = CpuTopology & { source: string };
@@ -159,6 +160,7 @@ function planNotes(spec: RunSpec, instanceType: string, fallbacks: string[], top
       'data files and a model folder or URI are checked and hashed by the worker before launch, then copied to every node (tuneforge/inputs/ links into tuneforge/data/<sha256>/ and tuneforge/models/)',
     );
   }
+  notes.push(...bf16Notes(spec, instanceType, topology));
   notes.push(`${MASTER_ADDRESS_PLACEHOLDER} is the master's private address, known once it runs`);
   return notes;
 }

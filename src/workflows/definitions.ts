@@ -11,6 +11,7 @@ import type {
   TeardownResult,
   TrainResult,
 } from '../activities/types';
+import type { Bf16Record } from '../common/bf16';
 import type { PromotionRecord } from '../common/promotion';
 import type { TrainingProgress } from '../recipes/progress';
 import type { MeteredNode } from './spend';
@@ -56,6 +57,8 @@ export interface RunProgress {
   spend?: { usd: number; budgetUsd: number | null };
   /** What the promotion gate decided, once it has (runs with `promote` only). */
   promotion?: PromotionRecord;
+  /** The kernels bf16 really ran on, once the sanity run has probed them. */
+  bf16?: Bf16Record;
   error?: string;
 }
 

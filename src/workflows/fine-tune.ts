@@ -321,6 +321,7 @@ async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTrack
   const sanity = await tracker.run('sanity-run', () =>
     steps.sanity.sanityRun.executeWithOptions({ summary: `sanity-run on ${master.name}` }, [{ ...ctx, master, cpu }]),
   );
+  tracker.setBf16(sanity.bf16);
   checkBudget(spend, tracker, 'distributed-train');
   return { provisioned, image, sanity, nodes };
 }

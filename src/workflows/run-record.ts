@@ -53,6 +53,7 @@ export async function recordRun(ctx: RunContext, input: RunRecordInput): Promise
         }
       : null,
     training: t ?? null,
+    bf16: progress.bf16 ?? outcome?.sanity.bf16 ?? null,
     metrics: t ? scoresOf(t) : null,
     promotion: outcome?.promotion ?? null,
     lossCurve: outcome?.delivered.lossCurve ?? [],

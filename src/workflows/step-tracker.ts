@@ -2,6 +2,7 @@
 import type { ProgressUpdate } from '../activities/deps';
 import type { EvalScores, NodeRecord } from '../activities/types';
 import { failureText } from '../common/failure-summary';
+import type { Bf16Record } from '../common/bf16';
 import type { PromotionRecord } from '../common/promotion';
 import { STEP_NAMES, type StepName } from '../common/names';
 import { runInputs } from '../spec/expand-inputs';
@@ -99,6 +100,12 @@ export class StepTracker {
 
   setEvaluation(scores: EvalScores | null): void {
     this.progress.evaluation = { enabled: this.progress.evaluation?.enabled ?? scores !== null, scores };
+    this.changed();
+  }
+
+  setBf16(bf16: Bf16Record | undefined): void {
+    if (!bf16) return;
+    this.progress.bf16 = bf16;
     this.changed();
   }
 

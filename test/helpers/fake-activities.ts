@@ -52,6 +52,7 @@ export const TWO_CORES: CpuTopology = {
   ranksPerNode: 1,
   threadsPerRank: 1,
   amx: false,
+  avx512Bf16: false,
 };
 
 /** The activities a successful run schedules, in order. */
