@@ -5,8 +5,11 @@ import { parseArtifactUri } from '../artifacts/artifact-uri';
 import { promote, promoteProblems } from './promote';
 import { inputsProblems } from './expand-inputs';
 import { dataInput, modelInput, RECIPES, taskInput } from './inputs';
+import { TRAINER_ARGUMENT_NAMES } from './training-argument-names';
+import { taskOf, TRAINING_DEFAULTS, tunedValue } from './trainer-values';
 
 export { RECIPES, TASKS, type RecipeName, type TaskName } from './inputs';
+import type { RecipeName, TaskName } from './inputs';
 
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const ARG_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
@@ -42,8 +45,18 @@ const MANAGED_ARGS: Readonly<Record<string, string>> = {
   text_column: 'set by data.columns.text',
   text_pair_column: 'set by data.columns.textPair',
   label_column: 'set by data.columns.label',
-  max_seq_length: 'set by the recipe',
-  doc_stride: 'set by the recipe',
+  max_seq_length: 'set by training.maxSeqLength',
+  doc_stride: 'set by training.docStride (question-answering only)',
+  // Fixed by the trainer (FORCED_TRAINING_ARGUMENTS in recipes/common/training_run.py):
+  use_cpu: 'the nodes are CPU machines: the trainer always runs on the CPU',
+  ddp_backend: 'the trainer picks the CPU backend that mpirun and torch.distributed use across the nodes',
+  save_strategy: 'checkpoints are saved every training.saveSteps steps: recovery resumes from them',
+  logging_strategy: 'the run reads progress from a log line per step',
+  eval_strategy: 'evaluation runs once after training (training.evaluate)',
+  report_to: 'progress goes to tuneforge (the Web UI, summary and run.json), not to an external tracker',
+  disable_tqdm: 'the trainer turns progress bars off: the run reads its own progress lines',
+  average_tokens_across_devices:
+    'the trainer sets it so that 1 rank and N ranks report and backpropagate the same mean loss',
 };
 // A value that begins with "-" would be read as another option by the trainer's parser.
 const argValue = z.union([
@@ -58,24 +71,29 @@ const argValue = z.union([
 const training = z
   .strictObject({
     maxSteps: positiveInt.max(10_000_000).optional(),
+    /** Tokens per example (QA: per window); the task's default, or the preset's, when not written. */
+    maxSeqLength: z.number().int().min(16).max(8192).optional(),
+    /** QA only: tokens each window of a long context shares with the next; less than maxSeqLength. */
+    docStride: z.number().int().min(1).max(8191).optional(),
     epochs: z.number().positive().max(1000).optional(),
-    perDeviceBatchSize: positiveInt.max(4096).default(8),
-    gradientAccumulationSteps: positiveInt.max(1024).default(1),
+    perDeviceBatchSize: positiveInt.max(4096).default(TRAINING_DEFAULTS.perDeviceBatchSize),
+    gradientAccumulationSteps: positiveInt.max(1024).default(TRAINING_DEFAULTS.gradientAccumulationSteps),
     learningRate: z.number().positive().max(1).optional(),
-    saveSteps: positiveInt.default(20),
-    saveTotalLimit: positiveInt.max(100).default(2),
-    seed: z.number().int().min(0).default(42),
-    bf16: z.boolean().default(false),
+    saveSteps: positiveInt.default(TRAINING_DEFAULTS.saveSteps),
+    saveTotalLimit: positiveInt.max(100).default(TRAINING_DEFAULTS.saveTotalLimit),
+    seed: z.number().int().min(0).default(TRAINING_DEFAULTS.seed),
+    bf16: z.boolean().default(TRAINING_DEFAULTS.bf16),
     /** Score the model on the validation split after training (SQuAD exact match and F1). */
-    evaluate: z.boolean().default(true),
+    evaluate: z.boolean().default(TRAINING_DEFAULTS.evaluate),
     ranksPerNode: z.union([z.literal('auto'), positiveInt.max(64)]).default('auto'),
     threadsPerRank: z.union([z.literal('auto'), positiveInt.max(512)]).default('auto'),
     timeoutMinutes: positiveInt.max(7 * 24 * 60).default(360),
     extraArgs: z
       .record(z.string().regex(ARG_NAME_PATTERN, 'argument names are lowercase letters, digits and _'), argValue)
       .superRefine((args, ctx) => {
-        for (const name of Object.keys(args).filter((n) => Object.hasOwn(MANAGED_ARGS, n))) {
-          ctx.addIssue({ code: 'custom', path: [name], message: MANAGED_ARGS[name] ?? '', input: args[name] });
+        for (const [name, value] of Object.entries(args)) {
+          const message = Object.hasOwn(MANAGED_ARGS, name) ? MANAGED_ARGS[name] : unknownArgumentMessage(name);
+          if (message) ctx.addIssue({ code: 'custom', path: [name], message, input: value });
         }
       })
       .default({}),
@@ -202,7 +220,62 @@ export const runSpecSchema = z
       });
     }
     for (const problem of inputsProblems(spec)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of windowProblems(spec)) ctx.addIssue({ code: 'custom', ...problem });
   });
+
+/** Edit distance between two names, for "did you mean". */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row.push(Math.min((previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost));
+    }
+    previous = row;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** A name neither TrainingArguments nor the trainer scripts know: refused before anything launches. */
+function unknownArgumentMessage(name: string): string | undefined {
+  if (TRAINER_ARGUMENT_NAMES.includes(name)) return undefined;
+  let best: { name: string; distance: number } | undefined;
+  for (const known of TRAINER_ARGUMENT_NAMES) {
+    const distance = editDistance(name, known);
+    if (!best || distance < best.distance) best = { name: known, distance };
+  }
+  // Beyond a third of the name the nearest name is a guess, not a typo.
+  const near = best && best.distance <= Math.max(2, Math.ceil(name.length / 3)) ? `; did you mean ${best.name}?` : '';
+  return `unknown trainer argument "${name}"${near}`;
+}
+
+interface WindowSource {
+  task?: TaskName | undefined;
+  recipe?: RecipeName | undefined;
+  training: { maxSeqLength?: number | undefined; docStride?: number | undefined };
+}
+
+/** docStride only where contexts are split into windows (QA), and smaller than the window it strides. */
+function windowProblems(spec: WindowSource): Array<{ path: string[]; message: string; input?: unknown }> {
+  const { docStride } = spec.training;
+  if (taskOf(spec) !== 'question-answering') {
+    return docStride === undefined
+      ? []
+      : [{ path: ['training', 'docStride'], message: 'applies to question-answering only', input: docStride }];
+  }
+  const length = tunedValue(spec, 'maxSeqLength');
+  const stride = tunedValue(spec, 'docStride');
+  if (!length || !stride || stride.value < length.value) return [];
+  const field = stride.from === 'spec' ? 'docStride' : 'maxSeqLength';
+  return [
+    {
+      path: ['training', field],
+      message: `docStride (${stride.value}, ${stride.from}) must be less than maxSeqLength (${length.value}, ${length.from})`,
+      input: spec.training[field],
+    },
+  ];
+}
 
 export type RunSpecInput = z.input<typeof runSpecSchema>;
 export type RunSpec = z.output<typeof runSpecSchema>;

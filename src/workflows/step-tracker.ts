@@ -4,7 +4,7 @@ import type { EvalScores, NodeRecord } from '../activities/types';
 import { failureText } from '../common/failure-summary';
 import type { PromotionRecord } from '../common/promotion';
 import { STEP_NAMES, type StepName } from '../common/names';
-import { runInputs } from '../spec/expand-inputs';
+import { runTitle } from '../spec/expand-inputs';
 import type { RunSpec } from '../spec/schema';
 import type { RunProgress, StepProgress } from './definitions';
 
@@ -20,7 +20,7 @@ export class StepTracker {
     this.progress = restored ?? {
       runName: spec.name,
       provider: spec.provider,
-      recipe: runInputs(spec).recipe,
+      recipe: runTitle(spec),
       stage: 'starting',
       steps: STEP_NAMES.map((name) => ({ name, status: 'pending' })),
       nodes: [],
