@@ -171,7 +171,7 @@ describe('tuneforge plan on other specs', () => {
     );
     const plan = planJson(path);
     assert.equal(plan.recipe, 'text-classification of distilbert/distilbert-base-uncased');
-    assert.equal(plan.preset, false);
+    assert.equal(plan.preset, null);
     assert.ok(hasPair(plan.trainerArgs, '--learning_rate', '0.00002') && hasPair(plan.trainerArgs, '--max_seq_length', '128'));
     assert.ok(!(plan.mpirun ?? '').includes('HF_HUB_OFFLINE'), plan.mpirun ?? 'no mpirun line');
     assert.deepEqual(plan.values.learningRate, { value: 2e-5, from: 'task default' });

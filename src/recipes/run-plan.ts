@@ -5,7 +5,7 @@ import { workerNames } from '../common/node-names';
 import type { ClusterInfo, NodeRecord } from '../providers/provider';
 import { jobDir } from '../remote/remote-job';
 import { shellJoin } from '../remote/shell-quote';
-import type { ProviderName, RunSpec, TaskName } from '../spec/schema';
+import type { ProviderName, RecipeName, RunSpec, TaskName } from '../spec/schema';
 import { describeSource } from '../data/describe-source';
 import { distributedTrainArgs, hostfileLines, mpirunArgs, placement, sanityCommand } from './launch-command';
 import { describeModel, runInputs, runTitle } from '../spec/expand-inputs';
@@ -20,8 +20,8 @@ export interface RunPlan {
   provider: ProviderName;
   /** The preset, or the task and model of a run without one (runTitle). */
   recipe: string;
-  /** True when the spec names a preset. */
-  preset: boolean;
+  /** The preset the spec names, or null. */
+  preset: RecipeName | null;
   task: TaskName;
   /** Where the model and the data come from, in words (a hub id, a path, a URI, a preset's asset). */
   inputs: { model: string; train: string; validation: string };
@@ -106,7 +106,7 @@ export function buildRunPlan(spec: RunSpec, topology: PlanTopology | null): RunP
     runName: spec.name,
     provider: spec.provider,
     recipe: runTitle(spec),
-    preset: runInputs(spec).preset !== undefined,
+    preset: runInputs(spec).preset ?? null,
     task: runInputs(spec).task,
     inputs: planInputs(spec),
     nodes: spec.nodes,
