@@ -95,3 +95,32 @@ export function trainerValues(spec: RunSpec): TrainerValues {
     extraArgs: Object.fromEntries(Object.entries(t.extraArgs).map(([k, v]) => [k, { value: v, from: 'spec' as const }])),
   };
 }
+
+export interface TrainerValueRow {
+  /** The trainer's argument name (--name). */
+  name: string;
+  value: string | number | boolean;
+  from: Provenance;
+}
+
+/** Every trainer value under the trainer's argument names, in command-line order: for plans and model cards. */
+export function trainerValueRows(values: TrainerValues): TrainerValueRow[] {
+  const row = (name: string, v: Sourced<string | number | boolean>): TrainerValueRow => ({ name, ...v });
+  const { shared, length } = values;
+  return [
+    row('learning_rate', values.learningRate),
+    row('max_seq_length', values.maxSeqLength),
+    ...(values.docStride ? [row('doc_stride', values.docStride)] : []),
+    'maxSteps' in length.value
+      ? row('max_steps', { value: length.value.maxSteps, from: length.from })
+      : row('num_train_epochs', { value: length.value.epochs, from: length.from }),
+    row('per_device_train_batch_size', shared.perDeviceBatchSize),
+    row('gradient_accumulation_steps', shared.gradientAccumulationSteps),
+    row('bf16', shared.bf16),
+    row('seed', shared.seed),
+    row('save_steps', shared.saveSteps),
+    row('save_total_limit', shared.saveTotalLimit),
+    row('do_eval', shared.evaluate),
+    ...Object.entries(values.extraArgs).map(([name, v]) => row(name, v)),
+  ];
+}

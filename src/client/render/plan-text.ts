@@ -1,7 +1,7 @@
 // The text of `tuneforge plan`: the layout in a few lines, then the exact commands.
 import type { RunPlan } from '../../recipes/run-plan';
 import { shellJoin } from '../../remote/shell-quote';
-import type { Sourced, TrainerValues } from '../../spec/trainer-values';
+import { trainerValueRows, type TrainerValues } from '../../spec/trainer-values';
 
 export function formatPlan(plan: RunPlan): string {
   const lines = [
@@ -53,23 +53,8 @@ function argumentLines(args: string[]): string[] {
 }
 
 /** Every trainer value by its flag name, with its source: spec, preset <name>, task default or tuneforge default. */
-export function valueLines(values: TrainerValues): string[] {
-  const rows: Array<[string, Sourced<string | number | boolean>]> = [
-    ['learning_rate', values.learningRate],
-    ['max_seq_length', values.maxSeqLength],
-    ...(values.docStride ? [['doc_stride', values.docStride] as [string, Sourced<number>]] : []),
-    'maxSteps' in values.length.value
-      ? ['max_steps', { value: values.length.value.maxSteps, from: values.length.from }]
-      : ['num_train_epochs', { value: values.length.value.epochs, from: values.length.from }],
-    ['per_device_train_batch_size', values.shared.perDeviceBatchSize],
-    ['gradient_accumulation_steps', values.shared.gradientAccumulationSteps],
-    ['bf16', values.shared.bf16],
-    ['seed', values.shared.seed],
-    ['save_steps', values.shared.saveSteps],
-    ['save_total_limit', values.shared.saveTotalLimit],
-    ['do_eval', values.shared.evaluate],
-    ...Object.entries(values.extraArgs).map(([name, v]): [string, Sourced<string | number | boolean>] => [name, v]),
-  ];
-  const width = Math.max(...rows.map(([name, v]) => `${name} ${String(v.value)}`.length));
-  return rows.map(([name, v]) => `${`${name} ${String(v.value)}`.padEnd(width)}  (${v.from})`);
+function valueLines(values: TrainerValues): string[] {
+  const rows = trainerValueRows(values);
+  const width = Math.max(...rows.map((r) => `${r.name} ${String(r.value)}`.length));
+  return rows.map((r) => `${`${r.name} ${String(r.value)}`.padEnd(width)}  (${r.from})`);
 }
