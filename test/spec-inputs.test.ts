@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import type { SpecProblem } from '../src/common/errors';
 import { recipeAttribute, runInputs, runTitle } from '../src/spec/expand-inputs';
 import { validateRunSpec } from '../src/spec/validate';
+import { runStaticMetadata } from '../src/client/run-metadata';
 
 const base = { name: 'inputs', provider: 'local', training: { maxSteps: 5 } };
 const cls = {
@@ -47,6 +48,8 @@ describe('spec task, model and data', () => {
     assert.equal(recipeAttribute(accepted(cls)), 'text-classification');
     assert.equal(runTitle(accepted({ ...cls, task: 'question-answering', model: 'org/m' })), 'question-answering of org/m');
     assert.equal(runTitle(accepted({ ...base, recipe: 'tiny-cls', model: '/models/tiny' })), 'tiny-cls with /models/tiny');
+    // The Web UI's summary of a started run says the same.
+    assert.equal(runStaticMetadata(accepted(cls)).staticSummary, 'inputs: text-classification of /models/tiny on local, 3 nodes, 5 steps');
   });
 
   it('read the short forms: a hub id, a folder or a URI for model; a path or a URI for data', () => {
