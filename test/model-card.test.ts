@@ -85,8 +85,16 @@ describe('model card', () => {
     assert.deepEqual(meta.datasets, ['rajpurkar/squad']);
     assert.equal(meta.pipeline_tag, 'question-answering');
     const [entry] = meta['model-index'] as Array<{ results: Array<{ dataset: object; metrics: Array<{ type: string }> }> }>;
-    assert.deepEqual(entry?.results[0]?.dataset, { name: 'rajpurkar/squad', type: 'rajpurkar/squad', split: 'validation', revision: 'abc123' });
-    assert.deepEqual(entry?.results[0]?.metrics.map((m) => m.type), ['exact_match', 'f1']);
+    assert.deepEqual(entry?.results[0]?.dataset, {
+      name: 'rajpurkar/squad',
+      type: 'rajpurkar/squad',
+      split: 'validation',
+      revision: 'abc123',
+    });
+    assert.deepEqual(
+      entry?.results[0]?.metrics.map((m) => m.type),
+      ['exact_match', 'f1'],
+    );
   });
 
   it('says in its body what it was trained on (with hashes), with which values (and their sources), the run id and the cost', () => {

@@ -47,7 +47,13 @@ function frontMatter(card: ModelCardInput): Record<string, unknown> {
   const scores = Object.entries(card.scores ?? {}).filter(([name]) => TASK_DEFINITIONS[card.task].metrics.includes(name));
   const hub = card.hubDataset;
   const dataset = hub
-    ? { name: hub.id, type: hub.id, ...(hub.config ? { config: hub.config } : {}), split: hub.validationSplit, ...(hub.revision ? { revision: hub.revision } : {}) }
+    ? {
+        name: hub.id,
+        type: hub.id,
+        ...(hub.config ? { config: hub.config } : {}),
+        split: hub.validationSplit,
+        ...(hub.revision ? { revision: hub.revision } : {}),
+      }
     : { name: card.data.validation.source, type: 'custom', split: 'validation' };
   return {
     library_name: 'transformers',
@@ -62,7 +68,11 @@ function frontMatter(card: ModelCardInput): Record<string, unknown> {
           {
             task: { type: card.task, name: TASK_TITLES[card.task] },
             dataset,
-            metrics: scores.map(([name, value]) => ({ type: HUB_METRICS[name]?.type ?? name, value, name: HUB_METRICS[name]?.name ?? name })),
+            metrics: scores.map(([name, value]) => ({
+              type: HUB_METRICS[name]?.type ?? name,
+              value,
+              name: HUB_METRICS[name]?.name ?? name,
+            })),
           },
         ],
       },
@@ -71,7 +81,10 @@ function frontMatter(card: ModelCardInput): Record<string, unknown> {
 }
 
 /** A Markdown table cell: pipes and newlines would break the row. */
-const cell = (value: unknown) => String(value).replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+const cell = (value: unknown) =>
+  String(value)
+    .replace(/\|/g, '\\|')
+    .replace(/\s*\n\s*/g, ' ');
 
 function sourceRows(card: ModelCardInput): string[] {
   const row = (what: string, s: CardSource) => `| ${what} | ${cell(s.source)} | ${s.sha256 ?? '-'} | ${s.rows ?? '-'} |`;
