@@ -20,17 +20,16 @@ done
 
 status=0
 id="demo-$(date -u +%Y%m%d-%H%M%S)"
+# The plan says what the run trains (task, preset, validation file, sequence settings): the ending follows it.
+node lib/client/main.js plan "$spec" --json > .state/demo-plan.json
 node lib/client/main.js start "$spec" --id "$id" --follow || status=$?
 if [ "$status" = 0 ]; then
-  # The product: pull the model out of the artifact store and let transformers answer a question with it.
+  # The product: pull the model out of the artifact store and let transformers do the run's task with it.
   echo
   model=.state/demo-model
   rm -rf "$model"
   node lib/client/main.js pull "$id" "$model"
-  .tools/recipe-venv/bin/python recipes/tiny-qa/make_assets.py --out .state/demo-assets > /dev/null
-  echo "The pulled model (from_pretrained($model)) answers a question of the eval set:"
-  HF_HUB_OFFLINE=1 .tools/recipe-venv/bin/python recipes/common/answer.py --model "$model" \
-    --eval_file .state/demo-assets/data/eval.json --index 0 --max_seq_length 96 --doc_stride 32 | sed 's/^/  /'
+  bash scripts/demo-try-model.sh .state/demo-plan.json "$model" || status=$?
 fi
 echo
 echo "Worker log: .state/demo-worker.log"

@@ -142,6 +142,19 @@ describe('artifact store', { skip }, () => {
       assert.deepEqual(left, ['checkpoints/checkpoint-15', 'run.json']);
       assert.deepEqual(await store.getJson('run.json'), { ok: true });
     });
+
+    it(`${kind}: a text file (the model card) is stored as written and comes back with its folder`, async () => {
+      const store = open();
+      const card = '---\nlibrary_name: transformers\n---\n\n# demo | a card\n';
+      await store.putText('model/README.md', card, 'text/markdown; charset=utf-8');
+      const local = await mkdtemp(join(tmpdir(), 'model-card-'));
+      try {
+        await store.downloadToLocal('model', local);
+        assert.equal(await readFile(join(local, 'README.md'), 'utf8'), card);
+      } finally {
+        await rm(local, { recursive: true, force: true });
+      }
+    });
   }
 
   it('s3: no multipart upload is left open after a failed one (they are billed until aborted)', async () => {

@@ -166,4 +166,56 @@ describe('tuneforge plan on other specs', () => {
     assert.match(plan.mpirun ?? '', /--map-by ppr:1:node --bind-to none .*--mca oob_tcp_if_include lo/);
     assert.deepEqual(plan.hubIds, []);
   });
+
+  it("plans a spec without a preset with its task's defaults, the hub reachable, and each value's source", () => {
+    const path = join(dir, 'own-cls.yaml');
+    writeFileSync(
+      path,
+      [
+        'name: own-cls',
+        'provider: aws',
+        'task: text-classification',
+        'model: distilbert/distilbert-base-uncased',
+        'data: {train: s3://my-data/cls/train.csv, validation: s3://my-data/cls/eval.csv}',
+        'training: {epochs: 3, perDeviceBatchSize: 16, extraArgs: {lr_scheduler_type: cosine}}',
+        'artifacts: s3://my-tuneforge-artifacts/runs',
+        'aws: {region: us-east-1, instanceTypes: [r7iz.metal-16xl], privateKeyPath: /k}',
+      ].join('\n'),
+    );
+    const plan = planJson(path);
+    assert.equal(plan.recipe, 'text-classification of distilbert/distilbert-base-uncased');
+    assert.equal(plan.preset, null);
+    assert.ok(hasPair(plan.trainerArgs, '--learning_rate', '0.00002') && hasPair(plan.trainerArgs, '--max_seq_length', '128'));
+    assert.ok(!(plan.mpirun ?? '').includes('HF_HUB_OFFLINE'), plan.mpirun ?? 'no mpirun line');
+    assert.deepEqual(plan.values.learningRate, { value: 2e-5, from: 'task default' });
+    assert.deepEqual(plan.values.maxSeqLength, { value: 128, from: 'task default' });
+    assert.equal(plan.values.docStride, null);
+    assert.deepEqual(plan.values.shared.perDeviceBatchSize, { value: 16, from: 'spec' });
+    assert.deepEqual(plan.values.shared.seed, { value: 42, from: 'tuneforge default' });
+    assert.deepEqual(plan.values.extraArgs.lr_scheduler_type, { value: 'cosine', from: 'spec' });
+    const text = tuneforge('plan', path).stdout;
+    assert.match(text, /^Plan for own-cls: text-classification of distilbert\/distilbert-base-uncased \(no preset\) on aws/m);
+    for (const line of [
+      /^ {2}learning_rate 0\.00002 +\(task default\)$/m,
+      /^ {2}max_seq_length 128 +\(task default\)$/m,
+      /^ {2}num_train_epochs 3 +\(spec\)$/m,
+      /^ {2}per_device_train_batch_size 16 +\(spec\)$/m,
+      /^ {2}lr_scheduler_type cosine +\(spec\)$/m,
+    ])
+      assert.match(text, line);
+  });
+
+  it("shows the preset's values as the preset's", () => {
+    const plan = planJson(presetWith('preset-values', [[/^ {2}learningRate: .*$/m, '  maxSeqLength: 256']]));
+    assert.deepEqual(plan.values.learningRate, { value: 5e-5, from: 'preset distilbert-squad' });
+    assert.deepEqual(plan.values.maxSeqLength, { value: 256, from: 'spec' });
+    assert.deepEqual(plan.values.docStride, { value: 128, from: 'preset distilbert-squad' });
+  });
+
+  it('refuses an unknown extraArgs name at plan, naming the nearest one, with exit code 2', () => {
+    const typo = presetWith('typo', [[/^ {2}evaluate: .*$/m, '  extraArgs: {lr_sheduler_type: cosine}']]);
+    const run = tuneforge('plan', typo);
+    assert.equal(run.code, EXIT.invalidInput);
+    assert.match(run.stderr, /training\.extraArgs\.lr_sheduler_type: unknown trainer argument "lr_sheduler_type"; did you mean lr_scheduler_type\?/);
+  });
 });

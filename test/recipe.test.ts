@@ -139,6 +139,54 @@ describe('recipe definitions', () => {
     assert.equal(valueOf(args, '--dataset_name'), 'rajpurkar/squad');
   });
 
+  it("give a spec without a preset its task's defaults (Hugging Face's run_glue and run_qa), not a tiny preset's", () => {
+    const own = { model: 'org/real-model', data: { train: '/d/train.csv', validation: '/d/eval.csv' } };
+    const cls = trainScriptArgs(specOf({ task: 'text-classification', ...own }), { outputDir: 'o', resume: false, evaluate: true });
+    assert.deepEqual([valueOf(cls, '--learning_rate'), valueOf(cls, '--max_seq_length')], ['0.00002', '128']);
+    assert.equal(cls.includes('--doc_stride'), false);
+    const qaOwn = { ...own, data: { train: '/d/train.json', validation: '/d/eval.json' } };
+    const qa = trainScriptArgs(specOf({ task: 'question-answering', ...qaOwn }), { outputDir: 'o', resume: false, evaluate: true });
+    assert.deepEqual(
+      [valueOf(qa, '--learning_rate'), valueOf(qa, '--max_seq_length'), valueOf(qa, '--doc_stride')],
+      ['0.00003', '384', '128'],
+    );
+    // The spec's own values win over task and preset alike.
+    const written = { maxSteps: 5, learningRate: 1e-4, maxSeqLength: 256, docStride: 64 };
+    for (const fields of [{ task: 'question-answering', ...qaOwn }, { recipe: 'tiny-qa' }]) {
+      const args = trainScriptArgs(specOf({ ...fields, training: written }), { outputDir: 'o', resume: false, evaluate: true });
+      assert.deepEqual([valueOf(args, '--learning_rate'), valueOf(args, '--max_seq_length'), valueOf(args, '--doc_stride')], [
+        '0.0001',
+        '256',
+        '64',
+      ]);
+    }
+  });
+
+  it('install a base recipe for a spec without a preset: the trainers only, no offline assets, the hub reachable', () => {
+    const own = { task: 'text-classification', model: 'org/real-model', data: { train: '/d/t.csv', validation: '/d/v.csv' } };
+    const aws = { provider: 'aws', aws: { region: 'us-east-1', instanceTypes: ['r7iz.metal-16xl'], privateKeyPath: '/k' } };
+    for (const provider of [{}, aws]) {
+      const recipe = recipeFor(specOf({ ...own, ...provider, artifacts: 's3://my-bucket/runs' }));
+      assert.deepEqual(recipe.folders, ['common']);
+      assert.equal(recipe.prepareAssets, undefined);
+      assert.equal('HF_HUB_OFFLINE' in recipe.trainEnv, false);
+      assert.match(recipe.requirements, /^common\//);
+    }
+    const onAws = recipeFor(specOf({ ...own, ...aws, artifacts: 's3://my-bucket/runs' }));
+    assert.ok(onAws.systemPackages.includes('python3-venv') && onAws.pipArgs.includes('--extra-index-url'));
+    // Offline mode stays with the offline presets.
+    assert.equal(recipeFor(spec('tiny-cls')).trainEnv.HF_HUB_OFFLINE, '1');
+  });
+
+  it('pass any TrainingArguments name in extraArgs as one --name=value word (bare --name for true)', () => {
+    const args = trainScriptArgs(
+      spec('tiny-qa', { extraArgs: { lr_scheduler_type: 'cosine', warmup_steps: 0.1, optim: 'sgd', gradient_checkpointing: true } }),
+      { outputDir: 'o', resume: false, evaluate: true },
+    );
+    for (const word of ['--lr_scheduler_type=cosine', '--warmup_steps=0.1', '--optim=sgd', '--gradient_checkpointing'])
+      assert.ok(args.includes(word), word);
+  });
+
   it('pass --do_eval only when both the spec and the caller ask for evaluation', () => {
     const cases: Array<[boolean, boolean, boolean]> = [
       [true, true, true],

@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import { packageRoot } from '../src/common/package-root';
 import { DEFAULT_PIP_CACHE, labLayout } from '../src/providers/local/lab';
@@ -45,6 +47,20 @@ interface RunRecord {
 }
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** The stored model folder's README.md is a model card of this run: its scores, data hashes and run id. */
+async function checkModelCard(runUri: string, workflowId: string, record: RunRecord): Promise<void> {
+  const card = await readFile(join(fileURLToPath(runUri), 'model/README.md'), 'utf8');
+  const meta = parse(/^---\n([\s\S]*?)\n---\n/.exec(card)?.[1] ?? '') as {
+    pipeline_tag?: string;
+    'model-index'?: Array<{ results: Array<{ metrics: Array<{ value: number }> }> }>;
+  };
+  assert.equal(meta.pipeline_tag, FLAVOUR.task);
+  const values = meta['model-index']?.[0]?.results[0]?.metrics.map((m) => m.value);
+  assert.deepEqual(values, FLAVOUR.metrics.map((m) => record.metrics?.[m]));
+  for (const text of [record.data.train.sha256, record.model.sha256, workflowId, '| learning_rate | 0.00002 | task default |'])
+    assert.ok(text && card.includes(text), `${text} in the model card:\n${card}`);
+}
 
 describe('runs on your own model folder and data', () => {
   let scratch: string;
@@ -127,8 +143,9 @@ describe('runs on your own model folder and data', () => {
         assert.equal(first.record.model.source, modelDir);
         assert.match(first.record.model.sha256 ?? '', /^[0-9a-f]{64}$/);
         const stored = (await runStoreOf(spec.name, first.workflowId).list()).map((o) => o.key);
-        for (const key of ['model/config.json', 'evaluation/eval_results.json', 'evaluation/eval_predictions.json'])
+        for (const key of ['model/config.json', 'model/README.md', 'evaluation/eval_results.json', 'evaluation/eval_predictions.json'])
           assert.ok(stored.includes(key), `${key} stored (have ${stored.join(', ')})`);
+        await checkModelCard(runStoreOf(spec.name, first.workflowId).uri, first.workflowId, first.record);
 
         // Next week's data: the same spec, new rows in the same file.
         await writeFile(trainFile, halfOf(await readFile(trainFile, 'utf8')));

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SpecProblem } from '../src/common/errors';
-import { runInputs } from '../src/spec/expand-inputs';
+import { recipeAttribute, runInputs, runTitle } from '../src/spec/expand-inputs';
 import { validateRunSpec } from '../src/spec/validate';
+import { runStaticMetadata } from '../src/client/run-metadata';
 
 const base = { name: 'inputs', provider: 'local', training: { maxSteps: 5 } };
 const cls = {
@@ -27,7 +28,7 @@ function problems(input: unknown): SpecProblem[] {
 }
 
 describe('spec task, model and data', () => {
-  it('expand each preset to its task, model and data; a spec without a recipe takes its task base recipe', () => {
+  it('expand each preset to its task, model and data; a spec without a recipe names no preset', () => {
     assert.equal(runInputs(accepted({ ...base, recipe: 'tiny-qa' })).task, 'question-answering');
     assert.deepEqual(runInputs(accepted({ ...base, recipe: 'distilbert-squad' })).model, {
       kind: 'hub',
@@ -35,12 +36,20 @@ describe('spec task, model and data', () => {
     });
     const tinyCls = runInputs(accepted({ ...base, recipe: 'tiny-cls' }));
     assert.equal(tinyCls.task, 'text-classification');
+    assert.equal(tinyCls.preset, 'tiny-cls');
     const custom = runInputs(accepted(cls));
-    assert.equal(custom.recipe, 'tiny-cls');
-    assert.equal(custom.preset, false);
+    assert.equal(custom.preset, undefined);
     assert.deepEqual(custom.data.train, { kind: 'path', path: '/data/train.csv' });
-    const qaAws = runInputs({ ...accepted({ ...cls, task: 'question-answering' }), provider: 'aws' } as never);
-    assert.equal(qaAws.recipe, 'distilbert-squad');
+  });
+
+  it('name a run by its preset, or by its task and model when it has none (never a preset it did not use)', () => {
+    assert.equal(runTitle(accepted({ ...base, recipe: 'tiny-cls' })), 'tiny-cls');
+    assert.equal(runTitle(accepted(cls)), 'text-classification of /models/tiny');
+    assert.equal(recipeAttribute(accepted(cls)), 'text-classification');
+    assert.equal(runTitle(accepted({ ...cls, task: 'question-answering', model: 'org/m' })), 'question-answering of org/m');
+    assert.equal(runTitle(accepted({ ...base, recipe: 'tiny-cls', model: '/models/tiny' })), 'tiny-cls with /models/tiny');
+    // The Web UI's summary of a started run says the same.
+    assert.equal(runStaticMetadata(accepted(cls)).staticSummary, 'inputs: text-classification of /models/tiny on local, 3 nodes, 5 steps');
   });
 
   it('read the short forms: a hub id, a folder or a URI for model; a path or a URI for data', () => {

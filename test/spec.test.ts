@@ -111,9 +111,65 @@ describe('run spec', () => {
       );
       assert.match(message, /training\.evaluate/);
     }
-    // Only the managed names are refused (and never through the prototype: "constructor" is an ordinary name).
-    const other = validateRunSpec({ ...base, training: { maxSteps: 10, extraArgs: { warmup_steps: 5, constructor: 1 } } });
+    // A real TrainingArguments name passes; "constructor" is looked up as a name, never through the prototype.
+    const other = validateRunSpec({ ...base, training: { maxSteps: 10, extraArgs: { warmup_steps: 5 } } });
     assert.ok(other.ok, JSON.stringify(other));
+    const proto = problemAt({ ...base, training: { maxSteps: 10, extraArgs: { constructor: 1 } } }, 'training.extraArgs.constructor');
+    assert.match(proto, /^unknown trainer argument "constructor"/);
+  });
+
+  it('refuses an extraArgs name the trainers do not know, naming the nearest one, before anything launches', () => {
+    const at = (name: string) => problemAt({ ...base, training: { maxSteps: 10, extraArgs: { [name]: 1 } } }, `training.extraArgs.${name}`);
+    assert.match(at('lr_sheduler_type'), /^unknown trainer argument "lr_sheduler_type"; did you mean lr_scheduler_type\?/);
+    assert.match(at('optimm'), /did you mean optim\?/);
+    assert.match(at('warmup_step'), /did you mean warmup_steps\?/);
+    // Nothing near: no guess.
+    assert.match(at('frobnicate_everything'), /^unknown trainer argument "frobnicate_everything" \(got 1\)$/);
+    const real = validateRunSpec({
+      ...base,
+      training: { maxSteps: 10, extraArgs: { lr_scheduler_type: 'cosine', warmup_steps: 0.1, optim: 'sgd', weight_decay: 0.01 } },
+    });
+    assert.ok(real.ok, JSON.stringify(real));
+  });
+
+  it('refuses the names the trainer fixes itself, saying why', () => {
+    for (const [name, why] of [
+      ['use_cpu', /CPU/],
+      ['ddp_backend', /backend/],
+      ['save_strategy', /training\.saveSteps/],
+      ['logging_strategy', /progress/],
+      ['eval_strategy', /training\.evaluate/],
+      ['report_to', /tracker/],
+      ['disable_tqdm', /progress bars/],
+      ['average_tokens_across_devices', /same mean loss/],
+      ['max_seq_length', /training\.maxSeqLength/],
+      ['doc_stride', /training\.docStride/],
+    ] as const) {
+      assert.match(problemAt({ ...base, training: { maxSteps: 10, extraArgs: { [name]: 'x' } } }, `training.extraArgs.${name}`), why);
+    }
+  });
+
+  it('checks maxSeqLength and docStride: bounds, docStride for QA only and below the effective maxSeqLength', () => {
+    const training = (t: object) => ({ ...base, training: { maxSteps: 10, ...t } });
+    assert.ok(validateRunSpec(training({ maxSeqLength: 256, docStride: 64 })).ok);
+    assert.match(problemAt(training({ maxSeqLength: 8 }), 'training.maxSeqLength'), /16/);
+    assert.match(problemAt(training({ maxSeqLength: 9000 }), 'training.maxSeqLength'), /8192/);
+    assert.match(problemAt(training({ maxSeqLength: 100.5 }), 'training.maxSeqLength'), /whole number/);
+    assert.match(problemAt(training({ maxSeqLength: 128, docStride: 128 }), 'training.docStride'), /less than maxSeqLength/);
+    // tiny-qa strides 32: a window of 24 written in the spec cannot hold it.
+    assert.match(problemAt(training({ maxSeqLength: 24 }), 'training.maxSeqLength'), /docStride \(32, preset tiny-qa\)/);
+    // The task default (384) decides for a spec without a preset.
+    const qa = {
+      name: 'qa',
+      provider: 'local',
+      task: 'question-answering',
+      model: '/m',
+      data: { train: '/d/t.json', validation: '/d/v.json' },
+    };
+    assert.match(problemAt({ ...qa, training: { maxSteps: 1, docStride: 400 } }, 'training.docStride'), /maxSeqLength \(384, task default\)/);
+    assert.ok(validateRunSpec({ ...qa, training: { maxSteps: 1, docStride: 300 } }).ok);
+    const cls = { ...base, recipe: 'tiny-cls' };
+    assert.match(problemAt({ ...cls, training: { maxSteps: 1, docStride: 16 } }, 'training.docStride'), /question-answering only/);
   });
 
   it("the distilbert-squad preset is the post's run: 4 nodes, 2 ranks each, batch 32, 1 epoch, lr 5e-5, bf16, evaluated", async () => {

@@ -4,7 +4,8 @@ import { Context } from '@temporalio/activity';
 import type { NodeEndpoint } from '../artifacts/artifact-store';
 import { runArtifactsUri } from '../artifacts/artifact-uri';
 import { storeRegion } from '../artifacts/open-store';
-import { EVALUATION_FILES, EVALUATION_KEY, MODEL_KEY, RUN_RECORD_KEY } from '../artifacts/run-layout';
+import { renderModelCard, type ModelCardInput } from '../artifacts/model-card';
+import { EVALUATION_FILES, EVALUATION_KEY, MODEL_CARD_KEY, MODEL_KEY, RUN_RECORD_KEY } from '../artifacts/run-layout';
 import { REMOTE } from '../recipes/remote-paths';
 import { sh, shellJoin } from '../remote/shell-quote';
 import { endpointFor, runStore, type ActivityDeps } from './deps';
@@ -49,8 +50,10 @@ export function createArtifactActivities(deps: ActivityDeps) {
 
     deliverModel: (input: DeliverInput): Promise<DeliveredModel> => keepAlive(() => deliverModel(deps, input)),
 
-    async recordRun(input: RunContext & { record: Record<string, unknown> }): Promise<string> {
+    /** run.json, and the model card beside the delivered model (card is null when no model was delivered). */
+    async recordRun(input: RunContext & { record: Record<string, unknown>; card?: ModelCardInput | null }): Promise<string> {
       const store = runStore(deps, input);
+      if (input.card) await store.putText(MODEL_CARD_KEY, renderModelCard(input.card), 'text/markdown; charset=utf-8');
       await store.putJson(RUN_RECORD_KEY, input.record);
       return `${store.uri}${RUN_RECORD_KEY}`;
     },

@@ -47,6 +47,8 @@ export interface ArtifactStore {
   /** Copies everything under `key/` into `remoteDir` on the node. */
   downloadFolder(node: NodeEndpoint, key: string, remoteDir: string, options?: FileFilter): Promise<TransferStats>;
   putJson(key: string, value: unknown): Promise<void>;
+  /** Writes a text file (e.g. the model card, model/README.md) with its media type. */
+  putText(key: string, text: string, contentType: string): Promise<void>;
   getJson(key: string): Promise<unknown>;
   /** A JSON object with the version a conditional write compares against; undefined when absent. */
   getVersionedJson(key: string): Promise<VersionedJson | undefined>;

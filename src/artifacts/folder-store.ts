@@ -16,6 +16,14 @@ import { withFileLock } from './folder-lock';
 export function createFolderStore(root: string): ArtifactStore {
   const uri = formatArtifactUri({ kind: 'file', path: root });
   const pathOf = (key: string) => join(root, checkedKey(key));
+  /** Written beside and renamed into place: a reader never sees half a file. */
+  const putFile = async (key: string, text: string) => {
+    const path = pathOf(key);
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const temp = `${path}.tuneforge-${process.pid}`;
+    await writeFile(temp, text);
+    await rename(temp, path);
+  };
   const staging = (key: string) => join(root, '.staging', `${checkedKey(key).replaceAll('/', '_')}-${process.pid}-${Date.now()}`);
 
   const list = async (prefix = ''): Promise<StoredObject[]> => {
@@ -100,11 +108,11 @@ export function createFolderStore(root: string): ArtifactStore {
     },
 
     async putJson(key, value) {
-      const path = pathOf(key);
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      const temp = `${path}.tuneforge-${process.pid}`;
-      await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
-      await rename(temp, path);
+      await putFile(key, `${JSON.stringify(value, null, 2)}\n`);
+    },
+
+    async putText(key, text) {
+      await putFile(key, text);
     },
 
     async getJson(key) {

@@ -182,6 +182,10 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
       await client.send(putJsonCommand(key, value));
     },
 
+    async putText(key, text, contentType) {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: fullKey(key), Body: text, ContentType: contentType }));
+    },
+
     async getJson(key) {
       return (await getVersioned(key))?.value;
     },

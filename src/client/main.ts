@@ -156,7 +156,7 @@ program
   .description('list runs, newest first, filtered on their search attributes')
   .option('--stage <stage>', 'current step (TuneforgeStage), e.g. distributed-train', optionParser(filterValue))
   .option('--provider <provider>', 'provider (TuneforgeProvider): local or aws', optionParser(filterValue))
-  .option('--recipe <recipe>', 'recipe (TuneforgeRecipe)', optionParser(filterValue))
+  .option('--recipe <recipe>', 'the preset, or the task of a run without one (TuneforgeRecipe), e.g. tiny-cls or text-classification', optionParser(filterValue))
   .option('--name <name>', "run spec's name (TuneforgeRunName)", optionParser(filterValue))
   .option('--status <status>', Object.keys(STATUS_FILTERS).join('|'), optionParser(parseStatus))
   .option('--min-f1 <n>', "the model's F1 on the validation split is at least n (TuneforgeF1, 0-100)", optionParser(parseScore))

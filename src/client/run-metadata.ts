@@ -1,13 +1,14 @@
 // A run's static summary and details for the Web UI, set when it starts (by the CLI or a schedule).
-import { runInputs } from '../spec/expand-inputs';
+import { runInputs, runTitle } from '../spec/expand-inputs';
 import type { RunSpec } from '../spec/schema';
 
 export function runStaticMetadata(spec: RunSpec): { staticSummary: string; staticDetails: string } {
   const t = spec.training;
-  const { recipe, task } = runInputs(spec);
+  const { preset, task } = runInputs(spec);
+  const title = runTitle(spec);
   const length = t.maxSteps !== undefined ? `${t.maxSteps} steps` : `${t.epochs} epoch(s)`;
   const rows: Array<[string, string]> = [
-    ['Recipe', `${recipe} (${task})`],
+    ['Recipe', preset ? `${title} (${task})` : `none: ${title}, with the task's defaults`],
     [
       'Provider',
       spec.provider === 'aws' ? `aws ${spec.aws.region} (${spec.aws.instanceTypes.join(', ')}, ${spec.aws.market})` : 'local',
@@ -17,7 +18,7 @@ export function runStaticMetadata(spec: RunSpec): { staticSummary: string; stati
     ['Recoveries allowed', String(spec.recovery.maxRecoveries)],
   ];
   return {
-    staticSummary: `${spec.name}: ${recipe} on ${spec.provider}, ${spec.nodes} nodes, ${length}`,
+    staticSummary: `${spec.name}: ${title} on ${spec.provider}, ${spec.nodes} nodes, ${length}`,
     staticDetails: ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n'),
   };
 }

@@ -1,13 +1,16 @@
-// A recipe is what a node needs installed (packages, code, offline assets) and the trainer's defaults;
-// the spec's task, model and data (a preset's or the user's) make the rest of the trainer's command line.
-// Python files live in recipes/<name>/ and recipes/common/.
+// A recipe is what a node needs installed (packages, code, offline assets): a preset's, or the base recipe
+// of a spec without one. The trainer's values come from spec/trainer-values.ts (spec, preset, task default);
+// the spec's task, model and data make the rest of the command line. Python lives in recipes/<name>/ and common/.
 import { runInputs } from '../spec/expand-inputs';
 import { extensionOf, type DataSource, type ModelSource, type TaskName } from '../spec/inputs';
-import type { RecipeName, RunSpec } from '../spec/schema';
+import type { ProviderName, RecipeName, RunSpec } from '../spec/schema';
+import { TASK_DEFINITIONS } from '../spec/tasks';
+import { trainerValues } from '../spec/trainer-values';
 import { REMOTE } from './remote-paths';
 
 export interface Recipe {
-  name: RecipeName;
+  /** The preset, or `base` for a spec that names none. */
+  name: RecipeName | 'base';
   /** Folders under recipes/ uploaded to the master (and so baked into the image). */
   folders: string[];
   /** Relative to recipes/. */
@@ -20,19 +23,15 @@ export interface Recipe {
   trainEnv: Record<string, string>;
   /** Arguments after the venv python that make the offline assets, if the recipe has any. */
   prepareAssets?: string[];
-  defaults: { learningRate: number; maxSeqLength: number; docStride: number };
 }
 
-const TRAIN_SCRIPTS: Record<TaskName, string> = {
-  'question-answering': `${REMOTE.recipe}/common/train_qa.py`,
-  'text-classification': `${REMOTE.recipe}/common/train_cls.py`,
-};
+const trainScript = (task: TaskName) => `${REMOTE.recipe}/common/${TASK_DEFINITIONS[task].script}`;
 /**
  * Matches every task's training ranks (`python ... train_qa.py` or `train_cls.py`) for pkill -f (ERE), never
  * mpirun, whose death would kill them unsaved.
  */
-export const TRAINING_RANK_PATTERN = `^[^ ]*python[^ ]* [^ ]*(${Object.values(TRAIN_SCRIPTS)
-  .map((path) => path.slice(path.lastIndexOf('/') + 1).replace('.', '[.]'))
+export const TRAINING_RANK_PATTERN = `^[^ ]*python[^ ]* [^ ]*(${Object.values(TASK_DEFINITIONS)
+  .map((task) => task.script.replace('.', '[.]'))
   .join('|')})`;
 const PYTORCH_CPU_INDEX = 'https://download.pytorch.org/whl/cpu';
 
@@ -45,7 +44,6 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
     pipArgs: [],
     trainEnv: { HF_HUB_OFFLINE: '1' },
     prepareAssets: [`${REMOTE.recipe}/tiny-qa/make_assets.py`, '--out', REMOTE.assets],
-    defaults: { learningRate: 3e-3, maxSeqLength: 96, docStride: 32 },
   },
   'distilbert-squad': {
     name: 'distilbert-squad',
@@ -55,8 +53,6 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
     pipArgs: ['--extra-index-url', PYTORCH_CPU_INDEX],
     // The post's allocator: tcmalloc cuts malloc contention between OpenMP threads.
     trainEnv: { LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4' },
-    // 5e-5 is run_qa's default, which the post's command used.
-    defaults: { learningRate: 5e-5, maxSeqLength: 384, docStride: 128 },
   },
   'tiny-cls': {
     name: 'tiny-cls',
@@ -66,9 +62,30 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
     pipArgs: [],
     trainEnv: { HF_HUB_OFFLINE: '1' },
     prepareAssets: [`${REMOTE.recipe}/tiny-cls/make_assets.py`, '--out', REMOTE.assets],
-    // docStride is QA's; classification truncates at maxSeqLength.
-    // At 3e-3 one seed in three stopped at 71% accuracy after 40 steps; at 5e-3 seeds 1, 2 and 42 reached 100%.
-    defaults: { learningRate: 5e-3, maxSeqLength: 64, docStride: 16 },
+  },
+};
+
+/**
+ * A spec without a preset: the trainers in common/ and nothing else, no offline assets and no HF_HUB_OFFLINE
+ * (its model or data may come from the hub), with the packages each provider's nodes have always had.
+ */
+const BASE_RECIPES: Record<ProviderName, Recipe> = {
+  local: {
+    name: 'base',
+    folders: ['common'],
+    requirements: 'common/requirements-local.txt',
+    systemPackages: ['openmpi-bin'],
+    pipArgs: [],
+    trainEnv: {},
+  },
+  aws: {
+    name: 'base',
+    folders: ['common'],
+    requirements: 'common/requirements-aws.txt',
+    systemPackages: ['python3-venv', 'openmpi-bin', 'libopenmpi-dev', 'libtcmalloc-minimal4', 'numactl'],
+    pipArgs: ['--extra-index-url', PYTORCH_CPU_INDEX],
+    // The post's allocator: tcmalloc cuts malloc contention between OpenMP threads.
+    trainEnv: { LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4' },
   },
 };
 
@@ -78,7 +95,9 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
  * a venv-capable Python and a local CPU wheel, and no internet.
  */
 export function recipeFor(spec: RunSpec): Recipe {
-  const recipe = RECIPE_DEFINITIONS[runInputs(spec).recipe];
+  const { preset } = runInputs(spec);
+  if (!preset) return BASE_RECIPES[spec.provider];
+  const recipe = RECIPE_DEFINITIONS[preset];
   if (spec.provider !== 'aws') return recipe;
   return {
     ...recipe,
@@ -155,11 +174,11 @@ export interface TrainArgsOptions {
 
 /** The task's trainer command line (unquoted words) for this spec: train_qa.py or train_cls.py. */
 export function trainScriptArgs(spec: RunSpec, options: TrainArgsOptions): string[] {
-  const recipe = recipeFor(spec);
   const { task, model } = runInputs(spec);
   const t = spec.training;
+  const values = trainerValues(spec);
   const args = [
-    TRAIN_SCRIPTS[task],
+    trainScript(task),
     ...modelArgs(model),
     ...dataSourceArgs(spec),
     '--output_dir',
@@ -169,10 +188,10 @@ export function trainScriptArgs(spec: RunSpec, options: TrainArgsOptions): strin
     '--gradient_accumulation_steps',
     String(t.gradientAccumulationSteps),
     '--learning_rate',
-    String(t.learningRate ?? recipe.defaults.learningRate),
+    String(values.learningRate.value),
     '--max_seq_length',
-    String(recipe.defaults.maxSeqLength),
-    ...(task === 'question-answering' ? ['--doc_stride', String(recipe.defaults.docStride)] : []),
+    String(values.maxSeqLength.value),
+    ...(values.docStride ? ['--doc_stride', String(values.docStride.value)] : []),
     '--save_steps',
     String(t.saveSteps),
     '--save_total_limit',

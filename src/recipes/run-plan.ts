@@ -7,10 +7,10 @@ import { jobDir } from '../remote/remote-job';
 import { shellJoin } from '../remote/shell-quote';
 import type { ProviderName, RecipeName, RunSpec, TaskName } from '../spec/schema';
 import { describeSource } from '../data/describe-source';
-import type { ModelSource } from '../spec/inputs';
 import { distributedTrainArgs, hostfileLines, mpirunArgs, placement, sanityCommand } from './launch-command';
-import { runInputs } from '../spec/expand-inputs';
-import { hubIds, recipeFor } from './recipe';
+import { describeModel, runInputs, runTitle } from '../spec/expand-inputs';
+import { trainerValues, type TrainerValues } from '../spec/trainer-values';
+import { hubIds } from './recipe';
 import { bf16Notes } from './bf16-plan';
 
 /** A CPU layout and where it came from (a known table, or lscpu on this machine). */
@@ -19,7 +19,10 @@ export type PlanTopology = CpuTopology & { source: string };
 export interface RunPlan {
   runName: string;
   provider: ProviderName;
-  recipe: RecipeName;
+  /** The preset, or the task and model of a run without one (runTitle). */
+  recipe: string;
+  /** The preset the spec names, or null. */
+  preset: RecipeName | null;
   task: TaskName;
   /** Where the model and the data come from, in words (a hub id, a path, a URI, a preset's asset). */
   inputs: { model: string; train: string; validation: string };
@@ -38,6 +41,8 @@ export interface RunPlan {
   coresPerRank: number | null;
   batch: { perDevice: number; gradientAccumulation: number; global: number | null };
   learningRate: number;
+  /** Every value the trainer gets, with where it came from: spec, preset <name>, task default or tuneforge default. */
+  values: TrainerValues;
   evaluate: boolean;
   /** Models and datasets the nodes download from the Hugging Face hub. */
   hubIds: string[];
@@ -101,7 +106,8 @@ export function buildRunPlan(spec: RunSpec, topology: PlanTopology | null): RunP
   return {
     runName: spec.name,
     provider: spec.provider,
-    recipe: runInputs(spec).recipe,
+    recipe: runTitle(spec),
+    preset: runInputs(spec).preset ?? null,
     task: runInputs(spec).task,
     inputs: planInputs(spec),
     nodes: spec.nodes,
@@ -117,7 +123,8 @@ export function buildRunPlan(spec: RunSpec, topology: PlanTopology | null): RunP
       gradientAccumulation: t.gradientAccumulationSteps,
       global: worldSize === null ? null : worldSize * t.perDeviceBatchSize * t.gradientAccumulationSteps,
     },
-    learningRate: t.learningRate ?? recipeFor(spec).defaults.learningRate,
+    learningRate: trainerValues(spec).learningRate.value,
+    values: trainerValues(spec),
     evaluate: t.evaluate,
     hubIds: hubIds(spec),
     hostfile: p ? hostfileLines(nodes, p) : null,
@@ -131,12 +138,6 @@ export function buildRunPlan(spec: RunSpec, topology: PlanTopology | null): RunP
 function planInputs(spec: RunSpec): RunPlan['inputs'] {
   const { model, data } = runInputs(spec);
   return { model: describeModel(model), train: describeSource(data.train), validation: describeSource(data.validation) };
-}
-
-function describeModel(model: ModelSource): string {
-  if (model.kind === 'hub') return `${model.id}${model.revision ? `@${model.revision}` : ''}`;
-  if (model.kind === 'asset') return `preset asset ${model.folder}`;
-  return model.kind === 'path' ? model.path : model.uri;
 }
 
 function planNotes(spec: RunSpec, instanceType: string, fallbacks: string[], topology: PlanTopology | null): string[] {

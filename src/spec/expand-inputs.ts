@@ -1,9 +1,8 @@
 // A spec gives a recipe preset, or task + model + data; a preset's model or data may be replaced by the
 // spec's own (a whole `data`, never one split: a user's train next to the preset's validation means nothing).
-// The task of a preset cannot change. The spec's recipe, when not written, is the task's base recipe. Pure: the workflow validates specs too.
+// The task of a preset cannot change. A spec without a preset trains with its task's defaults. Pure: the workflow validates specs too.
 import type { z } from 'zod';
 import {
-  baseRecipe,
   inputProblems,
   normalizeData,
   normalizeModel,
@@ -26,10 +25,8 @@ interface WrittenInputs {
 }
 
 export interface RunInputs {
-  /** The preset written, or the task's base recipe (packages, code and defaults). */
-  recipe: RecipeName;
-  /** True when the spec named the recipe itself. */
-  preset: boolean;
+  /** The preset the spec names; undefined when it gives task, model and data of its own (task defaults, base recipe). */
+  preset: RecipeName | undefined;
   task: TaskName;
   model: ModelSource;
   data: DataSettings;
@@ -63,6 +60,32 @@ export function runInputs(spec: WrittenInputs): RunInputs {
   const task = spec.task ?? preset?.task ?? 'question-answering';
   const model = spec.model ? normalizeModel(spec.model) : preset?.model;
   const data = spec.data ? normalizeData(spec.data) : preset?.data;
-  if (!model || !data) throw new Error('expandInputs: a spec without a preset needs model and data');
-  return { recipe: spec.recipe ?? baseRecipe(task, spec.provider), preset: spec.recipe !== undefined, task, model, data };
+  if (!model || !data) throw new Error('runInputs: a spec without a preset needs model and data');
+  return { preset: spec.recipe, task, model, data };
+}
+
+/** The model in words: a hub id (with its revision), a path, a URI, or a preset's asset. */
+export function describeModel(model: ModelSource): string {
+  if (model.kind === 'hub') return `${model.id}${model.revision ? `@${model.revision}` : ''}`;
+  if (model.kind === 'asset') return `preset asset ${model.folder}`;
+  return model.kind === 'path' ? model.path : model.uri;
+}
+
+/**
+ * What a run trains, in words, for summaries and progress ("<this> on <provider>"): the preset's name, or for a
+ * run without one its task and model ("text-classification of /models/minilm"): never a preset it did not use.
+ */
+export function runTitle(spec: WrittenInputs): string {
+  const { preset, task, model } = runInputs(spec);
+  if (preset && !spec.model) return preset;
+  return preset ? `${preset} with ${describeModel(model)}` : `${task} of ${describeModel(model)}`;
+}
+
+/**
+ * The TuneforgeRecipe search attribute (a Keyword `list --recipe` filters on): the preset's name, or the task's
+ * name for a run without a preset, so `list --recipe text-classification` finds every such run of a task.
+ */
+export function recipeAttribute(spec: WrittenInputs): string {
+  const { preset, task } = runInputs(spec);
+  return preset ?? task;
 }

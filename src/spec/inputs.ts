@@ -37,11 +37,12 @@ export interface DataSettings {
   columns?: DataColumns;
 }
 
-/** What a preset stands for. */
+/** What a preset stands for: a task, a model, data, and the trainer values it sets in place of its task's defaults. */
 export interface PresetInputs {
   task: TaskName;
   model: ModelSource;
   data: DataSettings;
+  overrides: { learningRate?: number; maxSeqLength?: number; docStride?: number };
 }
 
 export const PRESETS: Record<RecipeName, PresetInputs> = {
@@ -49,6 +50,8 @@ export const PRESETS: Record<RecipeName, PresetInputs> = {
     task: 'question-answering',
     model: { kind: 'asset', folder: 'model', tokenizer: 'tokenizer' },
     data: { train: { kind: 'asset', path: 'data/train.json' }, validation: { kind: 'asset', path: 'data/eval.json' } },
+    // A tiny randomly initialised model on short generated contexts: a high rate and short windows.
+    overrides: { learningRate: 3e-3, maxSeqLength: 96, docStride: 32 },
   },
   'distilbert-squad': {
     task: 'question-answering',
@@ -57,19 +60,17 @@ export const PRESETS: Record<RecipeName, PresetInputs> = {
       train: { kind: 'hub', id: 'rajpurkar/squad', split: 'train' },
       validation: { kind: 'hub', id: 'rajpurkar/squad', split: 'validation' },
     },
+    // 5e-5 is the post's command (run_qa's own default is 3e-5); 384/128 are run_qa's.
+    overrides: { learningRate: 5e-5, maxSeqLength: 384, docStride: 128 },
   },
   'tiny-cls': {
     task: 'text-classification',
     model: { kind: 'asset', folder: 'model', tokenizer: 'tokenizer' },
     data: { train: { kind: 'asset', path: 'data/train.csv' }, validation: { kind: 'asset', path: 'data/eval.csv' } },
+    // At 3e-3 one seed in three stopped at 71% accuracy after 40 steps; at 5e-3 seeds 1, 2 and 42 reached 100%.
+    overrides: { learningRate: 5e-3, maxSeqLength: 64 },
   },
 };
-
-/** Packages, code and defaults of a spec that names no preset: its task's base recipe (local nodes are offline). */
-export function baseRecipe(task: TaskName, provider: 'local' | 'aws'): RecipeName {
-  if (task === 'text-classification') return 'tiny-cls';
-  return provider === 'local' ? 'tiny-qa' : 'distilbert-squad';
-}
 
 // The rules of recipes/common/hub_ids.py, plus the hub's own: no "--" or ".." and at most 96 characters.
 const HUB_ID_PATTERN = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;

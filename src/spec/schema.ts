@@ -5,8 +5,11 @@ import { parseArtifactUri } from '../artifacts/artifact-uri';
 import { promote, promoteProblems } from './promote';
 import { inputsProblems } from './expand-inputs';
 import { dataInput, modelInput, RECIPES, taskInput } from './inputs';
+import { trainerArgumentProblem } from './trainer-arguments';
+import { taskOf, TRAINING_DEFAULTS, tunedValue } from './trainer-values';
 
 export { RECIPES, TASKS, type RecipeName, type TaskName } from './inputs';
+import type { RecipeName, TaskName } from './inputs';
 
 const NAME_PATTERN = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const ARG_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
@@ -14,37 +17,6 @@ const CIDR_PATTERN = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 const positiveInt = z.number().int().positive();
 
-/** Trainer arguments tuneforge sets from a spec field: refused in extraArgs, with the field to use instead. */
-const MANAGED_ARGS: Readonly<Record<string, string>> = {
-  do_eval: 'evaluation is switched by training.evaluate (true by default; false turns it off), not by extraArgs',
-  max_steps: 'set by training.maxSteps',
-  num_train_epochs: 'set by training.epochs',
-  per_device_train_batch_size: 'set by training.perDeviceBatchSize',
-  gradient_accumulation_steps: 'set by training.gradientAccumulationSteps',
-  learning_rate: 'set by training.learningRate',
-  save_steps: 'set by training.saveSteps',
-  save_total_limit: 'set by training.saveTotalLimit',
-  seed: 'set by training.seed (kept identical across restarts: resuming depends on it)',
-  bf16: 'set by training.bf16',
-  output_dir: 'the run manages its output folder (checkpoints, model) itself',
-  resume: 'the run resumes from the newest complete checkpoint itself',
-  logging_steps: 'the run reads progress from a log line per step',
-  model_name_or_path: 'set by model',
-  model_revision: 'set by model.revision',
-  tokenizer_name: 'set by the recipe',
-  train_file: 'set by data.train',
-  validation_file: 'set by data.validation',
-  dataset_name: 'set by data.train.hub',
-  dataset_config_name: 'set by data.train.config',
-  dataset_revision: 'set by data.train.revision',
-  train_split: 'set by data.train.split',
-  validation_split: 'set by data.validation.split',
-  text_column: 'set by data.columns.text',
-  text_pair_column: 'set by data.columns.textPair',
-  label_column: 'set by data.columns.label',
-  max_seq_length: 'set by the recipe',
-  doc_stride: 'set by the recipe',
-};
 // A value that begins with "-" would be read as another option by the trainer's parser.
 const argValue = z.union([
   z
@@ -58,24 +30,29 @@ const argValue = z.union([
 const training = z
   .strictObject({
     maxSteps: positiveInt.max(10_000_000).optional(),
+    /** Tokens per example (QA: per window); the task's default, or the preset's, when not written. */
+    maxSeqLength: z.number().int().min(16).max(8192).optional(),
+    /** QA only: tokens each window of a long context shares with the next; less than maxSeqLength. */
+    docStride: z.number().int().min(1).max(8191).optional(),
     epochs: z.number().positive().max(1000).optional(),
-    perDeviceBatchSize: positiveInt.max(4096).default(8),
-    gradientAccumulationSteps: positiveInt.max(1024).default(1),
+    perDeviceBatchSize: positiveInt.max(4096).default(TRAINING_DEFAULTS.perDeviceBatchSize),
+    gradientAccumulationSteps: positiveInt.max(1024).default(TRAINING_DEFAULTS.gradientAccumulationSteps),
     learningRate: z.number().positive().max(1).optional(),
-    saveSteps: positiveInt.default(20),
-    saveTotalLimit: positiveInt.max(100).default(2),
-    seed: z.number().int().min(0).default(42),
-    bf16: z.boolean().default(false),
+    saveSteps: positiveInt.default(TRAINING_DEFAULTS.saveSteps),
+    saveTotalLimit: positiveInt.max(100).default(TRAINING_DEFAULTS.saveTotalLimit),
+    seed: z.number().int().min(0).default(TRAINING_DEFAULTS.seed),
+    bf16: z.boolean().default(TRAINING_DEFAULTS.bf16),
     /** Score the model on the validation split after training (SQuAD exact match and F1). */
-    evaluate: z.boolean().default(true),
+    evaluate: z.boolean().default(TRAINING_DEFAULTS.evaluate),
     ranksPerNode: z.union([z.literal('auto'), positiveInt.max(64)]).default('auto'),
     threadsPerRank: z.union([z.literal('auto'), positiveInt.max(512)]).default('auto'),
     timeoutMinutes: positiveInt.max(7 * 24 * 60).default(360),
     extraArgs: z
       .record(z.string().regex(ARG_NAME_PATTERN, 'argument names are lowercase letters, digits and _'), argValue)
       .superRefine((args, ctx) => {
-        for (const name of Object.keys(args).filter((n) => Object.hasOwn(MANAGED_ARGS, n))) {
-          ctx.addIssue({ code: 'custom', path: [name], message: MANAGED_ARGS[name] ?? '', input: args[name] });
+        for (const [name, value] of Object.entries(args)) {
+          const message = trainerArgumentProblem(name);
+          if (message) ctx.addIssue({ code: 'custom', path: [name], message, input: value });
         }
       })
       .default({}),
@@ -202,7 +179,35 @@ export const runSpecSchema = z
       });
     }
     for (const problem of inputsProblems(spec)) ctx.addIssue({ code: 'custom', ...problem });
+    for (const problem of windowProblems(spec)) ctx.addIssue({ code: 'custom', ...problem });
   });
+
+interface WindowSource {
+  task?: TaskName | undefined;
+  recipe?: RecipeName | undefined;
+  training: { maxSeqLength?: number | undefined; docStride?: number | undefined };
+}
+
+/** docStride only where contexts are split into windows (QA), and smaller than the window it strides. */
+function windowProblems(spec: WindowSource): Array<{ path: string[]; message: string; input?: unknown }> {
+  const { docStride } = spec.training;
+  if (taskOf(spec) !== 'question-answering') {
+    return docStride === undefined
+      ? []
+      : [{ path: ['training', 'docStride'], message: 'applies to question-answering only', input: docStride }];
+  }
+  const length = tunedValue(spec, 'maxSeqLength');
+  const stride = tunedValue(spec, 'docStride');
+  if (!length || !stride || stride.value < length.value) return [];
+  const field = stride.from === 'spec' ? 'docStride' : 'maxSeqLength';
+  return [
+    {
+      path: ['training', field],
+      message: `docStride (${stride.value}, ${stride.from}) must be less than maxSeqLength (${length.value}, ${length.from})`,
+      input: spec.training[field],
+    },
+  ];
+}
 
 export type RunSpecInput = z.input<typeof runSpecSchema>;
 export type RunSpec = z.output<typeof runSpecSchema>;

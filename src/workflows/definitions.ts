@@ -40,6 +40,7 @@ export interface NodeProgress {
 export interface RunProgress {
   runName: string;
   provider: string;
+  /** What the run trains, in words (runTitle): the preset's name, or the task and model of a run without one. */
   recipe: string;
   stage: StepName | 'starting' | 'completed' | 'failed';
   steps: StepProgress[];
@@ -73,6 +74,7 @@ export interface RunSummary {
   workflowId: string;
   runName: string;
   provider: string;
+  /** What the run trains, in words (runTitle): the preset's name, or the task and model of a run without one. */
   recipe: string;
   steps: Array<{ name: StepName; seconds: number; note?: string }>;
   imageReused: boolean;

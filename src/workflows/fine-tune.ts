@@ -19,7 +19,7 @@ import { specInvalid } from '../common/errors';
 import { failureText } from '../common/failure-summary';
 import { workerNames } from '../common/node-names';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
-import { runInputs } from '../spec/expand-inputs';
+import { recipeAttribute, runTitle } from '../spec/expand-inputs';
 import type { RunSpec } from '../spec/schema';
 import { validateRunSpec } from '../spec/validate';
 import {
@@ -62,7 +62,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   if (!resumed) {
     upsertSearchAttributes([
       { key: SEARCH_ATTRIBUTES.provider, value: spec.provider },
-      { key: SEARCH_ATTRIBUTES.recipe, value: runInputs(spec).recipe },
+      { key: SEARCH_ATTRIBUTES.recipe, value: recipeAttribute(spec) },
       { key: SEARCH_ATTRIBUTES.runName, value: spec.name },
       { key: SEARCH_ATTRIBUTES.nodes, value: spec.nodes },
       { key: SEARCH_ATTRIBUTES.recoveries, value: 0 },
@@ -262,7 +262,7 @@ async function runSteps(
     workflowId: workflowInfo().workflowId,
     runName: spec.name,
     provider: spec.provider,
-    recipe: runInputs(spec).recipe,
+    recipe: runTitle(spec),
     imageReused: provisioned.imageReused,
     nodesLaunched: spec.nodes + tracker.snapshot().recoveries.reduce((sum, r) => sum + r.lostNodes.length, 0),
     recoveries: tracker.snapshot().recoveries.length,

@@ -3,7 +3,7 @@
 // trains (replacements too). A preset's offline assets need none of this.
 import type { NodeRecord, RunContext } from '../activities/types';
 import { describeSource } from '../data/describe-source';
-import { runInputs } from '../spec/expand-inputs';
+import { describeModel, runInputs } from '../spec/expand-inputs';
 import { steps } from './steps';
 
 /** Some input is a file or folder the worker reads and the nodes need copied. */
@@ -53,15 +53,7 @@ export function inputsRecord(ctx: RunContext): {
     if (c && 'sha256' in c) return { source: c.source, sha256: c.sha256, rows: c.rows };
     return { source: c?.source ?? describeSource(data[name]) };
   };
-  const modelSource =
-    checked?.model.source ??
-    (model.kind === 'hub'
-      ? model.id
-      : model.kind === 'asset'
-        ? `preset asset ${model.folder}`
-        : model.kind === 'path'
-          ? model.path
-          : model.uri);
+  const modelSource = checked?.model.source ?? (model.kind === 'hub' ? model.id : describeModel(model));
   return {
     task,
     model: { source: modelSource, ...(checked?.model.sha256 ? { sha256: checked.model.sha256 } : {}) },

@@ -3,6 +3,9 @@
 import { isCancellation, log, workflowInfo } from '@temporalio/workflow';
 import type { DeliveredModel } from '../activities/artifacts';
 import type { RunContext, TeardownResult } from '../activities/types';
+import type { ModelCardInput } from '../artifacts/model-card';
+import { runInputs } from '../spec/expand-inputs';
+import { trainerValueRows, trainerValues } from '../spec/trainer-values';
 import { summarizeFailure } from '../common/failure-summary';
 import type { RunProgress, RunSummary } from './definitions';
 import { scoresOf } from './promotion';
@@ -64,11 +67,46 @@ export async function recordRun(ctx: RunContext, input: RunRecordInput): Promise
     costUsd: input.costUsd,
     nodesLeft: teardown?.nodesLeft ?? null,
   };
+  const card = outcome ? modelCard(ctx, record, input.costUsd) : null;
   try {
-    return await steps.provisioning.recordRun.executeWithOptions({ summary: 'record-run: write run.json' }, [{ ...ctx, record }]);
+    return await steps.provisioning.recordRun.executeWithOptions({ summary: 'record-run: write run.json and the model card' }, [
+      { ...ctx, record, card },
+    ]);
   } catch (err) {
     // The model is delivered either way; a missing record must not turn a good run into a failure.
     log.error('could not write run.json', { error: String(err) });
     return null;
   }
+}
+
+/** What the delivered model's README.md says: run.json's inputs, scores and cost, and the trainer's resolved values. */
+function modelCard(
+  ctx: RunContext,
+  record: { workflowId: string; endedAt: string; metrics: ModelCardInput['scores'] } & ReturnType<typeof inputsRecord>,
+  costUsd: number,
+): ModelCardInput {
+  const { preset, task, model, data } = runInputs(ctx.spec);
+  const { train, validation } = data;
+  return {
+    runName: ctx.spec.name,
+    workflowId: record.workflowId,
+    task,
+    preset: preset ?? null,
+    model: { ...record.model, ...(model.kind === 'hub' ? { hubId: model.id } : {}) },
+    data: record.data,
+    ...(train.kind === 'hub' && validation.kind === 'hub'
+      ? {
+          hubDataset: {
+            id: train.id,
+            validationSplit: validation.split,
+            ...(train.config ? { config: train.config } : {}),
+            ...(train.revision ? { revision: train.revision } : {}),
+          },
+        }
+      : {}),
+    scores: record.metrics,
+    hyperparameters: trainerValueRows(trainerValues(ctx.spec)),
+    costUsd,
+    endedAt: record.endedAt,
+  };
 }

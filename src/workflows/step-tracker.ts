@@ -5,7 +5,7 @@ import { failureText } from '../common/failure-summary';
 import type { Bf16Record } from '../common/bf16';
 import type { PromotionRecord } from '../common/promotion';
 import { STEP_NAMES, type StepName } from '../common/names';
-import { runInputs } from '../spec/expand-inputs';
+import { runTitle } from '../spec/expand-inputs';
 import type { RunSpec } from '../spec/schema';
 import type { RunProgress, StepProgress } from './definitions';
 
@@ -21,7 +21,7 @@ export class StepTracker {
     this.progress = restored ?? {
       runName: spec.name,
       provider: spec.provider,
-      recipe: runInputs(spec).recipe,
+      recipe: runTitle(spec),
       stage: 'starting',
       steps: STEP_NAMES.map((name) => ({ name, status: 'pending' })),
       nodes: [],

@@ -1,10 +1,11 @@
 // The text of `tuneforge plan`: the layout in a few lines, then the exact commands.
 import type { RunPlan } from '../../recipes/run-plan';
 import { shellJoin } from '../../remote/shell-quote';
+import { trainerValueRows, type TrainerValues } from '../../spec/trainer-values';
 
 export function formatPlan(plan: RunPlan): string {
   const lines = [
-    `Plan for ${plan.runName}: recipe ${plan.recipe} on ${plan.provider} (a dry run: nothing launched, nothing contacted)`,
+    `Plan for ${plan.runName}: ${plan.preset ? `recipe ${plan.recipe}` : `${plan.recipe} (no preset)`} on ${plan.provider} (a dry run: nothing launched, nothing contacted)`,
     '',
     `Task:              ${plan.task}`,
     `Model:             ${plan.inputs.model}`,
@@ -14,10 +15,11 @@ export function formatPlan(plan: RunPlan): string {
     `Ranks per node:    ${plan.ranksPerNode === null ? 'decided at run time' : `${plan.ranksPerNode} (${plan.worldSize} ranks in all)${plan.coresPerRank === null ? ', unbound' : `, each bound to ${plan.coresPerRank} cores`}`}`,
     `Threads per rank:  ${plan.threadsPerRank === null ? 'decided at run time' : `${plan.threadsPerRank} (OMP_NUM_THREADS)`}`,
     `Global batch:      ${globalBatch(plan)}`,
-    `Learning rate:     ${plan.learningRate}`,
+    `Learning rate:     ${plan.learningRate} (${plan.values.learningRate.from})`,
     `Evaluation:        ${plan.evaluate ? `on: ${plan.task === 'text-classification' ? 'accuracy and macro-F1' : 'exact match and F1'} on the validation split after training (training.evaluate: false turns it off)` : 'off (training.evaluate: false)'}`,
     `Hub downloads:     ${plan.hubIds.length > 0 ? plan.hubIds.join(', ') : 'none (offline assets)'}`,
   ];
+  lines.push('', 'Trainer values, and where each came from:', ...valueLines(plan.values).map((l) => `  ${l}`));
   if (plan.hostfile) lines.push('', 'Hostfile of the first training job:', ...plan.hostfile.map((l) => `  ${l}`));
   if (plan.mpirun)
     lines.push('', 'mpirun, on the master (after the newest checkpoint is copied to every worker):', `  ${plan.mpirun}`);
@@ -48,4 +50,11 @@ function argumentLines(args: string[]): string[] {
     else groups.push([arg]);
   }
   return groups.map(shellJoin);
+}
+
+/** Every trainer value by its flag name, with its source: spec, preset <name>, task default or tuneforge default. */
+function valueLines(values: TrainerValues): string[] {
+  const rows = trainerValueRows(values);
+  const width = Math.max(...rows.map((r) => `${r.name} ${String(r.value)}`.length));
+  return rows.map((r) => `${`${r.name} ${String(r.value)}`.padEnd(width)}  (${r.from})`);
 }

@@ -1,0 +1,31 @@
+"""The spec's list of trainer argument names (src/spec/training-argument-names.ts) is exactly what the installed
+transformers and the trainer scripts accept: a transformers upgrade that adds, renames or drops a TrainingArguments
+field fails here until the generator is run again."""
+
+import dataclasses
+import os
+
+import transformers
+
+import list_training_arguments
+
+TS_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "src", "spec", "training-argument-names.ts")
+
+
+def test_the_ts_list_is_what_the_generator_makes_from_the_installed_transformers():
+    with open(TS_FILE, encoding="utf-8") as f:
+        stored = f.read()
+    assert stored == list_training_arguments.render(), (
+        "src/spec/training-argument-names.ts is out of step with the installed transformers "
+        f"{transformers.__version__}: run recipes/common/list_training_arguments.py (see its docstring)"
+    )
+
+
+def test_the_list_holds_every_training_argument_and_the_scripts_own_options():
+    names = list_training_arguments.argument_names()
+    assert names == sorted(set(names))
+    for field in dataclasses.fields(transformers.TrainingArguments):
+        if field.init:
+            assert field.name in names
+    for own in ("max_seq_length", "doc_stride", "train_file", "text_column", "resume"):
+        assert own in names
