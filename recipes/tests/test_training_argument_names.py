@@ -29,3 +29,21 @@ def test_the_list_holds_every_training_argument_and_the_scripts_own_options():
             assert field.name in names
     for own in ("max_seq_length", "doc_stride", "train_file", "text_column", "resume"):
         assert own in names
+
+
+MANAGED_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "src", "spec", "trainer-arguments.ts")
+
+
+def test_every_name_the_trainer_fixes_is_refused_by_the_spec():
+    """A name the trainer forces but the spec let through would pass `plan` and fail at the sanity run."""
+    import re
+
+    import training_run
+
+    with open(MANAGED_FILE, encoding="utf-8") as f:
+        text = f.read()
+    block = text[text.index("export const MANAGED_ARGS"):]
+    block = block[:block.index("\n};")]
+    managed = set(re.findall(r"^  (\w+): ", block, re.M))
+    missing = [name for name in training_run.FORCED_TRAINING_ARGUMENTS if name not in managed]
+    assert not missing, f"MANAGED_ARGS in src/spec/trainer-arguments.ts does not refuse {missing}"

@@ -41,7 +41,9 @@ export const MANAGED_ARGS: Readonly<Record<string, string>> = {
   report_to: 'progress goes to tuneforge (the Web UI, summary and run.json), not to an external tracker',
   disable_tqdm: 'the trainer turns progress bars off: the run reads its own progress lines',
   average_tokens_across_devices: 'the trainer sets it so that 1 rank and N ranks report and backpropagate the same mean loss',
+  resume_from_checkpoint: 'the run resumes from the newest checkpoint complete on every node itself',
 };
+
 /** Edit distance between two names, for "did you mean". */
 function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
