@@ -69,11 +69,12 @@ export function simulateMapping(xml: string, nodes: number, args: string[]): { r
       ],
       {
         encoding: 'utf8',
-        timeout: 30_000,
+        // Only maps (orte_do_not_launch), but on a loaded 2-core machine the start-up alone can take seconds.
+        timeout: 120_000,
         env: { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' },
       },
     );
-    const output = `${result.stdout}${result.stderr}`;
+    const output = `${result.stdout}${result.stderr}${result.error ? `\n${String(result.error)}` : ''}`;
     return { ranks: parseDisplayMap(output), output };
   } finally {
     rmSync(dir, { recursive: true, force: true });
