@@ -12,13 +12,12 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest
 
 from conftest import TRAIN_CLS, TRAIN_QA
-from test_train import ENV, free_port, kill_tree
+from test_train import run_ranks
 from progress import parse_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -77,19 +76,7 @@ def train_one_step(case, out, ranks=1, batch=8, extra=(), script=None):
     program, args, _, _ = case
     argv = [sys.executable, *([script, os.path.basename(program)[:-3]] if script else [program]), *args,
             "--output_dir", str(out), "--per_device_train_batch_size", str(batch), *SGD, *extra]
-    env = ENV
-    if ranks > 1:
-        env = {**ENV, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
-               "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
-        forward = [arg for name in ("MASTER_ADDR", "MASTER_PORT", "OMP_NUM_THREADS", "HF_HUB_OFFLINE")
-                   for arg in ("-x", name)]
-        argv = ["mpirun.openmpi", "--oversubscribe", "-np", str(ranks), *forward, *argv]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        stdout, stderr = proc.communicate(timeout=180)
-    finally:
-        kill_tree(proc)
-    assert proc.returncode == 0, stderr[-3000:]
+    stdout = run_ranks(ranks, argv)
     events = [event for event in map(parse_line, stdout.splitlines()) if event]
     assert events[0]["world_size"] == ranks and events[-1]["event"] == "done"
     steps = [event for event in events if event["event"] == "step"]

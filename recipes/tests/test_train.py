@@ -228,6 +228,25 @@ def python_ranks(launcher_pid):
     return sorted(ranks, key=lambda p: int(p.environ()["OMPI_COMM_WORLD_RANK"]))
 
 
+def run_ranks(ranks: int, argv: list, timeout: int = 180) -> str:
+    """stdout of `argv` as one plain process (ranks == 1) or on `ranks` local Open MPI ranks (rendezvous on a
+    free loopback port); asserts exit 0."""
+    env = ENV
+    if ranks > 1:
+        env = {**ENV, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
+               "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+        forward = [arg for name in ("MASTER_ADDR", "MASTER_PORT", "OMP_NUM_THREADS", "HF_HUB_OFFLINE")
+                   for arg in ("-x", name)]
+        argv = ["mpirun.openmpi", "--oversubscribe", "-np", str(ranks), *forward, *argv]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    finally:
+        kill_tree(proc)
+    assert proc.returncode == 0, stderr[-3000:]
+    return stdout
+
+
 def kill_tree(proc):
     import psutil
 

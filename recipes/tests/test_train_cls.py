@@ -5,13 +5,12 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 
 import pytest
 
 from conftest import TRAIN_CLS, TRAIN_QA
-from test_train import ENV, free_port, kill_tree, run_events
+from test_train import run_events, run_ranks
 
 LABELS = ["food", "sport", "weather"]
 # The tiny-cls demo: 40 steps, global batch 24, learning rate 5e-3, sequence 64, seed 42.
@@ -179,20 +178,10 @@ def test_a_model_type_without_a_classification_head_exits_65(capsys, signal_hand
 @pytest.mark.skipif(shutil.which("mpirun.openmpi") is None, reason="Open MPI is not installed")
 def test_two_ranks_score_every_evaluation_row_once(cls_assets, tmp_path):
     out = tmp_path / "out"
-    env = {**ENV, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
-           "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
-    forward = [arg for name in ("MASTER_ADDR", "MASTER_PORT", "OMP_NUM_THREADS", "HF_HUB_OFFLINE")
-               for arg in ("-x", name)]
     # 96 evaluation rows over 2 ranks at batch 10: the last batches are padded, the gather must drop them.
-    argv = ["mpirun.openmpi", "--oversubscribe", "-np", "2", *forward,
-            *command(cls_assets, out, "--max_steps", "6", "--per_device_train_batch_size", "10",
-                     "--learning_rate", "5e-3", "--max_seq_length", "64", "--save_steps", "6", "--do_eval")]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        stdout, stderr = proc.communicate(timeout=180)
-    finally:
-        kill_tree(proc)
-    assert proc.returncode == 0, stderr[-3000:]
+    stdout = run_ranks(2, command(cls_assets, out, "--max_steps", "6", "--per_device_train_batch_size", "10",
+                                  "--learning_rate", "5e-3", "--max_seq_length", "64", "--save_steps", "6",
+                                  "--do_eval"))
     from progress import parse_line
 
     events = [parse_line(line) for line in stdout.splitlines() if parse_line(line)]
