@@ -78,7 +78,8 @@ describe('cancellation reaches the aws provider (moto)', { skip: motoUnavailable
     });
     const endedAfterAbortMs = Date.now() - abortedAt;
     assert.ok(abortedAt > 0, 'the abort came during the wait');
-    assert.ok(endedAfterAbortMs < 1000, `launchNodes ended ${endedAfterAbortMs} ms after the abort`);
+    // The waiter polls every 15 s: ending well inside one poll shows the abort reached it (not its next poll).
+    assert.ok(endedAfterAbortMs < 5000, `launchNodes ended ${endedAfterAbortMs} ms after the abort`);
     stopPending();
 
     assert.equal((await clusterInstances(h.ec2, h.cluster.clusterId, ALIVE)).length, 1, 'the launch had made its instance');
@@ -125,7 +126,7 @@ describe('cancellation reaches the aws provider (moto)', { skip: motoUnavailable
     const image = { imageId: MOTO_UBUNTU_IMAGE_ID, fingerprint: 'fp-cancel', createdAt: new Date(0).toISOString() };
     await assert.rejects(env.run(activities.launchWorkers, { ...ctx, image, names: ['worker-1', 'worker-2'] }));
     const endedAfterCancelMs = Date.now() - cancelledAt;
-    assert.ok(cancelledAt > 0 && endedAfterCancelMs < 1000, `launch-workers ended ${endedAfterCancelMs} ms after the cancel`);
+    assert.ok(cancelledAt > 0 && endedAfterCancelMs < 5000, `launch-workers ended ${endedAfterCancelMs} ms after the cancel`);
     assert.equal(callsOf(h.faults, 'RunInstances').length, 2, 'both workers were launched before the wait');
     stopPending();
 

@@ -75,8 +75,10 @@ describe('a fake metal node that answers SSH after a few seconds', () => {
     }
     assert.deepEqual(timeouts, [bootWaitFor(node).sshReadyMs]);
     const messages = reports.map((r) => r.message);
-    assert.match(messages[0] ?? '', /^waiting for master: [34] s, metal boots take up to 20 min$/);
-    assert.match(messages.at(-1) ?? '', /^master answered SSH after [45] s$/);
+    // Seconds as the machine's own pace gives them: at least the wait's length, more when loaded.
+    const waited = Number(/^waiting for master: (\d+) s, metal boots take up to 20 min$/.exec(messages[0] ?? '')?.[1]);
+    const answered = Number(/^master answered SSH after (\d+) s$/.exec(messages.at(-1) ?? '')?.[1]);
+    assert.ok(waited >= 3 && answered >= 4 && waited <= answered, JSON.stringify(messages));
     assert.ok(reports.every((r) => r.stage === 'provision-master' && r.maxSteps === 0));
     assert.ok(
       beats.some((b) => /waiting for master/.test(JSON.stringify(b))),

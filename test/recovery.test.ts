@@ -124,7 +124,7 @@ describe('node loss during distributed-train', () => {
     assert.equal(await liveNodeProcesses(workflowId), 0);
   });
 
-  it('detects a frozen worker within 15 s and replaces it', { timeout: 10 * 60_000 }, async () => {
+  it('detects a frozen worker within 45 s and replaces it', { timeout: 10 * 60_000 }, async () => {
     const workflowId = uniqueId('frozen');
     const summary = (await withWorker(realActivities(testDeps()), async ({ client, taskQueue }) => {
       const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
@@ -138,7 +138,8 @@ describe('node loss during distributed-train', () => {
       }
       const seconds = (Date.now() - frozenAt) / 1000;
       console.log(`# frozen node noticed by the workflow ${seconds.toFixed(1)} s after SIGSTOP`);
-      assert.ok(noticed && seconds <= 15, `frozen node noticed within 15 s (took ${seconds.toFixed(1)} s)`);
+      // ~6.5 s by the local policy; a frozen worker is never noticed without the watch (training just hangs).
+      assert.ok(noticed && seconds <= 45, `frozen node noticed within 45 s (took ${seconds.toFixed(1)} s)`);
       return handle.result();
     })) as RunSummary;
     assert.equal(summary.recoveries, 1);
