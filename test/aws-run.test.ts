@@ -12,7 +12,7 @@ import type { ClusterRef } from '../src/providers/provider';
 import { bindRun, type RunProvider } from '../src/providers/run-provider';
 import { createRemoteShell, sshTarget } from '../src/remote/remote-shell';
 import type { RunSummary } from '../src/workflows/definitions';
-import { liveNodeProcesses, testDeps, testLabProvider } from './helpers/local-lab';
+import { liveNodeProcesses, removeClustersStartingWith, testDeps, testLabProvider } from './helpers/local-lab';
 import { mirroredProvider } from './helpers/mirrored-provider';
 import {
   clusterInstances,
@@ -60,6 +60,8 @@ describe('a whole run with provider: aws on moto', { skip: motoUnavailableReason
   });
   after(async () => {
     await worker?.kill();
+    // A failed run may leave its local mirror nodes: remove them like every other whole-run file does.
+    await removeClustersStartingWith('aws-e2e-');
     await moto.stop();
   });
 
