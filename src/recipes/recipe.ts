@@ -109,8 +109,6 @@ export const STAGED_MODEL_PATH = `${REMOTE.inputs}/model`;
 
 function modelArgs(model: ModelSource): string[] {
   switch (model.kind) {
-    case 'hub':
-      return ['--model_name_or_path', model.id, ...(model.revision ? ['--model_revision', model.revision] : [])];
     case 'asset':
       return [
         '--model_name_or_path',
@@ -119,6 +117,7 @@ function modelArgs(model: ModelSource): string[] {
         `${REMOTE.assets}/${model.tokenizer}`,
       ];
     default:
+      // A hub model too: the master downloaded it once and copied it to every node (fetch/stage-hub-model).
       return ['--model_name_or_path', STAGED_MODEL_PATH];
   }
 }

@@ -3,6 +3,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ProgressUpdate } from '../activities/deps';
 import type {
   EvalScores,
+  HubModel,
   ImageRecord,
   NodeRecord,
   ProvisionResult,
@@ -71,6 +72,8 @@ export interface RunSummary {
   runName: string;
   provider: string;
   recipe: string;
+  /** A hub model: the revision asked for and the commit the master downloaded (also in run.json). */
+  hubModel?: HubModel;
   steps: Array<{ name: StepName; seconds: number; note?: string }>;
   imageReused: boolean;
   /** Nodes ever launched, replacements included. */

@@ -27,7 +27,28 @@ export async function checkHubInputs(ctx: RunContext, master: NodeRecord): Promi
   await steps.install.checkHubData.executeWithOptions({ summary: `check-hub-data on ${master.name}` }, [{ ...ctx, master }]);
 }
 
-export async function stageRunInputs(ctx: RunContext, nodes: NodeRecord[]): Promise<void> {
+/**
+ * fetch-hub-model: a hub model downloaded once, by the master, at the spec's revision; the context gets the
+ * commit. An unknown repo or revision fails the run (SpecInvalid naming `model`) before any worker exists.
+ */
+export async function fetchHubModel(ctx: RunContext, master: NodeRecord): Promise<RunContext> {
+  const { model } = runInputs(ctx.spec);
+  if (model.kind !== 'hub') return ctx;
+  const hubModel = await steps.install.fetchHubModel.executeWithOptions(
+    { summary: `fetch-hub-model: ${model.id}@${model.revision ?? 'main'} on ${master.name}` },
+    [{ ...ctx, master }],
+  );
+  return { ...ctx, hubModel };
+}
+
+/** The run's own inputs on these nodes: files and folders from the worker or a store, a hub model from the master. */
+export async function stageRunInputs(ctx: RunContext, nodes: NodeRecord[], master: NodeRecord): Promise<void> {
+  if (ctx.hubModel && nodes.length > 0) {
+    await steps.delivery.stageHubModel.executeWithOptions(
+      { summary: `stage-hub-model: ${master.name} copies ${ctx.hubModel.id} to ${nodes.map((n) => n.name).join(', ')}` },
+      [{ ...ctx, master, nodes }],
+    );
+  }
   if (!hasStagedInputs(ctx) || nodes.length === 0) return;
   await steps.delivery.stageInputs.executeWithOptions({ summary: `stage-inputs on ${nodes.map((n) => n.name).join(', ')}` }, [
     { ...ctx, nodes },
@@ -37,6 +58,9 @@ export async function stageRunInputs(ctx: RunContext, nodes: NodeRecord[]): Prom
 interface SourceRecord {
   source: string;
   sha256?: string;
+  /** A hub source: the revision asked for and the commit it resolved to. */
+  revision?: string;
+  commit?: string;
   rows?: number;
 }
 
@@ -64,7 +88,11 @@ export function inputsRecord(ctx: RunContext): {
           : model.uri);
   return {
     task,
-    model: { source: modelSource, ...(checked?.model.sha256 ? { sha256: checked.model.sha256 } : {}) },
+    model: {
+      source: modelSource,
+      ...(checked?.model.sha256 ? { sha256: checked.model.sha256 } : {}),
+      ...(ctx.hubModel ? { revision: ctx.hubModel.revision, commit: ctx.hubModel.commit } : {}),
+    },
     data: { train: split('train'), validation: split('validation') },
   };
 }
