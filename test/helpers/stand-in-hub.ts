@@ -121,7 +121,15 @@ export async function startStandInHub(): Promise<StandInHub> {
       return counts;
     },
     close: async () => {
-      await Promise.all([hub, cdn].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      await Promise.all(
+        [hub, cdn].map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
     },
   };
 }
