@@ -34,6 +34,7 @@ const RECIPE_PYTHON = join(packageRoot(), '.tools/recipe-venv/bin/python');
 const REPO = 'tuneforge-test/tiny-model';
 /** The worker's HF_TOKEN: a marker no other test or file holds. */
 const TOKEN = `hf_${randomBytes(12).toString('hex')}`;
+const DATASET = 'tuneforge-test/tiny-data';
 const MAX_STEPS = 12;
 const TEMPORAL_CLI = process.env.TEMPORAL_CLI ?? join(packageRoot(), '.tools', 'venv', 'bin', 'temporal');
 
@@ -77,7 +78,9 @@ function pathsOf(text: string, node: unknown, path = '$'): string[] {
   return [];
 }
 
-function specWith(model: { hub: string; revision?: string }, data: { train: string; validation: string }): RunSpec {
+type DataInput = { train: string; validation: string } | Record<'train' | 'validation', { hub: string; split: string; revision?: string }>;
+
+function specWith(model: { hub: string; revision?: string }, data: DataInput): RunSpec {
   const parsed = validateRunSpec({
     name: 'hub-model',
     provider: 'local',
@@ -125,6 +128,7 @@ describe('a run on a hub model from a stand-in hub', () => {
     data = { train: join(scratch, 'assets/data/train.csv'), validation: join(scratch, 'assets/data/eval.csv') };
     hub = await startStandInHub();
     ({ commit, files: repoFiles } = await hub.addRepo({ id: REPO, folder: repo, token: TOKEN, tags: ['v1'] }));
+    await hub.addRepo({ id: DATASET, type: 'dataset', folder: join(scratch, 'assets/data') });
   });
 
   after(async () => {
@@ -205,12 +209,24 @@ describe('a run on a hub model from a stand-in hub', () => {
     },
   );
 
-  for (const [what, model] of [
-    ['an unknown revision', { hub: REPO, revision: 'no-such-revision' }],
-    ['an unknown repo', { hub: 'tuneforge-test/no-such-model' }],
-  ] as const) {
-    it(`fails SpecInvalid naming model for ${what}, with no worker ever launched`, { timeout: 10 * 60_000 }, async () => {
-      const spec = specWith(model, data);
+  const refusals = [
+    { what: 'an unknown revision', model: { hub: REPO, revision: 'no-such-revision' }, field: 'model', reason: /revision 'no-such-revision' not found/ },
+    { what: 'an unknown repo', model: { hub: 'tuneforge-test/no-such-model' }, field: 'model', reason: /no such model repo/ },
+    {
+      what: 'an unknown dataset revision',
+      model: { hub: REPO },
+      data: {
+        train: { hub: DATASET, split: 'train', revision: 'v0' },
+        validation: { hub: DATASET, split: 'eval', revision: 'v0' },
+      },
+      field: 'data.train',
+      reason: /revision 'v0' not found in the dataset repo/,
+    },
+  ];
+  for (const refusal of refusals) {
+    const { what, model, field, reason } = refusal;
+    it(`fails SpecInvalid naming ${field} for ${what}, with no worker ever launched`, { timeout: 10 * 60_000 }, async () => {
+      const spec = specWith(model, refusal.data ?? data);
       const workflowId = uniqueId('hub-model');
       const sampler = sampleNodeProcesses(workflowId, 100);
       let failure: ApplicationFailure | undefined;
@@ -229,9 +245,9 @@ describe('a run on a hub model from a stand-in hub', () => {
       const problems = (failure.details?.[0] as { problems: Array<{ path: string; message: string }> }).problems;
       assert.deepEqual(
         problems.map((p) => p.path),
-        ['model'],
+        [field],
       );
-      assert.match(problems[0]?.message ?? '', what === 'an unknown repo' ? /no such model repo/ : /revision 'no-such-revision' not found/);
+      assert.match(problems[0]?.message ?? '', reason);
       assert.equal(await liveNodeProcesses(workflowId), 0, 'no node left');
       const record = (await runStoreOf(spec.name, workflowId).getJson('run.json')) as RunRecord;
       assert.equal(record.outcome, 'failed');

@@ -120,10 +120,36 @@ describe('run inputs in the workflow (fake activities)', () => {
       'provisionMaster',
       'installDeps',
       'bakeImage',
+      'resolveHubData',
       'checkHubData',
       'teardown',
       'recordRun',
     ]);
+  });
+
+  it("resolves a hub dataset's revision on the master before any worker: an unknown one launches none, a known one is recorded", async () => {
+    const refused = fakeActivities({ resolveHubData: failingWith(FailureType.SpecInvalid) });
+    await assert.rejects(run(refused.activities, hub));
+    assert.deepEqual(refused.log.calls, [
+      'prepareArtifacts',
+      'provisionMaster',
+      'installDeps',
+      'bakeImage',
+      'resolveHubData',
+      'teardown',
+      'recordRun',
+    ]);
+    const commit = 'f'.repeat(40);
+    const { activities, log } = fakeActivities({
+      resolveHubData: async () => ({ id: 'org/reviews', revision: 'main', commit }),
+    });
+    await run(activities, hub);
+    assert.ok(log.calls.indexOf('checkHubData') < log.calls.indexOf('launchWorkers'));
+    const record = log.records[0] as { data: Record<string, unknown> };
+    assert.deepEqual(record.data, {
+      train: { source: 'org/reviews:train', revision: 'main', commit },
+      validation: { source: 'org/reviews:test', revision: 'main', commit },
+    });
   });
 
   it('stages the data on a replacement node after a recovery, and only there', async () => {

@@ -1,6 +1,7 @@
 """Download a hub repo once, on the master, at a pinned revision, into a folder named by its commit.
 
     fetch_hub.py --repo_id NS/NAME [--revision REV] [--repo_type model|dataset] --out_root DIR [--token_stdin]
+                 [--resolve_only]
 
 Resolves REV (default `main`) to the repo's commit, then snapshot-downloads that commit into
 DIR/hub-<commit>/ (kept, and not downloaded again, when a complete copy is there: the marker file
@@ -8,7 +9,10 @@ DIR/hub-<commit>/ (kept, and not downloaded again, when a complete copy is there
 With --token_stdin the first line of stdin is the hub token (HF_TOKEN on the worker): it never appears on a
 command line, in the environment of another process, or in a file.
 
-Exit 0 with one JSON line on stdout: {"commit", "folder", "files", "bytes", "downloaded"}.
+With --resolve_only nothing is downloaded: REV is only checked and resolved.
+
+Exit 0 with one JSON line on stdout: {"commit", "folder", "files", "bytes", "downloaded"} ({"commit"} with
+--resolve_only).
 Exit 65 with one line on stderr, `fetch_hub: <repo id>: <reason>`, for a repo that does not exist or
 that the token cannot see, a revision that does not exist, or a gated repo without access.
 """
@@ -31,6 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--repo_type", default="model", choices=("model", "dataset"))
     p.add_argument("--out_root", required=True)
     p.add_argument("--token_stdin", action="store_true")
+    p.add_argument("--resolve_only", action="store_true")
     return p.parse_args(argv)
 
 
@@ -63,6 +68,8 @@ def fetch(args, token: str | None) -> dict:
 
     info = HfApi(token=token).repo_info(args.repo_id, revision=args.revision, repo_type=args.repo_type)
     commit = info.sha
+    if args.resolve_only:
+        return {"commit": commit}
     folder = os.path.join(args.out_root, f"hub-{commit}")
     downloaded = not os.path.exists(os.path.join(folder, COMPLETE))
     if downloaded:

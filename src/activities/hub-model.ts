@@ -10,7 +10,7 @@ import { raw, sh, shellJoin } from '../remote/shell-quote';
 import { runInputs } from '../spec/expand-inputs';
 import { activitySignal, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
-import type { HubModel, NodeRecord, RunContext } from './types';
+import type { HubModel, HubRevision, NodeRecord, RunContext } from './types';
 
 /** fetch_hub.py's exit status for a repo or revision the hub refuses (EX_DATAERR). */
 const REFUSED_EXIT = 65;
@@ -30,6 +30,7 @@ export interface HubStageInput extends RunContext {
 export function createHubModelActivities(deps: ActivityDeps) {
   return {
     fetchHubModel: (input: HubFetchInput): Promise<HubModel> => keepAlive(() => fetchHubModel(deps, input)),
+    resolveHubData: (input: HubFetchInput): Promise<HubRevision> => keepAlive(() => resolveHubData(deps, input)),
     stageHubModel: (input: HubStageInput): Promise<{ pushed: string[] }> => keepAlive(() => stageHubModel(deps, input)),
   };
 }
@@ -45,36 +46,72 @@ async function fetchHubModel(deps: ActivityDeps, input: HubFetchInput): Promise<
   return download(deps, input, model.id, input.hubModel?.commit ?? model.revision ?? 'main');
 }
 
+/**
+ * A hub dataset's revision checked and resolved on the master (nothing downloaded: the trainers load the splits
+ * with the datasets library): an unknown repo or revision fails the run naming data.train before any worker.
+ */
+async function resolveHubData(deps: ActivityDeps, input: HubFetchInput): Promise<HubRevision> {
+  const { train } = runInputs(input.spec).data;
+  if (train.kind !== 'hub') throw new Error('resolve-hub-data runs for a hub dataset only');
+  const revision = train.revision ?? 'main';
+  const parsed = await fetchHub(deps, input, { id: train.id, revision, type: 'dataset', resolveOnly: true, field: 'data.train' });
+  return { id: train.id, revision, commit: commitOf(parsed) };
+}
+
 async function download(deps: ActivityDeps, ctx: RunContext & { master: NodeRecord }, id: string, revision: string): Promise<HubModel> {
+  const parsed = await fetchHub(deps, ctx, { id, revision, type: 'model', resolveOnly: false, field: 'model' });
+  return { id, revision, commit: commitOf(parsed), files: Number(parsed.files ?? 0), bytes: Number(parsed.bytes ?? 0) };
+}
+
+interface FetchRequest {
+  id: string;
+  revision: string;
+  type: 'model' | 'dataset';
+  resolveOnly: boolean;
+  /** The spec field a refusal names. */
+  field: string;
+}
+
+/** fetch_hub.py on the master; a refused repo or revision is a SpecInvalid naming the request's field. */
+async function fetchHub(deps: ActivityDeps, ctx: RunContext & { master: NodeRecord }, request: FetchRequest): Promise<Record<string, unknown>> {
+  const { id, revision } = request;
   const token = deps.hub?.token;
   const endpoint = deps.hub?.endpoint;
   // The master's environment: the hub reachable whatever the recipe's ranks use, the worker's endpoint if it has one.
   const env = ['env', '-u', 'HF_HUB_OFFLINE', ...(endpoint ? [`HF_ENDPOINT=${endpoint}`] : [])];
   const args = [REMOTE.python, `${REMOTE.recipe}/common/fetch_hub.py`, '--repo_id', id, '--revision', revision];
-  const command = shellJoin([...env, ...args, '--out_root', REMOTE.models, ...(token ? ['--token_stdin'] : [])]);
+  const options = [
+    ...['--repo_type', request.type, '--out_root', REMOTE.models],
+    ...(request.resolveOnly ? ['--resolve_only'] : []),
+    ...(token ? ['--token_stdin'] : []),
+  ];
+  const command = shellJoin([...env, ...args, ...options]);
   const signal = activitySignal();
   const result = await deps.remote.run(await targetFor(deps, ctx, ctx.master), command, {
-    label: `download ${id} on ${ctx.master.name}`,
+    label: `${request.resolveOnly ? 'resolve' : 'download'} ${id} on ${ctx.master.name}`,
     // The token travels on stdin only: never in a command line, an environment or a file.
-    stdin: token ? `${token}\n` : '',
+    ...(token ? { stdin: `${token}\n` } : {}),
     ...(signal ? { signal } : {}),
   });
   if (result.exitCode === REFUSED_EXIT) {
     const reason = result.stderr.trim().split('\n').pop() ?? '';
-    throw specInvalid([{ path: 'model', message: reason.replace(/^fetch_hub: /, '') }]);
+    throw specInvalid([{ path: request.field, message: reason.replace(/^fetch_hub: /, '') }]);
   }
   if (result.exitCode !== 0) {
     throw remoteCommandFailed({
       node: ctx.master.name,
-      label: `download the hub model ${id} (model)`,
+      label: `fetch the hub ${request.type} ${id} (${request.field})`,
       exitCode: result.exitCode,
       outputTail: result.stderr.slice(-4000),
     });
   }
-  const parsed = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+  return JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+}
+
+function commitOf(parsed: Record<string, unknown>): string {
   const commit = String(parsed.commit ?? '');
-  if (!/^[0-9a-f]{40}$/.test(commit)) throw new Error(`fetch_hub.py answered no commit: ${result.stdout.slice(-500)}`);
-  return { id, revision, commit, files: Number(parsed.files ?? 0), bytes: Number(parsed.bytes ?? 0) };
+  if (!/^[0-9a-f]{40}$/.test(commit)) throw new Error(`fetch_hub.py answered no commit: ${JSON.stringify(parsed).slice(0, 500)}`);
+  return commit;
 }
 
 async function stageHubModel(deps: ActivityDeps, input: HubStageInput): Promise<{ pushed: string[] }> {

@@ -315,7 +315,7 @@ async function prepareCluster(
   );
   // After the bake, before any worker: the dataset the check downloads and the model stay out of the image,
   // and an unknown repo or revision ends the run with only the master launched.
-  await checkHubInputs(ctx, master);
+  ctx = await checkHubInputs(ctx, master);
   ctx = await fetchHubModel(ctx, master);
   setContext(ctx);
   checkBudget(spend, tracker, 'launch-workers');

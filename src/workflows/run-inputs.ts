@@ -22,9 +22,19 @@ export async function checkRunInputs(ctx: RunContext): Promise<RunContext> {
   return { ...ctx, inputs };
 }
 
-export async function checkHubInputs(ctx: RunContext, master: NodeRecord): Promise<void> {
-  if (runInputs(ctx.spec).data.train.kind !== 'hub') return;
+/**
+ * A hub dataset: its revision resolved on the master (an unknown repo or revision fails naming data.train), then
+ * its splits checked there; the context gets the commit. Both before any worker.
+ */
+export async function checkHubInputs(ctx: RunContext, master: NodeRecord): Promise<RunContext> {
+  const { train } = runInputs(ctx.spec).data;
+  if (train.kind !== 'hub') return ctx;
+  const hubData = await steps.install.resolveHubData.executeWithOptions(
+    { summary: `resolve-hub-data: ${train.id}@${train.revision ?? 'main'} on ${master.name}` },
+    [{ ...ctx, master }],
+  );
   await steps.install.checkHubData.executeWithOptions({ summary: `check-hub-data on ${master.name}` }, [{ ...ctx, master }]);
+  return { ...ctx, hubData };
 }
 
 /**
@@ -75,7 +85,8 @@ export function inputsRecord(ctx: RunContext): {
   const split = (name: 'train' | 'validation'): SourceRecord => {
     const c = checked?.[name];
     if (c && 'sha256' in c) return { source: c.source, sha256: c.sha256, rows: c.rows };
-    return { source: c?.source ?? describeSource(data[name]) };
+    const hub = ctx.hubData ? { revision: ctx.hubData.revision, commit: ctx.hubData.commit } : {};
+    return { source: c?.source ?? describeSource(data[name]), ...hub };
   };
   const modelSource =
     checked?.model.source ??

@@ -101,6 +101,7 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
       bytes: 1000,
       ...(input.hubModel ? { commit: input.hubModel.commit } : {}),
     }),
+    resolveHubData: async () => ({ id: 'org/data', revision: 'main', commit: 'e'.repeat(40) }),
     stageHubModel: async (input) => ({ pushed: input.nodes.filter((n) => n.role !== 'master').map((n) => n.name) }),
     deliverModel: async () => ({
       modelUri: 'file:///fake/artifacts/run/wf/model/',
