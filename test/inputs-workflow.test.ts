@@ -140,11 +140,30 @@ describe('run inputs in the workflow (fake activities)', () => {
       'recordRun',
     ]);
     const commit = 'f'.repeat(40);
+    const seen: Array<[string, string | undefined]> = [];
     const { activities, log } = fakeActivities({
       resolveHubData: async () => ({ id: 'org/reviews', revision: 'main', commit }),
+      checkHubData: async (input) => {
+        seen.push(['checkHubData', input.hubData?.commit]);
+        return { trainRows: 1, validationRows: 1 };
+      },
+      sanityRun: async (input) => {
+        seen.push(['sanityRun', input.hubData?.commit]);
+        return fakeActivities().activities.sanityRun(input);
+      },
+      distributedTrain: async (input) => {
+        seen.push(['distributedTrain', input.hubData?.commit]);
+        return fakeActivities().activities.distributedTrain(input);
+      },
     });
     await run(activities, hub);
     assert.ok(log.calls.indexOf('checkHubData') < log.calls.indexOf('launchWorkers'));
+    // The check, the sanity run and the training all read the resolved commit (their commands pass it on).
+    assert.deepEqual(seen, [
+      ['checkHubData', commit],
+      ['sanityRun', commit],
+      ['distributedTrain', commit],
+    ]);
     const record = log.records[0] as { data: Record<string, unknown> };
     assert.deepEqual(record.data, {
       train: { source: 'org/reviews:train', revision: 'main', commit },

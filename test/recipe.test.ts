@@ -120,6 +120,18 @@ describe('recipe definitions', () => {
     assert.equal(valueOf(args, '--train_split'), 'train[:90%]');
     assert.equal(valueOf(args, '--validation_split'), 'train[90%:]');
     assert.equal(args.includes('--train_file'), false);
+    // The commit the master resolved replaces the spec's revision: every rank reads the same data.
+    const commit = 'f'.repeat(40);
+    const pinned = trainScriptArgs(
+      specOf({
+        task: 'question-answering',
+        model: 'org/m',
+        data: { train: { hub: 'org/qa-data', split: 'train', revision: 'main' }, validation: { hub: 'org/qa-data', split: 'validation', revision: 'main' } },
+      }),
+      { outputDir: 'out', resume: false, evaluate: true, datasetRevision: commit },
+    );
+    assert.equal(valueOf(pinned, '--dataset_revision'), commit);
+    assert.equal(pinned.filter((a) => a === '--dataset_revision').length, 1);
   });
 
   it("replace a preset's model or data with the spec's own, keeping the preset's packages and defaults", () => {

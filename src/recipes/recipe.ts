@@ -122,15 +122,19 @@ function modelArgs(model: ModelSource): string[] {
   }
 }
 
-/** Files by path (--train_file/--validation_file), or one hub dataset's splits (defaults train and validation left out). */
-export function dataSourceArgs(spec: RunSpec): string[] {
+/**
+ * Files by path (--train_file/--validation_file), or one hub dataset's splits (defaults train and validation left
+ * out) at `datasetRevision` when given: the commit the master resolved, so every rank reads the same data.
+ */
+export function dataSourceArgs(spec: RunSpec, datasetRevision?: string): string[] {
   const { data, task } = runInputs(spec);
   const { train, validation, columns } = data;
   const args: string[] = [];
   if (train.kind === 'hub' && validation.kind === 'hub') {
     args.push('--dataset_name', train.id);
     if (train.config) args.push('--dataset_config_name', train.config);
-    if (train.revision) args.push('--dataset_revision', train.revision);
+    const revision = datasetRevision ?? train.revision;
+    if (revision) args.push('--dataset_revision', revision);
     if (train.split !== 'train') args.push('--train_split', train.split);
     if (validation.split !== 'validation') args.push('--validation_split', validation.split);
   } else {
@@ -150,6 +154,8 @@ export interface TrainArgsOptions {
   resume: boolean;
   /** Score the model after training when the spec asks for it; false for the sanity run, which only measures throughput. */
   evaluate: boolean;
+  /** A hub dataset's resolved commit (resolve-hub-data), read instead of the spec's revision. */
+  datasetRevision?: string;
 }
 
 /** The task's trainer command line (unquoted words) for this spec: train_qa.py or train_cls.py. */
@@ -160,7 +166,7 @@ export function trainScriptArgs(spec: RunSpec, options: TrainArgsOptions): strin
   const args = [
     TRAIN_SCRIPTS[task],
     ...modelArgs(model),
-    ...dataSourceArgs(spec),
+    ...dataSourceArgs(spec, options.datasetRevision),
     '--output_dir',
     options.outputDir,
     '--per_device_train_batch_size',
