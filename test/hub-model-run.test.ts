@@ -142,7 +142,7 @@ describe('a run on a hub model from a stand-in hub', () => {
   it(
     'downloads the pinned revision once on the master, trains on 2 nodes from it, records the commit, keeps the token secret',
     { timeout: 15 * 60_000 },
-    async () => {
+    async (t) => {
       const spec = specWith({ hub: REPO, revision: 'v1' }, data);
       const workflowId = uniqueId('hub-model');
       const output: string[] = [];
@@ -189,6 +189,9 @@ describe('a run on a hub model from a stand-in hub', () => {
         'every hub request for the private repo carried the token and was answered',
       );
       assert.ok(forRepo.some((r) => r.origin === 'cdn'), 'the weights came by the CDN redirect');
+      const kinds = new Map<string, number>();
+      for (const r of forRepo) kinds.set(`${r.origin} ${r.method}`, (kinds.get(`${r.origin} ${r.method}`) ?? 0) + 1);
+      t.diagnostic(`hub requests for the run (2 nodes): ${JSON.stringify(Object.fromEntries(kinds))}`);
 
       // The revision asked for and the commit it was, in run.json and the summary.
       const record = (await store.getJson('run.json')) as RunRecord;
