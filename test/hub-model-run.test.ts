@@ -20,13 +20,7 @@ import { packageRoot } from '../src/common/package-root';
 import { validateRunSpec } from '../src/spec/validate';
 import type { RunSpec } from '../src/spec/schema';
 import type { RunSummary } from '../src/workflows/definitions';
-import {
-  liveNodeProcesses,
-  removeClustersStartingWith,
-  runStoreOf,
-  sampleNodeProcesses,
-  testDeps,
-} from './helpers/local-lab';
+import { liveNodeProcesses, removeClustersStartingWith, runStoreOf, sampleNodeProcesses, testDeps } from './helpers/local-lab';
 import { startStandInHub, type StandInHub } from './helpers/stand-in-hub';
 import { realActivities, recordRuntimeLogs, TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
 
@@ -74,11 +68,13 @@ function pathsOf(text: string, node: unknown, path = '$'): string[] {
     return BASE64_TOKEN.test(node) && Buffer.from(node, 'base64').toString('latin1').includes(text) ? [`${path} (base64)`] : [];
   }
   if (Array.isArray(node)) return node.flatMap((item, i) => pathsOf(text, item, `${path}[${i}]`));
-  if (typeof node === 'object' && node !== null) return Object.entries(node).flatMap(([k, v]) => pathsOf(text, v, `${path}.${k}`));
+  if (typeof node === 'object' && node !== null)
+    return Object.entries(node).flatMap(([k, v]) => pathsOf(text, v, `${path}.${k}`));
   return [];
 }
 
-type DataInput = { train: string; validation: string } | Record<'train' | 'validation', { hub: string; split: string; revision?: string }>;
+type DataInput =
+  { train: string; validation: string } | Record<'train' | 'validation', { hub: string; split: string; revision?: string }>;
 
 function specWith(model: { hub: string; revision?: string }, data: DataInput): RunSpec {
   const parsed = validateRunSpec({
@@ -184,11 +180,16 @@ describe('a run on a hub model from a stand-in hub', () => {
       const forRepo = hub.requests.filter((r) => r.path.includes(REPO) || r.origin === 'cdn');
       assert.ok(forRepo.length > 0);
       assert.deepEqual(
-        forRepo.filter((r) => r.origin === 'hub' && (!r.authorized || r.status >= 400)).map((r) => `${r.method} ${r.path} ${r.status}`),
+        forRepo
+          .filter((r) => r.origin === 'hub' && (!r.authorized || r.status >= 400))
+          .map((r) => `${r.method} ${r.path} ${r.status}`),
         [],
         'every hub request for the private repo carried the token and was answered',
       );
-      assert.ok(forRepo.some((r) => r.origin === 'cdn'), 'the weights came by the CDN redirect');
+      assert.ok(
+        forRepo.some((r) => r.origin === 'cdn'),
+        'the weights came by the CDN redirect',
+      );
       const kinds = new Map<string, number>();
       for (const r of forRepo) kinds.set(`${r.origin} ${r.method}`, (kinds.get(`${r.origin} ${r.method}`) ?? 0) + 1);
       t.diagnostic(`hub requests for the run (2 nodes): ${JSON.stringify(Object.fromEntries(kinds))}`);
@@ -204,16 +205,29 @@ describe('a run on a hub model from a stand-in hub', () => {
       // The token: not in the history, the worker's logs, its output or run.json.
       assert.deepEqual(pathsOf(TOKEN, JSON.parse(history)), [], 'the token is in the Temporal history');
       assert.ok(pathsOf(commit, JSON.parse(history)).length > 0, 'control: the scan reads the history (the commit is there)');
-      assert.deepEqual(logs.filter((l) => l.includes(TOKEN)), [], 'the worker logged the token');
+      assert.deepEqual(
+        logs.filter((l) => l.includes(TOKEN)),
+        [],
+        'the worker logged the token',
+      );
       assert.ok(logs.length > 0, 'control: the worker logged');
-      assert.deepEqual(output.filter((l) => l.includes(TOKEN)), [], 'the worker printed the token');
+      assert.deepEqual(
+        output.filter((l) => l.includes(TOKEN)),
+        [],
+        'the worker printed the token',
+      );
       assert.equal(JSON.stringify(record).includes(TOKEN), false, 'run.json holds the token');
       assert.equal(JSON.stringify(summary).includes(TOKEN), false, 'the summary holds the token');
     },
   );
 
   const refusals = [
-    { what: 'an unknown revision', model: { hub: REPO, revision: 'no-such-revision' }, field: 'model', reason: /revision 'no-such-revision' not found/ },
+    {
+      what: 'an unknown revision',
+      model: { hub: REPO, revision: 'no-such-revision' },
+      field: 'model',
+      reason: /revision 'no-such-revision' not found/,
+    },
     { what: 'an unknown repo', model: { hub: 'tuneforge-test/no-such-model' }, field: 'model', reason: /no such model repo/ },
     {
       what: 'an unknown dataset revision',

@@ -158,7 +158,10 @@ describe('placement and launch commands', () => {
       provider: 'local',
       task: 'text-classification',
       model: 'org/m',
-      data: { train: { hub: 'org/d', split: 'train', revision: 'main' }, validation: { hub: 'org/d', split: 'test', revision: 'main' } },
+      data: {
+        train: { hub: 'org/d', split: 'train', revision: 'main' },
+        validation: { hub: 'org/d', split: 'test', revision: 'main' },
+      },
       training: { maxSteps: 10 },
     });
     assert.ok(result.ok);
@@ -173,7 +176,7 @@ describe('placement and launch commands', () => {
     };
     assert.match(sanityCommand(result.spec, m7i, commit), new RegExp(` --dataset_revision ${commit} `));
     assert.match(distributedCommand(input), new RegExp(` --dataset_revision ${commit} `));
-    assert.match(sanityCommand(result.spec, m7i), / --dataset_revision main /, 'without a resolved commit: the spec\'s revision');
+    assert.match(sanityCommand(result.spec, m7i), / --dataset_revision main /, "without a resolved commit: the spec's revision");
   });
 });
 

@@ -126,7 +126,10 @@ describe('recipe definitions', () => {
       specOf({
         task: 'question-answering',
         model: 'org/m',
-        data: { train: { hub: 'org/qa-data', split: 'train', revision: 'main' }, validation: { hub: 'org/qa-data', split: 'validation', revision: 'main' } },
+        data: {
+          train: { hub: 'org/qa-data', split: 'train', revision: 'main' },
+          validation: { hub: 'org/qa-data', split: 'validation', revision: 'main' },
+        },
       }),
       { outputDir: 'out', resume: false, evaluate: true, datasetRevision: commit },
     );

@@ -58,7 +58,12 @@ async function resolveHubData(deps: ActivityDeps, input: HubFetchInput): Promise
   return { id: train.id, revision, commit: commitOf(parsed) };
 }
 
-async function download(deps: ActivityDeps, ctx: RunContext & { master: NodeRecord }, id: string, revision: string): Promise<HubModel> {
+async function download(
+  deps: ActivityDeps,
+  ctx: RunContext & { master: NodeRecord },
+  id: string,
+  revision: string,
+): Promise<HubModel> {
   const parsed = await fetchHub(deps, ctx, { id, revision, type: 'model', resolveOnly: false, field: 'model' });
   return { id, revision, commit: commitOf(parsed), files: Number(parsed.files ?? 0), bytes: Number(parsed.bytes ?? 0) };
 }
@@ -73,7 +78,11 @@ interface FetchRequest {
 }
 
 /** fetch_hub.py on the master; a refused repo or revision is a SpecInvalid naming the request's field. */
-async function fetchHub(deps: ActivityDeps, ctx: RunContext & { master: NodeRecord }, request: FetchRequest): Promise<Record<string, unknown>> {
+async function fetchHub(
+  deps: ActivityDeps,
+  ctx: RunContext & { master: NodeRecord },
+  request: FetchRequest,
+): Promise<Record<string, unknown>> {
   const { id, revision } = request;
   const token = deps.hub?.token;
   const endpoint = deps.hub?.endpoint;

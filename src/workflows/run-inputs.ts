@@ -33,7 +33,9 @@ export async function checkHubInputs(ctx: RunContext, master: NodeRecord): Promi
     { summary: `resolve-hub-data: ${train.id}@${train.revision ?? 'main'} on ${master.name}` },
     [{ ...ctx, master }],
   );
-  await steps.install.checkHubData.executeWithOptions({ summary: `check-hub-data on ${master.name}` }, [{ ...ctx, hubData, master }]);
+  await steps.install.checkHubData.executeWithOptions({ summary: `check-hub-data on ${master.name}` }, [
+    { ...ctx, hubData, master },
+  ]);
   return { ...ctx, hubData };
 }
 

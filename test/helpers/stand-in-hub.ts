@@ -208,7 +208,8 @@ function answerHub(req: IncomingMessage, res: ServerResponse, state: HubState): 
     res.end(req.method === 'HEAD' ? undefined : body);
     return;
   }
-  const body = answer.json !== undefined ? Buffer.from(JSON.stringify(answer.json)) : answer.status === 200 ? answer.file?.bytes : undefined;
+  const body =
+    answer.json !== undefined ? Buffer.from(JSON.stringify(answer.json)) : answer.status === 200 ? answer.file?.bytes : undefined;
   res.writeHead(answer.status, {
     ...(answer.headers ?? {}),
     ...(answer.json !== undefined ? { 'Content-Type': 'application/json' } : {}),
@@ -266,7 +267,12 @@ function route(method: string, rawPath: string, authorization: string | undefine
   return { status: 404, error: 'EntryNotFound', message: `no route for ${method} ${rawPath}` };
 }
 
-function findRepo(state: HubState, type: RepoType, id: string, authorization: string | undefined): Repo | (Answer & { error: string }) {
+function findRepo(
+  state: HubState,
+  type: RepoType,
+  id: string,
+  authorization: string | undefined,
+): Repo | (Answer & { error: string }) {
   const repo = state.repos.get(repoKey(type, id));
   const notFound = {
     error: 'RepoNotFound',

@@ -32,7 +32,9 @@ export function recordRuntimeLogs(into: string[]): void {
   if (runtimeInstalled) throw new Error('the runtime is installed already: record its logs before any worker starts');
   runtimeInstalled = true;
   Runtime.install({
-    logger: new DefaultLogger('DEBUG', (entry) => into.push(`${entry.level} ${entry.message} ${inspect(entry.meta, { depth: 12 })}`)),
+    logger: new DefaultLogger('DEBUG', (entry) =>
+      into.push(`${entry.level} ${entry.message} ${inspect(entry.meta, { depth: 12 })}`),
+    ),
     telemetryOptions: { logging: { filter: { core: 'INFO', other: 'INFO' }, forward: {} } },
   });
 }
