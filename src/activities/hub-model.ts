@@ -147,19 +147,27 @@ async function stageHubModel(deps: ActivityDeps, input: HubStageInput): Promise<
 }
 
 /**
- * On the master: for each node, `tar | ssh node tar` into <folder>.incoming, renamed into place once whole (a
+ * On the master: for each node, `tar | ssh node tar` into <folder>.incoming, renamed into place only once its
+ * listing (every file's path and size) matches the master's, so a cut stream never becomes a model folder (a
  * node that has the complete folder already is skipped), then the link the trainer reads. Nodes one after the
  * other: the copies share the master's disk and uplink anyway.
  */
 export function pushFromMaster(folder: string, nodes: string[]): string {
   const parent = folder.slice(0, folder.lastIndexOf('/'));
   const name = folder.slice(folder.lastIndexOf('/') + 1);
-  const receive = `set -e; test -f ${folder}/${COMPLETE} && exit 0; mkdir -p ${parent}; rm -rf ${folder}.incoming; mkdir ${folder}.incoming; tar -C ${folder}.incoming --strip-components=1 -xf -; rm -rf ${folder}; mv ${folder}.incoming ${folder}`;
+  const incoming = `${folder}.incoming`;
+  const listing = (dir: string) => `cd ${dir} && find . -type f -printf '%s %p\\n' | LC_ALL=C sort | sha256sum`;
+  const link = linkCommand(folder);
+  const receive = `set -e; mkdir -p ${parent}; rm -rf ${incoming}; mkdir ${incoming}; tar -C ${incoming} --strip-components=1 -xf -; ${listing(incoming)}`;
   return sh`
 set -e
+test -f ${folder}/${COMPLETE}
+expected=$(${raw(listing(folder))})
 for node in ${raw(nodes.map(checkedName).join(' '))}; do
-  tar -C ${parent} -cf - ${name} | ssh "$node" ${receive}
-  ssh "$node" ${linkCommand(folder)}
+  if ssh "$node" ${`test -f ${folder}/${COMPLETE}`}; then ssh "$node" ${link}; continue; fi
+  got=$(tar -C ${parent} -cf - ${name} | ssh "$node" ${receive})
+  if [ "$got" != "$expected" ]; then echo "the model folder copied to $node is incomplete" >&2; exit 1; fi
+  ssh "$node" ${`set -e; rm -rf ${folder}; mv ${incoming} ${folder}; ${link}`}
 done
 `;
 }
