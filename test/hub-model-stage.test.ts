@@ -152,4 +152,20 @@ describe('a hub model fetched on the master and copied from it (real nodes, real
       'tokenizer/vocab.txt': 2,
     });
   });
+
+  it('never puts a partial copy in place: a file the master cannot send fails the step and the node keeps no folder', async () => {
+    const folder = hubModelFolder(commit);
+    const hubModel: HubModel = { id: REPO, revision: 'v1', commit, files: 3, bytes: BYTES };
+    await onNode(worker, sh`rm -rf ${folder} ${REMOTE.inputs}`);
+    // tar skips a file it cannot read (exit 2, the rest of the stream intact): the worker would get 2 of 3 files.
+    await onNode(master, sh`chmod 000 ${folder}/config.json`);
+    try {
+      await assert.rejects(
+        run(activities.stageHubModel, { clusterId: cluster.clusterId, spec, hubModel, master, nodes: [worker] }),
+      );
+    } finally {
+      await onNode(master, sh`chmod 644 ${folder}/config.json`);
+    }
+    assert.equal(await onNode(worker, sh`test -e ${folder} && echo kept || echo none`), 'none\n');
+  });
 });
