@@ -1,15 +1,19 @@
 // Where the run's own data enters the workflow (fake activities on the dev server): checked before any node,
 // hub datasets checked on the master before any worker, staged on every node before the sanity run and on
-// each replacement after a recovery, recorded in run.json.
+// each replacement after a recovery, recorded in run.json; a hub model downloaded by the master before any worker
+// and copied from the master to every node (replacements too), its commit in run.json and the summary.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import type { HubStageInput } from '../src/activities/hub-model';
 import type { StageInput } from '../src/activities/run-inputs';
 import type { RunContext } from '../src/activities/types';
 import { FailureType } from '../src/common/errors';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import type { CheckedInputs } from '../src/data/check-inputs';
+import { formatSummary } from '../src/client/format';
+import type { RunSummary } from '../src/workflows/definitions';
 import { failingWith, fakeActivities, fakeNode } from './helpers/fake-activities';
 import { uniqueId, withWorker } from './helpers/temporal';
 
@@ -116,10 +120,55 @@ describe('run inputs in the workflow (fake activities)', () => {
       'provisionMaster',
       'installDeps',
       'bakeImage',
+      'resolveHubData',
       'checkHubData',
       'teardown',
       'recordRun',
     ]);
+  });
+
+  it("resolves a hub dataset's revision on the master before any worker: an unknown one launches none, a known one is recorded", async () => {
+    const refused = fakeActivities({ resolveHubData: failingWith(FailureType.SpecInvalid) });
+    await assert.rejects(run(refused.activities, hub));
+    assert.deepEqual(refused.log.calls, [
+      'prepareArtifacts',
+      'provisionMaster',
+      'installDeps',
+      'bakeImage',
+      'resolveHubData',
+      'teardown',
+      'recordRun',
+    ]);
+    const commit = 'f'.repeat(40);
+    const seen: Array<[string, string | undefined]> = [];
+    const { activities, log } = fakeActivities({
+      resolveHubData: async () => ({ id: 'org/reviews', revision: 'main', commit }),
+      checkHubData: async (input) => {
+        seen.push(['checkHubData', input.hubData?.commit]);
+        return { trainRows: 1, validationRows: 1 };
+      },
+      sanityRun: async (input) => {
+        seen.push(['sanityRun', input.hubData?.commit]);
+        return fakeActivities().activities.sanityRun(input);
+      },
+      distributedTrain: async (input) => {
+        seen.push(['distributedTrain', input.hubData?.commit]);
+        return fakeActivities().activities.distributedTrain(input);
+      },
+    });
+    await run(activities, hub);
+    assert.ok(log.calls.indexOf('checkHubData') < log.calls.indexOf('launchWorkers'));
+    // The check, the sanity run and the training all read the resolved commit (their commands pass it on).
+    assert.deepEqual(seen, [
+      ['checkHubData', commit],
+      ['sanityRun', commit],
+      ['distributedTrain', commit],
+    ]);
+    const record = log.records[0] as { data: Record<string, unknown> };
+    assert.deepEqual(record.data, {
+      train: { source: 'org/reviews:train', revision: 'main', commit },
+      validation: { source: 'org/reviews:test', revision: 'main', commit },
+    });
   });
 
   it('stages the data on a replacement node after a recovery, and only there', async () => {
@@ -146,5 +195,99 @@ describe('run inputs in the workflow (fake activities)', () => {
     });
     await run(activities, own);
     assert.deepEqual(staged, [['master', 'worker-1', 'worker-2'], ['worker-1']]);
+  });
+
+  const hubModel = { ...own, model: { hub: 'org/model', revision: 'v2' } };
+  const HUB_CHECKED: CheckedInputs = { ...CHECKED, model: { kind: 'hub', source: 'org/model@v2' } };
+  const COMMIT = 'd'.repeat(40);
+  const fetched = async (input: RunContext) => ({
+    id: 'org/model',
+    revision: 'v2',
+    commit: input.hubModel?.commit ?? COMMIT,
+    files: 4,
+    bytes: 1000,
+  });
+
+  it('downloads a hub model on the master after the bake and before any worker, copies it from the master, records the commit', async () => {
+    const stagedHub: HubStageInput[] = [];
+    const { activities, log } = fakeActivities({
+      checkInputs: async () => HUB_CHECKED,
+      fetchHubModel: fetched,
+      stageHubModel: async (input) => {
+        stagedHub.push(input);
+        return { pushed: [] };
+      },
+    });
+    const summary = (await run(activities, hubModel)) as RunSummary;
+    assert.deepEqual(log.calls.slice(0, 11), [
+      'prepareArtifacts',
+      'checkInputs',
+      'provisionMaster',
+      'installDeps',
+      'bakeImage',
+      'fetchHubModel',
+      'launchWorkers',
+      'wireSsh',
+      'stageHubModel',
+      'stageInputs',
+      'sanityRun',
+    ]);
+    assert.equal(stagedHub[0]?.master.name, 'master');
+    assert.deepEqual(
+      stagedHub[0]?.nodes.map((n) => n.name),
+      ['master', 'worker-1', 'worker-2'],
+    );
+    assert.equal(stagedHub[0]?.hubModel?.commit, COMMIT);
+    const record = log.records[0] as Record<string, unknown>;
+    assert.deepEqual(record.model, { source: 'org/model@v2', revision: 'v2', commit: COMMIT });
+    assert.equal(summary.hubModel?.commit, COMMIT);
+    assert.match(formatSummary(summary), new RegExp(`^Hub model: +org/model@v2 = commit ${COMMIT} `, 'm'));
+  });
+
+  it('a hub model the hub refuses ends the run before any worker is launched', async () => {
+    const { activities, log } = fakeActivities({
+      checkInputs: async () => HUB_CHECKED,
+      fetchHubModel: failingWith(FailureType.SpecInvalid),
+    });
+    await assert.rejects(run(activities, hubModel));
+    assert.deepEqual(log.calls, [
+      'prepareArtifacts',
+      'checkInputs',
+      'provisionMaster',
+      'installDeps',
+      'bakeImage',
+      'fetchHubModel',
+      'teardown',
+      'recordRun',
+    ]);
+  });
+
+  it('copies the hub model from the master to a replacement node after a recovery, and only there', async () => {
+    const stagedHub: string[][] = [];
+    let attempts = 0;
+    const { activities } = fakeActivities({
+      checkInputs: async () => HUB_CHECKED,
+      fetchHubModel: fetched,
+      stageHubModel: async (input) => {
+        stagedHub.push([input.master.name, ...input.nodes.map((n) => n.name)]);
+        return { pushed: [] };
+      },
+      distributedTrain: async (input) => {
+        attempts += 1;
+        if (attempts === 1)
+          throw ApplicationFailure.create({
+            type: FailureType.NodeLost,
+            nonRetryable: true,
+            message: 'worker-2 lost',
+            details: [{ nodes: ['worker-2'], reason: 'gone' }],
+          });
+        return (await fakeActivities().activities.distributedTrain(input)) as never;
+      },
+    });
+    await run(activities, hubModel);
+    assert.deepEqual(stagedHub, [
+      ['master', 'master', 'worker-1', 'worker-2'],
+      ['master', 'worker-2'],
+    ]);
   });
 });

@@ -151,6 +151,33 @@ describe('placement and launch commands', () => {
     assert.ok(distributedCommand(input).endsWith(` && ${shellJoin(mpirunArgs(input))}`), 'the command runs exactly mpirunArgs');
     assert.deepEqual(mpirunArgs(input).slice(-distributedTrainArgs(spec()).length), distributedTrainArgs(spec()));
   });
+
+  it("reads a hub dataset at the commit the master resolved, in the sanity run and every rank's command", () => {
+    const result = validateRunSpec({
+      name: 'cmd-test',
+      provider: 'local',
+      task: 'text-classification',
+      model: 'org/m',
+      data: {
+        train: { hub: 'org/d', split: 'train', revision: 'main' },
+        validation: { hub: 'org/d', split: 'test', revision: 'main' },
+      },
+      training: { maxSteps: 10 },
+    });
+    assert.ok(result.ok);
+    const commit = 'a'.repeat(40);
+    const input = {
+      spec: result.spec,
+      cluster: localCluster,
+      nodes: ['master', 'worker-1'].map(fakeNode),
+      placement: placement(result.spec, localCluster, TWO_CORES, 2),
+      jobDir: 'tuneforge/jobs/train-0',
+      datasetRevision: commit,
+    };
+    assert.match(sanityCommand(result.spec, m7i, commit), new RegExp(` --dataset_revision ${commit} `));
+    assert.match(distributedCommand(input), new RegExp(` --dataset_revision ${commit} `));
+    assert.match(sanityCommand(result.spec, m7i), / --dataset_revision main /, "without a resolved commit: the spec's revision");
+  });
 });
 
 describe("Open MPI 4's own mapper on four simulated r7iz.metal-16xl nodes", { skip: openMpi4SkipReason() }, () => {

@@ -70,7 +70,7 @@ describe('tuneforge plan on the distilbert-squad preset', () => {
     );
     assert.match(out, / -x OMP_NUM_THREADS=15 /);
     for (const pair of [
-      '--model_name_or_path distilbert/distilbert-base-uncased',
+      '--model_name_or_path tuneforge/inputs/model',
       '--dataset_name rajpurkar/squad',
       '--per_device_train_batch_size 32',
       '--learning_rate 0.00005',

@@ -56,7 +56,7 @@ describe('recipe definitions', () => {
     ]);
     assert.deepEqual(trainScriptArgs(spec('distilbert-squad'), options), [
       'tuneforge/recipe/common/train_qa.py',
-      ...['--model_name_or_path', 'distilbert/distilbert-base-uncased', '--dataset_name', 'rajpurkar/squad'],
+      ...['--model_name_or_path', 'tuneforge/inputs/model', '--dataset_name', 'rajpurkar/squad'],
       ...TAIL,
       ...['--learning_rate', '0.00005', '--max_seq_length', '384', '--doc_stride', '128'],
       ...STEPS,
@@ -98,7 +98,7 @@ describe('recipe definitions', () => {
     assert.equal(args.includes('--dataset_name'), false);
   });
 
-  it('name a hub dataset with its config, revision and splits, and a hub model with its revision', () => {
+  it('name a hub dataset with its config, revision and splits; a hub model is the folder the master staged', () => {
     const args = trainScriptArgs(
       specOf({
         task: 'question-answering',
@@ -111,14 +111,30 @@ describe('recipe definitions', () => {
       { outputDir: 'out', resume: false, evaluate: true },
     );
     assert.equal(args[0], 'tuneforge/recipe/common/train_qa.py');
-    assert.equal(valueOf(args, '--model_name_or_path'), 'deepset/roberta-base-squad2');
-    assert.equal(valueOf(args, '--model_revision'), 'v1.2');
+    // The master downloaded the revision once and copied it to every node: ranks never ask the hub for it.
+    assert.equal(valueOf(args, '--model_name_or_path'), 'tuneforge/inputs/model');
+    assert.equal(args.includes('--model_revision'), false);
     assert.equal(valueOf(args, '--dataset_name'), 'org/qa-data');
     assert.equal(valueOf(args, '--dataset_config_name'), 'en');
     assert.equal(valueOf(args, '--dataset_revision'), 'abc123');
     assert.equal(valueOf(args, '--train_split'), 'train[:90%]');
     assert.equal(valueOf(args, '--validation_split'), 'train[90%:]');
     assert.equal(args.includes('--train_file'), false);
+    // The commit the master resolved replaces the spec's revision: every rank reads the same data.
+    const commit = 'f'.repeat(40);
+    const pinned = trainScriptArgs(
+      specOf({
+        task: 'question-answering',
+        model: 'org/m',
+        data: {
+          train: { hub: 'org/qa-data', split: 'train', revision: 'main' },
+          validation: { hub: 'org/qa-data', split: 'validation', revision: 'main' },
+        },
+      }),
+      { outputDir: 'out', resume: false, evaluate: true, datasetRevision: commit },
+    );
+    assert.equal(valueOf(pinned, '--dataset_revision'), commit);
+    assert.equal(pinned.filter((a) => a === '--dataset_revision').length, 1);
   });
 
   it("replace a preset's model or data with the spec's own, keeping the preset's packages and defaults", () => {
@@ -135,7 +151,7 @@ describe('recipe definitions', () => {
     assert.equal(Number(valueOf(args, '--learning_rate')), 5e-5);
     assert.equal(valueOf(args, '--max_seq_length'), '384');
     assert.equal(valueOf(args, '--doc_stride'), '128');
-    assert.equal(valueOf(args, '--model_name_or_path'), 'distilbert/distilbert-base-uncased');
+    assert.equal(valueOf(args, '--model_name_or_path'), 'tuneforge/inputs/model');
     assert.equal(valueOf(args, '--dataset_name'), 'rajpurkar/squad');
   });
 

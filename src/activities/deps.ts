@@ -38,6 +38,11 @@ export interface ActivityDeps {
   localInputRoots?: string[];
   /** How often long activities look at their remote job while its streamed log is quiet (and watch its nodes). */
   pollIntervalMs: number;
+  /**
+   * The worker's own HF_ENDPOINT and HF_TOKEN, given to the master's hub download only (the token on its
+   * stdin): never in a spec, an activity's input or result, or a log.
+   */
+  hub?: { endpoint?: string; token?: string };
   /** What the reaper sweeps and how it asks Temporal about runs; without it the reaper's activities are not registered. */
   reaper?: ReaperDeps;
 }

@@ -30,6 +30,7 @@ export function createTrainActivities(deps: ActivityDeps) {
         nodes: input.nodes,
         placement: placement(input.spec, input.cluster, input.cpu, input.nodes.length),
         jobDir: jobDir(input.jobId),
+        ...(input.hubData ? { datasetRevision: input.hubData.commit } : {}),
       });
       const nodeWatch = new NodeWatch(deps, input, input.nodes, input.cluster);
       // After the job failed, decide for good: a node in doubt is probed until it is lost or answers,

@@ -13,12 +13,14 @@ import { createSanityActivities } from './sanity-run';
 import { createTeardownActivities } from './teardown';
 import { createWireActivities } from './wire-ssh';
 import { createInputActivities } from './run-inputs';
+import { createHubModelActivities } from './hub-model';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createArtifactActivities(deps),
     ...createPromoteActivities(deps),
     ...createInputActivities(deps),
+    ...createHubModelActivities(deps),
     ...createProvisionActivities(deps),
     ...createInstallActivities(deps),
     ...createBakeActivities(deps),

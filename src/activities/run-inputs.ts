@@ -73,7 +73,7 @@ export function createInputActivities(deps: ActivityDeps) {
 async function checkHubData(deps: ActivityDeps, input: HubCheckInput): Promise<HubCheckResult> {
   const { task, data } = runInputs(input.spec);
   const env = Object.entries(recipeFor(input.spec).trainEnv).map(([k, v]) => `${k}=${v}`);
-  const command = `env ${shellJoin(env)} ${shellJoin([REMOTE.python, `${REMOTE.recipe}/common/check_data.py`, '--task', task, ...dataSourceArgs(input.spec)])}`;
+  const command = `env ${shellJoin(env)} ${shellJoin([REMOTE.python, `${REMOTE.recipe}/common/check_data.py`, '--task', task, ...dataSourceArgs(input.spec, input.hubData?.commit)])}`;
   const target = await targetFor(deps, input, input.master);
   const result = await deps.remote.run(target, command, { label: 'check the hub dataset' });
   const reason = result.stderr.trim().split('\n').pop() ?? '';

@@ -27,7 +27,7 @@ export function createSanityActivities(deps: ActivityDeps) {
       const target = await targetFor(deps, input, input.master);
       const { exitCode, progress } = await followJob(deps, target, {
         jobId: SANITY_JOB_ID,
-        command: sanityCommand(input.spec, input.cpu),
+        command: sanityCommand(input.spec, input.cpu, input.hubData?.commit),
         stage: 'sanity-run',
       });
       const done = progress.done;

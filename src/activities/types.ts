@@ -14,6 +14,23 @@ export interface RunContext {
   artifacts?: string;
   /** The data files and model as check-inputs read and hashed them; what stage-inputs puts on the nodes. */
   inputs?: CheckedInputs;
+  /** A hub model as the master downloaded it (fetch-hub-model): what every node gets from the master. */
+  hubModel?: HubModel;
+  /** A hub dataset's revision as the master resolved it (resolve-hub-data): recorded in run.json. */
+  hubData?: HubRevision;
+}
+
+/** A hub repo's revision as asked for and the commit it resolved to. */
+export interface HubRevision {
+  id: string;
+  revision: string;
+  commit: string;
+}
+
+/** A hub model resolved and downloaded once on the master: the revision asked for and the commit it was. */
+export interface HubModel extends HubRevision {
+  files: number;
+  bytes: number;
 }
 
 /** The master's CPU layout from lscpu; workers come from its image on the same instance type. */

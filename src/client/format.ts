@@ -21,6 +21,11 @@ export function formatSummary(summary: RunSummary): string {
     `Training loss:       first ${fmt(t.firstLoss)}, last ${fmt(t.finalLoss)}${t.evalLoss === null ? '' : `, eval ${fmt(t.evalLoss)}`}`,
     ...evaluationLines(t.eval),
     ...(summary.promotion ? [`Promotion:           ${promotionLine(summary.promotion)}`] : []),
+    ...(summary.hubModel
+      ? [
+          `Hub model:           ${summary.hubModel.id}@${summary.hubModel.revision} = commit ${summary.hubModel.commit} (${summary.hubModel.files} files, ${formatBytes(summary.hubModel.bytes)}, downloaded once by the master)`,
+        ]
+      : []),
     `Model:               ${summary.artifacts.model}`,
     `Artifacts:           ${summary.artifacts.uri} (model ${formatBytes(summary.artifacts.modelBytes)} uploaded in ${summary.artifacts.uploadSeconds.toFixed(1)} s)`,
     `Last checkpoint:     ${t.lastCheckpoint ? t.lastCheckpoint.slice(t.lastCheckpoint.lastIndexOf('/') + 1) : '(none)'}${t.resumedStep > 0 ? ` (resumed from step ${t.resumedStep})` : ''}`,

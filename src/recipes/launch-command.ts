@@ -56,12 +56,14 @@ function envAssignments(spec: RunSpec, extra: Record<string, string>): string[] 
   return Object.entries({ ...recipeFor(spec).trainEnv, ...extra }).map(([name, value]) => `${name}=${value}`);
 }
 
-export function sanityCommand(spec: RunSpec, cpu: CpuInfo): string {
+/** `datasetRevision`: a hub dataset's resolved commit, when the run has one. */
+export function sanityCommand(spec: RunSpec, cpu: CpuInfo, datasetRevision?: string): string {
   const args = trainScriptArgs(spec, {
     outputDir: REMOTE.sanityOutput,
     maxSteps: spec.sanity.maxSteps,
     resume: false,
     evaluate: false,
+    ...(datasetRevision ? { datasetRevision } : {}),
   });
   return [
     sh`rm -rf ${REMOTE.sanityOutput}`,
@@ -76,11 +78,18 @@ export interface MpiCommandInput {
   nodes: NodeRecord[];
   placement: Placement;
   jobDir: string;
+  /** A hub dataset's resolved commit, when the run has one. */
+  datasetRevision?: string;
 }
 
 /** The distributed run's train_qa.py command line: resumes from the newest complete checkpoint, evaluates if the spec says so. */
-export function distributedTrainArgs(spec: RunSpec): string[] {
-  return trainScriptArgs(spec, { outputDir: REMOTE.trainOutput, resume: true, evaluate: true });
+export function distributedTrainArgs(spec: RunSpec, datasetRevision?: string): string[] {
+  return trainScriptArgs(spec, {
+    outputDir: REMOTE.trainOutput,
+    resume: true,
+    evaluate: true,
+    ...(datasetRevision ? { datasetRevision } : {}),
+  });
 }
 
 export function hostfilePath(jobDirectory: string): string {
@@ -122,7 +131,7 @@ export function mpirunArgs(input: MpiCommandInput): string[] {
     `OMP_NUM_THREADS=${p.threadsPerRank}`,
     ...Object.entries(recipeFor(spec).trainEnv).flatMap(([name, value]) => ['-x', `${name}=${value}`]),
     REMOTE.python,
-    ...distributedTrainArgs(spec),
+    ...distributedTrainArgs(spec, input.datasetRevision),
   ];
 }
 

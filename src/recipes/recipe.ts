@@ -128,8 +128,6 @@ export const STAGED_MODEL_PATH = `${REMOTE.inputs}/model`;
 
 function modelArgs(model: ModelSource): string[] {
   switch (model.kind) {
-    case 'hub':
-      return ['--model_name_or_path', model.id, ...(model.revision ? ['--model_revision', model.revision] : [])];
     case 'asset':
       return [
         '--model_name_or_path',
@@ -138,19 +136,24 @@ function modelArgs(model: ModelSource): string[] {
         `${REMOTE.assets}/${model.tokenizer}`,
       ];
     default:
+      // A hub model too: the master downloaded it once and copied it to every node (fetch/stage-hub-model).
       return ['--model_name_or_path', STAGED_MODEL_PATH];
   }
 }
 
-/** Files by path (--train_file/--validation_file), or one hub dataset's splits (defaults train and validation left out). */
-export function dataSourceArgs(spec: RunSpec): string[] {
+/**
+ * Files by path (--train_file/--validation_file), or one hub dataset's splits (defaults train and validation left
+ * out) at `datasetRevision` when given: the commit the master resolved, so every rank reads the same data.
+ */
+export function dataSourceArgs(spec: RunSpec, datasetRevision?: string): string[] {
   const { data, task } = runInputs(spec);
   const { train, validation, columns } = data;
   const args: string[] = [];
   if (train.kind === 'hub' && validation.kind === 'hub') {
     args.push('--dataset_name', train.id);
     if (train.config) args.push('--dataset_config_name', train.config);
-    if (train.revision) args.push('--dataset_revision', train.revision);
+    const revision = datasetRevision ?? train.revision;
+    if (revision) args.push('--dataset_revision', revision);
     if (train.split !== 'train') args.push('--train_split', train.split);
     if (validation.split !== 'validation') args.push('--validation_split', validation.split);
   } else {
@@ -170,6 +173,8 @@ export interface TrainArgsOptions {
   resume: boolean;
   /** Score the model after training when the spec asks for it; false for the sanity run, which only measures throughput. */
   evaluate: boolean;
+  /** A hub dataset's resolved commit (resolve-hub-data), read instead of the spec's revision. */
+  datasetRevision?: string;
 }
 
 /** The task's trainer command line (unquoted words) for this spec: train_qa.py or train_cls.py. */
@@ -180,7 +185,7 @@ export function trainScriptArgs(spec: RunSpec, options: TrainArgsOptions): strin
   const args = [
     trainScript(task),
     ...modelArgs(model),
-    ...dataSourceArgs(spec),
+    ...dataSourceArgs(spec, options.datasetRevision),
     '--output_dir',
     options.outputDir,
     '--per_device_train_batch_size',

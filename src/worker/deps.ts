@@ -21,6 +21,7 @@ export function buildActivityDeps(config: WorkerConfig, client: Client, reaper: 
     pollIntervalMs: config.pollIntervalMs,
     ...(config.inputRoots ? { localInputRoots: config.inputRoots } : {}),
     openStore: createStoreOpener(),
+    hub: hubSettings(process.env),
     localArtifactsUri: localArtifactsUri(config.localLabRoot),
     reaper: buildReaperDeps(client, { local, aws: reaper.awsRegions.map((region) => [region, awsProvider(region)]) }),
     reportProgress: async (workflowId, update) => {
@@ -39,5 +40,13 @@ export function awsProvidersByRegion(options: AwsProviderOptions): (region: stri
       providers.set(region, provider);
     }
     return provider;
+  };
+}
+
+/** The worker's hub endpoint and token, for the master's download of a hub model (see ActivityDeps.hub). */
+export function hubSettings(env: NodeJS.ProcessEnv): { endpoint?: string; token?: string } {
+  return {
+    ...(env.HF_ENDPOINT ? { endpoint: env.HF_ENDPOINT } : {}),
+    ...(env.HF_TOKEN ? { token: env.HF_TOKEN } : {}),
   };
 }

@@ -3,6 +3,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ProgressUpdate } from '../activities/deps';
 import type {
   EvalScores,
+  HubModel,
   ImageRecord,
   NodeRecord,
   ProvisionResult,
@@ -76,6 +77,8 @@ export interface RunSummary {
   provider: string;
   /** What the run trains, in words (runTitle): the preset's name, or the task and model of a run without one. */
   recipe: string;
+  /** A hub model: the revision asked for and the commit the master downloaded (also in run.json). */
+  hubModel?: HubModel;
   steps: Array<{ name: StepName; seconds: number; note?: string }>;
   imageReused: boolean;
   /** Nodes ever launched, replacements included. */

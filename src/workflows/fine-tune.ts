@@ -33,7 +33,7 @@ import {
   type RunSummary,
 } from './definitions';
 import { etaSeconds, renderDetails, type TrainingRate } from './run-details';
-import { checkHubInputs, checkRunInputs, stageRunInputs } from './run-inputs';
+import { checkHubInputs, checkRunInputs, fetchHubModel, stageRunInputs } from './run-inputs';
 import { steps } from './steps';
 import { StepTracker } from './step-tracker';
 import { capReached, checkBudget, isCapFailure } from './run-caps';
@@ -86,7 +86,10 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.artifacts, value: uri }]);
       ctx = await checkRunInputs(ctx);
     }
-    const ran = await runSteps(ctx, spec, tracker, spend, { resumed, limits, startedAt });
+    // The master's hub download (fetch-hub-model) adds the resolved commit: run.json records it whatever the outcome.
+    const ran = await runSteps(ctx, spec, tracker, spend, { resumed, limits, startedAt }, (next) => {
+      ctx = next;
+    });
     if ('handover' in ran) handover = ran.handover;
     else outcome = ran;
     // The model trained by the cap is delivered; the run still ends as not finished, with the cap's type.
@@ -204,6 +207,8 @@ interface ChainPosition {
 }
 
 interface PreparedCluster {
+  /** The run's context with what preparing added (the hub model's commit). */
+  ctx: RunContext;
   provisioned: ProvisionResult;
   image: RunHandover['image'];
   sanity: RunHandover['sanity'];
@@ -216,9 +221,11 @@ async function runSteps(
   tracker: StepTracker,
   spend: SpendMeter,
   chain: ChainPosition,
+  setContext: (ctx: RunContext) => void,
 ): Promise<RunOutcome | { handover: RunHandover }> {
   const { resumed } = chain;
-  const prepared = resumed ?? (await prepareCluster(ctx, spec, tracker, spend));
+  const prepared = resumed ?? (await prepareCluster(ctx, spec, tracker, spend, setContext));
+  if (!resumed) ctx = (prepared as PreparedCluster).ctx;
   const { provisioned, image, sanity } = prepared;
   const { cluster, cpu, fingerprint } = provisioned;
   const start = 'training' in prepared ? prepared.training : freshTraining(prepared.nodes, spec.training.timeoutMinutes);
@@ -263,6 +270,7 @@ async function runSteps(
     runName: spec.name,
     provider: spec.provider,
     recipe: runTitle(spec),
+    ...(ctx.hubModel ? { hubModel: ctx.hubModel } : {}),
     imageReused: provisioned.imageReused,
     nodesLaunched: spec.nodes + tracker.snapshot().recoveries.reduce((sum, r) => sum + r.lostNodes.length, 0),
     recoveries: tracker.snapshot().recoveries.length,
@@ -274,7 +282,14 @@ async function runSteps(
 }
 
 /** provision-master to sanity-run: a cluster ready to train; a budget spent before training ends the run. */
-async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTracker, spend: SpendMeter): Promise<PreparedCluster> {
+async function prepareCluster(
+  initial: RunContext,
+  spec: RunSpec,
+  tracker: StepTracker,
+  spend: SpendMeter,
+  setContext: (ctx: RunContext) => void,
+): Promise<PreparedCluster> {
+  let ctx = initial;
   const provisioned = await tracker.run(
     'provision-master',
     () => steps.provisioning.provisionMaster.executeWithOptions({ summary: 'provision-master: launch the master' }, [ctx]),
@@ -298,8 +313,11 @@ async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTrack
       steps.bake.bakeImage.executeWithOptions({ summary: `bake-image from ${master.name}` }, [{ ...ctx, master, fingerprint }]),
     (r) => r.imageId,
   );
-  // After the bake, before any worker: the dataset the check downloads stays out of the image.
-  await checkHubInputs(ctx, master);
+  // After the bake, before any worker: the dataset the check downloads and the model stay out of the image,
+  // and an unknown repo or revision ends the run with only the master launched.
+  ctx = await checkHubInputs(ctx, master);
+  ctx = await fetchHubModel(ctx, master);
+  setContext(ctx);
   checkBudget(spend, tracker, 'launch-workers');
   const names = workerNames(spec.nodes - 1);
   const workers = await tracker.run('launch-workers', () =>
@@ -316,14 +334,14 @@ async function prepareCluster(ctx: RunContext, spec: RunSpec, tracker: StepTrack
       { ...ctx, sshUser: cluster.sshUser, nodes },
     ]),
   );
-  await stageRunInputs(ctx, nodes);
+  await stageRunInputs(ctx, nodes, master);
   checkBudget(spend, tracker, 'sanity-run');
   const sanity = await tracker.run('sanity-run', () =>
     steps.sanity.sanityRun.executeWithOptions({ summary: `sanity-run on ${master.name}` }, [{ ...ctx, master, cpu }]),
   );
   tracker.setBf16(sanity.bf16);
   checkBudget(spend, tracker, 'distributed-train');
-  return { provisioned, image, sanity, nodes };
+  return { ctx, provisioned, image, sanity, nodes };
 }
 
 /** The input's history limits over the defaults; nonsense (not a positive number) is a spec problem. */

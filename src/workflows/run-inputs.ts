@@ -22,12 +22,45 @@ export async function checkRunInputs(ctx: RunContext): Promise<RunContext> {
   return { ...ctx, inputs };
 }
 
-export async function checkHubInputs(ctx: RunContext, master: NodeRecord): Promise<void> {
-  if (runInputs(ctx.spec).data.train.kind !== 'hub') return;
-  await steps.install.checkHubData.executeWithOptions({ summary: `check-hub-data on ${master.name}` }, [{ ...ctx, master }]);
+/**
+ * A hub dataset: its revision resolved on the master (an unknown repo or revision fails naming data.train), then
+ * its splits checked there; the context gets the commit. Both before any worker.
+ */
+export async function checkHubInputs(ctx: RunContext, master: NodeRecord): Promise<RunContext> {
+  const { train } = runInputs(ctx.spec).data;
+  if (train.kind !== 'hub') return ctx;
+  const hubData = await steps.install.resolveHubData.executeWithOptions(
+    { summary: `resolve-hub-data: ${train.id}@${train.revision ?? 'main'} on ${master.name}` },
+    [{ ...ctx, master }],
+  );
+  await steps.install.checkHubData.executeWithOptions({ summary: `check-hub-data on ${master.name}` }, [
+    { ...ctx, hubData, master },
+  ]);
+  return { ...ctx, hubData };
 }
 
-export async function stageRunInputs(ctx: RunContext, nodes: NodeRecord[]): Promise<void> {
+/**
+ * fetch-hub-model: a hub model downloaded once, by the master, at the spec's revision; the context gets the
+ * commit. An unknown repo or revision fails the run (SpecInvalid naming `model`) before any worker exists.
+ */
+export async function fetchHubModel(ctx: RunContext, master: NodeRecord): Promise<RunContext> {
+  const { model } = runInputs(ctx.spec);
+  if (model.kind !== 'hub') return ctx;
+  const hubModel = await steps.install.fetchHubModel.executeWithOptions(
+    { summary: `fetch-hub-model: ${model.id}@${model.revision ?? 'main'} on ${master.name}` },
+    [{ ...ctx, master }],
+  );
+  return { ...ctx, hubModel };
+}
+
+/** The run's own inputs on these nodes: files and folders from the worker or a store, a hub model from the master. */
+export async function stageRunInputs(ctx: RunContext, nodes: NodeRecord[], master: NodeRecord): Promise<void> {
+  if (ctx.hubModel && nodes.length > 0) {
+    await steps.delivery.stageHubModel.executeWithOptions(
+      { summary: `stage-hub-model: ${master.name} copies ${ctx.hubModel.id} to ${nodes.map((n) => n.name).join(', ')}` },
+      [{ ...ctx, master, nodes }],
+    );
+  }
   if (!hasStagedInputs(ctx) || nodes.length === 0) return;
   await steps.delivery.stageInputs.executeWithOptions({ summary: `stage-inputs on ${nodes.map((n) => n.name).join(', ')}` }, [
     { ...ctx, nodes },
@@ -37,6 +70,9 @@ export async function stageRunInputs(ctx: RunContext, nodes: NodeRecord[]): Prom
 interface SourceRecord {
   source: string;
   sha256?: string;
+  /** A hub source: the revision asked for and the commit it resolved to. */
+  revision?: string;
+  commit?: string;
   rows?: number;
 }
 
@@ -51,12 +87,17 @@ export function inputsRecord(ctx: RunContext): {
   const split = (name: 'train' | 'validation'): SourceRecord => {
     const c = checked?.[name];
     if (c && 'sha256' in c) return { source: c.source, sha256: c.sha256, rows: c.rows };
-    return { source: c?.source ?? describeSource(data[name]) };
+    const hub = ctx.hubData ? { revision: ctx.hubData.revision, commit: ctx.hubData.commit } : {};
+    return { source: c?.source ?? describeSource(data[name]), ...hub };
   };
   const modelSource = checked?.model.source ?? (model.kind === 'hub' ? model.id : describeModel(model));
   return {
     task,
-    model: { source: modelSource, ...(checked?.model.sha256 ? { sha256: checked.model.sha256 } : {}) },
+    model: {
+      source: modelSource,
+      ...(checked?.model.sha256 ? { sha256: checked.model.sha256 } : {}),
+      ...(ctx.hubModel ? { revision: ctx.hubModel.revision, commit: ctx.hubModel.commit } : {}),
+    },
     data: { train: split('train'), validation: split('validation') },
   };
 }

@@ -160,7 +160,9 @@ async function replaceAndRewire(
     { ...ctx, sshUser: cluster.sshUser, nodes: updated },
   ]);
   // A replacement comes from the image, which holds packages and code only: it gets the run's data here.
-  await stageRunInputs(ctx, replaced);
+  const master = updated.find((n) => n.role === 'master');
+  if (!master) throw new Error('the cluster has no master after the replacement');
+  await stageRunInputs(ctx, replaced, master);
   return updated;
 }
 

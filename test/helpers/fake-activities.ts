@@ -94,6 +94,16 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
     }),
     stageInputs: async (input) => input.nodes.map((n) => ({ node: n.name, copied: [] })),
     checkHubData: async () => ({ trainRows: 1, validationRows: 1 }),
+    fetchHubModel: async (input) => ({
+      id: 'org/model',
+      revision: 'main',
+      commit: 'c'.repeat(40),
+      files: 3,
+      bytes: 1000,
+      ...(input.hubModel ? { commit: input.hubModel.commit } : {}),
+    }),
+    resolveHubData: async () => ({ id: 'org/data', revision: 'main', commit: 'e'.repeat(40) }),
+    stageHubModel: async (input) => ({ pushed: input.nodes.filter((n) => n.role !== 'master').map((n) => n.name) }),
     deliverModel: async () => ({
       modelUri: 'file:///fake/artifacts/run/wf/model/',
       evaluationUri: null,

@@ -1,5 +1,6 @@
 // Test access to the dev server that scripts/test.sh starts, and in-process workers on unique queues.
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import {
   bundleWorkflowCode,
@@ -21,6 +22,21 @@ export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({ logger: new DefaultLogger('ERROR') });
+}
+
+/**
+ * Installs the runtime with a logger that keeps every line the worker logs (activities, workflows, the SDK's
+ * own, at DEBUG) in `into`: what a secrets test scans. Call before any worker starts; quietRuntime then keeps it.
+ */
+export function recordRuntimeLogs(into: string[]): void {
+  if (runtimeInstalled) throw new Error('the runtime is installed already: record its logs before any worker starts');
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new DefaultLogger('DEBUG', (entry) =>
+      into.push(`${entry.level} ${entry.message} ${inspect(entry.meta, { depth: 12 })}`),
+    ),
+    telemetryOptions: { logging: { filter: { core: 'INFO', other: 'INFO' }, forward: {} } },
+  });
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
