@@ -25,6 +25,7 @@ import { redactingLogger } from '../src/codec/redacting-logger';
 import { DEFAULT_NAMESPACE, WORKFLOW_TYPE } from '../src/common/names';
 import { packageRoot } from '../src/common/package-root';
 import { fakeActivities } from './helpers/fake-activities';
+import { captureStreams, pathsOf } from './helpers/secret-scan';
 
 const run = promisify(execFile);
 const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
@@ -56,34 +57,7 @@ Runtime.install({
   telemetryOptions: { logging: { filter: { core: 'INFO', other: 'INFO' }, forward: {} } },
 });
 
-/** Copies what the process writes to stdout/stderr while it still goes out. */
-function captureStreams(into: string[]): () => void {
-  const restores = [process.stdout, process.stderr].map((stream) => {
-    const original = stream.write;
-    stream.write = function (this: NodeJS.WriteStream, chunk: string | Uint8Array, ...rest: unknown[]): boolean {
-      into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return Reflect.apply(original, this, [chunk, ...rest]) === true;
-    } as typeof stream.write;
-    return () => {
-      stream.write = original;
-    };
-  });
-  return () => restores.forEach((restore) => restore());
-}
-
-// --- history scanning ---
-const BASE64_TOKEN = /^[A-Za-z0-9+/_-]{8,}={0,2}$/;
-
-/** JSON paths where the marker shows, as text or inside any base64 string (payload data is base64). */
-function markerPaths(node: unknown, path = '$'): string[] {
-  if (typeof node === 'string') {
-    if (node.includes(MARKER)) return [path];
-    return BASE64_TOKEN.test(node) && Buffer.from(node, 'base64').toString('latin1').includes(MARKER) ? [`${path} (base64)`] : [];
-  }
-  if (Array.isArray(node)) return node.flatMap((item, i) => markerPaths(item, `${path}[${i}]`));
-  if (typeof node === 'object' && node !== null) return Object.entries(node).flatMap(([k, v]) => markerPaths(v, `${path}.${k}`));
-  return [];
-}
+const markerPaths = (node: unknown) => pathsOf(MARKER, node);
 
 function isJsonPayload(node: object): node is { metadata: Record<string, string>; data?: string } {
   const metadata = (node as { metadata?: unknown }).metadata;

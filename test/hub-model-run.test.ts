@@ -23,6 +23,7 @@ import type { RunSummary } from '../src/workflows/definitions';
 import { liveNodeProcesses, removeClustersStartingWith, runStoreOf, sampleNodeProcesses, testDeps } from './helpers/local-lab';
 import { startStandInHub, type StandInHub } from './helpers/stand-in-hub';
 import { realActivities, recordRuntimeLogs, TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
+import { captureStreams, pathsOf } from './helpers/secret-scan';
 
 const RECIPE_PYTHON = join(packageRoot(), '.tools/recipe-venv/bin/python');
 const REPO = 'tuneforge-test/tiny-model';
@@ -43,35 +44,6 @@ async function historyOf(workflowId: string): Promise<string> {
 
 const logs: string[] = [];
 recordRuntimeLogs(logs);
-
-/** Copies what the process writes to stdout/stderr while it still goes out. */
-function captureStreams(into: string[]): () => void {
-  const restores = [process.stdout, process.stderr].map((stream) => {
-    const original = stream.write;
-    stream.write = function (this: NodeJS.WriteStream, chunk: string | Uint8Array, ...rest: unknown[]): boolean {
-      into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return Reflect.apply(original, this, [chunk, ...rest]) === true;
-    } as typeof stream.write;
-    return () => {
-      stream.write = original;
-    };
-  });
-  return () => restores.forEach((restore) => restore());
-}
-
-const BASE64_TOKEN = /^[A-Za-z0-9+/_-]{8,}={0,2}$/;
-
-/** JSON paths where the text shows, as text or inside any base64 string (payload data is base64). */
-function pathsOf(text: string, node: unknown, path = '$'): string[] {
-  if (typeof node === 'string') {
-    if (node.includes(text)) return [path];
-    return BASE64_TOKEN.test(node) && Buffer.from(node, 'base64').toString('latin1').includes(text) ? [`${path} (base64)`] : [];
-  }
-  if (Array.isArray(node)) return node.flatMap((item, i) => pathsOf(text, item, `${path}[${i}]`));
-  if (typeof node === 'object' && node !== null)
-    return Object.entries(node).flatMap(([k, v]) => pathsOf(text, v, `${path}.${k}`));
-  return [];
-}
 
 type DataInput =
   { train: string; validation: string } | Record<'train' | 'validation', { hub: string; split: string; revision?: string }>;
