@@ -10,7 +10,6 @@ import { completeCheckpoints } from '../src/artifacts/stored-checkpoints';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WORKFLOW_TYPE } from '../src/common/names';
-import { sendInterruptionNotice } from '../src/providers/local/interruption';
 import { scanNodeProcesses } from '../src/providers/local/node-scan';
 import { createRemoteShell, sshTarget } from '../src/remote/remote-shell';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
@@ -19,6 +18,7 @@ import {
   processesPerNode,
   removeClustersStartingWith,
   sampleNodeProcesses,
+  sendInterruptionNotice,
   testDeps,
   testProvider,
   TEST_LAB_ROOT,

@@ -14,9 +14,7 @@ import { recipeFor } from '../src/recipes/recipe';
 import { recipeFingerprint } from '../src/recipes/recipe-bundle';
 import { parseRunSpec } from '../src/spec/load';
 import type { RunSummary } from '../src/workflows/definitions';
-import { deleteLocalImage } from '../src/providers/local/images';
-import { DEFAULT_PIP_CACHE, labLayout } from '../src/providers/local/lab';
-import { testDeps, testProvider, TEST_LAB_ROOT } from './helpers/local-lab';
+import { deleteLocalImage, testDeps, testProvider } from './helpers/local-lab';
 import { realActivities, TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
 
 const MAIN = resolve(__dirname, '../src/client/main.js');
@@ -91,7 +89,7 @@ describe('a scheduled fine-tune on the local provider', () => {
           try {
             // An image from an earlier test would let both runs skip the install: the first must bake.
             const fingerprint = await recipeFingerprint(recipeFor(parseRunSpec(SPEC_YAML)));
-            await deleteLocalImage(labLayout(TEST_LAB_ROOT, DEFAULT_PIP_CACHE), fingerprint);
+            await deleteLocalImage(fingerprint);
             assert.equal(await testProvider.findImage(fingerprint), undefined);
             assert.equal(await createWithCli(taskQueue, specPath, id), EXIT.ok);
             const view = await untilTwoRunsStarted(client, id);

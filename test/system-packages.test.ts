@@ -9,27 +9,54 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RECIPE_DEFINITIONS, recipeFor } from '../src/recipes/recipe';
-import { installedNames, missingPackages, systemPackagesStep } from '../src/recipes/system-packages';
+import { installedNames, systemPackagesStep } from '../src/recipes/system-packages';
 import { validateRunSpec } from '../src/spec/validate';
 
-describe('system package names', () => {
+/**
+ * The shipped step's own check, run by bash with stand-ins on PATH: `dpkg-query` answers for `installed`
+ * alone, `apt-get` records what it was asked to install. Returns the packages apt-get was asked for.
+ */
+function packagesInstalledBy(wanted: string[], installed: string[]): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'tuneforge-pkg-check-'));
+  try {
+    const names = installed.map((n) => `"${n}"`).join(' ');
+    writeFileSync(
+      join(dir, 'dpkg-query'),
+      `#!/bin/bash\nname=\${@: -1}\nfor n in ${names}; do [ "$n" = "$name" ] && { echo 'install ok installed'; exit 0; }; done\nexit 1\n`,
+    );
+    writeFileSync(join(dir, 'apt-get'), `#!/bin/bash\necho "$*" >> ${dir}/apt.log\n`);
+    for (const tool of ['dpkg-query', 'apt-get']) chmodSync(join(dir, tool), 0o755);
+    const result = spawnSync('bash', ['-c', `set -euo pipefail\n${systemPackagesStep(wanted)}`], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${dir}:/usr/bin:/bin` },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const log = spawnSync('cat', [join(dir, 'apt.log')], { encoding: 'utf8' }).stdout;
+    const install = log.split('\n').map((line) => line.split(' ')).find((words) => words.includes('install')) ?? [];
+    // After `install`: options (-y, -q, -o X=Y), then the package names.
+    return install.slice(install.indexOf('install') + 1).filter((w) => !w.startsWith('-') && !w.includes('='));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('system package names (the shipped bash check)', () => {
   it('count a renamed 64-bit time_t library (Ubuntu 24.04: libtcmalloc-minimal4t64) as the package asked for', () => {
     assert.deepEqual(installedNames('libtcmalloc-minimal4'), ['libtcmalloc-minimal4', 'libtcmalloc-minimal4t64']);
-    const installed = new Set(['libtcmalloc-minimal4t64', 'numactl']);
-    assert.deepEqual(missingPackages(['python3-venv', 'libtcmalloc-minimal4', 'numactl', 'openmpi-bin'], installed), [
-      'python3-venv',
-      'openmpi-bin',
-    ]);
+    assert.deepEqual(
+      packagesInstalledBy(['python3-venv', 'libtcmalloc-minimal4', 'numactl', 'openmpi-bin'], ['libtcmalloc-minimal4t64', 'numactl']),
+      ['python3-venv', 'openmpi-bin'],
+    );
   });
 
   it('still count the old library name where a release keeps it (Ubuntu 22.04, Debian 12)', () => {
-    assert.deepEqual(missingPackages(['libtcmalloc-minimal4'], new Set(['libtcmalloc-minimal4'])), []);
+    assert.deepEqual(packagesInstalledBy(['libtcmalloc-minimal4'], ['libtcmalloc-minimal4']), []);
   });
 
   it('give no t64 alternative to programs, nor to a name that already is t64', () => {
     assert.deepEqual(installedNames('numactl'), ['numactl']);
     assert.deepEqual(installedNames('libfoo1t64'), ['libfoo1t64']);
-    assert.deepEqual(missingPackages(['numactl'], new Set(['numactlt64'])), ['numactl']);
+    assert.deepEqual(packagesInstalledBy(['numactl'], ['numactlt64']), ['numactl']);
   });
 });
 

@@ -21,11 +21,6 @@ export function installedNames(pkg: string): string[] {
   return pkg.startsWith('lib') && !pkg.endsWith('t64') ? [pkg, `${pkg}t64`] : [pkg];
 }
 
-/** The wanted packages none of whose names is installed, in the order they were asked for. */
-export function missingPackages(wanted: readonly string[], installed: ReadonlySet<string>): string[] {
-  return wanted.filter((pkg) => !installedNames(pkg).some((name) => installed.has(name)));
-}
-
 export interface PackageStepOptions {
   /** Seconds apt waits for a lock held by another process. */
   lockWaitSeconds?: number;

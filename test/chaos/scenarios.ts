@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { localArtifactsUri } from '../../src/providers/local/lab';
 import { storedCheckpoints } from '../helpers/local-lab';
-import { sendInterruptionNotice } from '../../src/providers/local/interruption';
+import { sendInterruptionNotice } from '../helpers/local-lab';
 import { liveNodeProcesses } from '../helpers/local-lab';
 import { findNode, freezeNode, killNode, killNodeProcess, type TrainingWatcher } from './lab-probe';
 import type { KillRecord } from './protocol';

@@ -1,11 +1,15 @@
 // A local provider on a test lab folder, and the deps real activities need to use it.
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ActivityDeps } from '../../src/activities';
 import type { ArtifactStore } from '../../src/artifacts/artifact-store';
 import { runArtifactsUri } from '../../src/artifacts/artifact-uri';
 import { createStoreOpener } from '../../src/artifacts/open-store';
 import { defaultS3Region } from '../../src/artifacts/s3-client';
 import { completeCheckpoints, type StoredCheckpoint } from '../../src/artifacts/stored-checkpoints';
-import { localArtifactsUri } from '../../src/providers/local/lab';
+import { DEFAULT_PIP_CACHE, labLayout, localArtifactsUri } from '../../src/providers/local/lab';
+import { imageDir } from '../../src/providers/local/images';
+import { NOTICE_FILE } from '../../src/providers/local/interruption';
 import { createLocalProvider } from '../../src/providers/local/local-provider';
 import { processStartTime } from '../../src/providers/local/node-process';
 import { scanNodeProcesses } from '../../src/providers/local/node-scan';
@@ -119,4 +123,15 @@ export async function removeClustersStartingWith(...prefixes: string[]): Promise
     await testProvider.terminateNodes(ref).catch(() => undefined);
     await testProvider.cleanup(ref).catch(() => undefined);
   }
+}
+
+/** A spot notice on a local node, as EC2 gives one two minutes ahead: the file the node's notice command reads. */
+export async function sendInterruptionNotice(clusterId: string, nodeName: string, labRoot = TEST_LAB_ROOT): Promise<void> {
+  const node = labLayout(labRoot, DEFAULT_PIP_CACHE).cluster(clusterId).node(nodeName);
+  await writeFile(join(node.etc, NOTICE_FILE), `${JSON.stringify({ action: 'terminate', time: new Date().toISOString() })}\n`);
+}
+
+/** Removes a baked image from the test lab, so that the next run must install and bake. */
+export async function deleteLocalImage(fingerprint: string, labRoot = TEST_LAB_ROOT): Promise<void> {
+  await rm(imageDir(labLayout(labRoot, DEFAULT_PIP_CACHE), fingerprint), { recursive: true, force: true });
 }

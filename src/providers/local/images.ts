@@ -60,7 +60,3 @@ function processAlive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
-
-export async function deleteLocalImage(lab: LabLayout, fingerprint: string): Promise<void> {
-  await rm(imageDir(lab, fingerprint), { recursive: true, force: true });
-}
