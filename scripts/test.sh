@@ -7,8 +7,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
 npx tsc -p tsconfig.test.json
-# The bench is compiled in CI too, so a change that breaks it fails here, not at the next bench run.
-npx tsc -p bench/tsconfig.json --noEmit
+# The bench is compiled (and one quick row run below) so a change that breaks it fails here, not at the next bench run.
+npx tsc -p bench/tsconfig.json
 bash scripts/temporal-dev.sh start
 # A test that sets no timeout of its own gets this one: a hang fails as that test instead of stalling CI.
 TEST_TIMEOUT_MS=${TUNEFORGE_TEST_TIMEOUT_MS:-900000}
@@ -21,9 +21,12 @@ if [ ${#files[@]} -eq 0 ]; then
   echo "== chaos scenarios (test/chaos)"
   node build-test/test/chaos/run-chaos.js --only '^(temporal-killed@distributed-train|worker-killed@(launchWorkers|teardown)|cancel@provisionMaster)$' \
     || failed+=(chaos)
+  echo "== bench smoke (one quick row: 5 runs on in-memory fake nodes)"
+  BENCH_ONLY=scale BENCH_SCALE_RUNS=5 node build-bench/bench/run-bench.js > .state/bench-smoke.log 2>&1 \
+    && grep -E 'fake nodes\): 5 concurrent runs, completed +5/5' .state/bench-smoke.log || { tail -20 .state/bench-smoke.log; failed+=(bench-smoke); }
   files=(build-test/test/*.test.js)
 fi
-if [ ${#failed[@]} -gt 0 ]; then echo "== failed so far: ${failed[*]} (node:test runs anyway)"; else echo "== pytest and chaos passed"; fi
+if [ ${#failed[@]} -gt 0 ]; then echo "== failed so far: ${failed[*]} (node:test runs anyway)"; else echo "== pytest, chaos and the bench smoke passed"; fi
 echo "== tuneforge tests (node:test)"
 node --test --test-concurrency=1 --test-timeout="$TEST_TIMEOUT_MS" "${files[@]}" || failed+=(node:test)
 if [ ${#failed[@]} -gt 0 ]; then
