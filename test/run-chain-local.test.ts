@@ -6,7 +6,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import { createRemoteShell, sshTarget } from '../src/remote/remote-shell';
 import type { RunSummary } from '../src/workflows/definitions';
-import { liveNodeProcesses, removeClustersStartingWith, runStoreOf, testProvider } from './helpers/local-lab';
+import {
+  liveNodeProcesses,
+  processesPerNode,
+  removeClustersStartingWith,
+  runStoreOf,
+  sampleNodeProcesses,
+  testProvider,
+} from './helpers/local-lab';
 import { chainOf } from './helpers/run-chain';
 import { testClient, uniqueId } from './helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
@@ -67,6 +74,8 @@ describe('a real local run that continues as new mid-training', () => {
       const workflowId = uniqueId('chain');
       const { client, close } = await testClient();
       const master = watchMasterJobs(workflowId);
+      // Node processes as the machine shows them (pid + start time): a node started twice counts twice.
+      const sampler = sampleNodeProcesses(workflowId);
       try {
         worker = await startWorkerProcess(taskQueue);
         const handle = await client.workflow.start(WORKFLOW_TYPE, {
@@ -93,7 +102,7 @@ describe('a real local run that continues as new mid-training', () => {
         assert.equal(seen.starts, 1, 'the job started once: every run re-attached to it');
         assert.equal(summary.training.globalStep, 150);
         assert.equal(summary.training.resumedStep, 0, 'never restarted from a checkpoint');
-        assert.equal(summary.nodesLaunched, 2);
+        assert.deepEqual(processesPerNode(await sampler.stop()), { master: 1, 'worker-1': 1 }, 'each node started once');
         assert.equal(summary.teardown.nodesLeft, 0);
         assert.equal(await liveNodeProcesses(workflowId), 0, 'no node process left');
         const record = (await runStoreOf(spec.name, workflowId).getJson('run.json')) as { outcome: string; steps: unknown[] };
@@ -101,6 +110,7 @@ describe('a real local run that continues as new mid-training', () => {
         assert.equal((await client.workflow.getHandle(workflowId).describe()).status.name, 'COMPLETED');
       } finally {
         master.stop();
+        await sampler.stop();
         await close();
       }
     },

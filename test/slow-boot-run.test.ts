@@ -7,7 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import { createLocalProvider } from '../src/providers/local/local-provider';
 import { progressQuery, type RunProgress, type RunSummary } from '../src/workflows/definitions';
-import { liveNodeProcesses, removeClustersStartingWith, testDeps, TEST_LAB_ROOT } from './helpers/local-lab';
+import {
+  liveNodeProcesses,
+  processesPerNode,
+  removeClustersStartingWith,
+  sampleNodeProcesses,
+  testDeps,
+  TEST_LAB_ROOT,
+} from './helpers/local-lab';
 import { realActivities, testClient, uniqueId, withWorker } from './helpers/temporal';
 
 const BOOT_DELAY_MS = 5000;
@@ -32,6 +39,8 @@ describe('a whole run with slow-booting nodes', () => {
       training: { maxSteps: 6, saveSteps: 3, evaluate: false },
       sanity: { maxSteps: 2 },
     };
+    // Node processes as the machine shows them (pid + start time): a node started twice counts twice.
+    const sampler = sampleNodeProcesses(workflowId);
     try {
       const summary = (await withWorker(realActivities(deps), async ({ client: c, taskQueue }) => {
         const handle = await c.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
@@ -56,10 +65,11 @@ describe('a whole run with slow-booting nodes', () => {
       assert.match(seen, /^launch-workers: waiting for worker-1: \d+ s, set to boot in 5 s$/m);
       assert.equal(summary.training.globalStep, 6);
       assert.equal(summary.recoveries, 0, 'no node was replaced for booting slowly');
-      assert.equal(summary.nodesLaunched, 2);
+      assert.deepEqual(processesPerNode(await sampler.stop()), { master: 1, 'worker-1': 1 }, 'each node started once');
       assert.equal(summary.teardown.nodesLeft, 0);
       assert.equal(await liveNodeProcesses(workflowId), 0);
     } finally {
+      await sampler.stop();
       await close();
     }
   });
