@@ -8,11 +8,10 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { WORKFLOW_TYPE } from '../../src/common/names';
-import { countLaunches } from '../../src/providers/local/launch-log';
 import { createLocalProvider } from '../../src/providers/local/local-provider';
 import { scanNodeProcesses } from '../../src/providers/local/node-scan';
 import { progressQuery, type RunProgress, type RunSummary } from '../../src/workflows/definitions';
-import { liveNodeProcesses } from '../helpers/local-lab';
+import { liveNodeProcesses, processesPerNode, sampleNodeProcesses, type NodeProcessSampler } from '../helpers/local-lab';
 import type { DevServer, TemporalAccess } from './dev-server';
 import { TrainingWatcher } from './lab-probe';
 import type { StartRecord } from './protocol';
@@ -104,6 +103,8 @@ export class ScenarioRun {
   private readonly notes: string[] = [];
   private readonly workers: ChaosWorker[] = [];
   private started = false;
+  /** Node processes as the machine shows them (pid + start time), from the run's start: a node started twice counts twice. */
+  private sampler: NodeProcessSampler | undefined;
   private usesFreshLab = false;
 
   constructor(
@@ -168,6 +169,7 @@ export class ScenarioRun {
   }
 
   async startRun(training: TrainingSpec): Promise<void> {
+    this.sampler ??= sampleNodeProcesses(this.workflowId);
     await this.env.temporal.client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: this.taskQueue,
       workflowId: this.workflowId,
@@ -271,7 +273,8 @@ export class ScenarioRun {
   }
 
   async measureNodes(): Promise<void> {
-    this.nodesLaunched = await countLaunches(this.workflowId, this.lab);
+    const seen = this.sampler ? await this.sampler.stop() : new Map<string, Set<string>>();
+    this.nodesLaunched = Object.values(processesPerNode(seen)).reduce((sum, n) => sum + n, 0);
     this.nodesLeft = await liveNodeProcesses(this.workflowId);
   }
 
