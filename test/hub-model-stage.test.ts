@@ -114,7 +114,7 @@ describe('a hub model fetched on the master and copied from it (real nodes, real
     assert.deepEqual(fetched, { id: REPO, revision: 'v1', commit, files: 3, bytes: BYTES });
     const again = await run<HubModel>(activities.fetchHubModel, { ...ctx, master });
     assert.equal(again.commit, commit, 'a second fetch finds the complete folder');
-    await run(activities.stageHubModel, { ...ctx, hubModel: fetched, master, nodes: [master, worker] });
+    await run(activities.stageHubRepos, { ...ctx, hubModel: fetched, master, nodes: [master, worker] });
     assert.equal(await stagedFiles(master), expected);
     assert.equal(await stagedFiles(worker), expected, "the worker's copy is the master's, byte for byte");
     assert.equal((await onNode(worker, sh`readlink ${REMOTE.inputs}/model`)).trim(), `../models/hub-${commit}`);
@@ -140,7 +140,7 @@ describe('a hub model fetched on the master and copied from it (real nodes, real
     const folder = hubModelFolder(commit);
     for (const node of [master, worker]) await onNode(node, sh`rm -rf ${folder} ${REMOTE.inputs}`);
     const hubModel: HubModel = { id: REPO, revision: 'v1', commit, files: 3, bytes: BYTES };
-    await run(activities.stageHubModel, { clusterId: cluster.clusterId, spec, hubModel, master, nodes: [worker] });
+    await run(activities.stageHubRepos, { clusterId: cluster.clusterId, spec, hubModel, master, nodes: [worker] });
     assert.equal(await stagedFiles(worker), expected);
     assert.ok(
       hub.requests.some((r) => r.path === `/api/models/${REPO}/revision/${commit}`),
@@ -161,7 +161,7 @@ describe('a hub model fetched on the master and copied from it (real nodes, real
     await onNode(master, sh`chmod 000 ${folder}/config.json`);
     try {
       await assert.rejects(
-        run(activities.stageHubModel, { clusterId: cluster.clusterId, spec, hubModel, master, nodes: [worker] }),
+        run(activities.stageHubRepos, { clusterId: cluster.clusterId, spec, hubModel, master, nodes: [worker] }),
       );
     } finally {
       await onNode(master, sh`chmod 644 ${folder}/config.json`);
