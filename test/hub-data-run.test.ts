@@ -105,7 +105,9 @@ describe('a run on a hub dataset from a stand-in hub', () => {
       }
       assert.equal(await liveNodeProcesses(workflowId), 0, 'no node left');
       const install = summary.steps.find((s) => s.name === 'install-deps');
-      t.diagnostic(`install-deps (datasets==5.2.0 into the node venv): ${install?.seconds ?? '?'} s, ${install?.note ?? 'installed'}`);
+      t.diagnostic(
+        `install-deps (datasets==5.2.0 into the node venv): ${install?.seconds ?? '?'} s, ${install?.note ?? 'installed'}`,
+      );
 
       // Trained on both nodes and evaluated on the hub dataset's validation split.
       assert.equal(summary.training.globalStep, MAX_STEPS);

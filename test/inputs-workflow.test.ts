@@ -127,7 +127,7 @@ describe('run inputs in the workflow (fake activities)', () => {
     ]);
   });
 
-  it("downloads a hub dataset on the master before any worker: an unknown one launches none, a known one is pushed to every node and recorded", async () => {
+  it('downloads a hub dataset on the master before any worker: an unknown one launches none, a known one is pushed to every node and recorded', async () => {
     const refused = fakeActivities({ fetchHubData: failingWith(FailureType.SpecInvalid) });
     await assert.rejects(run(refused.activities, hub));
     assert.deepEqual(refused.log.calls, [

@@ -59,7 +59,11 @@ async function fetchHubModel(deps: ActivityDeps, input: HubFetchInput): Promise<
 async function fetchHubData(deps: ActivityDeps, input: HubFetchInput): Promise<HubModel> {
   const { train } = runInputs(input.spec).data;
   if (train.kind !== 'hub') throw new Error('fetch-hub-data runs for a hub dataset only');
-  const fetched = await download(deps, input, { id: train.id, revision: input.hubData?.commit ?? train.revision ?? 'main', type: 'dataset' });
+  const fetched = await download(deps, input, {
+    id: train.id,
+    revision: input.hubData?.commit ?? train.revision ?? 'main',
+    type: 'dataset',
+  });
   // run.json records the revision the spec asked for, not the commit a re-download was pinned to.
   return { ...fetched, revision: input.hubData?.revision ?? train.revision ?? 'main' };
 }
@@ -158,7 +162,8 @@ async function stageHubRepos(deps: ActivityDeps, input: HubStageInput): Promise<
   for (const { hub, type, folder, link } of repos) {
     // A replaced master comes from the image, without the folder: it downloads the same commit again.
     const probe = await deps.remote.run(master, sh`test -f ${folder}/${COMPLETE}`, { label: `look for ${folder}`, ...options });
-    if (probe.exitCode !== 0) await download(deps, { ...input, master: input.master }, { id: hub.id, revision: hub.commit, type });
+    if (probe.exitCode !== 0)
+      await download(deps, { ...input, master: input.master }, { id: hub.id, revision: hub.commit, type });
     if (others.length > 0) {
       await deps.remote.check(master, pushFromMaster(folder, others, link), {
         label: `copy ${hub.id} from ${input.master.name} to ${others.join(', ')}`,
