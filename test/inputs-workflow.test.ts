@@ -296,4 +296,33 @@ describe('run inputs in the workflow (fake activities)', () => {
       ['master', 'worker-2'],
     ]);
   });
+
+  it('copies the hub dataset from the master to a replacement node after a recovery, and only there', async () => {
+    const commit = 'd'.repeat(40);
+    const stagedHub: string[][] = [];
+    let attempts = 0;
+    const { activities } = fakeActivities({
+      fetchHubData: async () => ({ id: 'org/reviews', revision: 'main', commit, files: 3, bytes: 300 }),
+      stageHubRepos: async (input) => {
+        stagedHub.push([input.hubData?.commit ?? 'none', ...input.nodes.map((n) => n.name)]);
+        return { pushed: [] };
+      },
+      distributedTrain: async (input) => {
+        attempts += 1;
+        if (attempts === 1)
+          throw ApplicationFailure.create({
+            type: FailureType.NodeLost,
+            nonRetryable: true,
+            message: 'worker-2 lost',
+            details: [{ nodes: ['worker-2'], reason: 'gone' }],
+          });
+        return (await fakeActivities().activities.distributedTrain(input)) as never;
+      },
+    });
+    await run(activities, hub);
+    assert.deepEqual(stagedHub, [
+      [commit, 'master', 'worker-1', 'worker-2'],
+      [commit, 'worker-2'],
+    ]);
+  });
 });
