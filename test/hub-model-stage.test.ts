@@ -1,8 +1,8 @@
-// fetch-hub-model and stage-hub-model on two real local nodes, with the real recipes/common/fetch_hub.py (run
+// fetch-hub-model, fetch-hub-data and stage-hub-repos on two real local nodes, with the real recipes/common/fetch_hub.py (run
 // by the recipe test environment's python) against the stand-in hub: the master downloads the pinned commit
 // once, the worker gets byte-identical files from the master over the cluster's SSH, the token is sent to the
 // hub but written to no file; a replaced master (no folder) downloads the same commit again and pushes it to
-// a replacement.
+// a replacement. A hub dataset goes the same way, into tuneforge/datasets/hub-<commit>/.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createHubModelActivities, hubModelFolder } from '../src/activities/hub-model';
+import { createHubModelActivities, hubDataFolder, hubModelFolder } from '../src/activities/hub-model';
 import type { HubModel, NodeRecord } from '../src/activities/types';
 import { createWireActivities } from '../src/activities/wire-ssh';
 import { packageRoot } from '../src/common/package-root';
@@ -114,7 +114,7 @@ describe('a hub model fetched on the master and copied from it (real nodes, real
     assert.deepEqual(fetched, { id: REPO, revision: 'v1', commit, files: 3, bytes: BYTES });
     const again = await run<HubModel>(activities.fetchHubModel, { ...ctx, master });
     assert.equal(again.commit, commit, 'a second fetch finds the complete folder');
-    await run(activities.stageHubModel, { ...ctx, hubModel: fetched, master, nodes: [master, worker] });
+    await run(activities.stageHubRepos, { ...ctx, hubModel: fetched, master, nodes: [master, worker] });
     assert.equal(await stagedFiles(master), expected);
     assert.equal(await stagedFiles(worker), expected, "the worker's copy is the master's, byte for byte");
     assert.equal((await onNode(worker, sh`readlink ${REMOTE.inputs}/model`)).trim(), `../models/hub-${commit}`);
@@ -140,7 +140,7 @@ describe('a hub model fetched on the master and copied from it (real nodes, real
     const folder = hubModelFolder(commit);
     for (const node of [master, worker]) await onNode(node, sh`rm -rf ${folder} ${REMOTE.inputs}`);
     const hubModel: HubModel = { id: REPO, revision: 'v1', commit, files: 3, bytes: BYTES };
-    await run(activities.stageHubModel, { clusterId: cluster.clusterId, spec, hubModel, master, nodes: [worker] });
+    await run(activities.stageHubRepos, { clusterId: cluster.clusterId, spec, hubModel, master, nodes: [worker] });
     assert.equal(await stagedFiles(worker), expected);
     assert.ok(
       hub.requests.some((r) => r.path === `/api/models/${REPO}/revision/${commit}`),
@@ -161,11 +161,56 @@ describe('a hub model fetched on the master and copied from it (real nodes, real
     await onNode(master, sh`chmod 000 ${folder}/config.json`);
     try {
       await assert.rejects(
-        run(activities.stageHubModel, { clusterId: cluster.clusterId, spec, hubModel, master, nodes: [worker] }),
+        run(activities.stageHubRepos, { clusterId: cluster.clusterId, spec, hubModel, master, nodes: [worker] }),
       );
     } finally {
       await onNode(master, sh`chmod 644 ${folder}/config.json`);
     }
     assert.equal(await onNode(worker, sh`test -e ${folder} && echo kept || echo none`), 'none\n');
+  });
+
+  it('a hub dataset takes the same way: downloaded once on the master, copied to the worker, again by a replaced master', async () => {
+    const files: Record<string, string> = {
+      'README.md': '# data\n',
+      'train.csv': 'text,label\na,x\n',
+      'validation.csv': 'text,label\nb,x\n',
+    };
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(join(scratch, 'dataset'), { recursive: true });
+      await writeFile(join(scratch, 'dataset', path), content);
+    }
+    const id = 'tuneforge-test/staged-data';
+    const { commit: dataCommit } = await hub.addRepo({ id, type: 'dataset', folder: join(scratch, 'dataset'), tags: ['v2'] });
+    const withData = validateRunSpec({
+      ...{
+        name: 'hub-stage',
+        provider: 'local',
+        task: 'text-classification',
+        model: { hub: REPO },
+        nodes: 2,
+        training: { maxSteps: 2 },
+      },
+      data: { train: { hub: id, split: 'train', revision: 'v2' }, validation: { hub: id, split: 'validation', revision: 'v2' } },
+    });
+    assert.ok(withData.ok, JSON.stringify(withData));
+    const ctx = { clusterId: cluster.clusterId, spec: withData.spec };
+    const hubData = await run<HubModel>(activities.fetchHubData, { ...ctx, master });
+    const bytes = Object.values(files).reduce((sum, content) => sum + Buffer.byteLength(content), 0);
+    assert.deepEqual(hubData, { id, revision: 'v2', commit: dataCommit, files: 3, bytes });
+    const folder = hubDataFolder(dataCommit);
+    assert.equal(folder, `tuneforge/datasets/hub-${dataCommit}`);
+    const copied = (node: NodeRecord) =>
+      onNode(node, sh`cd ${folder} && find . -type f ! -name .tuneforge-complete | sort | xargs sha256sum`);
+    const expectedData = Object.keys(files)
+      .sort()
+      .map((path) => `${sha256(files[path] ?? '')}  ./${path}\n`)
+      .join('');
+    await run(activities.stageHubRepos, { ...ctx, hubData, master, nodes: [master, worker] });
+    assert.equal(await copied(worker), expectedData, "the worker's copy is the master's, byte for byte");
+    assert.deepEqual(Object.fromEntries(hub.downloads(id, 'dataset')), { 'README.md': 1, 'train.csv': 1, 'validation.csv': 1 });
+    for (const node of [master, worker]) await onNode(node, sh`rm -rf ${folder}`);
+    await run(activities.stageHubRepos, { ...ctx, hubData, master, nodes: [worker] });
+    assert.equal(await copied(worker), expectedData);
+    assert.deepEqual(Object.fromEntries(hub.downloads(id, 'dataset')), { 'README.md': 2, 'train.csv': 2, 'validation.csv': 2 });
   });
 });

@@ -120,32 +120,36 @@ describe('run inputs in the workflow (fake activities)', () => {
       'provisionMaster',
       'installDeps',
       'bakeImage',
-      'resolveHubData',
+      'fetchHubData',
       'checkHubData',
       'teardown',
       'recordRun',
     ]);
   });
 
-  it("resolves a hub dataset's revision on the master before any worker: an unknown one launches none, a known one is recorded", async () => {
-    const refused = fakeActivities({ resolveHubData: failingWith(FailureType.SpecInvalid) });
+  it('downloads a hub dataset on the master before any worker: an unknown one launches none, a known one is pushed to every node and recorded', async () => {
+    const refused = fakeActivities({ fetchHubData: failingWith(FailureType.SpecInvalid) });
     await assert.rejects(run(refused.activities, hub));
     assert.deepEqual(refused.log.calls, [
       'prepareArtifacts',
       'provisionMaster',
       'installDeps',
       'bakeImage',
-      'resolveHubData',
+      'fetchHubData',
       'teardown',
       'recordRun',
     ]);
     const commit = 'f'.repeat(40);
-    const seen: Array<[string, string | undefined]> = [];
+    const seen: Array<Array<string | undefined>> = [];
     const { activities, log } = fakeActivities({
-      resolveHubData: async () => ({ id: 'org/reviews', revision: 'main', commit }),
+      fetchHubData: async () => ({ id: 'org/reviews', revision: 'main', commit, files: 2, bytes: 100 }),
       checkHubData: async (input) => {
         seen.push(['checkHubData', input.hubData?.commit]);
         return { trainRows: 1, validationRows: 1 };
+      },
+      stageHubRepos: async (input) => {
+        seen.push(['stageHubRepos', input.hubData?.commit, ...input.nodes.map((n) => n.name)]);
+        return { pushed: [] };
       },
       sanityRun: async (input) => {
         seen.push(['sanityRun', input.hubData?.commit]);
@@ -158,9 +162,11 @@ describe('run inputs in the workflow (fake activities)', () => {
     });
     await run(activities, hub);
     assert.ok(log.calls.indexOf('checkHubData') < log.calls.indexOf('launchWorkers'));
-    // The check, the sanity run and the training all read the resolved commit (their commands pass it on).
+    // The check, the sanity run and the training all read the master's download of that commit, which the master
+    // pushes to every node before the sanity run (their commands pass it on).
     assert.deepEqual(seen, [
       ['checkHubData', commit],
+      ['stageHubRepos', commit, 'master', 'worker-1', 'worker-2'],
       ['sanityRun', commit],
       ['distributedTrain', commit],
     ]);
@@ -213,7 +219,7 @@ describe('run inputs in the workflow (fake activities)', () => {
     const { activities, log } = fakeActivities({
       checkInputs: async () => HUB_CHECKED,
       fetchHubModel: fetched,
-      stageHubModel: async (input) => {
+      stageHubRepos: async (input) => {
         stagedHub.push(input);
         return { pushed: [] };
       },
@@ -228,7 +234,7 @@ describe('run inputs in the workflow (fake activities)', () => {
       'fetchHubModel',
       'launchWorkers',
       'wireSsh',
-      'stageHubModel',
+      'stageHubRepos',
       'stageInputs',
       'sanityRun',
     ]);
@@ -268,7 +274,7 @@ describe('run inputs in the workflow (fake activities)', () => {
     const { activities } = fakeActivities({
       checkInputs: async () => HUB_CHECKED,
       fetchHubModel: fetched,
-      stageHubModel: async (input) => {
+      stageHubRepos: async (input) => {
         stagedHub.push([input.master.name, ...input.nodes.map((n) => n.name)]);
         return { pushed: [] };
       },
@@ -288,6 +294,35 @@ describe('run inputs in the workflow (fake activities)', () => {
     assert.deepEqual(stagedHub, [
       ['master', 'master', 'worker-1', 'worker-2'],
       ['master', 'worker-2'],
+    ]);
+  });
+
+  it('copies the hub dataset from the master to a replacement node after a recovery, and only there', async () => {
+    const commit = 'd'.repeat(40);
+    const stagedHub: string[][] = [];
+    let attempts = 0;
+    const { activities } = fakeActivities({
+      fetchHubData: async () => ({ id: 'org/reviews', revision: 'main', commit, files: 3, bytes: 300 }),
+      stageHubRepos: async (input) => {
+        stagedHub.push([input.hubData?.commit ?? 'none', ...input.nodes.map((n) => n.name)]);
+        return { pushed: [] };
+      },
+      distributedTrain: async (input) => {
+        attempts += 1;
+        if (attempts === 1)
+          throw ApplicationFailure.create({
+            type: FailureType.NodeLost,
+            nonRetryable: true,
+            message: 'worker-2 lost',
+            details: [{ nodes: ['worker-2'], reason: 'gone' }],
+          });
+        return (await fakeActivities().activities.distributedTrain(input)) as never;
+      },
+    });
+    await run(activities, hub);
+    assert.deepEqual(stagedHub, [
+      [commit, 'master', 'worker-1', 'worker-2'],
+      [commit, 'worker-2'],
     ]);
   });
 });

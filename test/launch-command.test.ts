@@ -152,7 +152,7 @@ describe('placement and launch commands', () => {
     assert.deepEqual(mpirunArgs(input).slice(-distributedTrainArgs(spec()).length), distributedTrainArgs(spec()));
   });
 
-  it("reads a hub dataset at the commit the master resolved, in the sanity run and every rank's command", () => {
+  it("reads the master's copy of a hub dataset at the resolved commit, in the sanity run and every rank's command", () => {
     const result = validateRunSpec({
       name: 'cmd-test',
       provider: 'local',
@@ -174,8 +174,10 @@ describe('placement and launch commands', () => {
       jobDir: 'tuneforge/jobs/train-0',
       datasetRevision: commit,
     };
-    assert.match(sanityCommand(result.spec, m7i, commit), new RegExp(` --dataset_revision ${commit} `));
-    assert.match(distributedCommand(input), new RegExp(` --dataset_revision ${commit} `));
+    const copy = ` --dataset_dir tuneforge/datasets/hub-${commit} `;
+    assert.ok(sanityCommand(result.spec, m7i, commit).includes(copy));
+    assert.ok(distributedCommand(input).includes(copy));
+    assert.doesNotMatch(distributedCommand(input), / --dataset_revision /);
     assert.match(sanityCommand(result.spec, m7i), / --dataset_revision main /, "without a resolved commit: the spec's revision");
   });
 });

@@ -2,6 +2,10 @@
 // model and data) turns into.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { packageRoot } from '../src/common/package-root';
+import { recipeFingerprint } from '../src/recipes/recipe-bundle';
 import { RECIPES } from '../src/spec/schema';
 import { hubIds, RECIPE_DEFINITIONS, recipeFor, trainScriptArgs, TRAINING_RANK_PATTERN } from '../src/recipes/recipe';
 import { validateRunSpec } from '../src/spec/validate';
@@ -120,7 +124,7 @@ describe('recipe definitions', () => {
     assert.equal(valueOf(args, '--train_split'), 'train[:90%]');
     assert.equal(valueOf(args, '--validation_split'), 'train[90%:]');
     assert.equal(args.includes('--train_file'), false);
-    // The commit the master resolved replaces the spec's revision: every rank reads the same data.
+    // The master downloaded the commit once and pushed it to every node: the ranks read that folder, not the hub.
     const commit = 'f'.repeat(40);
     const pinned = trainScriptArgs(
       specOf({
@@ -133,8 +137,25 @@ describe('recipe definitions', () => {
       }),
       { outputDir: 'out', resume: false, evaluate: true, datasetRevision: commit },
     );
-    assert.equal(valueOf(pinned, '--dataset_revision'), commit);
-    assert.equal(pinned.filter((a) => a === '--dataset_revision').length, 1);
+    assert.equal(valueOf(pinned, '--dataset_dir'), `tuneforge/datasets/hub-${commit}`);
+    assert.equal(valueOf(pinned, '--dataset_name'), 'org/qa-data');
+    assert.equal(pinned.includes('--dataset_revision'), false);
+  });
+
+  it('install datasets only for a spec that reads a hub dataset, on local nodes and with the tiny presets too', async () => {
+    const hubData = { train: { hub: 'org/d', split: 'train' }, validation: { hub: 'org/d', split: 'validation' } };
+    const files = { train: '/d/t.csv', validation: '/d/v.csv' };
+    const own = (data: unknown) => specOf({ task: 'text-classification', model: 'org/m', data });
+    assert.equal(recipeFor(own(files)).requirements, 'common/requirements-local.txt');
+    assert.equal(recipeFor(own(hubData)).requirements, 'common/requirements-hub-data.txt');
+    const tiny = recipeFor(specOf({ recipe: 'tiny-cls', data: hubData }));
+    assert.equal(tiny.requirements, 'common/requirements-hub-data.txt');
+    assert.deepEqual({ ...tiny, requirements: 'tiny-cls/requirements.txt' }, recipeFor(spec('tiny-cls')));
+    const pinned = await readFile(join(packageRoot(), 'recipes/common/requirements-hub-data.txt'), 'utf8');
+    assert.match(pinned, /^datasets==5\.2\.0$/m);
+    // Presets and file data keep their recipe, so their fingerprint; only hub-data specs get another image.
+    assert.notEqual(await recipeFingerprint(recipeFor(own(hubData))), await recipeFingerprint(recipeFor(own(files))));
+    assert.equal(await recipeFingerprint(recipeFor(own(files))), await recipeFingerprint(recipeFor(specOf({ task: 'text-classification', model: 'org/x', data: files }))));
   });
 
   it("replace a preset's model or data with the spec's own, keeping the preset's packages and defaults", () => {

@@ -2,7 +2,7 @@
 
     check_data.py --task question-answering|text-classification  DATA SOURCE  [COLUMNS]
 
-Data source: --train_file F | --dataset_name ID [--dataset_config_name C] [--dataset_revision R]
+Data source: --train_file F | --dataset_name ID [--dataset_config_name C] [--dataset_revision R | --dataset_dir D]
 [--train_split S]; validation (optional): --validation_file F or, with --dataset_name, --validation_split S.
 Columns (text-classification): --text_column, --text_pair_column, --label_column, as train_cls.py.
 
@@ -21,7 +21,7 @@ import os
 import sys
 
 import cli
-from data_files import DataError, HubSplit, SplitSource, fail
+from data_files import DataError, SplitSource, fail, hub_split
 
 PROGRAM = "check_data"
 EXIT_DATA = 65
@@ -45,7 +45,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def sources(args) -> tuple[SplitSource, SplitSource | None]:
     def hub(split: str) -> SplitSource:
-        return SplitSource(hub=HubSplit(args.dataset_name, split, args.dataset_config_name, args.dataset_revision))
+        return SplitSource(hub=hub_split(args, split))
 
     train = SplitSource(path=args.train_file) if args.train_file else hub(args.train_split)
     if args.validation_file:
@@ -114,8 +114,10 @@ def check(args) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.dataset_name is None:
+    if args.dataset_name is None or args.dataset_dir is not None:
+        # Local files, or the hub dataset's copy the master pushed: nothing may reach the hub.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     try:
         summary = check(args)
     except DataError as error:

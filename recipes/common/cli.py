@@ -52,6 +52,9 @@ def add_data_source_arguments(p: argparse.ArgumentParser, task: str) -> None:
                         "or the datasets cache")
     p.add_argument("--dataset_config_name", help="the dataset's configuration (subset)")
     p.add_argument("--dataset_revision", help="branch, tag or commit of the dataset repository")
+    p.add_argument("--dataset_dir",
+                   help="the --dataset_name repo's files already on this node (the master downloaded them once): "
+                        "read from here, offline")
     p.add_argument("--train_split", default="train")
     p.add_argument("--validation_split", default="validation")
     if task == CLS:
@@ -81,6 +84,13 @@ def check_data_source(parser, args, task: str, files_must_exist: bool = True) ->
             parser.error(f"--{name} goes with --dataset_name")
         if value is not None and (not _HUB_WORD.match(value) or ".." in value):
             parser.error(f"--{name} {value!r}: expected letters, digits and . _ - /")
+    if args.dataset_dir is not None:
+        if args.dataset_name is None:
+            parser.error("--dataset_dir goes with --dataset_name")
+        if args.dataset_revision is not None:
+            parser.error("give one of --dataset_dir or --dataset_revision (the folder is one revision already)")
+        if files_must_exist and not os.path.isdir(args.dataset_dir):
+            parser.error(f"--dataset_dir {args.dataset_dir}: no such directory")
     for name in ("train_split", "validation_split"):
         value = getattr(args, name)
         if value is not None and (not _SPLIT.match(value) or ".." in value):
@@ -193,7 +203,7 @@ def parse_args(argv=None, task: str = QA) -> argparse.Namespace:
 
 
 def is_offline(args) -> bool:
-    """True when nothing needs the hub: local data, model and tokenizer folders."""
-    return args.dataset_name is None and all(
+    """True when nothing needs the hub: local data (files, or a hub dataset's copy), model and tokenizer folders."""
+    return (args.dataset_name is None or args.dataset_dir is not None) and all(
         os.path.isdir(path) for path in (args.model_name_or_path, args.tokenizer_name)
     )

@@ -41,6 +41,8 @@ class HubSplit:
     split: str
     config: str | None = None
     revision: str | None = None
+    # The repo as the master downloaded it and pushed it to this node (--dataset_dir): read offline from here.
+    folder: str | None = None
 
     @property
     def label(self) -> str:
@@ -142,9 +144,10 @@ def load_hub_split(source: HubSplit):
         raise DataError(f"--dataset_name {problem}")
     import datasets  # only the hub path needs (and may download with) the datasets library
 
-    args = (source.name,) if source.config is None else (source.name, source.config)
+    repo = source.folder if source.folder is not None else source.name
+    args = (repo,) if source.config is None else (repo, source.config)
     kwargs = {"split": source.split}
-    if source.revision is not None:
+    if source.revision is not None and source.folder is None:
         kwargs["revision"] = source.revision
     try:
         return datasets.load_dataset(*args, **kwargs)
@@ -174,11 +177,17 @@ class SplitSource:
         return iter_file_rows(self.path) if self.path is not None else iter(load_hub_split(self.hub))
 
 
+def hub_split(args, split: str) -> HubSplit:
+    """One split of the hub dataset named by cli.py's options (its local copy with --dataset_dir)."""
+    folder = getattr(args, "dataset_dir", None)
+    return HubSplit(args.dataset_name, split, args.dataset_config_name, args.dataset_revision, folder)
+
+
 def split_sources(args, need_validation: bool) -> tuple[SplitSource, SplitSource | None]:
     """(train, validation or None) from the data-source options of cli.py."""
 
     def hub(split: str) -> SplitSource:
-        return SplitSource(hub=HubSplit(args.dataset_name, split, args.dataset_config_name, args.dataset_revision))
+        return SplitSource(hub=hub_split(args, split))
 
     train = SplitSource(path=args.train_file) if args.train_file else hub(args.train_split)
     if not need_validation:

@@ -298,3 +298,4 @@ def offline_if_local(args) -> None:
     if cli.is_offline(args):
         # Must be set before transformers / huggingface_hub are imported.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

@@ -3,6 +3,7 @@ file (or dataset:split), row and column for each kind of bad data."""
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import types
@@ -151,6 +152,21 @@ def test_hub_splits_are_loaded_by_name_and_named_in_errors(capsys, fake_hub):
         "check_data: org/sst:test: row 0: column label: label 2 does not occur in the training split")
     assert refused(capsys, hub + ["--validation_split", "dev"]).startswith(
         "check_data: org/sst:dev: cannot load: ValueError: Unknown split \"dev\"")
+
+
+def test_a_hub_dataset_folder_is_loaded_from_the_folder_offline(capsys, fake_hub, tmp_path, monkeypatch):
+    calls, splits = fake_hub
+    splits["train"] = [{"text": "a", "label": 0}, {"text": "c", "label": 1}]
+    splits["validation"] = [{"text": "b", "label": 0}]
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    folder = str(tmp_path)
+    code, out, _ = outcome(capsys, CLS + ["--dataset_name", "org/sst", "--dataset_dir", folder,
+                                          "--dataset_config_name", "default", "--validation_split", "validation"])
+    assert code == 0 and json.loads(out[0])["train_rows"] == 2
+    # The folder the master pushed, not the hub id, and no revision: the folder is one commit already.
+    assert calls == [((folder, "default"), {"split": "train"}), ((folder, "default"), {"split": "validation"})]
+    assert os.environ.get("HF_HUB_OFFLINE") == "1" and os.environ.get("HF_DATASETS_OFFLINE") == "1"
 
 
 def test_exit_code_and_streams_of_the_real_command(tmp_path):

@@ -55,6 +55,22 @@ def test_offline_only_with_local_data_model_and_tokenizer(tmp_path, train_file):
     assert not cli.is_offline(hub_tokenizer)
 
 
+def test_a_hub_dataset_copied_to_the_node_is_read_offline(capsys, tmp_path, train_file):
+    local = ["--model_name_or_path", str(tmp_path), "--output_dir", "out", "--dataset_name", "org/sst"]
+    args = cli.parse_args(local + ["--dataset_dir", str(tmp_path)])
+    assert args.dataset_dir == str(tmp_path) and cli.is_offline(args)
+    for extra, message in [
+        (["--dataset_dir", str(tmp_path / "missing")], "--dataset_dir " + str(tmp_path / "missing") + ": no such directory"),
+        (["--dataset_dir", str(tmp_path), "--dataset_revision", "main"], "give one of --dataset_dir or --dataset_revision"),
+    ]:
+        with pytest.raises(SystemExit):
+            cli.parse_args(local + extra)
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.parse_args(BASE + ["--train_file", str(train_file), "--dataset_dir", str(tmp_path)])
+    assert "--dataset_dir goes with --dataset_name" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("flag,value,message", [
     ("--dataset_name", "squad", "--dataset_name squad: neither a local folder nor a hub id of the form "
                                 "'namespace/name' (use rajpurkar/squad)"),

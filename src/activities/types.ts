@@ -16,8 +16,8 @@ export interface RunContext {
   inputs?: CheckedInputs;
   /** A hub model as the master downloaded it (fetch-hub-model): what every node gets from the master. */
   hubModel?: HubModel;
-  /** A hub dataset's revision as the master resolved it (resolve-hub-data): recorded in run.json. */
-  hubData?: HubRevision;
+  /** A hub dataset as the master downloaded it (fetch-hub-data): every node gets it from the master. */
+  hubData?: HubModel;
 }
 
 /** A hub repo's revision as asked for and the commit it resolved to. */
@@ -27,7 +27,7 @@ export interface HubRevision {
   commit: string;
 }
 
-/** A hub model resolved and downloaded once on the master: the revision asked for and the commit it was. */
+/** A hub repo (model or dataset) resolved and downloaded once on the master: the revision asked for and the commit it was. */
 export interface HubModel extends HubRevision {
   files: number;
   bytes: number;

@@ -56,7 +56,7 @@ function envAssignments(spec: RunSpec, extra: Record<string, string>): string[] 
   return Object.entries({ ...recipeFor(spec).trainEnv, ...extra }).map(([name, value]) => `${name}=${value}`);
 }
 
-/** `datasetRevision`: a hub dataset's resolved commit, when the run has one. */
+/** `datasetRevision`: a hub dataset's commit as the master downloaded it (the ranks read its copy), when the run has one. */
 export function sanityCommand(spec: RunSpec, cpu: CpuInfo, datasetRevision?: string): string {
   const args = trainScriptArgs(spec, {
     outputDir: REMOTE.sanityOutput,
@@ -78,7 +78,7 @@ export interface MpiCommandInput {
   nodes: NodeRecord[];
   placement: Placement;
   jobDir: string;
-  /** A hub dataset's resolved commit, when the run has one. */
+  /** A hub dataset's commit as the master downloaded it (the ranks read its copy), when the run has one. */
   datasetRevision?: string;
 }
 

@@ -95,6 +95,17 @@ const BASE_RECIPES: Record<ProviderName, Recipe> = {
  * a venv-capable Python and a local CPU wheel, and no internet.
  */
 export function recipeFor(spec: RunSpec): Recipe {
+  const recipe = providerRecipe(spec);
+  // The ranks read a hub dataset with the datasets library; only specs with one get it (and so another image).
+  if (runInputs(spec).data.train.kind !== 'hub' || REQUIREMENTS_WITH_DATASETS.includes(recipe.requirements)) return recipe;
+  return { ...recipe, requirements: HUB_DATA_REQUIREMENTS };
+}
+
+/** The requirement files that pin datasets already; any other recipe reading a hub dataset gets HUB_DATA_REQUIREMENTS. */
+const REQUIREMENTS_WITH_DATASETS = ['distilbert-squad/requirements.txt', 'common/requirements-aws.txt'];
+const HUB_DATA_REQUIREMENTS = 'common/requirements-hub-data.txt';
+
+function providerRecipe(spec: RunSpec): Recipe {
   const { preset } = runInputs(spec);
   if (!preset) return BASE_RECIPES[spec.provider];
   const recipe = RECIPE_DEFINITIONS[preset];
@@ -126,6 +137,11 @@ export function stagedDataPath(split: 'train' | 'validation', source: DataSource
 
 export const STAGED_MODEL_PATH = `${REMOTE.inputs}/model`;
 
+/** A hub dataset's repo at a commit on every node (content-addressed, pushed by the master): the trainers read it. */
+export function stagedDatasetFolder(commit: string): string {
+  return `${REMOTE.datasets}/hub-${commit}`;
+}
+
 function modelArgs(model: ModelSource): string[] {
   switch (model.kind) {
     case 'asset':
@@ -136,14 +152,15 @@ function modelArgs(model: ModelSource): string[] {
         `${REMOTE.assets}/${model.tokenizer}`,
       ];
     default:
-      // A hub model too: the master downloaded it once and copied it to every node (fetch/stage-hub-model).
+      // A hub model too: the master downloaded it once and copied it to every node (fetch-hub-model, stage-hub-repos).
       return ['--model_name_or_path', STAGED_MODEL_PATH];
   }
 }
 
 /**
  * Files by path (--train_file/--validation_file), or one hub dataset's splits (defaults train and validation left
- * out) at `datasetRevision` when given: the commit the master resolved, so every rank reads the same data.
+ * out). With `datasetRevision`, the commit the master downloaded and pushed to every node, the ranks read that
+ * copy (--dataset_dir, offline); without it (a plan), the spec's revision.
  */
 export function dataSourceArgs(spec: RunSpec, datasetRevision?: string): string[] {
   const { data, task } = runInputs(spec);
@@ -152,8 +169,8 @@ export function dataSourceArgs(spec: RunSpec, datasetRevision?: string): string[
   if (train.kind === 'hub' && validation.kind === 'hub') {
     args.push('--dataset_name', train.id);
     if (train.config) args.push('--dataset_config_name', train.config);
-    const revision = datasetRevision ?? train.revision;
-    if (revision) args.push('--dataset_revision', revision);
+    if (datasetRevision) args.push('--dataset_dir', stagedDatasetFolder(datasetRevision));
+    else if (train.revision) args.push('--dataset_revision', train.revision);
     if (train.split !== 'train') args.push('--train_split', train.split);
     if (validation.split !== 'validation') args.push('--validation_split', validation.split);
   } else {
@@ -173,7 +190,7 @@ export interface TrainArgsOptions {
   resume: boolean;
   /** Score the model after training when the spec asks for it; false for the sanity run, which only measures throughput. */
   evaluate: boolean;
-  /** A hub dataset's resolved commit (resolve-hub-data), read instead of the spec's revision. */
+  /** A hub dataset's commit as the master downloaded it (fetch-hub-data): its copy is read instead of the hub. */
   datasetRevision?: string;
 }
 

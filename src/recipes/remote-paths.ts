@@ -9,6 +9,8 @@ export const REMOTE = {
   /** Content-addressed copies of a run's data files and model folder: `<data>/<sha256>/data.<ext>`, `<models>/<sha256>/`. */
   data: `${REMOTE_ROOT}/data`,
   models: `${REMOTE_ROOT}/models`,
+  /** Hub dataset repos as the master downloaded them, by commit: `<datasets>/hub-<commit>/`. */
+  datasets: `${REMOTE_ROOT}/datasets`,
   /** The run's inputs as the trainer reads them: links into data/ and models/, rewritten at each staging. */
   inputs: `${REMOTE_ROOT}/inputs`,
   jobs: `${REMOTE_ROOT}/jobs`,

@@ -23,14 +23,14 @@ export async function checkRunInputs(ctx: RunContext): Promise<RunContext> {
 }
 
 /**
- * A hub dataset: its revision resolved on the master (an unknown repo or revision fails naming data.train), then
- * its splits checked there; the context gets the commit. Both before any worker.
+ * A hub dataset: downloaded once by the master at its resolved commit (an unknown repo or revision fails naming
+ * data.train), then its splits checked there from that copy; the context gets the commit. Both before any worker.
  */
 export async function checkHubInputs(ctx: RunContext, master: NodeRecord): Promise<RunContext> {
   const { train } = runInputs(ctx.spec).data;
   if (train.kind !== 'hub') return ctx;
-  const hubData = await steps.install.resolveHubData.executeWithOptions(
-    { summary: `resolve-hub-data: ${train.id}@${train.revision ?? 'main'} on ${master.name}` },
+  const hubData = await steps.install.fetchHubData.executeWithOptions(
+    { summary: `fetch-hub-data: ${train.id}@${train.revision ?? 'main'} on ${master.name}` },
     [{ ...ctx, master }],
   );
   await steps.install.checkHubData.executeWithOptions({ summary: `check-hub-data on ${master.name}` }, [
@@ -53,11 +53,15 @@ export async function fetchHubModel(ctx: RunContext, master: NodeRecord): Promis
   return { ...ctx, hubModel };
 }
 
-/** The run's own inputs on these nodes: files and folders from the worker or a store, a hub model from the master. */
+/**
+ * The run's own inputs on these nodes: files and folders from the worker or a store, a hub model and dataset
+ * from the master.
+ */
 export async function stageRunInputs(ctx: RunContext, nodes: NodeRecord[], master: NodeRecord): Promise<void> {
-  if (ctx.hubModel && nodes.length > 0) {
-    await steps.delivery.stageHubModel.executeWithOptions(
-      { summary: `stage-hub-model: ${master.name} copies ${ctx.hubModel.id} to ${nodes.map((n) => n.name).join(', ')}` },
+  const hubRepos = [ctx.hubModel, ctx.hubData].flatMap((hub) => (hub ? [hub.id] : []));
+  if (hubRepos.length > 0 && nodes.length > 0) {
+    await steps.delivery.stageHubRepos.executeWithOptions(
+      { summary: `stage-hub-repos: ${master.name} copies ${hubRepos.join(', ')} to ${nodes.map((n) => n.name).join(', ')}` },
       [{ ...ctx, master, nodes }],
     );
   }

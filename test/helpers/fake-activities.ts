@@ -102,8 +102,8 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
       bytes: 1000,
       ...(input.hubModel ? { commit: input.hubModel.commit } : {}),
     }),
-    resolveHubData: async () => ({ id: 'org/data', revision: 'main', commit: 'e'.repeat(40) }),
-    stageHubModel: async (input) => ({ pushed: input.nodes.filter((n) => n.role !== 'master').map((n) => n.name) }),
+    fetchHubData: async () => ({ id: 'org/data', revision: 'main', commit: 'e'.repeat(40), files: 1, bytes: 1 }),
+    stageHubRepos: async (input) => ({ pushed: input.nodes.filter((n) => n.role !== 'master').map((n) => n.name) }),
     deliverModel: async () => ({
       modelUri: 'file:///fake/artifacts/run/wf/model/',
       evaluationUri: null,
