@@ -25,6 +25,7 @@ export const MANAGED_ARGS: Readonly<Record<string, string>> = {
   dataset_name: 'set by data.train.hub',
   dataset_config_name: 'set by data.train.config',
   dataset_revision: 'set by data.train.revision',
+  dataset_dir: "set by the run: the master's copy of data.train.hub at its resolved commit",
   train_split: 'set by data.train.split',
   validation_split: 'set by data.validation.split',
   text_column: 'set by data.columns.text',

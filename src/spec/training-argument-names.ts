@@ -20,6 +20,7 @@ export const TRAINER_ARGUMENT_NAMES: readonly string[] = [
   'dataloader_pin_memory',
   'dataloader_prefetch_factor',
   'dataset_config_name',
+  'dataset_dir',
   'dataset_name',
   'dataset_revision',
   'ddp_backend',
