@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Activities } from '../src/activities';
 import type { HubStageInput } from '../src/activities/hub-model';
 import type { StageInput } from '../src/activities/run-inputs';
 import type { RunContext } from '../src/activities/types';
@@ -179,24 +180,13 @@ describe('run inputs in the workflow (fake activities)', () => {
 
   it('stages the data on a replacement node after a recovery, and only there', async () => {
     const staged: string[][] = [];
-    let attempts = 0;
     const { activities } = fakeActivities({
       checkInputs: async () => CHECKED,
       stageInputs: async (input) => {
         staged.push(input.nodes.map((n) => n.name));
         return [];
       },
-      distributedTrain: async (input) => {
-        attempts += 1;
-        if (attempts === 1)
-          throw ApplicationFailure.create({
-            type: FailureType.NodeLost,
-            nonRetryable: true,
-            message: 'worker-1 lost',
-            details: [{ nodes: ['worker-1'], reason: 'gone' }],
-          });
-        return (await fakeActivities().activities.distributedTrain(input)) as never;
-      },
+      distributedTrain: losesNodeOnce('worker-1'),
       replaceNodes: async (input) => input.nodes.map((n) => fakeNode(n.name)),
     });
     await run(activities, own);
@@ -270,7 +260,6 @@ describe('run inputs in the workflow (fake activities)', () => {
 
   it('copies the hub model from the master to a replacement node after a recovery, and only there', async () => {
     const stagedHub: string[][] = [];
-    let attempts = 0;
     const { activities } = fakeActivities({
       checkInputs: async () => HUB_CHECKED,
       fetchHubModel: fetched,
@@ -278,17 +267,7 @@ describe('run inputs in the workflow (fake activities)', () => {
         stagedHub.push([input.master.name, ...input.nodes.map((n) => n.name)]);
         return { pushed: [] };
       },
-      distributedTrain: async (input) => {
-        attempts += 1;
-        if (attempts === 1)
-          throw ApplicationFailure.create({
-            type: FailureType.NodeLost,
-            nonRetryable: true,
-            message: 'worker-2 lost',
-            details: [{ nodes: ['worker-2'], reason: 'gone' }],
-          });
-        return (await fakeActivities().activities.distributedTrain(input)) as never;
-      },
+      distributedTrain: losesNodeOnce('worker-2'),
     });
     await run(activities, hubModel);
     assert.deepEqual(stagedHub, [
@@ -300,24 +279,13 @@ describe('run inputs in the workflow (fake activities)', () => {
   it('copies the hub dataset from the master to a replacement node after a recovery, and only there', async () => {
     const commit = 'd'.repeat(40);
     const stagedHub: string[][] = [];
-    let attempts = 0;
     const { activities } = fakeActivities({
       fetchHubData: async () => ({ id: 'org/reviews', revision: 'main', commit, files: 3, bytes: 300 }),
       stageHubRepos: async (input) => {
         stagedHub.push([input.hubData?.commit ?? 'none', ...input.nodes.map((n) => n.name)]);
         return { pushed: [] };
       },
-      distributedTrain: async (input) => {
-        attempts += 1;
-        if (attempts === 1)
-          throw ApplicationFailure.create({
-            type: FailureType.NodeLost,
-            nonRetryable: true,
-            message: 'worker-2 lost',
-            details: [{ nodes: ['worker-2'], reason: 'gone' }],
-          });
-        return (await fakeActivities().activities.distributedTrain(input)) as never;
-      },
+      distributedTrain: losesNodeOnce('worker-2'),
     });
     await run(activities, hub);
     assert.deepEqual(stagedHub, [
@@ -326,3 +294,19 @@ describe('run inputs in the workflow (fake activities)', () => {
     ]);
   });
 });
+
+/** A distributedTrain that loses `node` on its first attempt (NodeLost, as the node watch reports it), then trains. */
+function losesNodeOnce(node: string): Activities['distributedTrain'] {
+  let attempts = 0;
+  return async (input) => {
+    attempts += 1;
+    if (attempts === 1)
+      throw ApplicationFailure.create({
+        type: FailureType.NodeLost,
+        nonRetryable: true,
+        message: `${node} lost`,
+        details: [{ nodes: [node], reason: 'gone' }],
+      });
+    return (await fakeActivities().activities.distributedTrain(input)) as never;
+  };
+}
