@@ -7,6 +7,8 @@ import { describe, it } from 'node:test';
 import { raw, sh, shellJoin, shellQuote } from '../src/remote/shell-quote';
 import { trainScriptArgs } from '../src/recipes/recipe';
 import { validateRunSpec } from '../src/spec/validate';
+import { MANAGED_ARGS } from '../src/spec/trainer-arguments';
+import { TRAINER_ARGUMENT_NAMES } from '../src/spec/training-argument-names';
 
 export const INJECTIONS = [
   '; touch PWNED',
@@ -48,19 +50,22 @@ describe('shell quoting', () => {
   });
 
   it('passes spec strings through to the trainer literally, each bound to its name', () => {
+    // Real TrainingArguments names (the spec refuses unknown ones), one per value.
+    const names = TRAINER_ARGUMENT_NAMES.filter((n) => !Object.hasOwn(MANAGED_ARGS, n));
+    const nameFor = (i: number) => names[i] ?? 'run_name';
     // The spec refuses control characters and option-like values before anything is quoted.
     const accepted = INJECTIONS.filter((v) => !/[\u0000-\u001f]/.test(v) && !v.startsWith('-'));
     const result = validateRunSpec({
       name: 'quote-test',
       provider: 'local',
       recipe: 'tiny-qa',
-      training: { maxSteps: 3, extraArgs: Object.fromEntries(accepted.map((v, i) => [`arg_${i}`, v])) },
+      training: { maxSteps: 3, extraArgs: Object.fromEntries(accepted.map((v, i) => [nameFor(i), v])) },
     });
     assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
     const args = trainScriptArgs(result.spec, { outputDir: 'out', resume: false, evaluate: true });
     const { words, pwned } = bashWords(`printf '%s\\0' ${shellJoin(args)}`);
     assert.deepEqual(words, args);
-    accepted.forEach((value, i) => assert.ok(words.includes(`--arg_${i}=${value}`), `missing ${JSON.stringify(value)}`));
+    accepted.forEach((value, i) => assert.ok(words.includes(`--${nameFor(i)}=${value}`), `missing ${JSON.stringify(value)}`));
     assert.equal(pwned, false);
   });
 
@@ -70,10 +75,12 @@ describe('shell quoting', () => {
         name: 'quote-test',
         provider: 'local',
         recipe: 'tiny-qa',
-        training: { maxSteps: 3, extraArgs: { warmup: value } },
+        // A real argument name: the refusal must come from the value.
+        training: { maxSteps: 3, extraArgs: { run_name: value } },
       });
       assert.ok(!result.ok, JSON.stringify(value));
-      assert.equal(result.problems[0]?.path, 'training.extraArgs.warmup');
+      assert.equal(result.problems[0]?.path, 'training.extraArgs.run_name');
+      assert.doesNotMatch(result.problems[0]?.message ?? '', /unknown trainer argument/);
       assert.doesNotMatch(result.problems[0]?.message ?? '', /[\u0000-\u0009\u000b-\u001f]/, 'no raw control character echoed');
     }
   });
