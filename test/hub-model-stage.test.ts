@@ -3,6 +3,7 @@
 // once, the worker gets byte-identical files from the master over the cluster's SSH, the token is sent to the
 // hub but written to no file; a replaced master (no folder) downloads the same commit again and pushes it to
 // a replacement. A hub dataset goes the same way, into tuneforge/datasets/hub-<commit>/.
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -86,13 +87,18 @@ describe('a hub model fetched on the master and copied from it (real nodes, real
       sshUser: 'ubuntu',
       nodes: [master, worker],
     });
-    // The master's venv python: the recipe test environment's, which has the nodes' huggingface_hub.
-    const python = join(packageRoot(), '.tools/recipe-venv/bin/python');
-    // (a script, not a link: python finds its venv from the path it was started by).
-    const wrapper = `#!/bin/sh\nexec ${python} "$@"\n`;
+    // The master's venv with the nodes' huggingface_hub (the version the recipe test environment pins through
+    // transformers), made on the node itself: a node sees neither this checkout (it may be under the host's
+    // /tmp, private to each node) nor the host's venvs.
+    const hubVersion = execFileSync(join(packageRoot(), '.tools/recipe-venv/bin/python'), [
+      '-c',
+      'import huggingface_hub; print(huggingface_hub.__version__)',
+    ])
+      .toString()
+      .trim();
     await onNode(
       master,
-      sh`mkdir -p ${REMOTE.venv}/bin && printf '%s' ${wrapper} > ${REMOTE.python} && chmod +x ${REMOTE.python}`,
+      sh`python3.11 -m venv ${REMOTE.venv} && ${REMOTE.python} -m pip install -q --disable-pip-version-check ${`huggingface_hub==${hubVersion}`}`,
     );
     await remote.upload(
       sshTarget(master, await testProvider.sshIdentity()),
