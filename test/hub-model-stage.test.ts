@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createHubModelActivities, hubDataFolder, hubModelFolder } from '../src/activities/hub-model';
+import { createHubModelActivities, hubModelFolder } from '../src/activities/hub-model';
+import { stagedDatasetFolder } from '../src/recipes/recipe';
 import type { HubModel, NodeRecord } from '../src/activities/types';
 import { createWireActivities } from '../src/activities/wire-ssh';
 import { packageRoot } from '../src/common/package-root';
@@ -203,7 +204,7 @@ describe('a hub model fetched on the master and copied from it (real nodes, real
     const hubData = await run<HubModel>(activities.fetchHubData, { ...ctx, master });
     const bytes = Object.values(files).reduce((sum, content) => sum + Buffer.byteLength(content), 0);
     assert.deepEqual(hubData, { id, revision: 'v2', commit: dataCommit, files: 3, bytes });
-    const folder = hubDataFolder(dataCommit);
+    const folder = stagedDatasetFolder(dataCommit);
     assert.equal(folder, `tuneforge/datasets/hub-${dataCommit}`);
     const copied = (node: NodeRecord) =>
       onNode(node, sh`cd ${folder} && find . -type f ! -name .tuneforge-complete | sort | xargs sha256sum`);

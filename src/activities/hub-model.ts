@@ -43,9 +43,6 @@ export function hubModelFolder(commit: string): string {
   return `${REMOTE.models}/hub-${commit}`;
 }
 
-/** The folder a dataset commit is kept in on every node: what the trainers read with --dataset_dir. */
-export const hubDataFolder = stagedDatasetFolder;
-
 async function fetchHubModel(deps: ActivityDeps, input: HubFetchInput): Promise<HubModel> {
   const { model } = runInputs(input.spec);
   if (model.kind !== 'hub') throw new Error('fetch-hub-model runs for a hub model only');
@@ -148,7 +145,7 @@ function stagedRepos(input: HubStageInput): StagedRepo[] {
     const folder = hubModelFolder(input.hubModel.commit);
     repos.push({ hub: input.hubModel, type: 'model', folder, link: linkCommand(folder) });
   }
-  if (input.hubData) repos.push({ hub: input.hubData, type: 'dataset', folder: hubDataFolder(input.hubData.commit) });
+  if (input.hubData) repos.push({ hub: input.hubData, type: 'dataset', folder: stagedDatasetFolder(input.hubData.commit) });
   return repos;
 }
 
