@@ -159,8 +159,21 @@ describe('artifact store', { skip }, () => {
   }
 
   it('s3: no multipart upload is left open after a failed one (they are billed until aborted)', async () => {
-    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-    assert.equal(uploads.Uploads?.length ?? 0, 0);
+    // Its own prefix and checkpoint: the case stands alone, whatever ran before it.
+    const prefix = 'runs/demo/multipart-abort';
+    const store = createS3Store({ client: s3, bucket, prefix, region: 'us-east-1', multipartThreshold: 8 * MiB, partSize: 5 * MiB });
+    const name = 'checkpoint-99';
+    await makeCheckpoint(node, name);
+    const dir = `${REMOTE.trainOutput}/${name}`;
+    assert.ok(Number(await sh(node, `stat -c %s ${dir}/optimizer.pt`)) > 8 * MiB, 'optimizer.pt goes as a multipart upload');
+    await sh(node, `chmod 000 ${dir}/trainer_state.json`);
+    try {
+      await assert.rejects(saveCheckpoint(store, node, REMOTE.trainOutput, name));
+      const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/` }));
+      assert.deepEqual((open.Uploads ?? []).map((u) => u.Key), []);
+    } finally {
+      await sh(node, `rm -rf ${dir}`);
+    }
   });
 
   it('refuses a missing bucket, a bucket in another region, and a folder it cannot write, naming artifacts.uri', async () => {
