@@ -1,19 +1,24 @@
 // budgetUsd on a real local run, priced with local.pricePerHourUsd: at the cap every rank saves, the model
 // trained so far and its checkpoint are delivered, nothing is left running, and the run ends BudgetExceeded.
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { completeCheckpoints } from '../src/artifacts/stored-checkpoints';
 import { FailureType } from '../src/common/errors';
+import { failureText } from '../src/common/failure-summary';
 import { WORKFLOW_TYPE } from '../src/common/names';
-import { liveNodeProcesses, removeClustersStartingWith, runStoreOf, testDeps } from './helpers/local-lab';
+import { recipeFingerprint } from '../src/recipes/recipe-bundle';
+import { recipeFor } from '../src/recipes/recipe';
+import { validateRunSpec } from '../src/spec/validate';
+import { liveNodeProcesses, removeClustersStartingWith, runStoreOf, testDeps, testProvider } from './helpers/local-lab';
 import { realActivities, uniqueId, withWorker } from './helpers/temporal';
 
 /**
  * 2 nodes at $36/h ($0.01/s each), billed a minute at least: $1.20 at once, then $0.02/s once both are
  * past their first minute, so $2.20 is reached ~2 minutes after the master's launch: well after
- * training starts (~1 minute) and long before 100,000 steps end.
+ * training starts (~1 minute with the image baked) and long before 100,000 steps end. The file bakes the
+ * image itself when the lab has none (a fresh clone, or this file run alone), so it needs no earlier file.
  */
 const spec = {
   name: 'budget',
@@ -27,19 +32,36 @@ const spec = {
   sanity: { maxSteps: 5 },
 };
 
+/** Bakes the spec's image with a short uncapped run when the lab has none: the cap's timing assumes a baked image. */
+async function ensureBakedImage(): Promise<void> {
+  const validated = validateRunSpec(spec);
+  assert.ok(validated.ok);
+  if (await testProvider.findImage(await recipeFingerprint(recipeFor(validated.spec)))) return;
+  const { budgetUsd: _budget, local: _price, keepClusterOnFailure: _keep, ...uncapped } = spec;
+  const bake = { ...uncapped, nodes: 1, training: { maxSteps: 2, saveSteps: 500, evaluate: false } };
+  await withWorker(realActivities(testDeps()), ({ client, taskQueue }) =>
+    client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('budget-bake'), args: [{ spec: bake }] }),
+  ).catch((err: unknown) => {
+    throw new Error(`the run that bakes the image failed: ${failureText(err)}`);
+  });
+}
+
 describe('a local run that reaches its budget mid-training', () => {
+  before(ensureBakedImage, { timeout: 8 * 60_000 });
   after(() => removeClustersStartingWith('budget-'));
 
   it('saves, delivers the model and checkpoint, tears down and ends BudgetExceeded', { timeout: 8 * 60_000 }, async () => {
     const workflowId = uniqueId('budget');
     let failure: ApplicationFailure | undefined;
+    let ended = 'completed';
     await withWorker(realActivities(testDeps()), async ({ client, taskQueue }) => {
       await client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] }).catch((err: unknown) => {
+        ended = failureText(err);
         assert.ok(err instanceof WorkflowFailedError, String(err));
         failure = err.cause instanceof ApplicationFailure ? err.cause : undefined;
       });
     });
-    assert.equal(failure?.type, FailureType.BudgetExceeded, String(failure));
+    assert.equal(failure?.type, FailureType.BudgetExceeded, `the run ended: ${ended}`);
     const details = failure.details?.[0] as { step: number; spentUsd: number; model: string };
     assert.ok(details.step > 0 && details.step < spec.training.maxSteps, `stopped mid-training at step ${details.step}`);
     assert.ok(details.spentUsd >= spec.budgetUsd && details.spentUsd < spec.budgetUsd + 0.5, `spent $${details.spentUsd}`);

@@ -71,6 +71,8 @@ describe('node watch', () => {
   it('a frozen node is not lost on its first missed probe, and is lost within the local figures (~13 s)', async (t) => {
     const [frozen] = nodes;
     assert.ok(frozen);
+    // The node terminated above comes back: the quorum that tells a frozen node from a cut-off worker.
+    await testProvider.launchNodes({ cluster, role: 'worker', names: ['worker-2'] });
     const watch = new NodeWatch(testDeps(), ctx, [frozen]);
     assert.deepEqual(await watch.check(), { lost: [], noticed: [] });
     const stopped = await freezeNode(ctx.clusterId, frozen.name);
@@ -92,6 +94,20 @@ describe('node watch', () => {
     assert.ok(seconds <= 40, `frozen node noticed after ${seconds} s`);
   });
 });
+
+/** A RemoteShell cut off from every node while `cut.on` holds: each call fails as a connect timeout would. */
+function cuttableShell(): RemoteShell & { cut: { on: boolean } } {
+  const real = createRemoteShell();
+  const cut = { on: false };
+  return {
+    ...real,
+    cut,
+    run: async (...args: Parameters<RemoteShell['run']>) => {
+      if (cut.on) throw new Error(`connect ETIMEDOUT ${args[0].host}:22`);
+      return real.run(...args);
+    },
+  };
+}
 
 /** A RemoteShell whose probes of one node stall (past any deadline) or are refused, as scripted, then answer. */
 function flakyShell(node: string, script: Array<'stall' | 'refuse' | 'answer'>, stallMs: number): RemoteShell & { probes: number } {
@@ -168,6 +184,44 @@ describe('node watch with probes that stall or are refused', () => {
     assert.deepEqual(seen, [[], [], []], 'three misses within 0.6 s are not yet a loss');
     while ((await watch.check()).lost.length === 0) await new Promise((resolve) => setTimeout(resolve, policy.everyMs));
     assert.ok(Date.now() - started >= policy.minWindowMs, `lost after ${Date.now() - started} ms`);
+  });
+
+  it('when no node answers, the worker is the one cut off: nothing is lost however long it lasts, and it says since when', async () => {
+    const shell = cuttableShell();
+    const watch = new NodeWatch(testDeps({ remote: shell }), stalledCtx, nodes, undefined, policy);
+    assert.deepEqual(await watch.check(), { lost: [], noticed: [] });
+    shell.cut.on = true;
+    const cutAt = Date.now();
+    const seen: Array<{ lost: string[]; since: number | undefined }> = [];
+    // Three times the loss window: with a quorum of none, misses alone never make a node lost.
+    while (Date.now() - cutAt < 3 * policy.minWindowMs) {
+      const health = await watch.check();
+      seen.push({ lost: health.lost, since: health.unreachableSince });
+      await new Promise((resolve) => setTimeout(resolve, policy.everyMs));
+    }
+    assert.ok(seen.length >= 5, `${seen.length} rounds`);
+    assert.deepEqual(seen.map((r) => r.lost), seen.map(() => []), 'no node lost while none answers');
+    const since = seen[0]?.since ?? 0;
+    assert.ok(since >= cutAt && since < cutAt + 1000, 'the outage is dated from the first miss');
+    assert.ok(seen.every((r) => r.since === since), 'one outage, one start');
+    const oneOffStarted = Date.now();
+    const oneOff = await checkNodes(testDeps({ remote: shell }), stalledCtx, nodes, undefined, policy);
+    assert.deepEqual(oneOff.lost, []);
+    assert.ok(oneOff.unreachableSince !== undefined, 'a one-off check says the worker is cut off');
+    assert.ok(Date.now() - oneOffStarted < policy.minWindowMs, 'and returns at once instead of waiting for the network');
+    shell.cut.on = false;
+    assert.deepEqual(await watch.check(), { lost: [], noticed: [] }, 'back: the outage ends, nothing was lost');
+  });
+
+  it('a node that misses while another node of the cluster answers is lost, even when it is the only one watched', async () => {
+    const dead = flakyShell('worker-2', Array<'refuse'>(100).fill('refuse'), 0);
+    const [, worker2] = nodes;
+    assert.ok(worker2);
+    // replace-nodes and deliver-model watch only the node in question: the cluster's other nodes are the quorum.
+    assert.deepEqual(await checkNodes(testDeps({ remote: dead }), stalledCtx, [worker2], undefined, policy), {
+      lost: ['worker-2'],
+      noticed: [],
+    });
   });
 
   it('a one-off check probes a node in doubt until it answers or is lost', async () => {

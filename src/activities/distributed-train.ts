@@ -43,7 +43,15 @@ export function createTrainActivities(deps: ActivityDeps) {
         throw nodeLost(lost, 'gone, stopped or not answering SSH during distributed-train');
       };
       let noticed: string[] = [];
+      let cutOffSince: number | undefined;
       const onHealth = async (health: NodeHealth): Promise<void> => {
+        if (health.unreachableSince !== cutOffSince) {
+          const log = Context.current().log;
+          if (health.unreachableSince === undefined) log.info('the worker reaches the cluster again; nothing was replaced');
+          else if (cutOffSince === undefined)
+            log.warn(`worker cannot reach the cluster since ${new Date(health.unreachableSince).toISOString()}: no node answers, so none is replaced`);
+          cutOffSince = health.unreachableSince;
+        }
         if (health.lost.length > 0) await stopAndReport(health.lost);
         if (health.noticed.length > 0 && noticed.length === 0) {
           noticed = health.noticed;

@@ -1,8 +1,9 @@
 // Watches a cluster's nodes during training. A node is lost on the provider's word (gone, stopped,
 // terminated, or impaired: a failed EC2 status check) at once, or after several consecutive missed SSH
-// probes spanning a minimum window: one slow probe over the internet must not cost a recovery. A spot
-// interruption notice on a node is reported separately. Probes go through the RemoteShell seam, so
-// tests can make them stall or fail.
+// probes spanning a minimum window while another node of the cluster answers (a quorum): one slow probe
+// over the internet must not cost a recovery, and when no node answers it is the worker that is cut off,
+// which no replacement would mend. A spot interruption notice on a node is reported separately. Probes go
+// through the RemoteShell seam, so tests can make them stall or fail.
 import { ApplicationFailure } from '@temporalio/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FailureType } from '../common/errors';
@@ -48,10 +49,15 @@ const NOTICE_MARKER = 'interruption-notice';
 const NOT_A_LOSS = new Set<string>([FailureType.HostKeyMismatch, FailureType.AuthFailed]);
 
 export interface NodeHealth {
-  /** Gone, stopped or impaired per the provider, or missed enough consecutive probes. */
+  /** Gone, stopped or impaired per the provider, or missed enough consecutive probes while another node answered. */
   lost: string[];
   /** Still up, but with a spot interruption notice. */
   noticed: string[];
+  /**
+   * Set when no node of the cluster answered this round (ms since the epoch of the first miss): the worker
+   * cannot reach the cluster, and nodes that only missed probes are not lost.
+   */
+  unreachableSince?: number;
 }
 
 type Probe = 'ok' | 'miss' | 'notice';
@@ -84,10 +90,15 @@ export class NodeWatch {
     const probes = await Promise.all(
       this.nodes.filter((n) => usable.has(n.name)).map(async (n) => ({ name: n.name, probe: await this.probe(n) })),
     );
-    return {
-      lost: [...gone, ...probes.filter((p) => p.probe === 'miss' && this.missedEnough(p.name)).map((p) => p.name)],
-      noticed: probes.filter((p) => p.probe === 'notice').map((p) => p.name),
-    };
+    const missed = probes.filter((p) => p.probe === 'miss').map((p) => p.name);
+    const noticed = probes.filter((p) => p.probe === 'notice').map((p) => p.name);
+    if (missed.length === 0) return { lost: gone, noticed };
+    const peers = listed.filter((n) => usable.has(n.name) && !this.nodes.some((w) => w.name === n.name));
+    if (missed.length < probes.length || (await this.anyAnswers(peers))) {
+      return { lost: [...gone, ...missed.filter((name) => this.missedEnough(name))], noticed };
+    }
+    const firstMisses = missed.map((name) => this.misses.get(name)?.firstStartedAt ?? Date.now());
+    return { lost: gone, noticed, unreachableSince: Math.min(...firstMisses) };
   }
 
   /**
@@ -97,6 +108,8 @@ export class NodeWatch {
   async confirm(): Promise<NodeHealth> {
     for (;;) {
       const health = await this.check();
+      // Cut off from every node: waiting here would decide nothing until the network returns.
+      if (health.unreachableSince !== undefined) return health;
       const inDoubt = [...this.misses.keys()].filter((name) => !health.lost.includes(name));
       if (inDoubt.length === 0) return health;
       await sleep(this.policy.everyMs);
@@ -110,6 +123,12 @@ export class NodeWatch {
       run.count >= this.policy.missesToLose &&
       run.lastEndedAt - run.firstStartedAt >= this.policy.minWindowMs
     );
+  }
+
+  /** A quorum probe of nodes outside the watched set: does any of them answer? Their misses are not counted. */
+  private async anyAnswers(peers: NodeRecord[]): Promise<boolean> {
+    const answers = await Promise.all(peers.map((n) => this.answer(n).then((p) => p !== 'miss', () => false)));
+    return answers.includes(true);
   }
 
   private async probe(node: NodeRecord): Promise<Probe> {
