@@ -10,7 +10,7 @@ import { TRAINING_RANK_PATTERN } from '../recipes/recipe';
 import { jobDir, jobLogTail, killJob } from '../remote/remote-job';
 import { checkpointUploader } from './checkpoint-uploads';
 import { endpointFor, runStore, targetFor, type ActivityDeps } from './deps';
-import { followJobFor, type FollowOutcome } from './follow-job';
+import { followJobFor, type FollowOutcome, type WatchVerdict } from './follow-job';
 import { keepAlive } from './keep-alive';
 import { NodeWatch, nodeWatcher, type NodeHealth } from './node-watch';
 import type { TrainingHandOver, TrainInput, TrainResult } from './types';
@@ -60,12 +60,13 @@ export function createTrainActivities(deps: ActivityDeps) {
       };
       let finishing = false;
       const watchNodes = nodeWatcher(() => nodeWatch.check(), onHealth, nodeWatch.policy.everyMs);
-      const watch = async (urgent: boolean): Promise<void> => {
+      const watch = async (urgent: boolean): Promise<WatchVerdict> => {
         if (!finishing && input.finishBy !== undefined && Date.now() >= Date.parse(input.finishBy)) {
           finishing = true;
           await signalRanks(deps, input, 'USR2');
         }
         await watchNodes(urgent);
+        return { cutOff: cutOffSince !== undefined };
       };
       const uploads = checkpointUploader(runStore(deps, input), await endpointFor(deps, input, master));
       let followed: FollowOutcome;

@@ -24,12 +24,20 @@ export interface FollowOptions {
   mayHandOver?: () => boolean;
   /**
    * Called on every pass over the job's news; throwing ends the follow (e.g. a node was lost). `urgent`: a
-   * kept SSH connection dropped since the last call, so a check should not wait for its interval.
+   * kept SSH connection dropped since the last call, so a check should not wait for its interval. It says
+   * whether the worker is cut off from the whole cluster: then a failed read of the job is waited out.
    */
-  watch?: (urgent: boolean) => Promise<void>;
+  watch?: (urgent: boolean) => Promise<WatchVerdict | void>;
   /** Called once for each new checkpoint the job reports, and for the last one known when re-attaching; must not block. */
   onCheckpoint?: (path: string) => void;
 }
+
+export interface WatchVerdict {
+  cutOff: boolean;
+}
+
+/** Failed reads of the job in a row, with the cluster answering the watch, before the follow gives up. */
+const READ_FAILURES_TO_GIVE_UP = 3;
 
 export interface FollowResult {
   exitCode: number;
@@ -71,6 +79,7 @@ export async function followJobFor(
   });
   const open = (offset: number) => new JobStream(deps.remote, target, options.jobId, offset, ctx.cancellationSignal);
   let stream = open(progress.logOffset);
+  let readFailures = 0;
   try {
     for (;;) {
       // Cancellation arrives with a heartbeat; a busy loop (new log lines every pass) must look for it too.
@@ -78,7 +87,22 @@ export async function followJobFor(
       const urgent = dropSeen;
       dropSeen = false;
       await options.watch?.(urgent);
-      const read = await readJob(deps, target, options.jobId, stream);
+      let read: JobPoll;
+      try {
+        read = await readJob(deps, target, options.jobId, stream);
+        readFailures = 0;
+      } catch (err) {
+        // The watch tells a lost node (it throws NodeLost) from the worker's own outage (no node answers):
+        // an outage is waited out with the job left running, however long it lasts.
+        if (!options.watch || err instanceof ApplicationFailure) throw err;
+        const verdict = await options.watch(true);
+        if (!verdict?.cutOff && ++readFailures >= READ_FAILURES_TO_GIVE_UP) throw err;
+        ctx.heartbeat(progress);
+        await ctx.sleep(deps.pollIntervalMs);
+        stream.stop();
+        stream = open(progress.logOffset);
+        continue;
+      }
       const reopened = read.state.kind === 'running' && stream.done;
       if (reopened) stream = open(read.nextOffset);
       const checkpointBefore = progress.lastCheckpoint;
