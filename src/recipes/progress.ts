@@ -2,8 +2,8 @@
 // checked against the one schema both sides share (recipes/common/progress-schema.json).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EvalScores } from '../activities/types';
 import { packageRoot } from '../common/package-root';
+import type { EvalScores, RunMetrics } from '../records/scores';
 import { assertSupportedSchema, schemaProblems, type SchemaNode } from './schema-check';
 
 export const PROGRESS_PREFIX = 'TUNEFORGE ';
@@ -115,7 +115,7 @@ export function runMetricsOf(done: Extract<ProgressEvent, { event: 'done' }>): R
   return Object.fromEntries(pairs.filter(([, v]) => typeof v === 'number' && Number.isFinite(v)));
 }
 
-export type RunMetrics = Partial<Record<'exact_match' | 'f1' | 'accuracy' | 'macro_f1', number>>;
+export type { RunMetrics };
 
 /** What a follower of a training job knows so far; JSON-plain so it can be a heartbeat's details. */
 export interface TrainingProgress {
