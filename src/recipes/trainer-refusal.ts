@@ -2,11 +2,13 @@
 // a model the task cannot use, e.g. a question-answering model given to classification. Named by field
 // from where the line says the problem is; no retry can fix it.
 import type { SpecProblem } from '../common/errors';
+import { TASK_LIST } from '../spec/tasks';
 import { REMOTE } from './remote-paths';
 
 export const TRAINER_DATA_ERROR_EXIT = 65;
 
-const REFUSAL_LINE = /^train_(?:cls|qa): (.*)$/;
+/** `<trainer>: <reason>`, for every trainer in the task table (its PROGRAM, the refusal prefix). */
+const REFUSAL_LINE = new RegExp(`^(?:${TASK_LIST.map((task) => task.refusalPrefix).join('|')}): (.*)$`);
 
 export function trainerRefusal(outputTail: string): SpecProblem {
   const line = outputTail
