@@ -7,6 +7,9 @@ import type { Market, NodeRecord, NodeRole, NodeState } from '../records/node-re
 
 export type { Market, NodeRecord, NodeRole, NodeState };
 
+/** The port the master's torch rendezvous listens on (MASTER_PORT); the local provider adds the cluster's slot. */
+export const RENDEZVOUS_PORT = 29500;
+
 export interface ClusterRef {
   clusterId: string;
   runName: string;

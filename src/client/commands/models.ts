@@ -9,10 +9,10 @@ import { defaultS3Region } from '../../artifacts/s3-client';
 import { WORKFLOW_TYPE } from '../../common/names';
 import { CURRENT_POINTER_KEY, parseCurrentPointer, type CurrentPointer } from '../../common/promotion';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import { NAME_PATTERN } from '../../spec/schema';
 import { NoArtifacts } from './artifacts';
 import { InvalidFilter } from './list';
 
-const NAME_PATTERN = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const HASH_SHOWN = 12;
 
 export interface ModelRow {
