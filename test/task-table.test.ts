@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { packageRoot } from '../src/common/package-root';
 import { decidePromotion, metricValue } from '../src/common/promotion';
 import { scoreRows, scoreText } from '../src/common/score-text';
+import { evalScoresOf, runMetricsOf, type ProgressEvent } from '../src/recipes/progress';
 import { buildRunPlan } from '../src/recipes/run-plan';
 import { trainerRefusal } from '../src/recipes/trainer-refusal';
 import { REMOTE } from '../src/recipes/remote-paths';
@@ -102,6 +103,14 @@ describe('the task table', () => {
       // Promotion: the trainer's scores under run.json's names, and the gate reads its metric.
       const scores = scoresFor(task);
       assert.equal(taskOfScores(scores), task);
+      // The trainer's done event (eval_<metric>) reads back as the same scores.
+      const done = {
+        event: 'done',
+        ...Object.fromEntries(task.scores.map((score, i) => [`eval_${score.metric}`, 41.5 + i * 10])),
+        eval_samples: 16,
+      } as Extract<ProgressEvent, { event: 'done' }>;
+      assert.deepEqual(evalScoresOf(done), scores);
+      assert.deepEqual(runMetricsOf(done), metricsOfScores(scores));
       const metrics = scoresOf(trained(scores));
       assert.deepEqual(Object.keys(metrics ?? {}), [...task.metrics]);
       assert.deepEqual(metricsOfScores(scores), metrics);
