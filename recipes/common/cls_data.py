@@ -10,17 +10,21 @@ from dataclasses import dataclass
 import torch
 
 import data_files
+import data_rules
 from data_files import DataError, fail  # noqa: F401 (DataError: the error train_cls reports)
 from feature_dataset import FeatureDataset
 
 CHUNK_ROWS = 1000
+# More classes than this is a text column given as the label (the check before launch refuses it too).
+MAX_LABELS = data_rules.CLASSIFICATION["maxLabels"]
+MIN_CLASSES = data_rules.CLASSIFICATION["minClasses"]
 
 
 @dataclass(frozen=True)
 class Columns:
-    text: str = "text"
+    text: str = data_rules.CLASSIFICATION["textColumn"]
     text_pair: str | None = None
-    label: str = "label"
+    label: str = data_rules.CLASSIFICATION["labelColumn"]
 
     @classmethod
     def from_args(cls, args) -> "Columns":
@@ -75,6 +79,8 @@ class LabelTally:
         elif kind != self.kind:
             fail(self.source, f"label {label!r} is {kind} but earlier labels are {self.kind.split()[-1]}s",
                  index, self.column)
+        if label not in self.counts and len(self.counts) >= MAX_LABELS:
+            fail(self.source, f"more than {MAX_LABELS} classes: is this the label column?", index, self.column)
         self.counts[label] = self.counts.get(label, 0) + 1
 
     def labels(self) -> list:
@@ -84,7 +90,7 @@ class LabelTally:
 def training_labels(tally: LabelTally) -> list:
     """The sorted label set; one class cannot be learned."""
     labels = tally.labels()
-    if len(labels) < 2:
+    if len(labels) < MIN_CLASSES:
         fail(tally.source, f"only one class ({labels[0]!r}, all {tally.counts[labels[0]]} rows): text "
                            "classification needs at least two", column=tally.column)
     return labels

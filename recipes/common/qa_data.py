@@ -7,10 +7,12 @@ from dataclasses import dataclass
 import torch
 
 import data_files
+import data_rules
 from data_files import DataError, fail  # noqa: F401 (DataError: the error train_qa reports)
 from feature_dataset import FeatureDataset
 
-REQUIRED_KEYS = ("id", "context", "question", "answers")
+REQUIRED_KEYS = tuple(data_rules.QA["columns"])
+TEXT_KEYS = tuple(data_rules.QA["textColumns"])
 FEATURE_KEYS = ("input_ids", "attention_mask", "start_positions", "end_positions")
 CHUNK_ROWS = 1000
 
@@ -53,7 +55,7 @@ def check_row(row: dict, index: int, source: str) -> dict:
     for key in REQUIRED_KEYS:
         if key not in row:
             fail(source, "missing", index, key)
-    for key in ("context", "question"):
+    for key in TEXT_KEYS:
         if not isinstance(row[key], str):
             fail(source, f"expected a string, got {type(row[key]).__name__}", index, key)
     if not isinstance(row["id"], (str, int)) or isinstance(row["id"], bool) or row["id"] == "":

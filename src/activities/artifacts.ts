@@ -1,12 +1,15 @@
 // The run's product: prepare-artifacts checks the store before anything is launched, deliver-model puts
 // the final model and its evaluation there, record-run writes run.json. All write to one folder per run.
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { NodeEndpoint } from '../artifacts/artifact-store';
 import { runArtifactsUri } from '../artifacts/artifact-uri';
 import { storeRegion } from '../artifacts/open-store';
 import { renderModelCard, type ModelCardInput } from '../artifacts/model-card';
+import { checkedRunRecord, RunRecordInvalid } from '../artifacts/run-record-file';
 import { EVALUATION_FILES, EVALUATION_KEY, MODEL_CARD_KEY, MODEL_KEY, RUN_RECORD_KEY } from '../artifacts/run-layout';
 import { REMOTE } from '../recipes/remote-paths';
+import type { RunRecord } from '../records/run-record';
 import { sh, shellJoin } from '../remote/shell-quote';
 import { endpointFor, runStore, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
@@ -51,13 +54,24 @@ export function createArtifactActivities(deps: ActivityDeps) {
     deliverModel: (input: DeliverInput): Promise<DeliveredModel> => keepAlive(() => deliverModel(deps, input)),
 
     /** run.json, and the model card beside the delivered model (card is null when no model was delivered). */
-    async recordRun(input: RunContext & { record: Record<string, unknown>; card?: ModelCardInput | null }): Promise<string> {
+    async recordRun(input: RunContext & { record: RunRecord; card?: ModelCardInput | null }): Promise<string> {
       const store = runStore(deps, input);
+      const record = checkedRecord(input.record, `${store.uri}${RUN_RECORD_KEY}`);
       if (input.card) await store.putText(MODEL_CARD_KEY, renderModelCard(input.card), 'text/markdown; charset=utf-8');
-      await store.putJson(RUN_RECORD_KEY, input.record);
+      await store.putJson(RUN_RECORD_KEY, record);
       return `${store.uri}${RUN_RECORD_KEY}`;
     },
   };
+}
+
+/** The record checked against run.json's schema; a record that breaks it is a bug no retry can fix. */
+function checkedRecord(record: RunRecord, where: string): RunRecord {
+  try {
+    return checkedRunRecord(record, where);
+  } catch (err) {
+    if (err instanceof RunRecordInvalid) throw ApplicationFailure.nonRetryable(err.message, err.name, { problems: err.problems });
+    throw err;
+  }
 }
 
 async function deliverModel(deps: ActivityDeps, input: DeliverInput): Promise<DeliveredModel> {

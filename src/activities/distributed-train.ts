@@ -6,13 +6,13 @@ import { Context } from '@temporalio/activity';
 import { nodeLost, trainingFailed } from '../common/errors';
 import { distributedCommand, placement } from '../recipes/launch-command';
 import { evalScoresOf, runMetricsOf } from '../recipes/progress';
-import { TRAINING_RANK_PATTERN } from '../recipes/recipe';
 import { jobDir, jobLogTail, killJob } from '../remote/remote-job';
 import { checkpointUploader } from './checkpoint-uploads';
 import { endpointFor, runStore, targetFor, type ActivityDeps } from './deps';
 import { followJobFor, type FollowOutcome, type WatchVerdict } from './follow-job';
 import { keepAlive } from './keep-alive';
 import { NodeWatch, nodeWatcher, type NodeHealth } from './node-watch';
+import { rankSignaller, type SignalFailure } from './rank-signals';
 import type { TrainingHandOver, TrainInput, TrainResult } from './types';
 
 /** mpirun waits on daemons of a frozen node when asked to stop; do not give it long. */
@@ -42,6 +42,10 @@ export function createTrainActivities(deps: ActivityDeps) {
           await killJob(deps.remote, target, input.jobId, LOST_NODE_KILL_GRACE_SECONDS).catch(() => undefined);
         throw nodeLost(lost, 'gone, stopped or not answering SSH during distributed-train');
       };
+      const reportSignal = ({ node, signal, reason }: SignalFailure) =>
+        Context.current().log.warn('could not signal the ranks; trying again at the next watch', { node, signal, reason });
+      const stopRanks = rankSignaller(deps, input, input.nodes, 'TERM', reportSignal);
+      const finishRanks = rankSignaller(deps, input, input.nodes, 'USR2', reportSignal);
       let noticed: string[] = [];
       let cutOffSince: number | undefined;
       const onHealth = async (health: NodeHealth): Promise<void> => {
@@ -55,16 +59,17 @@ export function createTrainActivities(deps: ActivityDeps) {
         if (health.lost.length > 0) await stopAndReport(health.lost);
         if (health.noticed.length > 0 && noticed.length === 0) {
           noticed = health.noticed;
-          await signalRanks(deps, input, 'TERM');
+          await stopRanks.sendPending();
         }
       };
+      // Decided once the deadline passes (from then on this follower sees the job to its end); the signal itself
+      // is resent at every watch to the nodes that have not had it.
       let finishing = false;
       const watchNodes = nodeWatcher(() => nodeWatch.check(), onHealth, nodeWatch.policy.everyMs);
       const watch = async (urgent: boolean): Promise<WatchVerdict> => {
-        if (!finishing && input.finishBy !== undefined && Date.now() >= Date.parse(input.finishBy)) {
-          finishing = true;
-          await signalRanks(deps, input, 'USR2');
-        }
+        if (input.finishBy !== undefined && Date.now() >= Date.parse(input.finishBy)) finishing = true;
+        if (finishing) await finishRanks.sendPending();
+        if (noticed.length > 0) await stopRanks.sendPending();
         await watchNodes(urgent);
         return { cutOff: cutOffSince !== undefined };
       };
@@ -134,20 +139,4 @@ export function createTrainActivities(deps: ActivityDeps) {
       };
     },
   };
-}
-
-/**
- * Signals every training rank on every node at once (TERM: save at the next step boundary, then stop;
- * USR2: save there, then finish as if at the last step).
- */
-async function signalRanks(deps: ActivityDeps, input: TrainInput, signal: 'TERM' | 'USR1' | 'USR2'): Promise<void> {
-  await Promise.all(
-    input.nodes.map(async (node) =>
-      deps.remote
-        .run(await targetFor(deps, input, node), `pkill -${signal} -f '${TRAINING_RANK_PATTERN}' || true`, {
-          label: `signal ranks on ${node.name}`,
-        })
-        .catch(() => undefined),
-    ),
-  );
 }

@@ -6,6 +6,8 @@
 // HF_TOKEN (the worker's, never the spec's) reaches only the master's download, on its stdin.
 import { remoteCommandFailed, specInvalid } from '../common/errors';
 import { REMOTE } from '../recipes/remote-paths';
+// fetch_hub.py's exit status for a repo or revision the hub refuses (EX_DATAERR).
+import { DATA_ERROR_EXIT as REFUSED_EXIT } from '../recipes/trainer-refusal';
 import { STAGED_MODEL_PATH, stagedDatasetFolder } from '../recipes/recipe';
 import { raw, sh, shellJoin } from '../remote/shell-quote';
 import { runInputs } from '../spec/expand-inputs';
@@ -13,8 +15,6 @@ import { activitySignal, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import type { HubModel, NodeRecord, RunContext } from './types';
 
-/** fetch_hub.py's exit status for a repo or revision the hub refuses (EX_DATAERR). */
-const REFUSED_EXIT = 65;
 /** The marker fetch_hub.py leaves in a complete folder; tar carries it, so a pushed copy is complete too. */
 const COMPLETE = '.tuneforge-complete';
 

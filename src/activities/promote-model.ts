@@ -5,6 +5,7 @@ import type { ArtifactStore } from '../artifacts/artifact-store';
 import { parentArtifactsUri } from '../artifacts/artifact-uri';
 import { storeRegion } from '../artifacts/open-store';
 import { RUN_RECORD_KEY } from '../artifacts/run-layout';
+import { readRunRecord } from '../artifacts/run-record-file';
 import {
   CURRENT_POINTER_KEY,
   decidePromotion,
@@ -68,8 +69,10 @@ export async function promoteInStore(
 /** The current model's score on this gate's metric: the pointer's, or its run.json's when the gate's metric changed. */
 async function currentModel(names: ArtifactStore, pointer: CurrentPointer, metric: PromotionMetric): Promise<CurrentModel> {
   if (pointer.metric === metric) return { workflowId: pointer.workflowId, value: pointer.value };
-  const record = await names.getJson(`${pointer.workflowId}/${RUN_RECORD_KEY}`);
-  const metrics = typeof record === 'object' && record !== null ? (record as { metrics?: unknown }).metrics : undefined;
-  const value = typeof metrics === 'object' && metrics !== null ? (metrics as Record<string, unknown>)[metric] : undefined;
-  return { workflowId: pointer.workflowId, value: typeof value === 'number' ? value : null };
+  const key = `${pointer.workflowId}/${RUN_RECORD_KEY}`;
+  const stored = await names.getJson(key);
+  if (stored === undefined) return { workflowId: pointer.workflowId, value: null };
+  // A record that breaks run.json's schema fails the gate (fail closed) rather than reading as "no score".
+  const record = readRunRecord(stored, `${names.uri}${key}`);
+  return { workflowId: pointer.workflowId, value: record.metrics?.[metric] ?? null };
 }

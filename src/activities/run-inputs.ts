@@ -9,14 +9,13 @@ import { DataRefused, describeProblem } from '../data/split-check';
 import { stageInputs, type StagedNode, type StageSources } from '../data/stage-inputs';
 import { dataSourceArgs, recipeFor } from '../recipes/recipe';
 import { REMOTE } from '../recipes/remote-paths';
+import { DATA_ERROR_EXIT } from '../recipes/trainer-refusal';
 import { shellJoin } from '../remote/shell-quote';
 import { runInputs } from '../spec/expand-inputs';
 import { endpointFor, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import type { NodeRecord, RunContext } from './types';
 
-/** check_data.py's exit status for data it refuses (EX_DATAERR), as the trainers use it. */
-const DATA_ERROR_EXIT = 65;
 
 export interface StageInput extends RunContext {
   nodes: NodeRecord[];

@@ -2,7 +2,7 @@
 // single-node throughput that scaling efficiency is measured against.
 import { parseBf16Probe, type Bf16Kernels } from '../common/bf16';
 import { specInvalid, trainingFailed } from '../common/errors';
-import { TRAINER_DATA_ERROR_EXIT, trainerRefusal } from '../recipes/trainer-refusal';
+import { DATA_ERROR_EXIT, trainerRefusal } from '../recipes/trainer-refusal';
 import { sanityCommand } from '../recipes/launch-command';
 import { REMOTE } from '../recipes/remote-paths';
 import { jobLogTail } from '../remote/remote-job';
@@ -31,7 +31,7 @@ export function createSanityActivities(deps: ActivityDeps) {
         stage: 'sanity-run',
       });
       const done = progress.done;
-      if (exitCode === TRAINER_DATA_ERROR_EXIT)
+      if (exitCode === DATA_ERROR_EXIT)
         throw specInvalid([trainerRefusal(await jobLogTail(deps.remote, target, SANITY_JOB_ID))]);
       if (exitCode !== 0 || !done) throw trainingFailed(exitCode, await jobLogTail(deps.remote, target, SANITY_JOB_ID));
       return {

@@ -2,7 +2,7 @@
 import type { CpuTopology } from '../cluster/topology';
 import type { Bf16Record } from '../common/bf16';
 import type { CheckedInputs } from '../data/check-inputs';
-import type { RunMetrics, TrainingProgress } from '../recipes/progress';
+import type { TrainingProgress } from '../recipes/progress';
 import type { ClusterInfo, ImageRecord, NodeRecord } from '../providers/provider';
 import type { RunSpec } from '../spec/schema';
 
@@ -85,43 +85,8 @@ export interface TrainingHandOver {
   progress: TrainingProgress;
 }
 
-/** Quality of the trained model on the validation split, in percent (0-100), by task. */
-export type EvalScores = QaScores | ClassificationScores;
-
-/** Question answering, scored by SQuAD v1.1 rules. */
-export interface QaScores {
-  exactMatch: number;
-  f1: number;
-  /** Examples scored. */
-  samples: number;
-}
-
-export interface ClassificationScores {
-  accuracy: number;
-  macroF1: number;
-  samples: number;
-}
-
-export interface TrainResult {
-  globalStep: number;
-  worldSize: number;
-  firstLoss: number | null;
-  finalLoss: number | null;
-  evalLoss: number | null;
-  samplesPerSecond: number;
-  stepsPerSecond: number;
-  runtimeSeconds: number;
-  lastCheckpoint: string | null;
-  resumedStep: number;
-  /** Epochs trained by the end (fractional). */
-  epochs: number | null;
-  /** Null when the spec turned evaluation off (training.evaluate: false). */
-  eval: EvalScores | null;
-  /** Every score the trainer reported, by run.json's names; absent from results of older workers. */
-  metrics?: RunMetrics;
-  /** Told to finish before its last step (finishBy): the model is what was trained by then. */
-  finishedEarly?: boolean;
-}
+export type { ClassificationScores, EvalScores, QaScores } from '../records/scores';
+export type { TrainResult } from '../records/train-result';
 
 export interface TeardownResult {
   nodesTerminated: number;

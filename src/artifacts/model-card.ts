@@ -44,7 +44,9 @@ const TASK_TITLES: Readonly<Record<TaskName, string>> = {
 };
 
 function frontMatter(card: ModelCardInput): Record<string, unknown> {
-  const scores = Object.entries(card.scores ?? {}).filter(([name]) => TASK_DEFINITIONS[card.task].metrics.includes(name));
+  const scores = Object.entries(card.scores ?? {}).filter(([name]) =>
+    TASK_DEFINITIONS[card.task].metrics.some((metric) => metric === name),
+  );
   const hub = card.hubDataset;
   const dataset = hub
     ? {

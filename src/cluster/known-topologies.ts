@@ -48,10 +48,6 @@ export function knownTopology(instanceType: string): CpuTopology | undefined {
   return shape && parseLscpu(syntheticLscpu(shape));
 }
 
-export function knownInstanceTypes(): string[] {
-  return Object.keys(SHAPES);
-}
-
 /**
  * bf16 kernels by instance family (the part before the dot), from the CPU generation AWS lists for it:
  * Sapphire/Emerald/Granite Rapids have AMX; AMD Zen 4 and 5 have AVX-512 BF16 but no AMX; Ice Lake,

@@ -1,5 +1,7 @@
 // The promotion gate's decision and the records it reads and writes: the name's current pointer
 // (`<store>/<run name>/current.json`) and run.json's `promotion`. Pure: the workflow and the CLI use it too.
+import type { PromotionDecision } from '../records/run-record';
+import type { RunMetrics } from '../records/scores';
 import { PROMOTION_METRICS, type PromoteSettings, type PromotionMetric } from '../spec/promote';
 
 export const CURRENT_POINTER_KEY = 'current.json';
@@ -14,16 +16,8 @@ export interface CurrentPointer {
   promotedAt: string;
 }
 
-export interface PromotionRecord {
-  metric: PromotionMetric;
-  /** This run's score; null when evaluation gave none. */
-  value: number | null;
-  min: number;
-  /** The model that was current when the gate decided, with its score on this metric (null: none recorded). */
-  current?: { workflowId: string; value: number | null };
-  promoted: boolean;
-  reason: string;
-}
+/** What the gate decided, as run.json's `promotion` holds it (the record lives with run.json's other records). */
+export type PromotionRecord = PromotionDecision;
 
 /** The current model as the gate compares against it. */
 export interface CurrentModel {
@@ -32,7 +26,7 @@ export interface CurrentModel {
 }
 
 /** Scores under run.json's names (snake_case, as the spec's metric field); absent when a task does not produce one. */
-export type MetricScores = Partial<Record<PromotionMetric, number>>;
+export type MetricScores = RunMetrics;
 
 export function metricValue(scores: MetricScores | null, metric: PromotionMetric): number | null {
   const value = scores?.[metric];

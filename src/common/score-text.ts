@@ -1,18 +1,14 @@
-// How a model's scores read in summaries, status and the Web UI: each task's own pair of metrics.
-import type { EvalScores } from '../activities/types';
+// How a model's scores read in summaries, status and the Web UI: each task's own pair of metrics, labelled
+// and ordered by the task table (src/spec/tasks.ts).
+import type { EvalScores } from '../records/scores';
+import { scoreValues } from '../spec/tasks';
 
 type Metric = [label: string, value: number];
 
 function metrics(scores: EvalScores): [Metric, Metric] {
-  return 'exactMatch' in scores
-    ? [
-        ['Exact match', scores.exactMatch],
-        ['F1', scores.f1],
-      ]
-    : [
-        ['Accuracy', scores.accuracy],
-        ['Macro-F1', scores.macroF1],
-      ];
+  const [first, second] = scoreValues(scores).map(([score, value]): Metric => [score.label, value]);
+  if (!first || !second) throw new Error('every task reports two scores');
+  return [first, second];
 }
 
 /** Label and value rows, the first saying how many examples were scored. */

@@ -19,9 +19,3 @@ export const SEARCH_ATTRIBUTES = {
   /** Whether the promotion gate made the run its name's current model; unset when the spec has no gate. */
   promoted: defineSearchAttributeKey('TuneforgePromoted', SearchAttributeType.BOOL),
 } as const;
-
-/** name=Type pairs, as `temporal server start-dev --search-attribute` takes them. */
-export function searchAttributeFlags(): string[] {
-  const typeName = { KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool' } as const;
-  return Object.values(SEARCH_ATTRIBUTES).map((key) => `${key.name}=${typeName[key.type as keyof typeof typeName]}`);
-}

@@ -15,7 +15,7 @@ import { extensionOf, type DataExtension, type DataSource, type ModelSource } fr
 import type { RunSpec } from '../spec/schema';
 import { describeSource } from './describe-source';
 import { MalformedData, rowParser } from './rows';
-import { crossCheck, DataRefused, splitChecker, type SplitField } from './split-check';
+import { crossCheck, DataRefused, labelColumnOf, splitChecker, type SplitField } from './split-check';
 
 /** Rows are checked in the first 64 MiB of each file (the hash covers all of it); the trainer reads the rest. */
 export const DATA_CHECK_BYTES = 64 * 1024 * 1024;
@@ -73,7 +73,7 @@ export async function outsideRoots(path: string, roots: string[] | undefined): P
 
 export async function checkInputs(spec: RunSpec, sources: CheckSources): Promise<CheckedInputs> {
   const { task, data, model } = runInputs(spec);
-  const labelColumn = data.columns?.label ?? 'label';
+  const labelColumn = labelColumnOf(data.columns);
   const check = (field: SplitField, source: DataSource) =>
     source.kind === 'hub' || source.kind === 'asset'
       ? Promise.resolve<UncheckedSource>({ kind: source.kind, source: describeSource(source) })

@@ -1,6 +1,7 @@
 // What a task needs of each split's rows, checked as the rows stream by: the columns, each value's
 // type, and for text-classification the label set (compared across splits by crossCheck).
 import type { DataColumns, TaskName } from '../spec/inputs';
+import { dataRules } from './data-rules';
 import type { Row, RowSink } from './rows';
 
 export type SplitField = 'data.train' | 'data.validation';
@@ -40,13 +41,18 @@ export function quoted(values: string[], most = 5): string {
   return `${shown.join(', ')}${values.length > most ? `, and ${values.length - most} more` : ''}`;
 }
 
-/** More classes than this is a text column given as the label, not a classification. */
-export const MAX_LABELS = 10_000;
-const QA_COLUMNS = ['id', 'context', 'question', 'answers'];
+/** More classes than this is a text column given as the label, not a classification (data-rules.json). */
+export const MAX_LABELS = dataRules().classification.maxLabels;
+
+/** The label column: the spec's, else the rules' default. */
+export function labelColumnOf(columns: DataColumns | undefined): string {
+  return columns?.label ?? dataRules().classification.labelColumn;
+}
 
 export function requiredColumns(task: TaskName, columns: DataColumns | undefined): string[] {
-  if (task === 'question-answering') return QA_COLUMNS;
-  return [columns?.text ?? 'text', ...(columns?.textPair ? [columns.textPair] : []), columns?.label ?? 'label'];
+  if (task === 'question-answering') return dataRules().qa.columns;
+  const text = columns?.text ?? dataRules().classification.textColumn;
+  return [text, ...(columns?.textPair ? [columns.textPair] : []), labelColumnOf(columns)];
 }
 
 export interface SplitChecker extends RowSink {
@@ -55,8 +61,10 @@ export interface SplitChecker extends RowSink {
 
 export function splitChecker(task: TaskName, columns: DataColumns | undefined, where: Omit<DataProblem, 'reason'>): SplitChecker {
   const required = requiredColumns(task, columns);
-  const labelColumn = columns?.label ?? 'label';
+  const labelColumn = labelColumnOf(columns);
   const firstSeen = new Map<string, number>();
+  // The trainers read a label column of one kind: strings, or integers (cls_data.py's LabelTally).
+  let labelKind: 'string' | 'integer' | undefined;
   let rows = 0;
   const refuse = (reason: string, row?: number, column?: string): never => {
     throw new DataRefused({
@@ -78,9 +86,13 @@ export function splitChecker(task: TaskName, columns: DataColumns | undefined, w
       for (const column of required.filter((c) => c !== labelColumn)) {
         if (typeof row[column] !== 'string') refuse('must be text', index, column);
       }
-      const label = labelOf(row[labelColumn]);
-      if (label === undefined) refuse('must be a non-empty string or an integer', index, labelColumn);
-      else if (!firstSeen.has(label)) {
+      const value = row[labelColumn];
+      const label = labelOf(value);
+      if (label === undefined) return refuse('must be a non-empty string or an integer', index, labelColumn);
+      const kind = typeof value === 'string' ? 'string' : 'integer';
+      labelKind ??= kind;
+      if (kind !== labelKind) refuse(`label ${quoted([label])} is ${kind === 'string' ? 'a string' : 'an integer'} but earlier labels are ${labelKind}s`, index, labelColumn);
+      if (!firstSeen.has(label)) {
         if (firstSeen.size >= MAX_LABELS)
           refuse(`more than ${MAX_LABELS} classes: is this the label column?`, index, labelColumn);
         firstSeen.set(label, index);
@@ -100,7 +112,11 @@ function labelOf(value: unknown): string | undefined {
 }
 
 function checkQaRow(row: Row, index: number, refuse: (reason: string, row?: number, column?: string) => never): void {
-  for (const column of ['context', 'question']) if (typeof row[column] !== 'string') refuse('must be text', index, column);
+  // qa_data.py keys examples by id: scoring needs one to match predictions to answers.
+  const id = row.id;
+  if (!((typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isInteger(id))))
+    refuse('must be a non-empty string or an integer', index, 'id');
+  for (const column of dataRules().qa.textColumns) if (typeof row[column] !== 'string') refuse('must be text', index, column);
   let answers = row.answers;
   if (typeof answers === 'string') {
     try {
@@ -135,7 +151,7 @@ export function crossCheck(
     if (split.rows === 0) return { field, file: split.file, reason: 'has no rows (empty split)' };
   }
   if (task !== 'text-classification') return undefined;
-  if ((train.labels ?? []).length < 2 && !train.truncated) {
+  if ((train.labels ?? []).length < dataRules().classification.minClasses && !train.truncated) {
     return {
       field: 'data.train',
       file: train.file,

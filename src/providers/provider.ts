@@ -3,42 +3,16 @@
 // A provider is built once per place (the local lab, one EC2 region), never per run: a run's launch
 // settings travel with each call that needs them, and every verb that waits takes an AbortSignal.
 import type { AwsSettings } from '../spec/schema';
+import type { Market, NodeRecord, NodeRole, NodeState } from '../records/node-record';
 
-export type NodeRole = 'master' | 'worker';
-export type NodeState = 'pending' | 'running' | 'stopping' | 'terminated' | 'unknown';
-export type Market = 'on-demand' | 'spot';
+export type { Market, NodeRecord, NodeRole, NodeState };
+
+/** The port the master's torch rendezvous listens on (MASTER_PORT); the local provider adds the cluster's slot. */
+export const RENDEZVOUS_PORT = 29500;
 
 export interface ClusterRef {
   clusterId: string;
   runName: string;
-}
-
-export interface NodeRecord {
-  name: string;
-  role: NodeRole;
-  /** The provider's own id (EC2 instance id, local node key). */
-  providerId: string;
-  /** Address the worker process connects to over SSH. */
-  address: string;
-  /** Address other nodes of the cluster use. */
-  privateAddress: string;
-  sshPort: number;
-  /** Pinned host public key, OpenSSH format ("ssh-ed25519 AAAA..."). */
-  hostKey: string;
-  state: NodeState;
-  /** Why a node is not running (e.g. Server.SpotInstanceTermination). */
-  stateReason?: string;
-  /**
-   * The provider's own evidence that a pending or running node is broken (an EC2 status check that
-   * failed): the node is lost though its state says otherwise. Absent when the provider sees no fault.
-   */
-  impairment?: string;
-  instanceType: string;
-  market: Market;
-  /** ISO timestamp. */
-  launchedAt: string;
-  /** A boot delay the provider states for this node (the local provider's slow-boot model); SSH waits allow for it. */
-  bootDelayMs?: number;
 }
 
 export interface ImageRecord {

@@ -2,8 +2,9 @@
 // checked against the one schema both sides share (recipes/common/progress-schema.json).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EvalScores } from '../activities/types';
 import { packageRoot } from '../common/package-root';
+import type { EvalScores, MetricName, RunMetrics } from '../records/scores';
+import { TASK_LIST } from '../spec/tasks';
 import { assertSupportedSchema, schemaProblems, type SchemaNode } from './schema-check';
 
 export const PROGRESS_PREFIX = 'TUNEFORGE ';
@@ -89,33 +90,33 @@ function shorten(text: string): string {
   return JSON.stringify(text.length > 200 ? `${text.slice(0, 197)}...` : text);
 }
 
-/** The scores of a done event (QA's or classification's), or null unless a task's pair and the sample count are numbers. */
-export function evalScoresOf(done: Extract<ProgressEvent, { event: 'done' }>): EvalScores | null {
-  const {
-    eval_exact_match: exactMatch,
-    eval_f1: f1,
-    eval_accuracy: accuracy,
-    eval_macro_f1: macroF1,
-    eval_samples: samples,
-  } = done;
-  const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-  if (!finite(samples)) return null;
-  if (finite(exactMatch) && finite(f1)) return { exactMatch, f1, samples };
-  return finite(accuracy) && finite(macroF1) ? { accuracy, macroF1, samples } : null;
+type DoneEvent = Extract<ProgressEvent, { event: 'done' }>;
+
+/** A score (or the count scored) of the done event by its run.json name: the trainer reports `eval_<name>`. */
+function doneScore(done: DoneEvent, metric: MetricName | 'samples'): number | undefined {
+  const value = done[`eval_${metric}`];
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
-/** The done event's scores under run.json's names (`metrics`): QA's exact_match and f1, classification's accuracy and macro_f1. */
-export function runMetricsOf(done: Extract<ProgressEvent, { event: 'done' }>): RunMetrics {
-  const pairs = [
-    ['exact_match', done.eval_exact_match],
-    ['f1', done.eval_f1],
-    ['accuracy', done.eval_accuracy],
-    ['macro_f1', done.eval_macro_f1],
-  ] as const;
-  return Object.fromEntries(pairs.filter(([, v]) => typeof v === 'number' && Number.isFinite(v)));
+/** The scores of a done event (its task's, by the task table), or null unless a task's pair and the sample count are numbers. */
+export function evalScoresOf(done: DoneEvent): EvalScores | null {
+  const samples = doneScore(done, 'samples');
+  if (samples === undefined) return null;
+  for (const task of TASK_LIST) {
+    const values = task.scores.map((score) => [score.field, doneScore(done, score.metric)] as const);
+    // Built from the task's own score fields, all numbers: one of EvalScores' forms.
+    if (values.every(([, value]) => value !== undefined)) return { ...Object.fromEntries(values), samples } as EvalScores;
+  }
+  return null;
 }
 
-export type RunMetrics = Partial<Record<'exact_match' | 'f1' | 'accuracy' | 'macro_f1', number>>;
+/** The done event's scores under run.json's names (`metrics`): every task's that the trainer reported. */
+export function runMetricsOf(done: DoneEvent): RunMetrics {
+  const reported = TASK_LIST.flatMap((task) => task.metrics).map((metric) => [metric, doneScore(done, metric)] as const);
+  return Object.fromEntries(reported.filter(([, value]) => value !== undefined));
+}
+
+export type { RunMetrics };
 
 /** What a follower of a training job knows so far; JSON-plain so it can be a heartbeat's details. */
 export interface TrainingProgress {

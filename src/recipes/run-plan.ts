@@ -2,7 +2,7 @@
 // mpirun line and the trainer arguments come from the same functions the activities call. Pure.
 import type { CpuTopology } from '../cluster/topology';
 import { workerNames } from '../common/node-names';
-import type { ClusterInfo, NodeRecord } from '../providers/provider';
+import { RENDEZVOUS_PORT, type ClusterInfo, type NodeRecord } from '../providers/provider';
 import { jobDir } from '../remote/remote-job';
 import { shellJoin } from '../remote/shell-quote';
 import type { ProviderName, RecipeName, RunSpec, TaskName } from '../spec/schema';
@@ -62,7 +62,6 @@ export const MASTER_ADDRESS_PLACEHOLDER = '<master-private-ip>';
 /** The first training job of a run (train-with-recovery numbers them train-0, train-1, ...). */
 const FIRST_TRAIN_JOB = 'train-0';
 /** torch.distributed's default rendezvous port, which both providers start from (local adds the cluster's slot). */
-const RENDEZVOUS_PORT = 29500;
 
 /**
  * The cluster facts the commands depend on, as the providers' bootstrap reports them: EC2 nodes are

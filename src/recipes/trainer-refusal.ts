@@ -2,11 +2,17 @@
 // a model the task cannot use, e.g. a question-answering model given to classification. Named by field
 // from where the line says the problem is; no retry can fix it.
 import type { SpecProblem } from '../common/errors';
+import { TASK_LIST } from '../spec/tasks';
 import { REMOTE } from './remote-paths';
 
-export const TRAINER_DATA_ERROR_EXIT = 65;
+/**
+ * sysexits' EX_DATAERR: every recipes/common script (trainers, check_data.py, fetch_hub.py) exits with it when the
+ * data, the model or the repo cannot be used; no retry can fix that.
+ */
+export const DATA_ERROR_EXIT = 65;
 
-const REFUSAL_LINE = /^train_(?:cls|qa): (.*)$/;
+/** `<trainer>: <reason>`, for every trainer in the task table (its PROGRAM, the refusal prefix). */
+const REFUSAL_LINE = new RegExp(`^(?:${TASK_LIST.map((task) => task.refusalPrefix).join('|')}): (.*)$`);
 
 export function trainerRefusal(outputTail: string): SpecProblem {
   const line = outputTail
@@ -14,7 +20,7 @@ export function trainerRefusal(outputTail: string): SpecProblem {
     .map((l) => REFUSAL_LINE.exec(l.trim())?.[1])
     .filter((l): l is string => l !== undefined)
     .pop();
-  const reason = line ?? `the trainer refused the data or the model (exit ${TRAINER_DATA_ERROR_EXIT})`;
+  const reason = line ?? `the trainer refused the data or the model (exit ${DATA_ERROR_EXIT})`;
   const path = reason.startsWith(`${REMOTE.inputs}/train.`)
     ? 'data.train'
     : reason.startsWith(`${REMOTE.inputs}/validation.`)

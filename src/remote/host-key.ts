@@ -16,7 +16,3 @@ export function parseHostKey(line: string): ParsedHostKey {
 export function fingerprint(blob: Buffer): string {
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
-
-export function hostKeyFingerprint(line: string): string {
-  return fingerprint(parseHostKey(line).blob);
-}

@@ -1,22 +1,14 @@
 // The spec's `promote` field: the quality gate a run must pass before it becomes its name's current model,
 // and the check that the run's task can produce the metric the gate reads. Pure: workflow code imports it.
 import { z } from 'zod';
+import { METRIC_NAMES, type MetricName } from '../records/scores';
+import type { RecipeName, TaskName } from './inputs';
+import { TASK_DEFINITIONS } from './tasks';
+import { taskOf } from './trainer-values';
 
-export const PROMOTION_METRICS = ['f1', 'exact_match', 'accuracy', 'macro_f1'] as const;
-export type PromotionMetric = (typeof PROMOTION_METRICS)[number];
-
-/** The metrics each task's evaluation produces (all on a 0-100 scale). */
-export const TASK_METRICS: Readonly<Record<string, readonly PromotionMetric[]>> = {
-  'question-answering': ['f1', 'exact_match'],
-  'text-classification': ['accuracy', 'macro_f1'],
-};
-
-/** Every recipe today trains question answering; a spec with a `task` field names its own. */
-const RECIPE_TASKS: Readonly<Record<string, string>> = {
-  'tiny-qa': 'question-answering',
-  'distilbert-squad': 'question-answering',
-  'tiny-cls': 'text-classification',
-};
+/** The metrics a gate may read: every score any task reports (the task table says which task reports which). */
+export const PROMOTION_METRICS = METRIC_NAMES;
+export type PromotionMetric = MetricName;
 
 export const promote = z.strictObject({
   metric: z.enum(PROMOTION_METRICS),
@@ -29,8 +21,8 @@ export const promote = z.strictObject({
 export type PromoteSettings = z.output<typeof promote>;
 
 interface PromoteCheckInput {
-  task?: unknown;
-  recipe?: unknown;
+  task?: TaskName | undefined;
+  recipe?: RecipeName | undefined;
   training: { evaluate: boolean };
   promote?: PromoteSettings;
 }
@@ -52,18 +44,16 @@ export function promoteProblems(spec: PromoteCheckInput): PromoteProblem[] {
       input: gate,
       message: 'needs the model scored: training.evaluate false leaves nothing to promote on',
     });
+  // The task the trainer will run (the preset's, else question answering): every task has an entry, so a
+  // metric is always checked against what the run can produce.
   const task = taskOf(spec);
-  const produced = task === undefined ? undefined : TASK_METRICS[task];
-  if (produced && !produced.includes(gate.metric))
+  // Named in the gate's own metric order (f1 before exact_match), as the refusal has always read.
+  const produced = PROMOTION_METRICS.filter((metric) => TASK_DEFINITIONS[task].metrics.includes(metric));
+  if (!produced.includes(gate.metric))
     problems.push({
       path: ['promote', 'metric'],
       input: gate.metric,
       message: `${task} evaluation produces ${produced.join(' and ')}, not ${gate.metric}`,
     });
   return problems;
-}
-
-function taskOf(spec: PromoteCheckInput): string | undefined {
-  if (typeof spec.task === 'string') return spec.task;
-  return typeof spec.recipe === 'string' ? RECIPE_TASKS[spec.recipe] : undefined;
 }

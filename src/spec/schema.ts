@@ -11,7 +11,8 @@ import { taskOf, TRAINING_DEFAULTS, tunedValue } from './trainer-values';
 export { RECIPES, TASKS, type RecipeName, type TaskName } from './inputs';
 import type { RecipeName, TaskName } from './inputs';
 
-const NAME_PATTERN = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
+/** A run name: 2-40 lowercase letters, digits and dashes, starting with a letter (it names folders and tags). */
+export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const ARG_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 const CIDR_PATTERN = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 

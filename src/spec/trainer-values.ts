@@ -2,7 +2,6 @@
 // defaults, or tuneforge's own default for a field every task shares. Plans show them; the command line is
 // built from them. Pure: workflow code builds command lines too.
 import { PRESETS, type RecipeName, type TaskName } from './inputs';
-import type { RunSpec } from './schema';
 import { TASK_DEFINITIONS } from './tasks';
 
 export type Provenance = 'spec' | `preset ${RecipeName}` | 'task default' | 'tuneforge default';
@@ -24,6 +23,20 @@ export const TRAINING_DEFAULTS = {
 } as const;
 
 type SharedField = keyof typeof TRAINING_DEFAULTS;
+/** The shared fields' types: boolean for a flag, number otherwise (the normalized spec has them all). */
+type SharedValues = { -readonly [K in SharedField]: (typeof TRAINING_DEFAULTS)[K] extends boolean ? boolean : number };
+
+/**
+ * The parts of a normalized spec the trainer's values come from. Written here, not taken from schema.ts,
+ * because schema.ts applies TRAINING_DEFAULTS: naming RunSpec here would tie the two modules in a circle.
+ */
+export interface TrainerSource extends TunedSource {
+  training: TunedSource['training'] & SharedValues & {
+    maxSteps?: number | undefined;
+    epochs?: number | undefined;
+    extraArgs: Record<string, string | number | boolean>;
+  };
+}
 
 export interface TrainerValues {
   learningRate: Sourced<number>;
@@ -32,7 +45,7 @@ export interface TrainerValues {
   docStride: Sourced<number> | null;
   /** The spec sets exactly one of maxSteps or epochs. */
   length: Sourced<{ maxSteps: number } | { epochs: number }>;
-  shared: { [K in SharedField]: Sourced<RunSpec['training'][K]> };
+  shared: { [K in SharedField]: Sourced<SharedValues[K]> };
   extraArgs: Record<string, Sourced<string | number | boolean>>;
 }
 
@@ -71,11 +84,11 @@ function required(spec: TunedSource, field: 'learningRate' | 'maxSeqLength'): So
  * A shared field equal to tuneforge's default is reported as that default: the normalized spec cannot tell a
  * written 8 from the default 8, and the trainer gets the same value either way.
  */
-function shared<K extends SharedField>(t: RunSpec['training'], field: K): Sourced<RunSpec['training'][K]> {
+function shared<K extends SharedField>(t: SharedValues, field: K): Sourced<SharedValues[K]> {
   return { value: t[field], from: t[field] === TRAINING_DEFAULTS[field] ? 'tuneforge default' : 'spec' };
 }
 
-export function trainerValues(spec: RunSpec): TrainerValues {
+export function trainerValues(spec: TrainerSource): TrainerValues {
   const t = spec.training;
   const docStride = taskOf(spec) === 'question-answering' ? (tunedValue(spec, 'docStride') ?? null) : null;
   return {

@@ -7,6 +7,7 @@ import type { RunContext, TrainResult } from '../activities/types';
 import { metricValue, type MetricScores, type PromotionRecord } from '../common/promotion';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import type { RunSpec } from '../spec/schema';
+import { metricsOfScores } from '../spec/tasks';
 import type { StepTracker } from './step-tracker';
 import { steps } from './steps';
 
@@ -33,12 +34,8 @@ export async function promoteIfGated(
   return promotion;
 }
 
-/** Every score the trainer reported; results of workers older than `metrics` carry QA's scores in `eval` only. */
+/** Every score the trainer reported; results of workers older than `metrics` carry their scores in `eval` only. */
 export function scoresOf(trained: TrainResult): MetricScores | null {
   if (trained.metrics) return trained.metrics;
-  const scores = trained.eval;
-  if (!scores) return null;
-  return 'exactMatch' in scores
-    ? { exact_match: scores.exactMatch, f1: scores.f1 }
-    : { accuracy: scores.accuracy, macro_f1: scores.macroF1 };
+  return trained.eval ? metricsOfScores(trained.eval) : null;
 }

@@ -4,6 +4,7 @@ import { isCancellation, log, workflowInfo } from '@temporalio/workflow';
 import type { DeliveredModel } from '../activities/artifacts';
 import type { RunContext, TeardownResult } from '../activities/types';
 import type { ModelCardInput } from '../artifacts/model-card';
+import type { RunRecord } from '../records/run-record';
 import { runInputs } from '../spec/expand-inputs';
 import { trainerValueRows, trainerValues } from '../spec/trainer-values';
 import { summarizeFailure } from '../common/failure-summary';
@@ -35,7 +36,7 @@ export async function recordRun(ctx: RunContext, input: RunRecordInput): Promise
   if (!ctx.artifacts) return null;
   const { outcome, teardown, failure, progress } = input;
   const t = outcome?.training;
-  const record = {
+  const record: RunRecord = {
     workflowId: workflowInfo().workflowId,
     runName: ctx.spec.name,
     outcome: failure === undefined ? 'succeeded' : isCancellation(failure) ? 'cancelled' : 'failed',
@@ -82,7 +83,7 @@ export async function recordRun(ctx: RunContext, input: RunRecordInput): Promise
 /** What the delivered model's README.md says: run.json's inputs, scores and cost, and the trainer's resolved values. */
 function modelCard(
   ctx: RunContext,
-  record: { workflowId: string; endedAt: string; metrics: ModelCardInput['scores'] } & ReturnType<typeof inputsRecord>,
+  record: RunRecord,
   costUsd: number,
 ): ModelCardInput {
   const { preset, task, model, data } = runInputs(ctx.spec);

@@ -4,14 +4,15 @@ import type { Client } from '@temporalio/client';
 import { nameArtifactsUri, parentArtifactsUri, parseArtifactUri } from '../../artifacts/artifact-uri';
 import { createStoreOpener } from '../../artifacts/open-store';
 import { RUN_RECORD_KEY } from '../../artifacts/run-layout';
+import { readRunRecord } from '../../artifacts/run-record-file';
 import { defaultS3Region } from '../../artifacts/s3-client';
 import { WORKFLOW_TYPE } from '../../common/names';
 import { CURRENT_POINTER_KEY, parseCurrentPointer, type CurrentPointer } from '../../common/promotion';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import { NAME_PATTERN } from '../../spec/schema';
 import { NoArtifacts } from './artifacts';
 import { InvalidFilter } from './list';
 
-const NAME_PATTERN = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const HASH_SHOWN = 12;
 
 export interface ModelRow {
@@ -79,7 +80,7 @@ export async function readModelHistory(name: string, uri: string): Promise<Model
 
 /** One row from a run.json read off the store: every field checked, anything missing shown as absent. */
 function modelRow(workflowId: string, record: unknown, current: CurrentPointer | null): ModelRow {
-  const r = isObject(record) ? record : {};
+  const r: Record<string, unknown> = readRunRecord(record, `${workflowId}/${RUN_RECORD_KEY}`);
   const data = isObject(r.data) ? r.data : {};
   const promotion = isObject(r.promotion) ? r.promotion : undefined;
   const metrics = isObject(r.metrics)

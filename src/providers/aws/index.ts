@@ -30,11 +30,10 @@ import { deleteClusterSecurityGroups, ensureSecurityGroup } from './security-gro
 import { awsSpecProblems } from './spec-checks';
 import { deriveHostKey } from './ssh-keys';
 import { terminateClusterNodes } from './terminate';
+// Each node has its own network stack on EC2, so torch's default rendezvous port is free.
+import { RENDEZVOUS_PORT } from '../provider';
 
 export { awsSpecProblems, keyFileProblems, placementProblems, sshCidrProblems } from './spec-checks';
-
-/** Each node has its own network stack on EC2, so torch's default rendezvous port is free. */
-const RENDEZVOUS_PORT = 29500;
 
 /** Where a provider talks to: all a provider is built from. */
 export interface AwsPlace {

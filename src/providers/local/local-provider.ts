@@ -22,6 +22,7 @@ import { DEFAULT_LAB_ROOT, DEFAULT_PIP_CACHE, NODE_ETC_MOUNT, NODE_HOME, NODE_US
 import { lookupNodeUser, prepareOverlayDirs, seedBaseHome, writeNodeEtc, type NodeUser } from './node-files';
 import { isNodeProcessAlive, killNodeProcess, nodeInitPid, processStartTime, startNodeProcess } from './node-process';
 import { scanNodeProcesses } from './node-scan';
+import { RENDEZVOUS_PORT as RENDEZVOUS_BASE_PORT } from '../provider';
 
 export interface LocalProviderOptions {
   labRoot?: string;
@@ -38,7 +39,6 @@ export interface LocalProviderOptions {
 
 /** The local provider's nodes have no settings of their own. */
 const LOCAL_SETTINGS = { provider: 'local' } as const;
-const RENDEZVOUS_BASE_PORT = 29500;
 const SSH_PORT_WAIT_MS = 10_000;
 
 export function createLocalProvider(options: LocalProviderOptions = {}): Provider {
