@@ -31,6 +31,7 @@ import {
   type CreateScheduleOptions,
 } from './commands/schedule';
 import { readStatus } from './commands/status';
+import { addSetupNamespaceCommand } from './commands/setup-namespace';
 import { clientSettings, profileArgument, withClient, type ClientSettings } from './connection';
 import { describeError, EXIT } from './exit-codes';
 import { formatStatus } from './format';
@@ -285,6 +286,8 @@ schedule
       for (const run of runningIds) print(`Run ${run} is still running (tuneforge cancel ${run} stops it)`);
     });
   });
+
+addSetupNamespaceCommand(program, settings);
 
 function settingsOrExit(): ClientSettings {
   try {

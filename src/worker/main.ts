@@ -10,7 +10,7 @@ import { describeProfile } from '../common/temporal-profile';
 import { connectWorker, createTuneforgeWorker } from './create-worker';
 import { buildActivityDeps } from './deps';
 import { ensureReaperSchedule, readReaperConfig, reaperScheduleId } from './reaper-schedule';
-import { ensureSearchAttributes } from './search-attributes';
+import { checkSearchAttributes, SearchAttributesMissing } from './search-attributes';
 
 async function run(): Promise<void> {
   const config = readWorkerConfig();
@@ -23,7 +23,7 @@ async function run(): Promise<void> {
   const client = new Client({ connection: clientConnection, namespace: config.namespace, dataConverter });
   let releaseConnections = (): void => undefined;
   try {
-    await ensureSearchAttributes(clientConnection, config.namespace);
+    await checkSearchAttributes(clientConnection, config.namespace);
     const deps = buildActivityDeps(config, client, reaper);
     releaseConnections = () => deps.remote.release?.();
     const worker = await createTuneforgeWorker({
@@ -48,7 +48,7 @@ async function run(): Promise<void> {
 }
 
 run().catch((err: unknown) => {
-  if (err instanceof TemporalUnreachable || err instanceof WorkerConfigInvalid) {
+  if (err instanceof TemporalUnreachable || err instanceof WorkerConfigInvalid || err instanceof SearchAttributesMissing) {
     console.error(`tuneforge worker: ${err.message}`);
     process.exit(err instanceof TemporalUnreachable ? 3 : 2);
   }
