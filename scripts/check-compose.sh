@@ -55,7 +55,9 @@ $(diff <(echo "$code_attributes") <(echo "$setup_attributes") || true)"
 say "search attributes in step with the code: $(echo "$code_attributes" | tr '\n' ' ')"
 
 # The worker only checks the search attributes: the operator step must run before it.
-docker-compose -f docker-compose.yml config | grep -q 'lib/client/main.js' \
+# (Into a variable first: with pipefail, grep -q closing the pipe early would fail docker-compose.)
+rendered="$(docker-compose -f docker-compose.yml config)"
+grep -q -- '- setup-namespace$' <<< "$rendered" \
   || fail "no service runs tuneforge setup-namespace (node lib/client/main.js setup-namespace)"
 
 # Credentials are variables or mounts, never literals in the deployment files.

@@ -83,6 +83,10 @@ describe('a Temporal behind mTLS and API keys', { timeout: 15 * 60_000 }, () => 
     );
     let worker: WorkerProcess | undefined;
     try {
+      // The operator step through the front too (idempotent: the namespace may have them already).
+      const setup = await tuneforge(mtlsEnv, 'setup-namespace', '--json');
+      assert.equal(setup.status, EXIT.ok, setup.stderr);
+      assert.equal((JSON.parse(setup.stdout) as { namespace: string }).namespace, 'default');
       worker = await startWorkerProcess(taskQueue, undefined, mtlsEnv);
       assert.match(
         worker.output(),
