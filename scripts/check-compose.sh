@@ -37,7 +37,7 @@ docker-compose --env-file deploy/env.example -f docker-compose.yml config -q \
 services="$(docker-compose -f docker-compose.yml config --services | tr '\n' ' ')"
 say "docker-compose $version: docker-compose.yml is valid; services: $services"
 
-for service in postgresql temporal temporal-setup temporal-ui tuneforge-worker; do
+for service in postgresql temporal temporal-setup tuneforge-setup temporal-ui tuneforge-worker; do
   [[ " $services " == *" $service "* ]] || fail "service $service is missing"
 done
 for file in Dockerfile deploy/temporal/dynamicconfig.yaml deploy/temporal/setup-namespace.sh; do
@@ -53,6 +53,12 @@ setup_attributes="$(grep -E '^Tuneforge[A-Za-z0-9_]*=[A-Za-z]+$' deploy/temporal
   || fail "search attributes differ between src/common/search-attributes.ts and deploy/temporal/setup-namespace.sh:
 $(diff <(echo "$code_attributes") <(echo "$setup_attributes") || true)"
 say "search attributes in step with the code: $(echo "$code_attributes" | tr '\n' ' ')"
+
+# The worker only checks the search attributes: the operator step must run before it.
+# (Into a variable first: with pipefail, grep -q closing the pipe early would fail docker-compose.)
+rendered="$(docker-compose -f docker-compose.yml config)"
+grep -q -- '- setup-namespace$' <<< "$rendered" \
+  || fail "no service runs tuneforge setup-namespace (node lib/client/main.js setup-namespace)"
 
 # Credentials are variables or mounts, never literals in the deployment files.
 if grep -nE 'PRIVATE KEY|AKIA[0-9A-Z]{16}|aws_secret_access_key' \

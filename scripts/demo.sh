@@ -8,6 +8,8 @@ spec=${1:-examples/local-tiny.yaml}
 
 bash scripts/setup.sh
 bash scripts/temporal-dev.sh start
+# The operator step (the worker only checks the search attributes); idempotent.
+node lib/client/main.js setup-namespace
 mkdir -p .state
 node lib/worker/main.js > .state/demo-worker.log 2>&1 &
 worker=$!

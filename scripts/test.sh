@@ -10,6 +10,8 @@ npx tsc -p tsconfig.test.json
 # The bench is compiled (and one quick row run below) so a change that breaks it fails here, not at the next bench run.
 npx tsc -p bench/tsconfig.json
 bash scripts/temporal-dev.sh start
+# The operator step: tests that spawn the production worker need the search attributes (it only checks them).
+node build-test/src/client/main.js setup-namespace
 # A test that sets no timeout of its own gets this one: a hang fails as that test instead of stalling CI.
 TEST_TIMEOUT_MS=${TUNEFORGE_TEST_TIMEOUT_MS:-900000}
 failed=()

@@ -2,7 +2,7 @@
 # One-shot setup of tuneforge's namespace on the compose deployment's Temporal server; run by the
 # `temporal-setup` service (temporalio/admin-tools image) after `temporal` is healthy, on every `up`.
 # Idempotent: it sets the retention and registers only the search attributes that are missing.
-# The worker also registers the search attributes itself at start (src/worker/search-attributes.ts);
+# `tuneforge setup-namespace` (the tuneforge-setup service, after this one) registers them too; the worker only checks;
 # this makes them exist before the first worker or CLI call, and shows them in this service's log.
 #
 # Environment: TEMPORAL_ADDRESS (temporal:7233), TEMPORAL_NAMESPACE (default),

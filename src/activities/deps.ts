@@ -3,7 +3,7 @@ import { Context } from '@temporalio/activity';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ArtifactStore, NodeEndpoint } from '../artifacts/artifact-store';
 import { storeRegion, type StoreOpener } from '../artifacts/open-store';
-import type { Provider, NodeRecord } from '../providers/provider';
+import type { ClusterRef, ClusterScope, Provider, NodeRecord } from '../providers/provider';
 import { bindRun, type RunProvider } from '../providers/run-provider';
 import type { RemoteShell } from '../remote/remote-shell';
 import { sshTarget } from '../remote/remote-shell';
@@ -79,6 +79,17 @@ export function activitySignal(): AbortSignal | undefined {
   }
 }
 
-export function clusterRef(ctx: RunContext) {
-  return { clusterId: ctx.clusterId, runName: ctx.spec.name };
+export function clusterRef(ctx: RunContext): ClusterRef {
+  const scope = activityScope();
+  return { clusterId: ctx.clusterId, runName: ctx.spec.name, ...(scope ? { scope } : {}) };
+}
+
+/** The running activity's namespace and task queue (the worker's): tagged on the clusters it launches. */
+export function activityScope(): ClusterScope | undefined {
+  try {
+    const { namespace, taskQueue } = Context.current().info;
+    return { namespace, taskQueue };
+  } catch {
+    return undefined;
+  }
 }

@@ -1,7 +1,7 @@
 // Reaper activities: clusters that still own resources although their run is closed (found by tag
 // through each provider), and their removal. A cluster whose run is open is never touched.
 import { prerequisiteMissing } from '../common/errors';
-import type { ClusterRef, Provider } from '../providers/provider';
+import type { ClusterRef, ClusterScope, Provider } from '../providers/provider';
 import { keepAlive } from './keep-alive';
 
 /** The provider verbs a reaper uses: it finds clusters and removes them, it never creates anything. */
@@ -16,6 +16,11 @@ export interface ReaperDeps {
   /** The providers to sweep, by a key that names the same place on every worker ('local', 'aws:us-east-1'). */
   providers: ReadonlyMap<string, ReapableProvider>;
   runs: RunLookup;
+  /**
+   * The worker's namespace and task queue: only clusters tagged with both are swept, so that deployments sharing
+   * an account (staging and production namespaces) never remove each other's. Unset: every cluster (tests only).
+   */
+  scope?: ClusterScope;
 }
 
 export interface StrayCluster {
@@ -44,7 +49,7 @@ export function createReaperActivities(deps: ReaperDeps) {
       await Promise.all(
         [...deps.providers].map(async ([provider, reapable]) => {
           try {
-            const ids = await closedClusters(deps.runs, await reapable.listClusters());
+            const ids = await closedClusters(deps.runs, await reapable.listClusters(undefined, deps.scope));
             search.strays.push(...ids.map((clusterId) => ({ provider, clusterId })));
           } catch (err) {
             search.listFailed.push({ provider, error: err instanceof Error ? err.message : String(err) });

@@ -31,7 +31,8 @@ import {
   type CreateScheduleOptions,
 } from './commands/schedule';
 import { readStatus } from './commands/status';
-import { clientSettings, withClient, type ClientSettings } from './connection';
+import { addSetupNamespaceCommand } from './commands/setup-namespace';
+import { clientSettings, profileArgument, withClient, type ClientSettings } from './connection';
 import { describeError, EXIT } from './exit-codes';
 import { formatStatus } from './format';
 import { optionParser } from './render/cli-input';
@@ -44,7 +45,8 @@ import { StepLogRenderer } from './render/step-log-renderer';
 const program = new Command('tuneforge')
   .description('Durable fine-tuning on Xeon CPU clusters, orchestrated by Temporal')
   // Usage errors (unknown option, missing argument) exit with the documented code for invalid input.
-  .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.invalidInput));
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.invalidInput))
+  .option('--profile <name>', 'Temporal connection profile in TEMPORAL_CONFIG_FILE or ~/.config/temporalio/temporal.toml');
 const settings = settingsOrExit();
 const print = (line: string) => console.log(line);
 
@@ -285,9 +287,11 @@ schedule
     });
   });
 
+addSetupNamespaceCommand(program, settings);
+
 function settingsOrExit(): ClientSettings {
   try {
-    return clientSettings();
+    return clientSettings(process.env, profileArgument(process.argv.slice(2)));
   } catch (err) {
     const { code, message } = describeError(err);
     console.error(`tuneforge: ${message}`);

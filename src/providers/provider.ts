@@ -13,6 +13,14 @@ export const RENDEZVOUS_PORT = 29500;
 export interface ClusterRef {
   clusterId: string;
   runName: string;
+  /** Tagged on everything the cluster owns at launch; a reaper only touches clusters of its own scope. */
+  scope?: ClusterScope;
+}
+
+/** Which deployment a cluster belongs to: the Temporal namespace and task queue of the worker that launched it. */
+export interface ClusterScope {
+  namespace: string;
+  taskQueue: string;
 }
 
 export interface ImageRecord {
@@ -89,7 +97,7 @@ export interface Provider {
   /** Removes what bootstrap created, and the cluster's baked images that were not to be kept. Safe when nothing exists. */
   cleanup(cluster: ClusterRef, options?: CallOptions): Promise<void>;
   /** Cluster ids that still own resources (nodes, groups, key pairs, cluster-baked images): what a reaper checks. */
-  listClusters(options?: CallOptions): Promise<string[]>;
+  listClusters(options?: CallOptions, scope?: ClusterScope): Promise<string[]>;
   /** How the worker process logs in to nodes launched with these settings. */
   sshIdentity(settings: NodeSettings): Promise<SshIdentity>;
 }

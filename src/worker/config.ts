@@ -1,7 +1,10 @@
-// The worker's settings, read once from the environment.
-import { DEFAULT_NAMESPACE, DEFAULT_TEMPORAL_ADDRESS, TASK_QUEUE } from '../common/names';
+// The worker's settings, read once from the environment (Temporal's: a profile, see common/temporal-profile.ts).
+import { TASK_QUEUE } from '../common/names';
+import { readTemporalProfile, TemporalProfileInvalid, type TemporalProfile } from '../common/temporal-profile';
 
 export interface WorkerConfig {
+  /** Address, namespace, TLS and API key: TEMPORAL_CONFIG_FILE's TEMPORAL_PROFILE, then TEMPORAL_* variables. */
+  temporal: TemporalProfile;
   temporalAddress: string;
   namespace: string;
   taskQueue: string;
@@ -41,6 +44,15 @@ function inputRoots(value: string | undefined): { inputRoots?: string[] } {
   return { inputRoots: roots };
 }
 
+function temporalProfile(env: NodeJS.ProcessEnv): TemporalProfile {
+  try {
+    return readTemporalProfile(env);
+  } catch (err) {
+    if (err instanceof TemporalProfileInvalid) throw new WorkerConfigInvalid(err.message);
+    throw err;
+  }
+}
+
 export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const poll = Number(env.TUNEFORGE_POLL_MS ?? '2000');
   if (!Number.isFinite(poll) || poll < 100)
@@ -50,9 +62,11 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     throw new WorkerConfigInvalid(
       `TUNEFORGE_LOCAL_BOOT_DELAY_MS must be a number of milliseconds >= 0, got ${env.TUNEFORGE_LOCAL_BOOT_DELAY_MS}`,
     );
+  const temporal = temporalProfile(env);
   return {
-    temporalAddress: env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS,
-    namespace: env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE,
+    temporal,
+    temporalAddress: temporal.address,
+    namespace: temporal.namespace,
     taskQueue: env.TUNEFORGE_TASK_QUEUE ?? TASK_QUEUE,
     localLabRoot: env.TUNEFORGE_LOCAL_ROOT,
     localBootDelayMs: bootDelay,

@@ -1,6 +1,9 @@
 // A Temporal worker for tuneforge's workflow and activities; used by the worker entrypoint and tests.
+import { Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { TemporalUnreachable } from '../client/connection';
+import { connectionOptions, type TemporalProfile } from '../common/temporal-profile';
 import { bundleInChildProcess } from './workflow-bundle';
 
 /**
@@ -32,4 +35,21 @@ export async function createTuneforgeWorker(options: CreateWorkerOptions): Promi
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     ...options.workerOptions,
   });
+}
+
+/**
+ * The worker's two connections to Temporal, with the profile's TLS and API key: the native one polls, the client
+ * one starts schedules and checks the namespace. Either failing (no server, refused credentials) is TemporalUnreachable.
+ */
+export async function connectWorker(
+  profile: TemporalProfile,
+): Promise<{ connection: NativeConnection; clientConnection: Connection }> {
+  const options = connectionOptions(profile);
+  const [native, client] = await Promise.allSettled([NativeConnection.connect(options), Connection.connect(options)]);
+  if (native.status === 'fulfilled' && client.status === 'fulfilled')
+    return { connection: native.value, clientConnection: client.value };
+  if (native.status === 'fulfilled') await native.value.close();
+  if (client.status === 'fulfilled') await client.value.close();
+  const failed = native.status === 'rejected' ? native : client;
+  throw new TemporalUnreachable(profile, failed.status === 'rejected' ? failed.reason : undefined);
 }

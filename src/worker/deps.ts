@@ -23,7 +23,11 @@ export function buildActivityDeps(config: WorkerConfig, client: Client, reaper: 
     openStore: createStoreOpener(),
     hub: hubSettings(process.env),
     localArtifactsUri: localArtifactsUri(config.localLabRoot),
-    reaper: buildReaperDeps(client, { local, aws: reaper.awsRegions.map((region) => [region, awsProvider(region)]) }),
+    reaper: buildReaperDeps(client, {
+      local,
+      aws: reaper.awsRegions.map((region) => [region, awsProvider(region)]),
+      scope: { namespace: config.namespace, taskQueue: config.taskQueue },
+    }),
     reportProgress: async (workflowId, update) => {
       await client.workflow.getHandle(workflowId).signal(trainingProgressSignal, update);
     },

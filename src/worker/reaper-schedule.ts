@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import type { ReapableProvider, ReaperDeps, RunLookup } from '../activities/reaper';
+import type { ClusterScope } from '../providers/provider';
 import { workflowIdsOfCluster } from '../common/cluster-id';
 import { REAPER_SCHEDULE_PREFIX } from '../common/names';
 import type * as reaperWorkflows from '../workflows/reaper';
@@ -56,12 +57,14 @@ export interface ReaperProviderOptions {
   local: ReapableProvider;
   /** The EC2 provider of each region swept (the same ones the worker's runs use). */
   aws: Array<[region: string, provider: ReapableProvider]>;
+  /** The worker's namespace and task queue; the worker always sets it. */
+  scope?: ClusterScope;
 }
 
 export function buildReaperDeps(client: Client, options: ReaperProviderOptions): ReaperDeps {
   const providers = new Map<string, ReapableProvider>([['local', options.local]]);
   for (const [region, provider] of options.aws) providers.set(`aws:${region}`, provider);
-  return { providers, runs: temporalRunLookup(client) };
+  return { providers, runs: temporalRunLookup(client), ...(options.scope ? { scope: options.scope } : {}) };
 }
 
 /**

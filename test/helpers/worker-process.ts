@@ -2,7 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { TEMPORAL_ADDRESS } from './temporal';
+import { DEFAULT_NAMESPACE } from '../../src/common/names';
+import { ensureSearchAttributes } from '../../src/worker/search-attributes';
+import { TEMPORAL_ADDRESS, testClient } from './temporal';
 import { TEST_LAB_ROOT } from './local-lab';
 
 export interface WorkerProcess {
@@ -18,6 +20,9 @@ export async function startWorkerProcess(
   entry = PRODUCTION_WORKER,
   extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<WorkerProcess> {
+  // The production worker only checks the search attributes: the test acts as the operator (setup-namespace).
+  const { connection, close } = await testClient();
+  await ensureSearchAttributes(connection, DEFAULT_NAMESPACE).finally(close);
   const child = spawn(process.execPath, [entry], {
     env: {
       ...process.env,

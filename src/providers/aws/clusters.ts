@@ -11,10 +11,11 @@ import {
 import { call, type AwsContext, sendOptions } from './context';
 import { DISPOSABLE_IMAGE_FILTER } from './images';
 import { NOT_TERMINATED_STATES } from './instances';
-import { TAG } from './tags';
+import type { ClusterScope } from '../provider';
+import { scopeFilters, TAG } from './tags';
 
-export async function listClusterIds(ctx: AwsContext): Promise<string[]> {
-  const tagged = [{ Name: 'tag-key', Values: [TAG.cluster] }];
+export async function listClusterIds(ctx: AwsContext, scope?: ClusterScope): Promise<string[]> {
+  const tagged = [{ Name: 'tag-key', Values: [TAG.cluster] }, ...scopeFilters(scope)];
   const [instances, groups, keyPairs, images, snapshots] = await Promise.all([
     call(ctx, 'DescribeInstances', () =>
       ctx.ec2.send(

@@ -8,6 +8,7 @@ import type {
   CallOptions,
   ClusterInfo,
   ClusterRef,
+  ClusterScope,
   ImageRecord,
   LaunchRequest,
   NodeRecord,
@@ -148,7 +149,7 @@ export function createAwsProvider(place: AwsPlace, options: AwsProviderOptions =
       await deleteClusterImages(ctx, cluster.clusterId);
     },
 
-    listClusters: (callOptions?: CallOptions) => listClusterIds(ctxFor(callOptions)),
+    listClusters: (callOptions?: CallOptions, scope?: ClusterScope) => listClusterIds(ctxFor(callOptions), scope),
 
     async sshIdentity(settings: NodeSettings): Promise<SshIdentity> {
       const aws = awsSettingsOf(settings, place.region);

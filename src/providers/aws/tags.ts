@@ -1,6 +1,6 @@
 // Tag keys and resource names: every EC2 resource of a cluster is found by these, never by stored ids.
 import type { Filter, ResourceType, Tag, TagSpecification } from '@aws-sdk/client-ec2';
-import type { ClusterRef, NodeRole } from '../provider';
+import type { ClusterRef, ClusterScope, NodeRole } from '../provider';
 
 export const TAG = {
   cluster: 'tuneforge:cluster',
@@ -8,6 +8,9 @@ export const TAG = {
   role: 'tuneforge:role',
   node: 'tuneforge:node',
   fingerprint: 'tuneforge:fingerprint',
+  /** The launching worker's namespace and task queue: a reaper lists only its own (ClusterScope). */
+  namespace: 'tuneforge:namespace',
+  taskQueue: 'tuneforge:task-queue',
   /** On baked images and their snapshots: "false" when the run's cleanup (or a reaper) removes them. */
   keepImage: 'tuneforge:keep-image',
   /** Shown by the EC2 console. */
@@ -30,7 +33,18 @@ export function clusterTags(cluster: ClusterRef): Tag[] {
   return [
     { Key: TAG.cluster, Value: cluster.clusterId },
     { Key: TAG.run, Value: cluster.runName },
+    ...(cluster.scope
+      ? [
+          { Key: TAG.namespace, Value: cluster.scope.namespace },
+          { Key: TAG.taskQueue, Value: cluster.scope.taskQueue },
+        ]
+      : []),
   ];
+}
+
+/** Filters for one scope's resources; none (every cluster) without a scope. */
+export function scopeFilters(scope: ClusterScope | undefined): Filter[] {
+  return scope ? [tagFilter(TAG.namespace, [scope.namespace]), tagFilter(TAG.taskQueue, [scope.taskQueue])] : [];
 }
 
 export function nodeTags(cluster: ClusterRef, role: NodeRole, nodeName: string): Tag[] {

@@ -1,7 +1,7 @@
 // On-disk records of local clusters: slot (a /24 of loopback per cluster), addresses, node records, hosts file.
 import { mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ClusterRef, NodeRecord } from '../provider';
+import type { ClusterRef, ClusterScope, NodeRecord } from '../provider';
 import type { ClusterLayout, LabLayout } from './lab';
 import type { NodeProcess } from './node-process';
 
@@ -10,6 +10,8 @@ export interface LocalClusterInfo {
   runName: string;
   slot: number;
   createdAt: string;
+  /** The launching worker's namespace and task queue (the local provider's tags): a reaper lists only its own. */
+  scope?: ClusterScope;
 }
 
 export interface LocalNodeState {
@@ -55,15 +57,23 @@ export async function ensureClusterInfo(lab: LabLayout, ref: ClusterRef): Promis
   const existing = await readJson<LocalClusterInfo>(layout.info);
   // After a reboot the recorded slot may be free or someone else's: claim it (again) either way.
   const slot = await claimSlot(lab, ref.clusterId, existing?.slot);
-  if (existing?.slot === slot) return existing;
+  // A cluster recorded before scopes were tagged gets its scope at its next launch.
+  const untagged = existing !== undefined && existing.scope === undefined && ref.scope !== undefined;
+  if (existing?.slot === slot && !untagged) return existing;
   if (existing) {
-    const moved = { ...existing, slot };
+    const moved = { ...existing, slot, ...(ref.scope ? { scope: existing.scope ?? ref.scope } : {}) };
     await writeJsonAtomic(layout.info, moved);
     return moved;
   }
   await mkdir(layout.nodes, { recursive: true });
   await mkdir(layout.addresses, { recursive: true });
-  const info: LocalClusterInfo = { clusterId: ref.clusterId, runName: ref.runName, slot, createdAt: new Date().toISOString() };
+  const info: LocalClusterInfo = {
+    clusterId: ref.clusterId,
+    runName: ref.runName,
+    slot,
+    createdAt: new Date().toISOString(),
+    ...(ref.scope ? { scope: ref.scope } : {}),
+  };
   await writeFile(layout.hosts, hostsFileText([]));
   await writeJsonAtomic(layout.info, info);
   return info;

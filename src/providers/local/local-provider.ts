@@ -7,8 +7,10 @@ import { execLocal } from '../../common/exec-file';
 import { prerequisiteMissing } from '../../common/errors';
 import type {
   BakeRequest,
+  CallOptions,
   ClusterInfo,
   ClusterRef,
+  ClusterScope,
   ImageRecord,
   LaunchRequest,
   NodeRecord,
@@ -116,8 +118,10 @@ export function createLocalProvider(options: LocalProviderOptions = {}): Provide
       if (info) await state.releaseSlot(lab, info);
     },
 
-    async listClusters(): Promise<string[]> {
+    async listClusters(_options?: CallOptions, scope?: ClusterScope): Promise<string[]> {
       const recorded = await readdir(join(lab.root, 'clusters')).catch(() => [] as string[]);
+      // Scoped (a reaper): only clusters whose record carries this scope; a node without a record is nobody's.
+      if (scope !== undefined) return inScope(lab, recorded, scope);
       const running = (await scanNodeProcesses())
         .filter((p) => p.etcDir.startsWith(`${lab.root}/clusters/`))
         .map((p) => p.etcDir.slice(lab.root.length + '/clusters/'.length).split('/')[0] ?? '');
@@ -301,4 +305,11 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+async function inScope(lab: LabLayout, clusterIds: string[], scope: ClusterScope): Promise<string[]> {
+  const infos = await Promise.all(clusterIds.map((id) => state.readJson<state.LocalClusterInfo>(lab.cluster(id).info)));
+  return clusterIds
+    .filter((_, i) => infos[i]?.scope?.namespace === scope.namespace && infos[i]?.scope?.taskQueue === scope.taskQueue)
+    .sort();
 }
