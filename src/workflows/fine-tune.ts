@@ -76,6 +76,10 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   let runRecord: string | null = null;
   try {
     if (!resumed) {
+      // Read-only account checks first: a quota, type or bucket that cannot work fails in seconds, not after the master's boot.
+      if (spec.provider === 'aws') {
+        await steps.provisioning.preflight.executeWithOptions({ summary: 'preflight: quota, offerings, image, keys, bucket' }, [ctx]);
+      }
       // Checked before anything is launched: a run that cannot keep its model should not start.
       const { uri } = await steps.provisioning.prepareArtifacts.executeWithOptions(
         { summary: 'prepare-artifacts: check the artifact store' },

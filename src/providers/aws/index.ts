@@ -12,6 +12,8 @@ import type {
   LaunchRequest,
   NodeRecord,
   NodeSettings,
+  PreflightCheck,
+  PreflightRequest,
   Provider,
   SshIdentity,
 } from '../provider';
@@ -27,6 +29,8 @@ import { launchNodes } from './launch';
 import { findDefaultVpcId, zoneSubnets } from './network';
 import { expandHome, readPrivateKey, readPublicKey } from './operator-key';
 import { deleteClusterSecurityGroups, ensureSecurityGroup } from './security-group';
+import { awsPreflight } from './preflight';
+import { serviceQuotasReader, type QuotaReader } from './service-quotas';
 import { awsSpecProblems } from './spec-checks';
 import { deriveHostKey } from './ssh-keys';
 import { terminateClusterNodes } from './terminate';
@@ -52,6 +56,8 @@ export interface AwsProviderOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Jitter source in [0, 1). */
   random?: () => number;
+  /** Reads an EC2 Service Quotas value; default: GetServiceQuota with the EC2 client's credentials (moto has no EC2 quotas). */
+  readQuota?: QuotaReader;
 }
 
 /** The aws half of a run's settings; a run of another provider (or region) sent here is a wiring bug. */
@@ -73,6 +79,7 @@ export function createAwsProvider(place: AwsPlace, options: AwsProviderOptions =
       random: options.random ?? Math.random,
     },
   };
+  const readQuota = options.readQuota ?? serviceQuotasReader(regionCtx.ec2);
   const ctxFor = (callOptions: CallOptions = {}): AwsContext => withSignal(regionCtx, callOptions.signal);
   const launchCtx = (settings: NodeSettings, callOptions: CallOptions = {}): LaunchContext =>
     withSignal({ ...regionCtx, settings: awsSettingsOf(settings, place.region) }, callOptions.signal);
@@ -150,6 +157,11 @@ export function createAwsProvider(place: AwsPlace, options: AwsProviderOptions =
     },
 
     listClusters: (callOptions?: CallOptions) => listClusterIds(ctxFor(callOptions)),
+
+    preflight(request: PreflightRequest): Promise<PreflightCheck[]> {
+      const ctx = launchCtx(request.settings, request);
+      return awsPreflight(ctx, { nodes: request.nodes, readQuota, ...(request.cluster ? { cluster: request.cluster } : {}) });
+    },
 
     async sshIdentity(settings: NodeSettings): Promise<SshIdentity> {
       const aws = awsSettingsOf(settings, place.region);
