@@ -15,6 +15,7 @@ import type {
   PreflightCheck,
   PreflightRequest,
   Provider,
+  Reachability,
   SshIdentity,
 } from '../provider';
 import { createEc2Client, type Ec2ClientFactory } from './client';
@@ -22,13 +23,13 @@ import { listClusterIds } from './clusters';
 import { IMDS_NOTICE_COMMAND } from './interruption';
 import { withSignal, type AwsContext, type LaunchContext } from './context';
 import { bakeImage, deleteClusterImages, findImageByFingerprint, resolveBaseImage } from './images';
-import { describeImpairments } from './instance-status';
+import { describeImpairments, describeReachability } from './instance-status';
 import { describeClusterInstances, isLive, nodeNameOf, SSH_USER, toNodeRecord } from './instances';
 import { deleteClusterKeyPairs, ensureKeyPair } from './key-pair';
 import { launchNodes } from './launch';
 import { findDefaultVpcId, zoneSubnets } from './network';
 import { expandHome, readPrivateKey, readPublicKey } from './operator-key';
-import { deleteClusterSecurityGroups, ensureSecurityGroup } from './security-group';
+import { clusterSshCidrs, deleteClusterSecurityGroups, ensureSecurityGroup } from './security-group';
 import { awsPreflight } from './preflight';
 import { serviceQuotasReader, type QuotaReader } from './service-quotas';
 import { awsSpecProblems } from './spec-checks';
@@ -157,6 +158,21 @@ export function createAwsProvider(place: AwsPlace, options: AwsProviderOptions =
     },
 
     listClusters: (callOptions?: CallOptions) => listClusterIds(ctxFor(callOptions)),
+
+    async reachability(cluster: ClusterRef, names: string[], callOptions?: CallOptions): Promise<Reachability> {
+      const ctx = ctxFor(callOptions);
+      const instances = (await describeClusterInstances(ctx, cluster.clusterId, { names })).filter(isLive);
+      const ids = instances.flatMap((instance) => instance.InstanceId ?? []);
+      const statuses = ids.length === 0 ? new Map<string, string>() : await describeReachability(ctx, ids);
+      const nodes: Record<string, string> = {};
+      for (const instance of instances) {
+        const name = nodeNameOf(instance);
+        const status = statuses.get(instance.InstanceId ?? '');
+        if (name !== undefined && status !== undefined) nodes[name] = status;
+      }
+      const cidrs = await clusterSshCidrs(ctx, cluster.clusterId);
+      return { nodes, sshCidr: cidrs.length > 0 ? cidrs.join(', ') : undefined };
+    },
 
     preflight(request: PreflightRequest): Promise<PreflightCheck[]> {
       const ctx = launchCtx(request.settings, request);
