@@ -177,12 +177,10 @@ describe('AWS preflight on moto', { skip: motoUnavailableReason() }, () => {
     const activities = realActivities(testDeps({ providerFor: () => s.provider }));
     const started = Date.now();
     const error = await withWorker(activities, ({ client, taskQueue }) =>
-      client.workflow
-        .execute(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec: spec(s.settings, bucket) }] })
-        .then(
-          () => undefined,
-          (err: unknown) => err,
-        ),
+      client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec: spec(s.settings, bucket) }] }).then(
+        () => undefined,
+        (err: unknown) => err,
+      ),
     );
     assert.ok(error instanceof WorkflowFailedError, String(error));
     const cause = rootCause(error);
@@ -266,8 +264,9 @@ describe('AWS preflight on moto', { skip: motoUnavailableReason() }, () => {
       AWS_REGION: 'us-east-1',
     };
     const json = await run(process.execPath, [cli, 'plan', '--check', '--json', specPath], { env });
-    const preflight = (JSON.parse(json.stdout) as { preflight: { ok: boolean; checks: Array<{ check: string; result: string; message: string }> } })
-      .preflight;
+    const preflight = (
+      JSON.parse(json.stdout) as { preflight: { ok: boolean; checks: Array<{ check: string; result: string; message: string }> } }
+    ).preflight;
     assert.equal(preflight.ok, true, json.stdout);
     const quota = preflight.checks.find((c) => c.check === 'vcpu-quota');
     // moto has no EC2 quotas: the real signed GetServiceQuota reaches it and gets NoSuchResource, shown as unchecked.
@@ -308,7 +307,11 @@ test('signPost signs exactly as the SDK signer does', async () => {
       return new Uint8Array(this.hash.digest());
     }
   }
-  const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'tok' };
+  const credentials = {
+    accessKeyId: 'AKIDEXAMPLE',
+    secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+    sessionToken: 'tok',
+  };
   const now = new Date('2026-12-06T12:34:56Z');
   const url = new URL('https://servicequotas.us-east-1.amazonaws.com/');
   const body = '{"ServiceCode":"ec2","QuotaCode":"L-1216C47A"}';

@@ -111,7 +111,7 @@ export class SshWait {
       } catch (err) {
         signal.throwIfAborted();
         // Informational: the SSH wait's own budget still bounds the wait.
-        Context.current().log.warn('could not read the nodes\' reachability', { error: String(err) });
+        Context.current().log.warn("could not read the nodes' reachability", { error: String(err) });
         continue;
       }
       const now = Date.now();

@@ -24,13 +24,15 @@ const UNREACHABLE_CODES = new Set([
 function errorCode(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   const own = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-  const cause = error.cause instanceof Error && 'code' in error.cause && typeof error.cause.code === 'string' ? error.cause.code : undefined;
+  const cause =
+    error.cause instanceof Error && 'code' in error.cause && typeof error.cause.code === 'string' ? error.cause.code : undefined;
   return own ?? cause;
 }
 
 /** The S3 endpoint a request went to: the host the error names, else the client's endpoint. */
 async function endpointOf(client: S3Client, error: unknown): Promise<string> {
-  const hostname = error instanceof Error && 'hostname' in error && typeof error.hostname === 'string' ? error.hostname : undefined;
+  const hostname =
+    error instanceof Error && 'hostname' in error && typeof error.hostname === 'string' ? error.hostname : undefined;
   if (hostname) return hostname;
   const custom = client.config.endpoint ? await client.config.endpoint() : undefined;
   if (custom) return `${custom.protocol}//${custom.hostname}${custom.port ? `:${custom.port}` : ''}`;
@@ -46,7 +48,7 @@ export async function unreachableStore(client: S3Client, uri: string, error: unk
     check: 'artifact-store',
     field: FIELD,
     message: `${uri} cannot be reached: the S3 endpoint ${endpoint} failed with ${code} (${error instanceof Error ? error.message : String(error)}).`,
-    fix: 'Check the bucket name in artifacts.uri, the worker\'s network and DNS, and AWS_ENDPOINT_URL_S3 when an S3-compatible store is meant.',
+    fix: "Check the bucket name in artifacts.uri, the worker's network and DNS, and AWS_ENDPOINT_URL_S3 when an S3-compatible store is meant.",
   };
 }
 
@@ -67,7 +69,11 @@ export async function checkBucketReadable(
     });
     const found = answer.BucketRegion;
     if (found && found !== region) {
-      return { ...base, message: `bucket ${location.bucket} is in ${found}, but the run is in ${region}.`, fix: `Use a bucket in ${region}.` };
+      return {
+        ...base,
+        message: `bucket ${location.bucket} is in ${found}, but the run is in ${region}.`,
+        fix: `Use a bucket in ${region}.`,
+      };
     }
     return { ok: `bucket ${location.bucket} answers${found ? ` (${found})` : ''}` };
   } catch (error) {
@@ -75,12 +81,27 @@ export async function checkBucketReadable(
     const unreachable = await unreachableStore(client, uri, error);
     if (unreachable) return unreachable;
     if (timeout.aborted) {
-      return { ...base, message: `${uri}: S3 (${await endpointOf(client, error)}) did not answer within ${CHECK_TIMEOUT_MS / 1000} s.`, fix: "Check the worker's network." };
+      return {
+        ...base,
+        message: `${uri}: S3 (${await endpointOf(client, error)}) did not answer within ${CHECK_TIMEOUT_MS / 1000} s.`,
+        fix: "Check the worker's network.",
+      };
     }
     const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
-    if (status === 404) return { ...base, message: `bucket ${location.bucket} does not exist.`, fix: `Create it ("aws s3 mb s3://${location.bucket} --region ${region}") or fix artifacts.uri.` };
-    if (status === 403) return { ...base, message: `this worker may not list bucket ${location.bucket}.`, fix: 'Grant the S3 actions of docs/iam-policy.json on the bucket.' };
-    if (status === 301) return { ...base, message: `bucket ${location.bucket} is not in ${region}.`, fix: `Use a bucket in ${region}.` };
+    if (status === 404)
+      return {
+        ...base,
+        message: `bucket ${location.bucket} does not exist.`,
+        fix: `Create it ("aws s3 mb s3://${location.bucket} --region ${region}") or fix artifacts.uri.`,
+      };
+    if (status === 403)
+      return {
+        ...base,
+        message: `this worker may not list bucket ${location.bucket}.`,
+        fix: 'Grant the S3 actions of docs/iam-policy.json on the bucket.',
+      };
+    if (status === 301)
+      return { ...base, message: `bucket ${location.bucket} is not in ${region}.`, fix: `Use a bucket in ${region}.` };
     throw error;
   }
 }

@@ -83,7 +83,9 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
       // Read-only account checks first: a quota, type or bucket that cannot work fails in seconds, not after the master's boot.
       // Patched: a run started before preflight existed replays without it instead of failing nondeterministic.
       if (spec.provider === 'aws' && patched(AWS_PREFLIGHT_PATCH)) {
-        await steps.provisioning.preflight.executeWithOptions({ summary: 'preflight: quota, offerings, image, keys, bucket' }, [ctx]);
+        await steps.provisioning.preflight.executeWithOptions({ summary: 'preflight: quota, offerings, image, keys, bucket' }, [
+          ctx,
+        ]);
       }
       // Checked before anything is launched: a run that cannot keep its model should not start.
       const { uri } = await steps.provisioning.prepareArtifacts.executeWithOptions(

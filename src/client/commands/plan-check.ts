@@ -24,11 +24,17 @@ export interface PlanCheckSources {
 export async function planCheck(specPath: string, sources: PlanCheckSources = {}): Promise<PlanCheckResult> {
   const spec = await loadRunSpec(specPath);
   if (spec.provider !== 'aws') {
-    return { ok: true, checks: [{ check: 'provider', field: 'provider', result: 'unchecked', message: 'local runs have no preflight' }] };
+    return {
+      ok: true,
+      checks: [{ check: 'provider', field: 'provider', result: 'unchecked', message: 'local runs have no preflight' }],
+    };
   }
   const provider = (sources.provider ?? ((region: string) => createAwsProvider({ region })))(spec.aws.region);
   const checks = await preflightReport(spec, { provider, s3Client: sources.s3Client ?? createS3Client });
-  const lines = checks.map(({ ok, ...rest }): PlanCheckLine => ({ ...rest, result: ok === true ? 'passed' : ok === false ? 'failed' : 'unchecked' }));
+  const lines = checks.map(({ ok, ...rest }): PlanCheckLine => ({
+    ...rest,
+    result: ok === true ? 'passed' : ok === false ? 'failed' : 'unchecked',
+  }));
   return { ok: checks.every((c) => c.ok !== false), checks: lines };
 }
 
@@ -39,6 +45,8 @@ export function formatPlanCheck(result: PlanCheckResult): string {
     `${MARK[c.result]} ${c.check} (${c.field}): ${c.message}`,
     ...(c.result === 'failed' && c.fix ? [`     fix: ${c.fix}`] : []),
   ]);
-  const verdict = result.ok ? 'preflight passed: the run may start' : 'preflight failed: the run would stop before creating anything';
+  const verdict = result.ok
+    ? 'preflight passed: the run may start'
+    : 'preflight failed: the run would stop before creating anything';
   return ['Preflight', ...lines, verdict].join('\n');
 }

@@ -17,13 +17,22 @@ export async function preflightReport(spec: RunSpec, sources: PreflightSources):
   if (spec.provider !== 'aws') return [];
   const { provider, cluster, signal } = sources;
   const checks = provider.preflight
-    ? await provider.preflight({ settings: spec, nodes: spec.nodes, ...(cluster ? { cluster } : {}), ...(signal ? { signal } : {}) })
+    ? await provider.preflight({
+        settings: spec,
+        nodes: spec.nodes,
+        ...(cluster ? { cluster } : {}),
+        ...(signal ? { signal } : {}),
+      })
     : [];
   const uri = spec.artifacts.uri;
   if (uri !== undefined) {
     const region = spec.aws.region;
     const bucket = await checkBucketReadable(sources.s3Client(region), uri, region, signal);
-    checks.push('ok' in bucket ? { check: 'artifact-store', field: 'artifacts.uri', ok: true, message: bucket.ok } : { ...bucket, ok: false });
+    checks.push(
+      'ok' in bucket
+        ? { check: 'artifact-store', field: 'artifacts.uri', ok: true, message: bucket.ok }
+        : { ...bucket, ok: false },
+    );
   }
   return checks;
 }

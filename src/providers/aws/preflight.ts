@@ -1,6 +1,7 @@
 // Preflight: read-only checks of the account before a run creates anything, so a cluster that cannot be
 // launched fails in seconds instead of after the master has booted, installed and baked (~38 min of metal).
 // Each check answers ok (true), failed (false) or could-not-check (null, a warning that never blocks).
+import { readFile } from 'node:fs/promises';
 import {
   DescribeInstancesCommand,
   DescribeInstanceTypeOfferingsCommand,
@@ -13,12 +14,10 @@ import type { MarketPolicy } from '../../spec/schema';
 import type { ClusterRef, Market, PreflightCheck } from '../provider';
 import { call, type LaunchContext, sendOptions } from './context';
 import { resolveBaseImage } from './images';
-import { readPrivateKey } from './operator-key';
+import { expandHome, readPrivateKey } from './operator-key';
 import { family, quotaOf, STANDARD_FAMILIES } from './quotas';
 import { keyFileProblems } from './spec-checks';
 import { normalizePublicKey, publicKeyFromPrivateKey } from './ssh-keys';
-import { readFile } from 'node:fs/promises';
-import { expandHome } from './operator-key';
 import type { QuotaReader } from './service-quotas';
 import { TAG } from './tags';
 
@@ -29,12 +28,7 @@ export interface PreflightInput {
 }
 
 export async function awsPreflight(ctx: LaunchContext, input: PreflightInput): Promise<PreflightCheck[]> {
-  return [
-    ...(await quotaChecks(ctx, input)),
-    await offeringCheck(ctx),
-    await baseImageCheck(ctx),
-    await keyPairCheck(ctx),
-  ];
+  return [...(await quotaChecks(ctx, input)), await offeringCheck(ctx), await baseImageCheck(ctx), await keyPairCheck(ctx)];
 }
 
 /** The markets a policy may launch in: spot-then-on-demand may put every node in either. */
@@ -184,7 +178,12 @@ async function baseImageCheck(ctx: LaunchContext): Promise<PreflightCheck> {
     return { ...base, ok: true, message: `${image.imageId} (${image.rootDeviceName})` };
   } catch (error) {
     if (!(error instanceof ApplicationFailure)) throw error;
-    return { ...base, ok: false, message: error.message, fix: 'Set aws.baseImage to an available image of this region (id, or name and owner).' };
+    return {
+      ...base,
+      ok: false,
+      message: error.message,
+      fix: 'Set aws.baseImage to an available image of this region (id, or name and owner).',
+    };
   }
 }
 
@@ -193,13 +192,20 @@ async function keyPairCheck(ctx: LaunchContext): Promise<PreflightCheck> {
   const base = { check: 'key-pair', field: 'aws.privateKeyPath' };
   const problems = await keyFileProblems(ctx.settings);
   if (problems.length > 0) {
-    return { ...base, ok: false, message: problems.map((p) => `${p.path}: ${p.message}`).join('; '), fix: 'Fix the key files named in the spec.' };
+    return {
+      ...base,
+      ok: false,
+      message: problems.map((p) => `${p.path}: ${p.message}`).join('; '),
+      fix: 'Fix the key files named in the spec.',
+    };
   }
   const { publicKeyPath } = ctx.settings;
-  if (publicKeyPath === undefined) return { ...base, ok: true, message: 'the private key is readable; its public key is imported' };
+  if (publicKeyPath === undefined)
+    return { ...base, ok: true, message: 'the private key is readable; its public key is imported' };
   const derived = publicKeyFromPrivateKey((await readPrivateKey(ctx.settings)).toString('utf8'));
   const given = normalizePublicKey((await readFile(expandHome(publicKeyPath))).toString('utf8'));
-  if (derived === undefined || derived === given) return { ...base, ok: true, message: `${publicKeyPath} is imported as the cluster's key pair` };
+  if (derived === undefined || derived === given)
+    return { ...base, ok: true, message: `${publicKeyPath} is imported as the cluster's key pair` };
   return {
     ...base,
     field: 'aws.publicKeyPath',

@@ -31,7 +31,10 @@ export function signPost(
   body: string,
   scope: { region: string; service: string; credentials: Credentials; now: Date },
 ): Record<string, string> {
-  const amzDate = scope.now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = scope.now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const day = amzDate.slice(0, 8);
   const payloadHash = sha256(body);
   // The SDK's signer sends the payload hash as a header too; so does this one, to sign byte for byte alike.
