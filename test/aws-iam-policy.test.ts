@@ -109,3 +109,22 @@ test('the IAM policy grants exactly the S3 actions the artifact store calls, on 
     );
   }
 });
+
+/** Service Quotas calls go through a signed JSON POST whose target names the action (see service-quotas.ts). */
+function serviceQuotasActionsCalled(): Set<string> {
+  const actions = new Set<string>();
+  for (const file of sourceFiles(join(packageRoot(), 'src'))) {
+    for (const match of readFileSync(file, 'utf8').matchAll(/\$\{SERVICE_QUOTAS_TARGET\}\.([A-Za-z]+)/g)) {
+      actions.add(`servicequotas:${match[1]}`);
+    }
+  }
+  return actions;
+}
+
+test('the IAM policy grants exactly the Service Quotas actions the preflight calls', () => {
+  const called = serviceQuotasActionsCalled();
+  assert.ok(called.has('servicequotas:GetServiceQuota'), 'the scan finds the quota read');
+  assert.deepEqual([...actionsGranted('servicequotas')].sort(), [...called].sort());
+  const services = new Set(statements().flatMap((s) => s.Action.map((a) => a.split(':')[0])));
+  assert.deepEqual([...services].sort(), ['ec2', 's3', 'servicequotas'], 'no other service is granted');
+});

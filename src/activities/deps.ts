@@ -43,6 +43,11 @@ export interface ActivityDeps {
    * stdin): never in a spec, an activity's input or result, or a log.
    */
   hub?: { endpoint?: string; token?: string };
+  /**
+   * How long SSH may keep failing after EC2 says a booting node is reachable before the run fails
+   * NodeUnreachable, and how often that is asked; default 3 min (TUNEFORGE_UNREACHABLE_AFTER_S) and 15 s.
+   */
+  unreachable?: { afterMs: number; pollMs: number };
   /** What the reaper sweeps and how it asks Temporal about runs; without it the reaper's activities are not registered. */
   reaper?: ReaperDeps;
 }

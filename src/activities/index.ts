@@ -6,6 +6,7 @@ import { createTrainActivities } from './distributed-train';
 import { createInstallActivities } from './install-deps';
 import { createLaunchActivities } from './launch-workers';
 import { createPromoteActivities } from './promote-model';
+import { createPreflightActivities } from './preflight';
 import { createProvisionActivities } from './provision-master';
 import { createReaperActivities } from './reaper';
 import { createReplaceActivities, createReplaceMasterActivities } from './replace-nodes';
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPromoteActivities(deps),
     ...createInputActivities(deps),
     ...createHubModelActivities(deps),
+    ...createPreflightActivities(deps),
     ...createProvisionActivities(deps),
     ...createInstallActivities(deps),
     ...createBakeActivities(deps),

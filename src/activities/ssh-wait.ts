@@ -1,11 +1,13 @@
 // Waits until freshly launched nodes answer SSH, each for as long as its instance family may take to
 // boot, and tells the run while it waits: the pending activity's heartbeat details and a progress
 // update ("waiting for master: 7 min, metal boots take up to 20 min") show in the Web UI and `watch`.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import { formatWait, longestBootWait } from '../cluster/boot-times';
+import { nodeUnreachable } from '../common/errors';
 import { mapBounded } from '../common/map-bounded';
 import type { NodeRecord } from '../providers/provider';
-import { targetFor, type ActivityDeps } from './deps';
+import { clusterRef, targetFor, type ActivityDeps } from './deps';
 import type { RunContext } from './types';
 
 /** A node that answers within this long is not worth a report. */
@@ -13,6 +15,22 @@ export const FIRST_REPORT_AFTER_MS = 3000;
 const REPORT_EVERY_MS = 60_000;
 /** Nodes waited on at once; each wait that answers leaves a kept connection the next steps reuse. */
 const SSH_WAIT_CONCURRENCY = 16;
+/**
+ * Once EC2 reaches a node's OS, sshd follows within a minute or two (cloud-init starts it early); three
+ * minutes more of SSH failures is the network path, not the boot, and waiting out a metal node's 30-minute
+ * SSH budget would only bill it.
+ */
+export const DEFAULT_UNREACHABLE_AFTER_MS = 3 * 60_000;
+const DEFAULT_REACHABILITY_POLL_MS = 15_000;
+
+function unreachablePolicy(deps: ActivityDeps): { afterMs: number; pollMs: number } {
+  if (deps.unreachable) return deps.unreachable;
+  const seconds = Number(process.env.TUNEFORGE_UNREACHABLE_AFTER_S);
+  return {
+    afterMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : DEFAULT_UNREACHABLE_AFTER_MS,
+    pollMs: DEFAULT_REACHABILITY_POLL_MS,
+  };
+}
 
 export class SshWait {
   private describe: (() => string) | undefined;
@@ -47,17 +65,20 @@ export class SshWait {
       }, afterMs);
     };
     schedule(FIRST_REPORT_AFTER_MS);
+    // Ends the SSH waits on cancellation, or when the reachability watch has its verdict.
+    const stop = new AbortController();
+    const cancelled = (): void => stop.abort(activity.cancellationSignal.reason);
+    activity.cancellationSignal.addEventListener('abort', cancelled, { once: true });
     try {
-      await mapBounded(nodes, SSH_WAIT_CONCURRENCY, async (node) => {
+      const waits = mapBounded(nodes, SSH_WAIT_CONCURRENCY, async (node) => {
         const wait = longestBootWait([node]);
-        await this.deps.remote.waitReady(
-          await targetFor(this.deps, this.ctx, node),
-          wait.sshReadyMs,
-          activity.cancellationSignal,
-        );
+        await this.deps.remote.waitReady(await targetFor(this.deps, this.ctx, node), wait.sshReadyMs, stop.signal);
         pending.delete(node.name);
       });
+      await Promise.race([waits, this.watchReachability(nodes, pending, stop.signal)]);
     } finally {
+      stop.abort();
+      activity.cancellationSignal.removeEventListener('abort', cancelled);
       clearTimeout(timer);
       this.describe = undefined;
     }
@@ -68,6 +89,44 @@ export class SshWait {
         activity,
         `${nodes.map((n) => n.name).join(', ')} answered SSH after ${formatWait(Date.now() - started)}`,
       );
+    }
+  }
+
+  /**
+   * Rejects NodeUnreachable when a node EC2 calls reachable still does not answer SSH after the policy's
+   * delay; rejects with the abort reason when stopped; never resolves. Providers without such a check
+   * (local nodes) leave the SSH waits to their own budget.
+   */
+  private async watchReachability(nodes: NodeRecord[], pending: Set<string>, signal: AbortSignal): Promise<never> {
+    const provider = this.deps.providerFor(this.ctx.spec);
+    const policy = unreachablePolicy(this.deps);
+    const passedAt = new Map<string, number>();
+    for (;;) {
+      await sleep(provider.reachability ? policy.pollMs : 2_147_483_647, undefined, { signal });
+      const names = nodes.filter((n) => pending.has(n.name)).map((n) => n.name);
+      if (names.length === 0 || !provider.reachability) continue;
+      let answer;
+      try {
+        answer = await provider.reachability(clusterRef(this.ctx), names, { signal });
+      } catch (err) {
+        signal.throwIfAborted();
+        // Informational: the SSH wait's own budget still bounds the wait.
+        Context.current().log.warn("could not read the nodes' reachability", { error: String(err) });
+        continue;
+      }
+      const now = Date.now();
+      for (const node of nodes.filter((n) => pending.has(n.name))) {
+        if (answer.nodes[node.name] !== 'passed') passedAt.delete(node.name);
+        else if (!passedAt.has(node.name)) passedAt.set(node.name, now);
+        const since = passedAt.get(node.name);
+        if (since === undefined || now - since < policy.afterMs) continue;
+        throw nodeUnreachable({
+          node: node.name,
+          address: `${node.address}:${node.sshPort}`,
+          sshCidr: answer.sshCidr ?? 'none (the group has no SSH rule)',
+          waitedSeconds: Math.round((now - since) / 1000),
+        });
+      }
     }
   }
 

@@ -20,12 +20,13 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { authFailedFor, specInvalid } from '../common/errors';
+import { authFailedFor, preflightFailed, specInvalid } from '../common/errors';
 import { REMOTE } from '../recipes/remote-paths';
 import { sh } from '../remote/shell-quote';
 import { checkedKey, selected, type ArtifactStore, type NodeEndpoint, type StoredObject } from './artifact-store';
 import { formatArtifactUri } from './artifact-uri';
 import { listNodeFiles, type NodeFile } from './node-files';
+import { unreachableStore } from './bucket-check';
 
 /** Presigned URLs live this long: enough for a multi-GB file on a slow link, short enough to be useless later. */
 export const PRESIGN_SECONDS = 3600;
@@ -124,7 +125,7 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
   return {
     uri,
     async checkWritable() {
-      await checkBucket(client, bucket, region);
+      await checkBucket(client, bucket, region, uri);
       const Key = `${options.prefix}/.tuneforge-probe-${process.pid}-${Date.now()}`;
       try {
         await client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'probe' }));
@@ -269,7 +270,7 @@ function lostConditionalWrite(err: unknown): boolean {
   return status === 412 || status === 409 || err.name === 'NoSuchKey';
 }
 
-async function checkBucket(client: S3Client, bucket: string, region: string): Promise<void> {
+async function checkBucket(client: S3Client, bucket: string, region: string, uri: string): Promise<void> {
   let found: string | undefined;
   try {
     found = (await client.send(new HeadBucketCommand({ Bucket: bucket }))).BucketRegion;
@@ -280,7 +281,12 @@ async function checkBucket(client: S3Client, bucket: string, region: string): Pr
     ];
     if (status === 404) throw specInvalid([{ path: FIELD, message: `bucket ${bucket} does not exist` }]);
     if (status === 301 || (headerRegion && headerRegion !== region)) found = headerRegion;
-    else throw storeError(err, `s3://${bucket}`, 'read the bucket');
+    else {
+      // A name that does not resolve or a refused connection: no retry helps, say where and why at once.
+      const unreachable = await unreachableStore(client, uri, err);
+      if (unreachable) throw preflightFailed([unreachable]);
+      throw storeError(err, `s3://${bucket}`, 'read the bucket');
+    }
   }
   if (found && found !== region) {
     throw specInvalid([

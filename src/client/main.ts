@@ -16,6 +16,7 @@ import {
 import { DEFAULT_INTERVAL_MS, followRun, parseInterval } from './commands/follow';
 import { formatModelHistory, modelsFolder, readModelHistory } from './commands/models';
 import { planRun } from './commands/plan';
+import { formatPlanCheck, planCheck } from './commands/plan-check';
 import { prepareRun, startRun } from './commands/start';
 import {
   createSchedule,
@@ -108,13 +109,17 @@ program
 program
   .command('plan')
   .description(
-    'validate a run spec and show what the run would execute (nodes, ranks, threads, mpirun, trainer arguments); contacts nothing',
+    'validate a run spec and show what the run would execute (nodes, ranks, threads, mpirun, trainer arguments); contacts nothing unless --check',
   )
   .argument('<spec>', 'run spec (YAML)')
   .option('--json', 'print JSON')
-  .action(async (spec: string, opts: { json?: boolean }) => {
+  .option('--check', "also run the preflight (aws: read-only quota, offering, image, key and bucket checks); exit 1 when one fails")
+  .action(async (spec: string, opts: { json?: boolean; check?: boolean }) => {
     const plan = await planRun(spec);
-    print(opts.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
+    const check = opts.check ? await planCheck(spec) : undefined;
+    if (opts.json) print(JSON.stringify(check ? { ...plan, preflight: check } : plan, null, 2));
+    else print(check ? `${formatPlan(plan)}\n\n${formatPlanCheck(check)}` : formatPlan(plan));
+    if (check && !check.ok) process.exitCode = EXIT.runFailed;
   });
 
 program

@@ -24,6 +24,13 @@ const VIRTUAL: BootWait = { runningMs: 10 * MINUTE_MS, sshReadyMs: 5 * MINUTE_MS
 /** A local node's sshd listens within a second, unless the local provider is set to model a slow boot. */
 const LOCAL: BootWait = { runningMs: MINUTE_MS, sshReadyMs: 5 * MINUTE_MS, expectation: 'local nodes start within seconds' };
 
+/** Every family's wait, by family: what activity timeouts are checked against (test/activity-timeouts.test.ts). */
+export const BOOT_WAITS: Readonly<Record<'metal' | 'virtual' | 'local', BootWait>> = {
+  metal: METAL,
+  virtual: VIRTUAL,
+  local: LOCAL,
+};
+
 /** EC2 bare metal: `c5.metal`, `m7i.metal-24xl`, `r7iz.metal-16xl`. */
 export function isBareMetal(instanceType: string): boolean {
   return /\.metal(-|$)/.test(instanceType);

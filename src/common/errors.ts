@@ -17,6 +17,8 @@ export const FailureType = {
   BudgetExceeded: 'BudgetExceeded',
   ClusterConflict: 'ClusterConflict',
   DataChanged: 'DataChanged',
+  PreflightFailed: 'PreflightFailed',
+  NodeUnreachable: 'NodeUnreachable',
 } as const;
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
 
@@ -31,6 +33,8 @@ export const NON_RETRYABLE_FAILURES: FailureTypeName[] = [
   FailureType.AuthFailed,
   FailureType.ClusterConflict,
   FailureType.DataChanged,
+  FailureType.PreflightFailed,
+  FailureType.NodeUnreachable,
 ];
 
 export interface SpecProblem {
@@ -162,6 +166,48 @@ export function dataChanged(data: DataChangedData): ApplicationFailure {
   return failure(
     FailureType.DataChanged,
     `${data.field}: ${data.source} changed after it was checked (sha256 ${data.expected}, now ${data.actual}${data.node ? ` on ${data.node}` : ''}); start a new run to use the new content`,
+    data,
+  );
+}
+
+/** One preflight check that failed: what was checked, the numbers when it counts something, and the fix. */
+export interface PreflightProblem {
+  /** e.g. vcpu-quota, instance-type, base-image, key-pair, artifact-store. */
+  check: string;
+  /** The spec field it concerns, e.g. aws.instanceTypes or artifacts.uri. */
+  field: string;
+  message: string;
+  needed?: number;
+  available?: number;
+  fix: string;
+}
+
+/**
+ * Every failed preflight check at once, so one look fixes them all; nothing was created. One type with a
+ * `check` field per problem, not one type per check: the run answers each the same way (stop before any
+ * spend) and the operator reads the list, while the details keep each check's numbers machine-readable.
+ */
+export function preflightFailed(problems: PreflightProblem[]): ApplicationFailure {
+  const lines = problems.map((p) => `  - ${p.check} (${p.field}): ${p.message} ${p.fix}`).join('\n');
+  return failure(FailureType.PreflightFailed, `preflight failed, nothing was created:\n${lines}`, { problems });
+}
+
+export interface NodeUnreachableData {
+  node: string;
+  address: string;
+  /** The range the nodes' security group allows on port 22. */
+  sshCidr: string;
+  /** How long SSH kept failing after EC2 itself reached the instance. */
+  waitedSeconds: number;
+}
+
+/** EC2 reaches the instance but the worker cannot: a network path problem that no relaunch fixes. */
+export function nodeUnreachable(data: NodeUnreachableData): ApplicationFailure {
+  return failure(
+    FailureType.NodeUnreachable,
+    `${data.node} (${data.address}) passed EC2's reachability check, but SSH from this worker still failed ${data.waitedSeconds} s later. ` +
+      `Likely causes: the worker's public address is not inside the security group's SSH range ${data.sshCidr} (aws.sshCidr or TUNEFORGE_OPERATOR_CIDR), ` +
+      'the worker is behind a NAT or firewall that blocks outgoing port 22, or the node has no public IP address (default subnet without auto-assigned public IPv4).',
     data,
   );
 }

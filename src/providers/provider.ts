@@ -51,6 +51,29 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** One read-only check made before anything of a run is created (see `Provider.preflight`). */
+export interface PreflightCheck {
+  /** e.g. vcpu-quota, instance-type, base-image, key-pair, artifact-store. */
+  check: string;
+  /** The spec field it concerns. */
+  field: string;
+  /** true: passed; false: the run must not start; null: could not be checked (the run goes on, the reason shown). */
+  ok: boolean | null;
+  message: string;
+  needed?: number;
+  available?: number;
+  /** How to fix a failure, in words and as a command. */
+  fix?: string;
+}
+
+export interface PreflightRequest extends CallOptions {
+  settings: NodeSettings;
+  /** Nodes the run launches (master included). */
+  nodes: number;
+  /** The run's cluster, whose own instances a re-check must not count against its quota. */
+  cluster?: ClusterRef;
+}
+
 export interface LaunchRequest extends CallOptions {
   cluster: ClusterRef;
   settings: NodeSettings;
@@ -100,4 +123,17 @@ export interface Provider {
   listClusters(options?: CallOptions, scope?: ClusterScope): Promise<string[]>;
   /** How the worker process logs in to nodes launched with these settings. */
   sshIdentity(settings: NodeSettings): Promise<SshIdentity>;
+  /** Read-only checks of the account before a run creates anything (quota, offerings, image, keys); absent: none. */
+  preflight?(request: PreflightRequest): Promise<PreflightCheck[]>;
+  /**
+   * EC2's own reachability check of the named nodes (`passed` once the instance's OS answers EC2), and the
+   * range the nodes' group opens to SSH; absent: the provider has no such check (local nodes).
+   */
+  reachability?(cluster: ClusterRef, names: string[], options?: CallOptions): Promise<Reachability>;
+}
+
+export interface Reachability {
+  /** By node name: what DescribeInstanceStatus's reachability check says (passed, failed, initializing, ...). */
+  nodes: Record<string, string>;
+  sshCidr: string | undefined;
 }

@@ -32,14 +32,21 @@ function awaitingCancellation(options: ActivityOptions): ActivityOptions {
 }
 
 export const ACTIVITY_PROFILES = {
-  provisioning: awaitingCancellation(profile('20 minutes', 5)),
+  /**
+   * Each attempt must outlast the waits inside it (test/activity-timeouts.test.ts): a replacement of a metal
+   * node terminates it (up to 15 min), waits for `running` (20) and for SSH (30). Three attempts, not five: an
+   * unreachable node now fails NodeUnreachable within minutes, and a boot that outlived its whole wait twice
+   * will not be saved by a third hour of metal.
+   */
+  provisioning: awaitingCancellation(profile('90 minutes', 3)),
   install: profile('60 minutes', 3),
-  bake: awaitingCancellation(profile('60 minutes', 3)),
+  // Imaging waits up to 90 min for the image (IMAGE_AVAILABLE_MAX_WAIT_S).
+  bake: awaitingCancellation(profile('2 hours', 3)),
   wiring: profile('5 minutes', 5),
   sanity: profile('30 minutes', 3),
   // Uploads of multi-GB models (10 GB at 50 MB/s: under 4 minutes); node loss is answered by the workflow.
   delivery: profile('1 hour', 5),
   training: (timeoutMinutes: number): ActivityOptions => profile(`${timeoutMinutes} minutes`, 3),
-  // Teardown must win eventually: many attempts, slow backoff.
-  teardown: profile('15 minutes', 20, '1 minute'),
+  // Teardown must win eventually: many attempts, slow backoff; each outlasts the 15-min wait for termination.
+  teardown: profile('30 minutes', 20, '1 minute'),
 } as const;

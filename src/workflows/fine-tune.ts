@@ -7,6 +7,7 @@ import {
   isCancellation,
   log,
   makeContinueAsNewFunc,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -46,6 +47,9 @@ import { freshTraining, trainWithRecovery } from './train-with-recovery';
  * Temporal warns at 10,240 events and terminates a run at 51,200; a run continues as new well before
  * the warning. Training windows of an hour cost ~6 events each, so checking once an hour is plenty.
  */
+/** Marks histories whose aws runs begin with the preflight activity. */
+export const AWS_PREFLIGHT_PATCH = 'tuneforge-aws-preflight';
+
 export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { eventBudget: 8_000, followWindowSeconds: 3_600 };
 
 export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
@@ -76,6 +80,13 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   let runRecord: string | null = null;
   try {
     if (!resumed) {
+      // Read-only account checks first: a quota, type or bucket that cannot work fails in seconds, not after the master's boot.
+      // Patched: a run started before preflight existed replays without it instead of failing nondeterministic.
+      if (spec.provider === 'aws' && patched(AWS_PREFLIGHT_PATCH)) {
+        await steps.provisioning.preflight.executeWithOptions({ summary: 'preflight: quota, offerings, image, keys, bucket' }, [
+          ctx,
+        ]);
+      }
       // Checked before anything is launched: a run that cannot keep its model should not start.
       const { uri } = await steps.provisioning.prepareArtifacts.executeWithOptions(
         { summary: 'prepare-artifacts: check the artifact store' },

@@ -86,6 +86,7 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
       return fn(...args);
     };
   const base: Activities = {
+    preflight: async () => [],
     prepareArtifacts: async () => ({ uri: 'file:///fake/artifacts/run/wf/' }),
     checkInputs: async () => ({
       train: { kind: 'asset', source: 'train' },

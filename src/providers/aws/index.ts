@@ -13,7 +13,10 @@ import type {
   LaunchRequest,
   NodeRecord,
   NodeSettings,
+  PreflightCheck,
+  PreflightRequest,
   Provider,
+  Reachability,
   SshIdentity,
 } from '../provider';
 import { createEc2Client, type Ec2ClientFactory } from './client';
@@ -21,13 +24,15 @@ import { listClusterIds } from './clusters';
 import { IMDS_NOTICE_COMMAND } from './interruption';
 import { withSignal, type AwsContext, type LaunchContext } from './context';
 import { bakeImage, deleteClusterImages, findImageByFingerprint, resolveBaseImage } from './images';
-import { describeImpairments } from './instance-status';
+import { describeImpairments, describeReachability } from './instance-status';
 import { describeClusterInstances, isLive, nodeNameOf, SSH_USER, toNodeRecord } from './instances';
 import { deleteClusterKeyPairs, ensureKeyPair } from './key-pair';
 import { launchNodes } from './launch';
 import { findDefaultVpcId, zoneSubnets } from './network';
 import { expandHome, readPrivateKey, readPublicKey } from './operator-key';
-import { deleteClusterSecurityGroups, ensureSecurityGroup } from './security-group';
+import { clusterSshCidrs, deleteClusterSecurityGroups, ensureSecurityGroup } from './security-group';
+import { awsPreflight } from './preflight';
+import { serviceQuotasReader, type QuotaReader } from './service-quotas';
 import { awsSpecProblems } from './spec-checks';
 import { deriveHostKey } from './ssh-keys';
 import { terminateClusterNodes } from './terminate';
@@ -52,6 +57,8 @@ export interface AwsProviderOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Jitter source in [0, 1). */
   random?: () => number;
+  /** Reads an EC2 Service Quotas value; default: GetServiceQuota with the EC2 client's credentials (moto has no EC2 quotas). */
+  readQuota?: QuotaReader;
 }
 
 /** The aws half of a run's settings; a run of another provider (or region) sent here is a wiring bug. */
@@ -73,6 +80,7 @@ export function createAwsProvider(place: AwsPlace, options: AwsProviderOptions =
       random: options.random ?? Math.random,
     },
   };
+  const readQuota = options.readQuota ?? serviceQuotasReader(regionCtx.ec2);
   const ctxFor = (callOptions: CallOptions = {}): AwsContext => withSignal(regionCtx, callOptions.signal);
   const launchCtx = (settings: NodeSettings, callOptions: CallOptions = {}): LaunchContext =>
     withSignal({ ...regionCtx, settings: awsSettingsOf(settings, place.region) }, callOptions.signal);
@@ -150,6 +158,26 @@ export function createAwsProvider(place: AwsPlace, options: AwsProviderOptions =
     },
 
     listClusters: (callOptions?: CallOptions, scope?: ClusterScope) => listClusterIds(ctxFor(callOptions), scope),
+
+    async reachability(cluster: ClusterRef, names: string[], callOptions?: CallOptions): Promise<Reachability> {
+      const ctx = ctxFor(callOptions);
+      const instances = (await describeClusterInstances(ctx, cluster.clusterId, { names })).filter(isLive);
+      const ids = instances.flatMap((instance) => instance.InstanceId ?? []);
+      const statuses = ids.length === 0 ? new Map<string, string>() : await describeReachability(ctx, ids);
+      const nodes: Record<string, string> = {};
+      for (const instance of instances) {
+        const name = nodeNameOf(instance);
+        const status = statuses.get(instance.InstanceId ?? '');
+        if (name !== undefined && status !== undefined) nodes[name] = status;
+      }
+      const cidrs = await clusterSshCidrs(ctx, cluster.clusterId);
+      return { nodes, sshCidr: cidrs.length > 0 ? cidrs.join(', ') : undefined };
+    },
+
+    preflight(request: PreflightRequest): Promise<PreflightCheck[]> {
+      const ctx = launchCtx(request.settings, request);
+      return awsPreflight(ctx, { nodes: request.nodes, readQuota, ...(request.cluster ? { cluster: request.cluster } : {}) });
+    },
 
     async sshIdentity(settings: NodeSettings): Promise<SshIdentity> {
       const aws = awsSettingsOf(settings, place.region);

@@ -42,6 +42,22 @@ export async function describeImpairments(ctx: AwsContext, instanceIds: string[]
   return impairments;
 }
 
+/**
+ * What EC2's own instance check says of each instance's reachability (passed, failed, initializing,
+ * insufficient-data), by instance id. `passed` means EC2 reaches the instance's OS: a worker that still
+ * cannot reach port 22 is cut off by the network path (group range, NAT, firewall, public IP), not by the boot.
+ */
+export async function describeReachability(ctx: AwsContext, instanceIds: string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (let start = 0; start < instanceIds.length; start += IDS_PER_CALL) {
+    for (const status of await describeStatuses(ctx, instanceIds.slice(start, start + IDS_PER_CALL))) {
+      const check = status.InstanceStatus?.Details?.find((detail) => detail.Name === 'reachability');
+      if (status.InstanceId !== undefined && check?.Status !== undefined) found.set(status.InstanceId, check.Status);
+    }
+  }
+  return found;
+}
+
 async function describeStatuses(ctx: AwsContext, instanceIds: string[]): Promise<InstanceStatus[]> {
   const statuses: InstanceStatus[] = [];
   let nextToken: string | undefined;

@@ -13,17 +13,18 @@ export const QUOTA_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /** Families counted in the "Standard" vCPU quotas (r7iz, m7i, c7i... are all in it). */
-const STANDARD_FAMILIES = new Set(['a', 'c', 'd', 'h', 'i', 'm', 'r', 't', 'z']);
+export const STANDARD_FAMILIES = new Set(['a', 'c', 'd', 'h', 'i', 'm', 'r', 't', 'z']);
 const STANDARD_FAMILY_LIST = 'A, C, D, H, I, M, R, T, Z';
 /** Service Quotas codes of the two quotas the post's r7iz cluster needs (service code ec2). */
 const STANDARD_ON_DEMAND = { quota: `Running On-Demand Standard (${STANDARD_FAMILY_LIST}) instances`, quotaCode: 'L-1216C47A' };
 const STANDARD_SPOT = { quota: `All Standard (${STANDARD_FAMILY_LIST}) Spot Instance Requests`, quotaCode: 'L-34B43A08' };
 
-function family(instanceType: string): string {
+export function family(instanceType: string): string {
   return /^[a-z-]+?(?=\d)/.exec(instanceType)?.[0] ?? instanceType.split('.')[0] ?? instanceType;
 }
 
-function quotaOf(instanceType: string, market: Market): { quota: string; quotaCode?: string } {
+/** The quota a launch of this type in this market counts against; the code only for the standard families. */
+export function quotaOf(instanceType: string, market: Market): { quota: string; quotaCode?: string } {
   const name = family(instanceType);
   if (STANDARD_FAMILIES.has(name)) return market === 'spot' ? STANDARD_SPOT : STANDARD_ON_DEMAND;
   const upper = name.toUpperCase();

@@ -33,6 +33,14 @@ export async function findClusterSecurityGroup(ctx: AwsContext, clusterId: strin
   return (await describeGroups(ctx, [clusterFilter(clusterId)]))[0];
 }
 
+/** The ranges the cluster's group lets reach SSH (port 22), as EC2 holds them now. */
+export async function clusterSshCidrs(ctx: AwsContext, clusterId: string): Promise<string[]> {
+  const group = await findClusterSecurityGroup(ctx, clusterId);
+  return (group?.IpPermissions ?? [])
+    .filter((p) => p.IpProtocol === 'tcp' && (p.FromPort ?? -1) <= SSH_PORT && (p.ToPort ?? -1) >= SSH_PORT)
+    .flatMap((p) => (p.IpRanges ?? []).flatMap((r) => r.CidrIp ?? []));
+}
+
 /** One rule per source, keyed so that equal rules compare equal whatever way EC2 grouped them. */
 function flattenRules(permissions: IpPermission[]): Map<string, IpPermission> {
   const rules = new Map<string, IpPermission>();
