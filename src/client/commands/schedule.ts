@@ -12,6 +12,7 @@ import {
 import { msToNumber } from '@temporalio/common/lib/time';
 import { SCHEDULE_ID_PREFIX, WORKFLOW_TYPE } from '../../common/names';
 import { loadRunSpec } from '../../spec/load';
+import type { RunSpec } from '../../spec/schema';
 import type { FineTuneInput } from '../../workflows/definitions';
 import type { ClientSettings } from '../connection';
 import { runStaticMetadata } from '../run-metadata';
@@ -87,14 +88,19 @@ function timingOf(opts: Pick<CreateScheduleOptions, 'cron' | 'every'>): Timing {
   throw new ScheduleArgsInvalid('give the timing: --cron "<expression>" or --every <duration>');
 }
 
-export async function createSchedule(
-  client: Client,
-  settings: ClientSettings,
-  specPath: string,
-  opts: CreateScheduleOptions,
-): Promise<CreatedSchedule> {
+/** A schedule's arguments and spec, checked on this machine before Temporal is contacted: bad ones create nothing. */
+export interface ScheduleToCreate {
+  scheduleId: string;
+  timing: Timing;
+  catchupWindowMs: number;
+  spec: RunSpec;
+  memo: ScheduleMemo;
+  opts: CreateScheduleOptions;
+}
+
+export async function prepareSchedule(specPath: string, opts: CreateScheduleOptions): Promise<ScheduleToCreate> {
   const timing = timingOf(opts);
-  const catchupWindow = durationMs('--catchup-window', opts.catchupWindow, MIN_CATCHUP_MS);
+  const catchupWindowMs = durationMs('--catchup-window', opts.catchupWindow, MIN_CATCHUP_MS);
   const spec = await loadRunSpec(specPath);
   const scheduleId = opts.id ?? `${SCHEDULE_ID_PREFIX}-${spec.name}`;
   if (!SCHEDULE_ID_PATTERN.test(scheduleId)) {
@@ -102,22 +108,36 @@ export async function createSchedule(
       `schedule id ${JSON.stringify(scheduleId)} must be 1-60 lowercase letters, digits and dashes (it starts each run's id)`,
     );
   }
-  const input: FineTuneInput = { spec };
   const memo: ScheduleMemo = { specName: spec.name, specFile: resolve(specPath), timing: timing.text };
+  return { scheduleId, timing, catchupWindowMs, spec, memo, opts };
+}
+
+/** The action every scheduled run starts: the fineTune workflow with this spec. */
+function runAction(settings: Pick<ClientSettings, 'taskQueue'>, scheduleId: string, spec: RunSpec) {
+  const input: FineTuneInput = { spec };
+  return {
+    type: 'startWorkflow' as const,
+    workflowType: WORKFLOW_TYPE,
+    taskQueue: settings.taskQueue,
+    // Temporal appends the scheduled time to this id: `<schedule id>-2026-11-26T14:00:00Z`.
+    workflowId: scheduleId,
+    args: [input],
+    ...runStaticMetadata(spec),
+  };
+}
+
+export async function createSchedule(
+  client: Client,
+  settings: ClientSettings,
+  prepared: ScheduleToCreate,
+): Promise<CreatedSchedule> {
+  const { scheduleId, timing, catchupWindowMs, spec, memo, opts } = prepared;
   try {
     await client.schedule.create({
       scheduleId,
       spec: timing.spec,
-      // Temporal appends the scheduled time to this id: `<schedule id>-2026-11-26T14:00:00Z`.
-      action: {
-        type: 'startWorkflow',
-        workflowType: WORKFLOW_TYPE,
-        taskQueue: settings.taskQueue,
-        workflowId: scheduleId,
-        args: [input],
-        ...runStaticMetadata(spec),
-      },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow },
+      action: runAction(settings, scheduleId, spec),
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: catchupWindowMs },
       state: { paused: opts.paused === true, note: opts.note },
       memo: { ...memo },
     });
