@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The tuneforge CLI: parses arguments, calls one command module, prints, and maps errors to exit codes.
 import { resolve } from 'node:path';
-import { Command } from 'commander';
+import { Argument, Command } from 'commander';
 import { formatArtifacts, listArtifacts, progressBar, pullModel, artifactsFolderOfRun } from './commands/artifacts';
 import { cancelRun } from './commands/cancel';
 import {
@@ -36,6 +36,7 @@ import { readStatus } from './commands/status';
 import { clientSettings, withClient, type ClientSettings } from './connection';
 import { describeError, EXIT } from './exit-codes';
 import { formatVersion, versionInfo } from './version';
+import { completionScript, SHELLS, type Shell } from './completion';
 import { specJsonSchemaText } from '../spec/json-schema';
 import { formatStatus } from './format';
 import { optionParser } from './render/cli-input';
@@ -327,6 +328,17 @@ program
   .option('--json', 'print JSON (it always does: accepted as on every command)')
   .action(() => {
     process.stdout.write(specJsonSchemaText());
+  });
+
+program
+  .command('completion')
+  .description('print a shell completion script (bash: source <(tuneforge completion bash))')
+  .addArgument(new Argument('<shell>', 'the shell').choices(SHELLS))
+  .option('--json', 'print JSON: the shell and its script')
+  .action((shell: Shell, opts: { json?: boolean }) => {
+    const script = completionScript(program, shell);
+    if (opts.json) return printJson({ shell, script });
+    process.stdout.write(script);
   });
 
 program
