@@ -38,7 +38,7 @@ function helpCommands(help: string): string[] {
 describe('tuneforge completion', () => {
   it('bash: completes commands, subcommands and their options, skipping option values', () => {
     assert.deepEqual(complete('sch'), ['schedule', 'schema']);
-    assert.deepEqual(complete('schedule', 'u'), ['unpause']);
+    assert.deepEqual(complete('schedule', 'u').sort(), ['unpause', 'update']);
     assert.deepEqual(complete('start', '--'), ['--id', '--follow', '--json', '--help']);
     assert.deepEqual(complete('schedule', 'create', 'spec.yaml', '--ev'), ['--every']);
     // "--id list" is a value, not the list command: start's options are still offered.
@@ -52,7 +52,7 @@ describe('tuneforge completion', () => {
     const offered = complete('');
     for (const command of top) assert.ok(offered.includes(command), `${command} offered`);
     const schedule = helpCommands(cli('schedule', '--help').stdout);
-    assert.ok(schedule.length >= 7, schedule.join(' '));
+    assert.ok(schedule.includes('update') && schedule.length >= 8, schedule.join(' '));
     assert.deepEqual(
       complete('schedule', '').filter((w) => !w.startsWith('-')),
       schedule,
@@ -67,7 +67,7 @@ describe('tuneforge completion', () => {
     const fish = cli('completion', 'fish').stdout;
     for (const command of helpCommands(cli('--help').stdout))
       assert.match(fish, new RegExp(`-n '__fish_use_subcommand' -a ${command} -d`));
-    assert.match(fish, /-n '__fish_seen_subcommand_from schedule; and not __fish_seen_subcommand_from [a-z ]*' -a trigger -d/);
+    assert.match(fish, /-n '__fish_seen_subcommand_from schedule; and not __fish_seen_subcommand_from [a-z ]*' -a update -d/);
     assert.match(fish, /-n '__fish_seen_subcommand_from schedule; and __fish_seen_subcommand_from create' -l every -r -d/);
     const json = JSON.parse(cli('completion', 'bash', '--json').stdout) as { shell: string; script: string };
     assert.deepEqual([json.shell, json.script], ['bash', cli('completion', 'bash').stdout]);

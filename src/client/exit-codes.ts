@@ -15,7 +15,7 @@ import { CodecKeyConfigError, PayloadDecryptError } from '../codec/errors';
 import { NoArtifacts } from './commands/artifacts';
 import { InvalidFilter, SearchAttributesNotRegistered } from './commands/list';
 import { TemporalUnreachable } from './connection';
-import { ScheduleArgsInvalid, ScheduleExists } from './commands/schedule';
+import { NotAFineTuneSchedule, ScheduleArgsInvalid, ScheduleExists } from './commands/schedule';
 
 export const EXIT = {
   ok: 0,
@@ -78,6 +78,7 @@ export function describeError(err: unknown): DescribedError {
     SearchAttributesNotRegistered,
     ScheduleArgsInvalid,
     ScheduleExists,
+    NotAFineTuneSchedule,
   ];
   if (invalid.some((kind) => err instanceof kind)) return named(EXIT.invalidInput, err as Error);
   if (err instanceof TemporalUnreachable) return named(EXIT.temporalUnreachable, err);

@@ -26,10 +26,12 @@ import {
   formatScheduleTable,
   formatScheduleView,
   listSchedules,
+  loadScheduleSpec,
   pauseSchedule,
   prepareSchedule,
   triggerSchedule,
   unpauseSchedule,
+  updateSchedule,
   type CreateScheduleOptions,
 } from './commands/schedule';
 import { readStatus } from './commands/status';
@@ -238,6 +240,23 @@ schedule
       );
       print(
         `Runs are named ${created.scheduleId}-<scheduled time>; see them with: tuneforge schedule describe ${created.scheduleId}`,
+      );
+    });
+  });
+
+schedule
+  .command('update')
+  .description("replace a schedule's spec from its next run on (a run going on keeps its own); timing and state stay")
+  .argument('<scheduleId>')
+  .argument('<spec>', 'run spec (YAML), checked as create checks it')
+  .option('--json', 'print JSON')
+  .action(async (id: string, spec: string, opts: { json?: boolean }) => {
+    const loaded = await loadScheduleSpec(spec);
+    await withClient(settings, async (client) => {
+      const updated = await updateSchedule(client, id, loaded);
+      if (opts.json) return printJson(updated);
+      print(
+        `Updated schedule ${id}: its next run starts with spec ${updated.specName} (${updated.specFile}); a run going on keeps its own`,
       );
     });
   });

@@ -112,15 +112,19 @@ export async function prepareSchedule(specPath: string, opts: CreateScheduleOpti
   return { scheduleId, timing, catchupWindowMs, spec, memo, opts };
 }
 
-/** The action every scheduled run starts: the fineTune workflow with this spec. */
-function runAction(settings: Pick<ClientSettings, 'taskQueue'>, scheduleId: string, spec: RunSpec) {
+/**
+ * The action every scheduled run starts: the fineTune workflow with this spec. The spec's file rides in the
+ * started runs' memo: a schedule's own memo cannot change after creation, the action can (schedule update).
+ */
+function runAction(settings: Pick<ClientSettings, 'taskQueue'>, workflowId: string, spec: RunSpec, specFile: string) {
   const input: FineTuneInput = { spec };
   return {
+    memo: { specFile },
     type: 'startWorkflow' as const,
     workflowType: WORKFLOW_TYPE,
     taskQueue: settings.taskQueue,
-    // Temporal appends the scheduled time to this id: `<schedule id>-2026-11-26T14:00:00Z`.
-    workflowId: scheduleId,
+    // The schedule's id; Temporal appends the scheduled time: `<schedule id>-2026-11-26T14:00:00Z`.
+    workflowId,
     args: [input],
     ...runStaticMetadata(spec),
   };
@@ -136,7 +140,7 @@ export async function createSchedule(
     await client.schedule.create({
       scheduleId,
       spec: timing.spec,
-      action: runAction(settings, scheduleId, spec),
+      action: runAction(settings, scheduleId, spec, memo.specFile),
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: catchupWindowMs },
       state: { paused: opts.paused === true, note: opts.note },
       memo: { ...memo },
@@ -243,13 +247,25 @@ async function recentRuns(client: Client, d: ScheduleDescription): Promise<Sched
   );
 }
 
+/** The spec the schedule's next run starts with (the action's input), as `schedule update` may have changed it. */
+function actionSpec(d: ScheduleDescription): { specName?: string; specFile?: string } {
+  if (d.action.type !== 'startWorkflow') return {};
+  const [input] = d.action.args as Array<Partial<FineTuneInput> | undefined>;
+  const specFile = d.action.memo?.specFile;
+  return {
+    specName: typeof input?.spec?.name === 'string' ? input.spec.name : undefined,
+    specFile: typeof specFile === 'string' ? specFile : undefined,
+  };
+}
+
 export async function describeSchedule(client: Client, scheduleId: string): Promise<ScheduleView> {
   const d = await client.schedule.getHandle(scheduleId).describe();
   const memo = memoOf(d.memo);
+  const current = actionSpec(d);
   return {
     scheduleId,
-    specName: memo.specName ?? null,
-    specFile: memo.specFile ?? null,
+    specName: current.specName ?? memo.specName ?? null,
+    specFile: current.specFile ?? memo.specFile ?? null,
     timing: timingText(memo, d.spec),
     taskQueue: d.action.taskQueue,
     paused: d.state.paused,
@@ -263,6 +279,41 @@ export async function describeSchedule(client: Client, scheduleId: string): Prom
     runningIds: d.info.runningActions.map((a) => a.workflow.workflowId),
     nextRunTimes: d.info.nextActionTimes.map((t) => t.toISOString()),
   };
+}
+
+export interface UpdatedSchedule {
+  scheduleId: string;
+  specName: string;
+  specFile: string;
+}
+
+/** A schedule that starts something other than fineTune runs: update refuses to put a spec in it. */
+export class NotAFineTuneSchedule extends Error {
+  override readonly name = 'NotAFineTuneSchedule';
+}
+
+/** The spec for `schedule update`, checked as create checks it, before Temporal is contacted: a bad one changes nothing. */
+export async function loadScheduleSpec(specPath: string): Promise<{ spec: RunSpec; specFile: string }> {
+  return { spec: await loadRunSpec(specPath), specFile: resolve(specPath) };
+}
+
+/**
+ * Replaces the spec the schedule's runs start with, from its next run on: a run already going keeps the input it
+ * started with. Timing, policies, state, task queue and the runs' id prefix stay as they are.
+ */
+export async function updateSchedule(
+  client: Client,
+  scheduleId: string,
+  loaded: { spec: RunSpec; specFile: string },
+): Promise<UpdatedSchedule> {
+  const { spec, specFile } = loaded;
+  await client.schedule.getHandle(scheduleId).update((previous) => {
+    const action = previous.action;
+    if (action.type !== 'startWorkflow' || action.workflowType !== WORKFLOW_TYPE)
+      throw new NotAFineTuneSchedule(`schedule ${scheduleId} does not start ${WORKFLOW_TYPE} runs; it has no spec to update`);
+    return { ...previous, action: runAction({ taskQueue: action.taskQueue }, action.workflowId, spec, specFile) };
+  });
+  return { scheduleId, specName: spec.name, specFile };
 }
 
 export async function pauseSchedule(client: Client, scheduleId: string, note?: string): Promise<void> {
