@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { EXIT } from '../src/client/exit-codes';
-import type { ScheduleView } from '../src/client/commands/schedule';
+import type { ScheduleRow, ScheduleView } from '../src/client/commands/schedule';
 import type { FineTuneInput } from '../src/workflows/definitions';
 import { jsonError, type CliResult } from './helpers/cli-json';
 import { TEMPORAL_ADDRESS, testClient, uniqueId } from './helpers/temporal';
@@ -95,6 +95,13 @@ describe('tuneforge schedule update (built CLI, dev server)', () => {
         [view.specName, view.specFile, view.timing, view.paused, view.note, view.taskQueue, view.overlap],
         ['sched-second', SECOND, 'every 2h', false, 'weekly', queue, 'SKIP'],
       );
+
+      let listed: ScheduleRow | undefined;
+      for (let i = 0; i < 100 && listed === undefined; i++) {
+        listed = (await ok<ScheduleRow[]>(queue, 'list')).find((row) => row.scheduleId === id);
+        if (listed === undefined) await sleep(200); // listing is eventually consistent
+      }
+      assert.equal(listed?.specName, 'sched-second', 'list shows the spec of the next run');
 
       // The run going on was started with the first spec and still is; nothing restarted it.
       const first = runs[0] ?? '';

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import {
   ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   WorkflowNotFoundError,
   type Client,
@@ -187,7 +188,7 @@ export async function listSchedules(client: Client): Promise<ScheduleRow[]> {
     const memo = memoOf(s.memo);
     rows.push({
       scheduleId: s.scheduleId,
-      specName: memo.specName ?? null,
+      specName: (await currentSpecName(client, s.scheduleId)) ?? memo.specName ?? null,
       timing: timingText(memo, s.spec),
       paused: s.state.paused,
       nextRunAt: s.info.nextActionTimes[0]?.toISOString() ?? null,
@@ -195,6 +196,19 @@ export async function listSchedules(client: Client): Promise<ScheduleRow[]> {
     });
   }
   return rows.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
+}
+
+/**
+ * The spec name the schedule's next run starts with: `schedule update` may have changed it since the memo (which
+ * cannot change) was written, and a listing carries no action input. Undefined once the schedule is gone.
+ */
+async function currentSpecName(client: Client, scheduleId: string): Promise<string | undefined> {
+  try {
+    return actionSpec(await client.schedule.getHandle(scheduleId).describe()).specName;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
 }
 
 export interface ScheduledRun {
