@@ -85,7 +85,7 @@ program
       print(`Started run ${run.workflowId}`);
       print(`Web UI: ${run.url}`);
       if (!opts.follow) return;
-      const renderer = new StepLogRenderer(process.stdout, { json: false });
+      const renderer = new StepLogRenderer(process.stdout, {});
       await followRun(client, run.workflowId, { intervalMs: DEFAULT_INTERVAL_MS }, renderer);
       print('');
       print(`Web UI: ${run.url}`);
