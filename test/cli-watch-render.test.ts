@@ -221,7 +221,7 @@ describe('the start --follow step log', () => {
 
   it('one line per step start and end and per training report, nothing for a poll that changed nothing', () => {
     const out = new Capture(false);
-    const renderer = new StepLogRenderer(out, { json: false, now: () => T0 });
+    const renderer = new StepLogRenderer(out, { now: () => T0 });
     renderer.update(update({ progress: progress({ steps: steps(0), training: null }) }));
     renderer.update(update({ progress: progress({ steps: steps(0), training: null }) }));
     renderer.update(update({ progress: progress({ steps: steps(1) }) }));
@@ -235,7 +235,7 @@ describe('the start --follow step log', () => {
 
   it('a failed run: the failed step with its note and how to log in to a kept cluster, no summary', () => {
     const out = new Capture(false);
-    const renderer = new StepLogRenderer(out, { json: false, now: () => T0 });
+    const renderer = new StepLogRenderer(out, { now: () => T0 });
     const failed = STEP_NAMES.map((name, i) => ({
       name,
       status: i === 0 ? ('failed' as const) : ('pending' as const),

@@ -13,7 +13,7 @@ import { createPromoteActivities } from '../src/activities/promote-model';
 import { formatArtifactUri, runArtifactsUri } from '../src/artifacts/artifact-uri';
 import { createStoreOpener } from '../src/artifacts/open-store';
 import type { ModelHistory } from '../src/client/commands/models';
-import { createSchedule, describeSchedule, triggerSchedule } from '../src/client/commands/schedule';
+import { createSchedule, describeSchedule, prepareSchedule, triggerSchedule } from '../src/client/commands/schedule';
 import { clientSettings } from '../src/client/connection';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import { SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
@@ -169,12 +169,11 @@ describe('promotion gate in the run workflow', () => {
     const runs: string[] = [];
     await withWorker(fake.activities, async ({ client, taskQueue }) => {
       const settings = { ...clientSettings(process.env), address: TEMPORAL_ADDRESS, taskQueue };
-      await createSchedule(client, settings, specPath, {
-        id: scheduleId,
-        every: '7d',
-        catchupWindow: '10 minutes',
-        paused: true,
-      });
+      await createSchedule(
+        client,
+        settings,
+        await prepareSchedule(specPath, { id: scheduleId, every: '7d', catchupWindow: '10 minutes', paused: true }),
+      );
       try {
         for (let i = 1; i <= 2; i++) {
           // A scheduled run's id is the schedule id and the time to the second: the next trigger must be a second later.

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The tuneforge CLI: parses arguments, calls one command module, prints, and maps errors to exit codes.
-import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { Argument, Command } from 'commander';
 import { formatArtifacts, listArtifacts, progressBar, pullModel, artifactsFolderOfRun } from './commands/artifacts';
 import { cancelRun } from './commands/cancel';
 import {
@@ -26,15 +27,21 @@ import {
   formatScheduleTable,
   formatScheduleView,
   listSchedules,
+  loadScheduleSpec,
   pauseSchedule,
+  prepareSchedule,
   triggerSchedule,
   unpauseSchedule,
+  updateSchedule,
   type CreateScheduleOptions,
 } from './commands/schedule';
 import { readStatus } from './commands/status';
 import { addSetupNamespaceCommand } from './commands/setup-namespace';
 import { clientSettings, profileArgument, withClient, type ClientSettings } from './connection';
 import { describeError, EXIT } from './exit-codes';
+import { formatVersion, versionInfo } from './version';
+import { completionScript, SHELLS, type Shell } from './completion';
+import { specJsonSchemaText } from '../spec/json-schema';
 import { formatStatus } from './format';
 import { optionParser } from './render/cli-input';
 import { colorEnabled, palette } from './render/colors';
@@ -43,13 +50,22 @@ import { formatPlan } from './render/plan-text';
 import { formatRunTable } from './render/run-table';
 import { StepLogRenderer } from './render/step-log-renderer';
 
+/** --json anywhere before a `--` asks for JSON, errors included (also usage errors, found before any action runs). */
+const jsonWanted = process.argv.slice(2, process.argv.includes('--') ? process.argv.indexOf('--') : undefined).includes('--json');
 const program = new Command('tuneforge')
   .description('Durable fine-tuning on Xeon CPU clusters, orchestrated by Temporal')
+  .version(formatVersion(versionInfo()), '-V, --version', 'print the version and build details')
+  // With --json, a usage error is one JSON line on stderr (printed below), not commander's text.
+  .configureOutput({ outputError: (text, write) => (jsonWanted ? undefined : write(text)) })
   // Usage errors (unknown option, missing argument) exit with the documented code for invalid input.
-  .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.invalidInput))
+  .exitOverride((err) => {
+    if (err.exitCode !== 0 && jsonWanted) reportError(err);
+    process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.invalidInput);
+  })
   .option('--profile <name>', 'Temporal connection profile in TEMPORAL_CONFIG_FILE or ~/.config/temporalio/temporal.toml');
 const settings = settingsOrExit();
 const print = (line: string) => console.log(line);
+const printJson = (value: unknown) => print(JSON.stringify(value));
 
 program
   .command('start')
@@ -57,16 +73,22 @@ program
   .argument('<spec>', 'run spec (YAML)')
   .option('--id <workflowId>', 'workflow id to use (default: <name>-<time>-<random>)')
   .option('-f, --follow', 'print each step until the run ends, then its summary')
-  .option('--json', 'print JSON')
+  .option('--json', 'print JSON (with --follow: one object per line, as watch --json)')
   .action(async (spec: string, opts: { id?: string; follow?: boolean; json?: boolean }) => {
     const prepared = await prepareRun(spec, opts.id);
     await withClient(settings, async (client) => {
       const run = await startRun(client, settings, prepared);
-      if (opts.json && !opts.follow) return print(JSON.stringify({ workflowId: run.workflowId, url: run.url }));
+      if (opts.json && !opts.follow) return printJson({ workflowId: run.workflowId, url: run.url });
+      // Followed with --json: NDJSON, a "started" line and then what `watch --json` prints.
+      if (opts.json) {
+        printJson({ type: 'started', workflowId: run.workflowId, url: run.url });
+        const json = watchRenderer({ json: true, out: process.stdout, env: process.env });
+        return void (await followRun(client, run.workflowId, { intervalMs: DEFAULT_INTERVAL_MS }, json));
+      }
       print(`Started run ${run.workflowId}`);
       print(`Web UI: ${run.url}`);
       if (!opts.follow) return;
-      const renderer = new StepLogRenderer(process.stdout, { json: opts.json === true });
+      const renderer = new StepLogRenderer(process.stdout, {});
       await followRun(client, run.workflowId, { intervalMs: DEFAULT_INTERVAL_MS }, renderer);
       print('');
       print(`Web UI: ${run.url}`);
@@ -91,15 +113,17 @@ program
   .description("download a run's model (loadable with from_pretrained) into a folder")
   .argument('<workflowId>')
   .argument('[dir]', 'where to put it (default: ./<workflowId>-model)')
-  .action(async (id: string, dir: string | undefined) => {
+  .option('--json', 'print JSON (and no progress bar)')
+  .action(async (id: string, dir: string | undefined, opts: { json?: boolean }) => {
     await withClient(settings, async (client) => {
       const uri = await artifactsFolderOfRun(client, id);
       const into = dir ?? `${id}-model`;
-      const tty = process.stderr.isTTY === true;
+      const tty = process.stderr.isTTY === true && !opts.json;
       const stats = await pullModel(uri, into, (done, total) => {
         if (tty) process.stderr.write(`\r${progressBar(done, total)}`);
       });
       if (tty) process.stderr.write('\n');
+      if (opts.json) return printJson({ workflowId: id, uri, model: `${uri}model/`, into: resolve(into), ...stats });
       print(
         `Pulled ${stats.files} file(s), ${stats.bytes} bytes from ${uri}model/ into ${into} in ${stats.seconds.toFixed(1)} s`,
       );
@@ -138,9 +162,11 @@ program
   .command('cancel')
   .description('cancel a run; its nodes are torn down before it ends')
   .argument('<workflowId>')
-  .action(async (id: string) => {
+  .option('--json', 'print JSON')
+  .action(async (id: string, opts: { json?: boolean }) => {
     await withClient(settings, async (client) => {
       await cancelRun(client, id);
+      if (opts.json) return printJson({ workflowId: id, cancelRequested: true });
       print(`Cancellation requested for ${id}; teardown runs before the run ends.`);
     });
   });
@@ -163,7 +189,11 @@ program
   .description('list runs, newest first, filtered on their search attributes')
   .option('--stage <stage>', 'current step (TuneforgeStage), e.g. distributed-train', optionParser(filterValue))
   .option('--provider <provider>', 'provider (TuneforgeProvider): local or aws', optionParser(filterValue))
-  .option('--recipe <recipe>', 'the preset, or the task of a run without one (TuneforgeRecipe), e.g. tiny-cls or text-classification', optionParser(filterValue))
+  .option(
+    '--recipe <recipe>',
+    'the preset, or the task of a run without one (TuneforgeRecipe), e.g. tiny-cls or text-classification',
+    optionParser(filterValue),
+  )
   .option('--name <name>', "run spec's name (TuneforgeRunName)", optionParser(filterValue))
   .option('--status <status>', Object.keys(STATUS_FILTERS).join('|'), optionParser(parseStatus))
   .option('--min-f1 <n>', "the model's F1 on the validation split is at least n (TuneforgeF1, 0-100)", optionParser(parseScore))
@@ -208,14 +238,32 @@ schedule
   .option('--note <text>', 'a note shown with its state')
   .option('--json', 'print JSON')
   .action(async (spec: string, opts: CreateScheduleOptions & { json?: boolean }) => {
+    const prepared = await prepareSchedule(spec, opts);
     await withClient(settings, async (client) => {
-      const created = await createSchedule(client, settings, spec, opts);
+      const created = await createSchedule(client, settings, prepared);
       if (opts.json) return print(JSON.stringify(created));
       print(
         `Created schedule ${created.scheduleId} (${created.timing}, spec ${created.specName}${created.paused ? ', paused' : ''})`,
       );
       print(
         `Runs are named ${created.scheduleId}-<scheduled time>; see them with: tuneforge schedule describe ${created.scheduleId}`,
+      );
+    });
+  });
+
+schedule
+  .command('update')
+  .description("replace a schedule's spec from its next run on (a run going on keeps its own); timing and state stay")
+  .argument('<scheduleId>')
+  .argument('<spec>', 'run spec (YAML), checked as create checks it')
+  .option('--json', 'print JSON')
+  .action(async (id: string, spec: string, opts: { json?: boolean }) => {
+    const loaded = await loadScheduleSpec(spec);
+    await withClient(settings, async (client) => {
+      const updated = await updateSchedule(client, id, loaded);
+      if (opts.json) return printJson(updated);
+      print(
+        `Updated schedule ${id}: its next run starts with spec ${updated.specName} (${updated.specFile}); a run going on keeps its own`,
       );
     });
   });
@@ -248,9 +296,11 @@ schedule
   .description('stop starting runs (running ones go on)')
   .argument('<scheduleId>')
   .option('--note <text>', 'why')
-  .action(async (id: string, opts: { note?: string }) => {
+  .option('--json', 'print JSON')
+  .action(async (id: string, opts: { note?: string; json?: boolean }) => {
     await withClient(settings, async (client) => {
       await pauseSchedule(client, id, opts.note);
+      if (opts.json) return printJson({ scheduleId: id, paused: true });
       print(`Paused schedule ${id}`);
     });
   });
@@ -260,9 +310,11 @@ schedule
   .description('start runs again at the scheduled times')
   .argument('<scheduleId>')
   .option('--note <text>', 'why')
-  .action(async (id: string, opts: { note?: string }) => {
+  .option('--json', 'print JSON')
+  .action(async (id: string, opts: { note?: string; json?: boolean }) => {
     await withClient(settings, async (client) => {
       await unpauseSchedule(client, id, opts.note);
+      if (opts.json) return printJson({ scheduleId: id, paused: false });
       print(`Unpaused schedule ${id}`);
     });
   });
@@ -271,9 +323,11 @@ schedule
   .command('trigger')
   .description('start a run now, unless one of this schedule is still running')
   .argument('<scheduleId>')
-  .action(async (id: string) => {
+  .option('--json', 'print JSON: triggered is false when a running run made this trigger start nothing')
+  .action(async (id: string, opts: { json?: boolean }) => {
     await withClient(settings, async (client) => {
       const { runningIds } = await triggerSchedule(client, id);
+      if (opts.json) return printJson({ scheduleId: id, triggered: runningIds.length === 0, runningIds });
       if (runningIds.length > 0)
         print(`Run ${runningIds.join(', ')} is still running; with overlap SKIP this trigger starts nothing`);
       else print(`Triggered schedule ${id}; the run's id starts with ${id}-`);
@@ -284,9 +338,11 @@ schedule
   .command('delete')
   .description('delete a schedule; runs it started go on')
   .argument('<scheduleId>')
-  .action(async (id: string) => {
+  .option('--json', 'print JSON: runningIds are the runs it started that go on')
+  .action(async (id: string, opts: { json?: boolean }) => {
     await withClient(settings, async (client) => {
       const { runningIds } = await deleteSchedule(client, id);
+      if (opts.json) return printJson({ scheduleId: id, deleted: true, runningIds });
       print(`Deleted schedule ${id}`);
       for (const run of runningIds) print(`Run ${run} is still running (tuneforge cancel ${run} stops it)`);
     });
@@ -294,18 +350,52 @@ schedule
 
 addSetupNamespaceCommand(program, settings);
 
+program
+  .command('schema')
+  .description("print the run spec's JSON Schema (generated from the validator; docs/spec.schema.json holds a copy)")
+  .option('--json', 'print JSON (it always does: accepted as on every command)')
+  .action(() => {
+    process.stdout.write(specJsonSchemaText());
+  });
+
+program
+  .command('completion')
+  .description('print a shell completion script (bash: source <(tuneforge completion bash))')
+  .addArgument(new Argument('<shell>', 'the shell').choices(SHELLS))
+  .option('--json', 'print JSON: the shell and its script')
+  .action((shell: Shell, opts: { json?: boolean }) => {
+    const script = completionScript(program, shell);
+    if (opts.json) return printJson({ shell, script });
+    process.stdout.write(script);
+  });
+
+program
+  .command('version')
+  .description('print the version and build details (the same as --version)')
+  .option('--json', 'print JSON')
+  .action((opts: { json?: boolean }) => {
+    const info = versionInfo();
+    print(opts.json ? JSON.stringify(info) : formatVersion(info));
+  });
+
+/** One line on stderr: text for people, or with --json `{"error", "code", "exitCode"}` and nothing else. */
+function reportError(err: unknown): number {
+  const described = describeError(err);
+  const exitCode = described.code === EXIT.ok ? EXIT.error : described.code;
+  console.error(
+    jsonWanted ? JSON.stringify({ error: described.message, code: described.type, exitCode }) : `tuneforge: ${described.message}`,
+  );
+  return exitCode;
+}
+
 function settingsOrExit(): ClientSettings {
   try {
     return clientSettings(process.env, profileArgument(process.argv.slice(2)));
   } catch (err) {
-    const { code, message } = describeError(err);
-    console.error(`tuneforge: ${message}`);
-    process.exit(code);
+    process.exit(reportError(err));
   }
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  const { code, message } = describeError(err);
-  console.error(`tuneforge: ${message}`);
-  process.exitCode = code === EXIT.ok ? EXIT.runFailed : code;
+  process.exitCode = reportError(err);
 });

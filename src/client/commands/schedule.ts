@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import {
   ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   WorkflowNotFoundError,
   type Client,
@@ -12,6 +13,7 @@ import {
 import { msToNumber } from '@temporalio/common/lib/time';
 import { SCHEDULE_ID_PREFIX, WORKFLOW_TYPE } from '../../common/names';
 import { loadRunSpec } from '../../spec/load';
+import type { RunSpec } from '../../spec/schema';
 import type { FineTuneInput } from '../../workflows/definitions';
 import type { ClientSettings } from '../connection';
 import { runStaticMetadata } from '../run-metadata';
@@ -87,14 +89,19 @@ function timingOf(opts: Pick<CreateScheduleOptions, 'cron' | 'every'>): Timing {
   throw new ScheduleArgsInvalid('give the timing: --cron "<expression>" or --every <duration>');
 }
 
-export async function createSchedule(
-  client: Client,
-  settings: ClientSettings,
-  specPath: string,
-  opts: CreateScheduleOptions,
-): Promise<CreatedSchedule> {
+/** A schedule's arguments and spec, checked on this machine before Temporal is contacted: bad ones create nothing. */
+export interface ScheduleToCreate {
+  scheduleId: string;
+  timing: Timing;
+  catchupWindowMs: number;
+  spec: RunSpec;
+  memo: ScheduleMemo;
+  opts: CreateScheduleOptions;
+}
+
+export async function prepareSchedule(specPath: string, opts: CreateScheduleOptions): Promise<ScheduleToCreate> {
   const timing = timingOf(opts);
-  const catchupWindow = durationMs('--catchup-window', opts.catchupWindow, MIN_CATCHUP_MS);
+  const catchupWindowMs = durationMs('--catchup-window', opts.catchupWindow, MIN_CATCHUP_MS);
   const spec = await loadRunSpec(specPath);
   const scheduleId = opts.id ?? `${SCHEDULE_ID_PREFIX}-${spec.name}`;
   if (!SCHEDULE_ID_PATTERN.test(scheduleId)) {
@@ -102,22 +109,40 @@ export async function createSchedule(
       `schedule id ${JSON.stringify(scheduleId)} must be 1-60 lowercase letters, digits and dashes (it starts each run's id)`,
     );
   }
-  const input: FineTuneInput = { spec };
   const memo: ScheduleMemo = { specName: spec.name, specFile: resolve(specPath), timing: timing.text };
+  return { scheduleId, timing, catchupWindowMs, spec, memo, opts };
+}
+
+/**
+ * The action every scheduled run starts: the fineTune workflow with this spec. The spec's file rides in the
+ * started runs' memo: a schedule's own memo cannot change after creation, the action can (schedule update).
+ */
+function runAction(settings: Pick<ClientSettings, 'taskQueue'>, workflowId: string, spec: RunSpec, specFile: string) {
+  const input: FineTuneInput = { spec };
+  return {
+    memo: { specFile },
+    type: 'startWorkflow' as const,
+    workflowType: WORKFLOW_TYPE,
+    taskQueue: settings.taskQueue,
+    // The schedule's id; Temporal appends the scheduled time: `<schedule id>-2026-11-26T14:00:00Z`.
+    workflowId,
+    args: [input],
+    ...runStaticMetadata(spec),
+  };
+}
+
+export async function createSchedule(
+  client: Client,
+  settings: ClientSettings,
+  prepared: ScheduleToCreate,
+): Promise<CreatedSchedule> {
+  const { scheduleId, timing, catchupWindowMs, spec, memo, opts } = prepared;
   try {
     await client.schedule.create({
       scheduleId,
       spec: timing.spec,
-      // Temporal appends the scheduled time to this id: `<schedule id>-2026-11-26T14:00:00Z`.
-      action: {
-        type: 'startWorkflow',
-        workflowType: WORKFLOW_TYPE,
-        taskQueue: settings.taskQueue,
-        workflowId: scheduleId,
-        args: [input],
-        ...runStaticMetadata(spec),
-      },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow },
+      action: runAction(settings, scheduleId, spec, memo.specFile),
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: catchupWindowMs },
       state: { paused: opts.paused === true, note: opts.note },
       memo: { ...memo },
     });
@@ -163,7 +188,7 @@ export async function listSchedules(client: Client): Promise<ScheduleRow[]> {
     const memo = memoOf(s.memo);
     rows.push({
       scheduleId: s.scheduleId,
-      specName: memo.specName ?? null,
+      specName: (await currentSpecName(client, s.scheduleId)) ?? memo.specName ?? null,
       timing: timingText(memo, s.spec),
       paused: s.state.paused,
       nextRunAt: s.info.nextActionTimes[0]?.toISOString() ?? null,
@@ -171,6 +196,19 @@ export async function listSchedules(client: Client): Promise<ScheduleRow[]> {
     });
   }
   return rows.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
+}
+
+/**
+ * The spec name the schedule's next run starts with: `schedule update` may have changed it since the memo (which
+ * cannot change) was written, and a listing carries no action input. Undefined once the schedule is gone.
+ */
+async function currentSpecName(client: Client, scheduleId: string): Promise<string | undefined> {
+  try {
+    return actionSpec(await client.schedule.getHandle(scheduleId).describe()).specName;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
 }
 
 export interface ScheduledRun {
@@ -223,13 +261,25 @@ async function recentRuns(client: Client, d: ScheduleDescription): Promise<Sched
   );
 }
 
+/** The spec the schedule's next run starts with (the action's input), as `schedule update` may have changed it. */
+function actionSpec(d: ScheduleDescription): { specName?: string; specFile?: string } {
+  if (d.action.type !== 'startWorkflow') return {};
+  const [input] = d.action.args as Array<Partial<FineTuneInput> | undefined>;
+  const specFile = d.action.memo?.specFile;
+  return {
+    specName: typeof input?.spec?.name === 'string' ? input.spec.name : undefined,
+    specFile: typeof specFile === 'string' ? specFile : undefined,
+  };
+}
+
 export async function describeSchedule(client: Client, scheduleId: string): Promise<ScheduleView> {
   const d = await client.schedule.getHandle(scheduleId).describe();
   const memo = memoOf(d.memo);
+  const current = actionSpec(d);
   return {
     scheduleId,
-    specName: memo.specName ?? null,
-    specFile: memo.specFile ?? null,
+    specName: current.specName ?? memo.specName ?? null,
+    specFile: current.specFile ?? memo.specFile ?? null,
     timing: timingText(memo, d.spec),
     taskQueue: d.action.taskQueue,
     paused: d.state.paused,
@@ -243,6 +293,41 @@ export async function describeSchedule(client: Client, scheduleId: string): Prom
     runningIds: d.info.runningActions.map((a) => a.workflow.workflowId),
     nextRunTimes: d.info.nextActionTimes.map((t) => t.toISOString()),
   };
+}
+
+export interface UpdatedSchedule {
+  scheduleId: string;
+  specName: string;
+  specFile: string;
+}
+
+/** A schedule that starts something other than fineTune runs: update refuses to put a spec in it. */
+export class NotAFineTuneSchedule extends Error {
+  override readonly name = 'NotAFineTuneSchedule';
+}
+
+/** The spec for `schedule update`, checked as create checks it, before Temporal is contacted: a bad one changes nothing. */
+export async function loadScheduleSpec(specPath: string): Promise<{ spec: RunSpec; specFile: string }> {
+  return { spec: await loadRunSpec(specPath), specFile: resolve(specPath) };
+}
+
+/**
+ * Replaces the spec the schedule's runs start with, from its next run on: a run already going keeps the input it
+ * started with. Timing, policies, state, task queue and the runs' id prefix stay as they are.
+ */
+export async function updateSchedule(
+  client: Client,
+  scheduleId: string,
+  loaded: { spec: RunSpec; specFile: string },
+): Promise<UpdatedSchedule> {
+  const { spec, specFile } = loaded;
+  await client.schedule.getHandle(scheduleId).update((previous) => {
+    const action = previous.action;
+    if (action.type !== 'startWorkflow' || action.workflowType !== WORKFLOW_TYPE)
+      throw new NotAFineTuneSchedule(`schedule ${scheduleId} does not start ${WORKFLOW_TYPE} runs; it has no spec to update`);
+    return { ...previous, action: runAction({ taskQueue: action.taskQueue }, action.workflowId, spec, specFile) };
+  });
+  return { scheduleId, specName: spec.name, specFile };
 }
 
 export async function pauseSchedule(client: Client, scheduleId: string, note?: string): Promise<void> {

@@ -6,8 +6,6 @@ import type { TextOut } from './tty-renderer';
 import type { WatchEnd, WatchRenderer, WatchUpdate } from './update';
 
 export interface StepLogOptions {
-  /** Print the summary as JSON instead of the text table. */
-  json: boolean;
   now?: () => number;
 }
 
@@ -53,7 +51,8 @@ export class StepLogRenderer implements WatchRenderer {
 
   private printSummary(summary: RunSummary): void {
     this.print('');
-    this.print(this.options.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+    // JSON output is watch's (start --follow --json): this renderer is for people and logs.
+    this.print(formatSummary(summary));
   }
 
   private describeStep(step: StepProgress): string | undefined {
