@@ -2,10 +2,9 @@
 // activities): the output parses and says what happened, which the test checks against the server and the disk;
 // errors are one JSON line on stderr; a run the worker refuses for its input exits 2, as the CLI's refusal does.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
@@ -13,28 +12,14 @@ import { EXIT } from '../src/client/exit-codes';
 import { FailureType } from '../src/common/errors';
 import { packageRoot } from '../src/common/package-root';
 import { failingWith, fakeActivities, untilCancelled } from './helpers/fake-activities';
-import { jsonError, type CliResult } from './helpers/cli-json';
-import { TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
+import { jsonError, runCli } from './helpers/cli-json';
+import { testClient, uniqueId, withWorker } from './helpers/temporal';
 
-const MAIN = resolve(__dirname, '../src/client/main.js');
 const SPEC = join(packageRoot(), 'examples/local-tiny.yaml');
 const folder = mkdtempSync(join(tmpdir(), 'cli-json-'));
 
 /** Runs the CLI without blocking this process: the worker under test lives in it and must keep answering. */
-function tuneforge(taskQueue: string, ...args: string[]): Promise<CliResult> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS, TUNEFORGE_TASK_QUEUE: taskQueue, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', fail);
-    child.once('close', (status) => done({ status, stdout, stderr }));
-  });
-}
+const tuneforge = (taskQueue: string, ...args: string[]) => runCli(taskQueue, args);
 
 async function json<T>(taskQueue: string, ...args: string[]): Promise<T> {
   const result = await tuneforge(taskQueue, ...args, '--json');

@@ -2,10 +2,9 @@
 // new spec, the run going on keeps the input it started with, timing and state stay; a bad spec or an unknown
 // schedule changes nothing. Inputs are read from each run's history, where Temporal keeps what it started.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
@@ -13,10 +12,9 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { EXIT } from '../src/client/exit-codes';
 import type { ScheduleRow, ScheduleView } from '../src/client/commands/schedule';
 import type { FineTuneInput } from '../src/workflows/definitions';
-import { jsonError, type CliResult } from './helpers/cli-json';
-import { TEMPORAL_ADDRESS, testClient, uniqueId } from './helpers/temporal';
+import { jsonError, runCli } from './helpers/cli-json';
+import { testClient, uniqueId } from './helpers/temporal';
 
-const MAIN = resolve(__dirname, '../src/client/main.js');
 const folder = mkdtempSync(join(tmpdir(), 'schedule-update-'));
 
 function specFile(name: string, body: string): string {
@@ -31,20 +29,8 @@ const FIRST = specFile('first', spec('sched-first', 6));
 const SECOND = specFile('second', spec('sched-second', 9));
 const BAD = specFile('bad', spec('sched-bad', 9).replace('nodes: 2', 'nodes: 0'));
 
-function cli(taskQueue: string, ...args: string[]): Promise<CliResult> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [MAIN, 'schedule', ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS, TUNEFORGE_TASK_QUEUE: taskQueue },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', fail);
-    child.once('close', (status) => done({ status, stdout, stderr }));
-  });
-}
+
+const cli = (taskQueue: string, ...args: string[]) => runCli(taskQueue, ['schedule', ...args]);
 
 async function ok<T>(taskQueue: string, ...args: string[]): Promise<T> {
   const result = await cli(taskQueue, ...args, '--json');

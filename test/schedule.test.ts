@@ -2,10 +2,9 @@
 // arguments and specs (nothing created), and a triggered run of the real workflow (fake activities) whose
 // Temporal-suffixed workflow id still makes a valid cluster id.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
@@ -13,10 +12,10 @@ import { EXIT } from '../src/client/exit-codes';
 import type { ScheduleRow, ScheduleView } from '../src/client/commands/schedule';
 import type { RunContext } from '../src/activities/types';
 import type { RunSummary } from '../src/workflows/definitions';
+import { runCli } from './helpers/cli-json';
 import { fakeActivities } from './helpers/fake-activities';
-import { TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
+import { testClient, uniqueId, withWorker } from './helpers/temporal';
 
-const MAIN = resolve(__dirname, '../src/client/main.js');
 const SCHEDULED_ID = /^(.+)-(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
 const folder = mkdtempSync(join(tmpdir(), 'tuneforge-schedule-test-'));
 
@@ -29,30 +28,13 @@ function specFile(name: string, body: string): string {
 const GOOD_SPEC = specFile('good', 'name: sched-test\nprovider: local\nrecipe: tiny-qa\nnodes: 2\ntraining:\n  maxSteps: 6\n');
 const BAD_SPEC = specFile('bad', 'name: sched-bad\nprovider: local\nrecipe: tiny-qa\nnodes: -1\ntraining:\n  maxSteps: 6\n');
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function cli(taskQueue: string, ...args: string[]): Promise<CliResult> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [MAIN, 'schedule', ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS, TUNEFORGE_TASK_QUEUE: taskQueue },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+
+const cli = (taskQueue: string, ...args: string[]) => runCli(taskQueue, ['schedule', ...args]);
 
 async function ok<T>(taskQueue: string, ...args: string[]): Promise<T> {
   const result = await cli(taskQueue, ...args);
-  assert.equal(result.code, EXIT.ok, `schedule ${args.join(' ')}: ${result.stderr}`);
+  assert.equal(result.status, EXIT.ok, `schedule ${args.join(' ')}: ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
 }
 
@@ -92,7 +74,7 @@ describe('tuneforge schedule (built CLI, dev server)', () => {
       assert.deepEqual(created, { scheduleId: id, specName: 'sched-test', timing: 'every 1h', paused: false });
 
       const again = await cli(queue, 'create', GOOD_SPEC, '--every', '1h', '--id', id);
-      assert.equal(again.code, EXIT.invalidInput);
+      assert.equal(again.status, EXIT.invalidInput);
       assert.match(again.stderr, new RegExp(`${id} already exists.*--id.*schedule delete ${id}`));
 
       const view = await ok<ScheduleView>(queue, 'describe', id, '--json');
@@ -116,14 +98,14 @@ describe('tuneforge schedule (built CLI, dev server)', () => {
         timing: 'every 1h',
       });
 
-      assert.equal((await cli(queue, 'pause', id, '--note', 'maintenance')).code, EXIT.ok);
+      assert.equal((await cli(queue, 'pause', id, '--note', 'maintenance')).status, EXIT.ok);
       const paused = await ok<ScheduleView>(queue, 'describe', id, '--json');
       assert.deepEqual([paused.paused, paused.note], [true, 'maintenance']);
       assert.match((await cli(queue, 'describe', id)).stdout, /every 1h, paused \(maintenance\)/);
-      assert.equal((await cli(queue, 'unpause', id)).code, EXIT.ok);
+      assert.equal((await cli(queue, 'unpause', id)).status, EXIT.ok);
       assert.equal((await ok<ScheduleView>(queue, 'describe', id, '--json')).paused, false);
 
-      assert.equal((await cli(queue, 'trigger', id)).code, EXIT.ok);
+      assert.equal((await cli(queue, 'trigger', id)).status, EXIT.ok);
       const first = await describeUntil(queue, id, (v) => v.recentRuns.length === 1 && v.runningIds.length === 1);
       const run = first.recentRuns[0];
       assert.match(run?.workflowId ?? '', SCHEDULED_ID);
@@ -136,12 +118,12 @@ describe('tuneforge schedule (built CLI, dev server)', () => {
       assert.equal(skipped.recentRuns.length, 1, 'the running run was not doubled');
 
       const deleted = await cli(queue, 'delete', id);
-      assert.equal(deleted.code, EXIT.ok);
+      assert.equal(deleted.status, EXIT.ok);
       assert.match(deleted.stdout, new RegExp(`Run ${run?.workflowId} is still running`));
       const gone = await cli(queue, 'describe', id);
-      assert.equal(gone.code, EXIT.notFound);
+      assert.equal(gone.status, EXIT.notFound);
       assert.match(gone.stderr, new RegExp(`no schedule with id ${id}`));
-      assert.equal((await cli(queue, 'pause', id)).code, EXIT.notFound);
+      assert.equal((await cli(queue, 'pause', id)).status, EXIT.notFound);
     } finally {
       await removeAll(client, id);
       await close();
@@ -152,12 +134,12 @@ describe('tuneforge schedule (built CLI, dev server)', () => {
     const queue = uniqueId('sched-idle-queue');
     const id = uniqueId('sched-bad');
     const result = await cli(queue, 'create', BAD_SPEC, '--every', '1h', '--id', id);
-    assert.equal(result.code, EXIT.invalidInput);
+    assert.equal(result.status, EXIT.invalidInput);
     assert.match(result.stderr, /the run spec is invalid:\n\s+- nodes:/);
-    assert.equal((await cli(queue, 'describe', id)).code, EXIT.notFound);
+    assert.equal((await cli(queue, 'describe', id)).status, EXIT.notFound);
     const missing = await cli(queue, 'create', join(folder, 'missing.yaml'), '--every', '1h', '--id', id);
-    assert.equal(missing.code, EXIT.invalidInput);
-    assert.equal((await cli(queue, 'describe', id)).code, EXIT.notFound);
+    assert.equal(missing.status, EXIT.invalidInput);
+    assert.equal((await cli(queue, 'describe', id)).status, EXIT.notFound);
   });
 
   it('takes exactly one of --cron and --every, valid durations and ids, and a cron the server accepts', async () => {
@@ -174,13 +156,13 @@ describe('tuneforge schedule (built CLI, dev server)', () => {
     ];
     for (const [args, message] of refused) {
       const result = await cli(queue, 'create', GOOD_SPEC, '--id', id, ...args);
-      assert.equal(result.code, EXIT.invalidInput, `${args.join(' ')}: ${result.stderr}`);
+      assert.equal(result.status, EXIT.invalidInput, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, message);
     }
     const badId = await cli(queue, 'create', GOOD_SPEC, '--every', '1h', '--id', 'Nightly_Run');
-    assert.equal(badId.code, EXIT.invalidInput);
+    assert.equal(badId.status, EXIT.invalidInput);
     assert.match(badId.stderr, /schedule id "Nightly_Run" must be/);
-    assert.equal((await cli(queue, 'describe', id)).code, EXIT.notFound, 'nothing was created');
+    assert.equal((await cli(queue, 'describe', id)).status, EXIT.notFound, 'nothing was created');
   });
 
   it('a cron schedule, created paused with a note and a catch-up window, runs at the cron times (UTC)', async () => {
@@ -228,7 +210,7 @@ describe('tuneforge schedule (built CLI, dev server)', () => {
     await withWorker(activities, async ({ client, taskQueue }) => {
       try {
         await ok(taskQueue, 'create', GOOD_SPEC, '--every', '1h', '--id', id, '--json');
-        assert.equal((await cli(taskQueue, 'trigger', id)).code, EXIT.ok);
+        assert.equal((await cli(taskQueue, 'trigger', id)).status, EXIT.ok);
         const view = await describeUntil(taskQueue, id, (v) => v.recentRuns[0]?.status === 'COMPLETED');
         const workflowId = view.recentRuns[0]?.workflowId ?? '';
         const summary = (await client.workflow.getHandle(workflowId).result()) as RunSummary;

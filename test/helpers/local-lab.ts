@@ -64,6 +64,8 @@ export async function nodeProcessesOf(clusterId: string): Promise<Map<string, st
 export interface NodeProcessSampler {
   /** Stops sampling; every distinct node process seen, by node name. */
   stop(): Promise<Map<string, Set<string>>>;
+  /** What was seen so far, while sampling goes on. */
+  seen(): Map<string, Set<string>>;
 }
 
 /**
@@ -91,6 +93,7 @@ export function sampleNodeProcesses(clusterId: string, intervalMs = 250): NodePr
       await loop;
       return seen;
     },
+    seen: () => seen,
   };
 }
 
