@@ -47,10 +47,10 @@ import { freshTraining, trainWithRecovery } from './train-with-recovery';
  * Temporal warns at 10,240 events and terminates a run at 51,200; a run continues as new well before
  * the warning. Training windows of an hour cost ~6 events each, so checking once an hour is plenty.
  */
+export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { eventBudget: 8_000, followWindowSeconds: 3_600 };
+
 /** Marks histories whose aws runs begin with the preflight activity. */
 export const AWS_PREFLIGHT_PATCH = 'tuneforge-aws-preflight';
-
-export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { eventBudget: 8_000, followWindowSeconds: 3_600 };
 
 export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   const limits = historyLimits(input);
