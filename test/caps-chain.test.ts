@@ -10,7 +10,7 @@ import type { TrainingHandOver, TrainInput, TrainResult } from '../src/activitie
 import { FailureType } from '../src/common/errors';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import { emptyProgress } from '../src/recipes/progress';
-import { FAKE_TRAIN_RESULT, fakeActivities } from './helpers/fake-activities';
+import { FAKE_TRAIN_RESULT, fakeActivities, pricedNodes } from './helpers/fake-activities';
 import { chainOf } from './helpers/run-chain';
 import { testClient, uniqueId, withWorker } from './helpers/temporal';
 
@@ -54,22 +54,6 @@ function windowedJob(windows: Window[], { loseOnce, windowsToFinish = 20 }: { lo
   };
 }
 
-/** Nodes priced by spec.local, launched `seconds` before the workflow sees them; replacements launched now. */
-function pricedNodes(seconds: number) {
-  const base = fakeActivities().activities;
-  const ago = () => new Date(Date.now() - seconds * 1000).toISOString();
-  const now = () => new Date().toISOString();
-  return {
-    provisionMaster: async (ctx: Parameters<typeof base.provisionMaster>[0]) => {
-      const provisioned = await base.provisionMaster(ctx);
-      return { ...provisioned, master: { ...provisioned.master, instanceType: 'local', launchedAt: ago() } };
-    },
-    launchWorkers: async (input: Parameters<typeof base.launchWorkers>[0]) =>
-      (await base.launchWorkers(input)).map((n) => ({ ...n, instanceType: 'local', launchedAt: ago() })),
-    replaceNodes: async (input: Parameters<typeof base.replaceNodes>[0]) =>
-      (await base.replaceNodes(input)).map((n) => ({ ...n, providerId: `${n.providerId}-2`, instanceType: 'local', launchedAt: now() })),
-  };
-}
 
 async function runChain(
   activities: object,

@@ -14,6 +14,7 @@ import {
   FAKE_TRAIN_RESULT,
   failingWith,
   fakeActivities,
+  pricedNodes,
   RUN_ACTIVITIES,
   untilCancelled,
 } from './helpers/fake-activities';
@@ -27,19 +28,6 @@ function rootCause(err: unknown): unknown {
   return current;
 }
 
-/** Local nodes (priced by spec.local) launched this long before the workflow sees them: cost is billed from launch. */
-function launchedSecondsAgo(seconds: number) {
-  const at = () => new Date(Date.now() - seconds * 1000).toISOString();
-  const base = fakeActivities().activities;
-  return {
-    provisionMaster: async (ctx: Parameters<typeof base.provisionMaster>[0]) => {
-      const provisioned = await base.provisionMaster(ctx);
-      return { ...provisioned, master: { ...provisioned.master, instanceType: 'local', launchedAt: at() } };
-    },
-    launchWorkers: async (input: Parameters<typeof base.launchWorkers>[0]) =>
-      (await base.launchWorkers(input)).map((n) => ({ ...n, instanceType: 'local', launchedAt: at() })),
-  };
-}
 
 /** A training job that runs until told to finish (finishBy), heartbeating, then finishes early; records when. */
 function jobUntilTold(finishBys: number[]) {
@@ -417,7 +405,7 @@ describe('run workflow (fake activities)', () => {
 
   it('at budgetUsd the ranks finish early, the model is delivered, and the run ends BudgetExceeded', async () => {
     const finishBys: number[] = [];
-    const { activities, log } = fakeActivities({ ...launchedSecondsAgo(55), distributedTrain: jobUntilTold(finishBys) });
+    const { activities, log } = fakeActivities({ ...pricedNodes(55), distributedTrain: jobUntilTold(finishBys) });
     // 3 nodes at $360/h ($0.10/s each), billed a minute at least: $18 at once, $19.50 five seconds past the minute.
     const capped = { ...spec, keepClusterOnFailure: true, budgetUsd: 19.5, local: { pricePerHourUsd: 360 } };
     const started = Date.now();
@@ -439,7 +427,7 @@ describe('run workflow (fake activities)', () => {
   });
 
   it('a budget spent before training ends the run before the next step, with nothing trained', async () => {
-    const { activities, log } = fakeActivities(launchedSecondsAgo(0));
+    const { activities, log } = fakeActivities(pricedNodes(0));
     const capped = { ...spec, budgetUsd: 5, local: { pricePerHourUsd: 360 } };
     let failure: ApplicationFailure | undefined;
     await withWorker(activities, async ({ client, taskQueue }) => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The tuneforge CLI: parses arguments, calls one command module, prints, and maps errors to exit codes.
 import { resolve } from 'node:path';
-import { Argument, Command } from 'commander';
+import { Command } from 'commander';
 import { formatArtifacts, listArtifacts, progressBar, pullModel, artifactsFolderOfRun } from './commands/artifacts';
 import { cancelRun } from './commands/cancel';
 import {
@@ -39,9 +39,8 @@ import { readStatus } from './commands/status';
 import { addSetupNamespaceCommand } from './commands/setup-namespace';
 import { clientSettings, profileArgument, withClient, type ClientSettings } from './connection';
 import { describeError, EXIT } from './exit-codes';
+import { addAboutCommands } from './commands/about';
 import { formatVersion, versionInfo } from './version';
-import { completionScript, SHELLS, type Shell } from './completion';
-import { specJsonSchemaText } from '../spec/json-schema';
 import { formatStatus } from './format';
 import { optionParser } from './render/cli-input';
 import { colorEnabled, palette } from './render/colors';
@@ -350,33 +349,7 @@ schedule
 
 addSetupNamespaceCommand(program, settings);
 
-program
-  .command('schema')
-  .description("print the run spec's JSON Schema (generated from the validator; docs/spec.schema.json holds a copy)")
-  .option('--json', 'print JSON (it always does: accepted as on every command)')
-  .action(() => {
-    process.stdout.write(specJsonSchemaText());
-  });
-
-program
-  .command('completion')
-  .description('print a shell completion script (bash: source <(tuneforge completion bash))')
-  .addArgument(new Argument('<shell>', 'the shell').choices(SHELLS))
-  .option('--json', 'print JSON: the shell and its script')
-  .action((shell: Shell, opts: { json?: boolean }) => {
-    const script = completionScript(program, shell);
-    if (opts.json) return printJson({ shell, script });
-    process.stdout.write(script);
-  });
-
-program
-  .command('version')
-  .description('print the version and build details (the same as --version)')
-  .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) => {
-    const info = versionInfo();
-    print(opts.json ? JSON.stringify(info) : formatVersion(info));
-  });
+addAboutCommands(program);
 
 /** One line on stderr: text for people, or with --json `{"error", "code", "exitCode"}` and nothing else. */
 function reportError(err: unknown): number {

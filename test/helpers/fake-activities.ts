@@ -172,3 +172,20 @@ export async function untilCancelled(unwindMs = 0): Promise<never> {
   await sleep(unwindMs);
   throw ctx.cancellationSignal.reason;
 }
+
+/** Nodes priced by spec.local, launched `seconds` before the workflow sees them; replacements launched now. */
+export function pricedNodes(seconds: number) {
+  const base = fakeActivities().activities;
+  const ago = () => new Date(Date.now() - seconds * 1000).toISOString();
+  const now = () => new Date().toISOString();
+  return {
+    provisionMaster: async (ctx: Parameters<typeof base.provisionMaster>[0]) => {
+      const provisioned = await base.provisionMaster(ctx);
+      return { ...provisioned, master: { ...provisioned.master, instanceType: 'local', launchedAt: ago() } };
+    },
+    launchWorkers: async (input: Parameters<typeof base.launchWorkers>[0]) =>
+      (await base.launchWorkers(input)).map((n) => ({ ...n, instanceType: 'local', launchedAt: ago() })),
+    replaceNodes: async (input: Parameters<typeof base.replaceNodes>[0]) =>
+      (await base.replaceNodes(input)).map((n) => ({ ...n, providerId: `${n.providerId}-2`, instanceType: 'local', launchedAt: now() })),
+  };
+}
