@@ -99,12 +99,16 @@ export class SshWait {
    */
   private async watchReachability(nodes: NodeRecord[], pending: Set<string>, signal: AbortSignal): Promise<never> {
     const provider = this.deps.providerFor(this.ctx.spec);
+    if (!provider.reachability) {
+      signal.throwIfAborted();
+      return new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+    }
     const policy = unreachablePolicy(this.deps);
     const passedAt = new Map<string, number>();
     for (;;) {
-      await sleep(provider.reachability ? policy.pollMs : 2_147_483_647, undefined, { signal });
+      await sleep(policy.pollMs, undefined, { signal });
       const names = nodes.filter((n) => pending.has(n.name)).map((n) => n.name);
-      if (names.length === 0 || !provider.reachability) continue;
+      if (names.length === 0) continue;
       let answer;
       try {
         answer = await provider.reachability(clusterRef(this.ctx), names, { signal });
