@@ -14,6 +14,7 @@ import { scanNodeProcesses } from '../src/providers/local/node-scan';
 import { createRemoteShell, sshTarget } from '../src/remote/remote-shell';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
 import {
+  killNode,
   liveNodeProcesses,
   processesPerNode,
   removeClustersStartingWith,
@@ -53,13 +54,6 @@ async function masterTarget(clusterId: string) {
   const ref = { clusterId, runName: spec.name };
   const master = (await testProvider.listNodes(ref)).find((n) => n.name === 'master');
   return master && sshTarget(master, await testProvider.sshIdentity());
-}
-
-async function killNode(clusterId: string, name: string): Promise<void> {
-  const marker = `/clusters/${clusterId}/nodes/${name}/`;
-  const [node] = (await scanNodeProcesses()).filter((p) => p.etcDir.includes(marker));
-  assert.ok(node, `no process for ${name}`);
-  process.kill(node.pid, 'SIGKILL');
 }
 
 /** SIGSTOPs every process of a node (its whole pid namespace): a frozen instance. */

@@ -18,6 +18,9 @@ export interface ProgressUpdate {
   maxSteps: number;
   loss: number | null;
   lastCheckpoint: string | null;
+  /** The training job reporting (train-<n>), and the checkpoint step it resumed from. */
+  jobId?: string;
+  resumedStep?: number;
   /** What a step waits on, e.g. "waiting for master: 7 min, metal boots take up to 20 min"; training reports leave it out. */
   message?: string;
 }

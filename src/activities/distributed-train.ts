@@ -33,6 +33,8 @@ export function createTrainActivities(deps: ActivityDeps) {
         ...(input.hubData ? { datasetRevision: input.hubData.commit } : {}),
       });
       const nodeWatch = new NodeWatch(deps, input, input.nodes, input.cluster);
+      // What the job's log showed last: a loss reports it, so the workflow can say how many steps are trained again.
+      let lastStep: number | undefined = input.handedOver?.step;
       // After the job failed, decide for good: a node in doubt is probed until it is lost or answers,
       // which on aws can outlast the heartbeat timeout. The job is over, so no progress to carry.
       const check = () => keepAlive(() => nodeWatch.confirm());
@@ -40,7 +42,7 @@ export function createTrainActivities(deps: ActivityDeps) {
         // The survivors' ranks would wait on the lost ones; stop the job before the workflow replaces nodes.
         if (!lost.includes(master.name))
           await killJob(deps.remote, target, input.jobId, LOST_NODE_KILL_GRACE_SECONDS).catch(() => undefined);
-        throw nodeLost(lost, 'gone, stopped or not answering SSH during distributed-train');
+        throw nodeLost(lost, 'gone, stopped or not answering SSH during distributed-train', lastStep);
       };
       const reportSignal = ({ node, signal, reason }: SignalFailure) =>
         Context.current().log.warn('could not signal the ranks; trying again at the next watch', { node, signal, reason });
@@ -87,6 +89,9 @@ export function createTrainActivities(deps: ActivityDeps) {
             handedOver: input.handedOver,
             watch,
             onCheckpoint: (path) => uploads.enqueue(path),
+            onProgress: (progress) => {
+              lastStep = progress.step;
+            },
             // Ranks told to save and stop, or to finish, are followed to their end by the follower that told them.
             mayHandOver: () => noticed.length === 0 && !finishing,
           },
@@ -108,7 +113,7 @@ export function createTrainActivities(deps: ActivityDeps) {
       }
       const { exitCode, progress } = followed;
       if (noticed.length > 0) {
-        throw nodeLost(noticed, `spot interruption notice; every rank saved at step ${progress.step} and stopped`);
+        throw nodeLost(noticed, `spot interruption notice; every rank saved at step ${progress.step} and stopped`, progress.step);
       }
       const done = progress.done;
       if (exitCode !== 0 || !done) {

@@ -30,6 +30,8 @@ export interface FollowOptions {
   watch?: (urgent: boolean) => Promise<WatchVerdict | void>;
   /** Called once for each new checkpoint the job reports, and for the last one known when re-attaching; must not block. */
   onCheckpoint?: (path: string) => void;
+  /** Called with the job's progress each time new log lines were read. */
+  onProgress?: (progress: TrainingProgress) => void;
 }
 
 export interface WatchVerdict {
@@ -106,6 +108,7 @@ export async function followJobFor(
       const reopened = read.state.kind === 'running' && stream.done;
       if (reopened) stream = open(read.nextOffset);
       const checkpointBefore = progress.lastCheckpoint;
+      const stepBefore = progress.step;
       for (const line of read.lines) {
         const event = parseProgressLine(line);
         if (event) progress = applyProgressEvent(progress, event);
@@ -113,11 +116,14 @@ export async function followJobFor(
       const madeProgress = read.nextOffset !== progress.logOffset;
       progress = { ...progress, logOffset: read.nextOffset };
       ctx.heartbeat(progress);
+      if (madeProgress) options.onProgress?.(progress);
       const checkpoint = progress.lastCheckpoint;
       if (checkpoint && checkpoint !== checkpointBefore) options.onCheckpoint?.(checkpoint);
       const now = Date.now();
       const { state } = read;
-      if (pacer.due(now) || state.kind === 'exited') {
+      // The job's first trained step is reported at once: it says how long a restart took.
+      const firstStep = stepBefore <= progress.resumedStep && progress.step > progress.resumedStep;
+      if (pacer.due(now) || firstStep || state.kind === 'exited') {
         pacer.reported(now);
         await report(deps, ctx, options.stage, progress);
       }
@@ -179,6 +185,8 @@ async function report(deps: ActivityDeps, ctx: Context, stage: string, progress:
       maxSteps: progress.maxSteps,
       loss: progress.loss,
       lastCheckpoint: progress.lastCheckpoint,
+      jobId: progress.jobId,
+      resumedStep: progress.resumedStep,
     });
   } catch (err) {
     // Progress is informational; a failed report must not fail the training.

@@ -11,6 +11,7 @@ import { createProvisionActivities } from './provision-master';
 import { createReaperActivities } from './reaper';
 import { createReplaceActivities, createReplaceMasterActivities } from './replace-nodes';
 import { createSanityActivities } from './sanity-run';
+import { createStandbyActivities } from './use-standby';
 import { createTeardownActivities } from './teardown';
 import { createWireActivities } from './wire-ssh';
 import { createInputActivities } from './run-inputs';
@@ -34,6 +35,7 @@ export function createActivities(deps: ActivityDeps) {
     ...(deps.reaper === undefined ? {} : createReaperActivities(deps.reaper)),
     ...createReplaceActivities(deps),
     ...createReplaceMasterActivities(deps),
+    ...createStandbyActivities(deps),
   };
 }
 

@@ -1,4 +1,5 @@
 // Text for people: the run summary and status tables.
+import { recoveryLine } from '../common/recovery-text';
 import { formatBytes } from './commands/artifacts';
 import type { RunStatus } from './commands/status';
 import type { EvalScores } from '../activities/types';
@@ -34,6 +35,7 @@ export function formatSummary(summary: RunSummary): string {
     `Estimated cost:      $${summary.efficiency.costUsd.toFixed(2)}${summary.efficiency.costPerEpochUsd === null ? '' : `, $${summary.efficiency.costPerEpochUsd.toFixed(2)} per epoch`}${spotSavings(summary)}${summary.teardown.unpricedTypes.length > 0 ? ` (no price for ${summary.teardown.unpricedTypes.join(', ')})` : ''}`,
     `Baked image reused:  ${summary.imageReused ? 'yes' : 'no'}`,
     `Recoveries:          ${summary.recoveries} (nodes launched ${summary.nodesLaunched})`,
+    ...(summary.recoveryLog ?? []).map((r) => `  - ${recoveryLine(r)}`),
     `Nodes left:          ${summary.teardown.nodesLeft}${summary.teardown.kept ? ' (kept on request)' : ''}`,
   ];
   return lines.join('\n');
@@ -64,7 +66,9 @@ export function formatStatus(status: RunStatus): string {
   lines.push(`stage: ${p.stage}${p.error ? ` (${p.error.split('\n')[0]})` : ''}`);
   for (const s of p.steps)
     lines.push(`  ${s.name.padEnd(20)} ${s.status.padEnd(8)} ${s.seconds === undefined ? '' : `${s.seconds.toFixed(1)} s`}`);
-  if (p.nodes.length > 0) lines.push(`nodes: ${p.nodes.map((n) => `${n.name} (${n.state})`).join(', ')}`);
+  if (p.nodes.length > 0)
+    lines.push(`nodes: ${p.nodes.map((n) => `${n.name} (${n.role === 'standby' ? 'standby, ' : ''}${n.state})`).join(', ')}`);
+  for (const [i, r] of (p.recoveries ?? []).entries()) lines.push(`recovery ${i + 1}: ${recoveryLine(r)}`);
   if (p.keptAccess?.length) lines.push('kept for debugging; log in with:', ...p.keptAccess.map((l) => `  ${l}`));
   if (p.artifacts) lines.push(`artifacts: ${p.artifacts.uri}`, ...(p.artifacts.model ? [`model: ${p.artifacts.model}`] : []));
   if (p.training) lines.push(`training: step ${p.training.step}/${p.training.maxSteps}, loss ${fmt(p.training.loss)}`);

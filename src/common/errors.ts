@@ -96,14 +96,16 @@ export function remoteCommandFailed(data: RemoteFailureData): ApplicationFailure
 export interface NodeLostData {
   nodes: string[];
   reason: string;
+  /** The last step the job's log showed when the loss was found (absent when none had been read). */
+  lastStep?: number;
 }
 
 /** Not retried by Temporal: the workflow answers it by replacing the nodes and resuming. */
-export function nodeLost(nodes: string[], reason: string): ApplicationFailure {
+export function nodeLost(nodes: string[], reason: string, lastStep?: number): ApplicationFailure {
   return failure(
     FailureType.NodeLost,
     `lost node(s) ${nodes.join(', ')}: ${reason}`,
-    { nodes, reason } satisfies NodeLostData,
+    { nodes, reason, ...(lastStep === undefined ? {} : { lastStep }) } satisfies NodeLostData,
     true,
   );
 }

@@ -3,6 +3,7 @@ import { coresPerRank, openMpiMappingArgs } from '../cluster/topology';
 import { specInvalid } from '../common/errors';
 import type { ClusterInfo, NodeRecord } from '../providers/provider';
 import { sh, shellJoin, shellQuote } from '../remote/shell-quote';
+import { ranksPerNodeOf } from '../spec/kept-batch';
 import type { RunSpec } from '../spec/schema';
 import type { CpuInfo } from '../activities/types';
 import { recipeFor, trainScriptArgs } from './recipe';
@@ -25,7 +26,7 @@ export interface Placement {
 export function placement(spec: RunSpec, cluster: ClusterInfo, cpu: CpuInfo, nodeCount: number): Placement {
   const t = spec.training;
   if (cluster.nodesShareCpus) {
-    const ranksPerNode = t.ranksPerNode === 'auto' ? 1 : t.ranksPerNode;
+    const ranksPerNode = ranksPerNodeOf(t.ranksPerNode, true, cpu.ranksPerNode);
     const threadsPerRank =
       t.threadsPerRank === 'auto' ? Math.max(1, Math.floor(cpu.logicalCpus / (ranksPerNode * nodeCount))) : t.threadsPerRank;
     return {
@@ -35,7 +36,7 @@ export function placement(spec: RunSpec, cluster: ClusterInfo, cpu: CpuInfo, nod
       mapping: ['--map-by', `ppr:${ranksPerNode}:node`, '--bind-to', 'none'],
     };
   }
-  const ranksPerNode = t.ranksPerNode === 'auto' ? cpu.ranksPerNode : t.ranksPerNode;
+  const ranksPerNode = ranksPerNodeOf(t.ranksPerNode, false, cpu.ranksPerNode);
   // Runs provisioned before coresPerNumaNode existed carry threadsPerRank = fewest cores per NUMA node - 1.
   const layout = { ...cpu, coresPerNumaNode: cpu.coresPerNumaNode ?? cpu.threadsPerRank + 1 };
   const cores = coresPerRank(layout, ranksPerNode);

@@ -65,6 +65,19 @@ const training = z
 const recovery = z.strictObject({
   /** How many times a run may replace lost nodes and resume before it gives up. */
   maxRecoveries: z.number().int().min(0).max(100).default(3),
+  /**
+   * Extra nodes kept booted from the run's image, data staged, idle and billed: a lost node's place is taken
+   * at once instead of after a boot, and a new standby is launched in the background.
+   */
+  standbyNodes: z.number().int().min(0).max(16).default(0),
+  /**
+   * How long a lost node's replacement may take before training goes on without it, on the nodes left. 30
+   * minutes is longer than the slowest boot (bare metal answers up to ~20 min after launch), so a replacement
+   * that is merely booting is never given up; a launch that EC2 refuses for capacity shrinks the run at once.
+   */
+  capacityWaitMinutes: z.number().int().min(1).max(24 * 60).default(30),
+  /** The fewest nodes a run trains on after losses; with fewer left it waits for replacements instead. */
+  minNodes: positiveInt.max(64).default(1),
 });
 
 const sanity = z.strictObject({
@@ -146,7 +159,7 @@ const common = {
   keepClusterOnFailure: z.boolean().default(false),
   training,
   sanity: sanity.default({ maxSteps: 10 }),
-  recovery: recovery.default({ maxRecoveries: 3 }),
+  recovery: recovery.default({ maxRecoveries: 3, standbyNodes: 0, capacityWaitMinutes: 30, minNodes: 1 }),
   artifacts,
   /** Spend cap: at this estimated cost every rank checkpoints, the model is delivered and the cluster torn down. */
   budgetUsd: z.number().positive().max(1_000_000).optional(),
@@ -181,6 +194,14 @@ export const runSpecSchema = z
     }
     for (const problem of inputsProblems(spec)) ctx.addIssue({ code: 'custom', ...problem });
     for (const problem of windowProblems(spec)) ctx.addIssue({ code: 'custom', ...problem });
+    if (Number.isInteger(spec.nodes) && spec.nodes >= 1 && spec.recovery.minNodes > spec.nodes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['recovery', 'minNodes'],
+        input: spec.recovery.minNodes,
+        message: `is more than the run's ${spec.nodes} node(s)`,
+      });
+    }
   });
 
 interface WindowSource {

@@ -17,6 +17,8 @@ import type { PromotionRecord } from '../common/promotion';
 import type { TrainingProgress } from '../recipes/progress';
 import type { MeteredNode } from './spend';
 import { PROGRESS_QUERY, TRAINING_PROGRESS_SIGNAL, type StepName } from '../common/names';
+import type { RecoveryRecord } from '../records/recovery-record';
+import type { KeptBatch } from '../spec/kept-batch';
 import type { RunSpecInput } from '../spec/schema';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
@@ -49,8 +51,8 @@ export interface RunProgress {
   training: ProgressUpdate | null;
   /** How to log in to the nodes of a cluster kept after a failure (keepClusterOnFailure). */
   keptAccess?: string[];
-  /** Node losses the run recovered from. */
-  recoveries: Array<{ lostNodes: string[]; at: string; lastStep: number | null }>;
+  /** Node losses the run recovered from, each with the path it took and what it cost. */
+  recoveries: RecoveryRecord[];
   /** The run's folder in the artifact store, and the model's once delivered. */
   artifacts?: { uri: string; model?: string };
   /** Absent in runs started before scores existed. */
@@ -84,6 +86,8 @@ export interface RunSummary {
   /** Nodes ever launched, replacements included. */
   nodesLaunched: number;
   recoveries: number;
+  /** Each recovery: cause, path (standby or replacement), seconds to the first resumed step, steps repeated. */
+  recoveryLog?: RecoveryRecord[];
   sanity: SanityResult;
   training: TrainResult;
   teardown: TeardownResult;
@@ -141,6 +145,12 @@ export interface HistoryLimits {
 /** The training step's own state, carried from run to run of a continue-as-new chain. */
 export interface TrainingState {
   nodes: NodeRecord[];
+  /** Warm standby nodes: booted, data staged, idle (absent in runs started before standbys existed). */
+  standby?: NodeRecord[];
+  /** Standby nodes launched so far, including used ones: the next is standby-<launched + 1>. */
+  standbyLaunched?: number;
+  /** Set once the run shrank: the batch shape its jobs train with on the nodes left (the global batch kept). */
+  batch?: KeptBatch;
   /** Recoveries so far; the current job is `train-<recoveries>`. */
   recoveries: number;
   /** What the last follower knew of the current job, when it handed the job over. */

@@ -18,7 +18,7 @@ import { CLUSTER_ID_PATTERN, clusterIdOf } from '../common/cluster-id';
 import { costOverridesOf } from '../cluster/cost';
 import { specInvalid } from '../common/errors';
 import { failureText } from '../common/failure-summary';
-import { workerNames } from '../common/node-names';
+import { standbyNames, workerNames } from '../common/node-names';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { recipeAttribute, runTitle } from '../spec/expand-inputs';
 import type { RunSpec } from '../spec/schema';
@@ -224,6 +224,12 @@ interface PreparedCluster {
   image: RunHandover['image'];
   sanity: RunHandover['sanity'];
   nodes: RunHandover['training']['nodes'];
+  standby: RunHandover['training']['nodes'];
+}
+
+/** The cluster as launched, its standbys (first ones and refills), and every node booted by a recovery. */
+function nodesLaunched(spec: RunSpec, tracker: StepTracker, standbys: number): number {
+  return spec.nodes + standbys + tracker.snapshot().recoveries.reduce((sum, r) => sum + (r.launched ?? r.lostNodes.length), 0);
 }
 
 async function runSteps(
@@ -239,7 +245,8 @@ async function runSteps(
   if (!resumed) ctx = (prepared as PreparedCluster).ctx;
   const { provisioned, image, sanity } = prepared;
   const { cluster, cpu, fingerprint } = provisioned;
-  const start = 'training' in prepared ? prepared.training : freshTraining(prepared.nodes, spec.training.timeoutMinutes);
+  const start =
+    'training' in prepared ? prepared.training : freshTraining(prepared.nodes, spec.training.timeoutMinutes, prepared.standby);
   const result = await tracker.run(
     'distributed-train',
     () => trainWithRecovery({ ctx, cluster, cpu, image }, start, chain.limits, tracker, spend),
@@ -283,8 +290,9 @@ async function runSteps(
     recipe: runTitle(spec),
     ...(ctx.hubModel ? { hubModel: ctx.hubModel } : {}),
     imageReused: provisioned.imageReused,
-    nodesLaunched: spec.nodes + tracker.snapshot().recoveries.reduce((sum, r) => sum + r.lostNodes.length, 0),
+    nodesLaunched: nodesLaunched(spec, tracker, result.standbyLaunched),
     recoveries: tracker.snapshot().recoveries.length,
+    recoveryLog: tracker.snapshot().recoveries,
     sanity,
     training: trained,
     ...(cappedBy ? { cappedBy } : {}),
@@ -331,28 +339,35 @@ async function prepareCluster(
   setContext(ctx);
   checkBudget(spend, tracker, 'launch-workers');
   const names = workerNames(spec.nodes - 1);
-  const workers = await tracker.run('launch-workers', () =>
-    steps.provisioning.launchWorkers.executeWithOptions({ summary: `launch-workers: ${names.length} from ${image.imageId}` }, [
-      { ...ctx, image, names },
-    ]),
+  // Standbys boot with the workers, in the same call: on EC2 their boots overlap.
+  const spareNames = standbyNames(spec.recovery.standbyNodes);
+  const launched = await tracker.run('launch-workers', () =>
+    steps.provisioning.launchWorkers.executeWithOptions(
+      {
+        summary: `launch-workers: ${names.length} from ${image.imageId}${spareNames.length > 0 ? ` and ${spareNames.length} standby` : ''}`,
+      },
+      [{ ...ctx, image, names: [...names, ...spareNames] }],
+    ),
   );
+  const workers = launched.filter((n) => names.includes(n.name));
+  const standby = launched.filter((n) => spareNames.includes(n.name));
   const nodes = [master, ...workers];
-  tracker.setNodes(nodes);
-  spend.launched(workers);
+  tracker.setNodes(nodes, undefined, standby);
+  spend.launched(launched);
   checkBudget(spend, tracker, 'wire-ssh');
   await tracker.run('wire-ssh', () =>
     steps.wiring.wireSsh.executeWithOptions({ summary: `wire-ssh across ${nodes.length} nodes` }, [
       { ...ctx, sshUser: cluster.sshUser, nodes },
     ]),
   );
-  await stageRunInputs(ctx, nodes, master);
+  await stageRunInputs(ctx, [...nodes, ...standby], master);
   checkBudget(spend, tracker, 'sanity-run');
   const sanity = await tracker.run('sanity-run', () =>
     steps.sanity.sanityRun.executeWithOptions({ summary: `sanity-run on ${master.name}` }, [{ ...ctx, master, cpu }]),
   );
   tracker.setBf16(sanity.bf16);
   checkBudget(spend, tracker, 'distributed-train');
-  return { ctx, provisioned, image, sanity, nodes };
+  return { ctx, provisioned, image, sanity, nodes, standby };
 }
 
 /** The input's history limits over the defaults; nonsense (not a positive number) is a spec problem. */

@@ -1,5 +1,6 @@
 // The run's "current details" for the Web UI: a small markdown table kept up to date by the workflow.
 import { promotionLine } from '../common/promotion';
+import { recoveryLine } from '../common/recovery-text';
 import { scoreRows } from '../common/score-text';
 import type { EvaluationProgress, RunProgress } from './definitions';
 
@@ -30,6 +31,7 @@ export function renderDetails(progress: RunProgress, eta: number | undefined): s
     ...spendRows(progress.spend),
     ...evaluationRows(progress.evaluation),
     ...(progress.promotion ? [['Promotion', promotionLine(progress.promotion)] as [string, string]] : []),
+    ...(progress.recoveries ?? []).map((r, i): [string, string] => [`Recovery ${i + 1}`, recoveryLine(r)]),
   ];
   if (progress.artifacts?.model) rows.push(['Model', progress.artifacts.model]);
   if (progress.error) rows.push(['Error', progress.error.split('\n')[0] ?? '']);

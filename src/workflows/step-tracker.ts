@@ -1,4 +1,5 @@
 // The run's progress as the workflow knows it: which step runs, how long each took, the nodes, training.
+import type { RecoveryPath, ShrunkBatch } from '../records/recovery-record';
 import type { ProgressUpdate } from '../activities/deps';
 import type { EvalScores, NodeRecord } from '../activities/types';
 import { failureText } from '../common/failure-summary';
@@ -61,8 +62,11 @@ export class StepTracker {
     }
   }
 
-  setNodes(nodes: NodeRecord[], state?: string): void {
-    this.progress.nodes = nodes.map((n) => ({ name: n.name, role: n.role, address: n.address, state: state ?? n.state }));
+  setNodes(nodes: NodeRecord[], state?: string, standby: NodeRecord[] = []): void {
+    this.progress.nodes = [
+      ...nodes.map((n) => ({ name: n.name, role: n.role, address: n.address, state: state ?? n.state })),
+      ...standby.map((n) => ({ name: n.name, role: 'standby', address: n.address, state: state ?? n.state })),
+    ];
     this.changed();
   }
 
@@ -71,12 +75,23 @@ export class StepTracker {
     this.changed();
   }
 
-  recordRecovery(lostNodes: string[]): void {
+  /** A loss: `lastStep` as the job's follower last read it, else the last step reported to the workflow. */
+  recordRecovery(lostNodes: string[], cause: string | undefined, job: string, lastStep?: number): void {
     this.progress.recoveries.push({
       lostNodes,
       at: new Date(Date.now()).toISOString(),
-      lastStep: this.progress.training?.step ?? null,
+      lastStep: lastStep ?? this.progress.training?.step ?? null,
+      ...(cause ? { cause } : {}),
+      job,
     });
+    this.changed();
+  }
+
+  /** How the last recovery filled the lost places, and how many nodes it booted for them. */
+  recoveryPath(path: RecoveryPath, filledBy: string[], launched: number, shrunk?: ShrunkBatch): void {
+    const last = this.progress.recoveries.at(-1);
+    if (!last) return;
+    Object.assign(last, { path, filledBy, launched }, shrunk ? { batch: shrunk } : {});
     this.changed();
   }
 
@@ -87,10 +102,22 @@ export class StepTracker {
 
   setTraining(update: ProgressUpdate): void {
     const previous = this.progress.training;
+    this.noteResumed(update);
     // A wait report (nodes booting during a replacement) carries no training counters: keep the last ones.
     const waitOnly = update.message !== undefined && update.maxSteps === 0;
     this.progress.training = waitOnly && previous && previous.maxSteps > 0 ? { ...previous, message: update.message } : update;
     this.changed();
+  }
+
+  /** The first step of a recovery's job: the seconds from the loss and the steps trained again. */
+  private noteResumed(update: ProgressUpdate): void {
+    const last = this.progress.recoveries.at(-1);
+    const resumedStep = update.resumedStep;
+    if (!last || last.secondsToResume !== undefined || update.jobId !== last.job || resumedStep === undefined) return;
+    if (update.step <= resumedStep) return;
+    last.resumedStep = resumedStep;
+    last.secondsToResume = Math.round((Date.now() - Date.parse(last.at)) / 100) / 10;
+    if (last.lastStep !== null) last.stepsRepeated = Math.max(0, last.lastStep - resumedStep);
   }
 
   setSpend(usd: number, budgetUsd: number | undefined): void {

@@ -7,6 +7,8 @@ import {
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
+  condition,
+  log,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -14,10 +16,14 @@ import type { DeliveredModel } from '../activities/artifacts';
 import type { ClusterInfo, CpuInfo, ImageRecord, NodeRecord, RunContext, TrainResult } from '../activities/types';
 import { FailureType, type NodeLostData } from '../common/errors';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import type { RecoveryPath } from '../records/recovery-record';
+import { keptBatch, ranksPerNodeOf, type BatchShape, type KeptBatch } from '../spec/kept-batch';
 import { publishEvaluation } from './evaluation';
+import type { TrainingProgress } from '../recipes/progress';
 import type { HistoryLimits, TrainingState } from './definitions';
 import type { SpendMeter } from './spend';
 import { stageRunInputs } from './run-inputs';
+import { StandbyRefill } from './standby-pool';
 import { steps } from './steps';
 import type { StepTracker } from './step-tracker';
 
@@ -33,6 +39,8 @@ export interface TrainedAndDelivered {
   delivered: DeliveredModel;
   /** Set when training was told to finish early: the spend reached budgetUsd, or time training.timeoutMinutes. */
   cappedBy?: RunCap;
+  /** Standby nodes launched by the run, first ones and refills. */
+  standbyLaunched: number;
 }
 
 export type RunCap = 'budget' | 'time';
@@ -46,8 +54,15 @@ export interface HandOver {
 const SETTLE_MARGIN_MINUTES = 30;
 
 /** A fresh training step's state: the cluster as launched, no recovery yet, the whole timeout ahead. */
-export function freshTraining(nodes: NodeRecord[], timeoutMinutes: number): TrainingState {
-  return { nodes, recoveries: 0, handedOver: null, deadline: new Date(Date.now() + timeoutMinutes * 60_000).toISOString() };
+export function freshTraining(nodes: NodeRecord[], timeoutMinutes: number, standby: NodeRecord[] = []): TrainingState {
+  return {
+    nodes,
+    standby,
+    standbyLaunched: standby.length,
+    recoveries: 0,
+    handedOver: null,
+    deadline: new Date(Date.now() + timeoutMinutes * 60_000).toISOString(),
+  };
 }
 
 /**
@@ -61,60 +76,203 @@ export async function trainWithRecovery(
   tracker: StepTracker,
   spend: SpendMeter,
 ): Promise<TrainedAndDelivered | HandOver> {
-  const { ctx, cluster, cpu, image } = plan;
+  const { ctx, image } = plan;
+  const refill = new StandbyRefill(ctx, image, spend);
   let state = start;
-  for (;;) {
-    try {
-      tracker.setSpend(spend.costUsd(), spend.budgetUsd);
-      const { finishBy, cap } = finishLine(state.deadline, spend);
-      const windowSeconds = limits.followWindowSeconds;
-      const jobId = `train-${state.recoveries}`;
-      const training = steps.training(Math.ceil(windowSeconds / 60) + SETTLE_MARGIN_MINUTES);
-      const result = await training.distributedTrain.executeWithOptions(
-        { summary: `distributed-train on ${state.nodes.length} nodes (job ${jobId})` },
-        [
-          {
-            ...ctx,
-            cluster,
-            nodes: state.nodes,
-            cpu,
-            jobId,
-            followForSeconds: windowSeconds,
-            handedOver: state.handedOver,
-            finishBy: new Date(finishBy).toISOString(),
-          },
-        ],
-      );
-      if ('stillRunning' in result) {
-        state = { ...state, handedOver: result.progress };
-        if (historyFull(limits)) {
-          // A cancel that arrived with the window's end must not be left behind by continuing as new.
-          if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the run was cancelled at a hand-over');
-          return { handOver: state };
-        }
-        continue;
+  try {
+    for (;;) {
+      const launched = refill.take();
+      if (launched.length > 0) {
+        state = { ...state, standby: [...(state.standby ?? []), ...launched] };
+        tracker.setNodes(state.nodes, undefined, state.standby);
       }
-      publishEvaluation(result, tracker);
-      const [master] = state.nodes;
-      if (!master) throw ApplicationFailure.nonRetryable('no master to deliver the model from');
-      const delivered = await steps.delivery.deliverModel.executeWithOptions(
-        { summary: `deliver-model: upload the model to ${ctx.artifacts ?? 'the artifact store'}` },
-        [{ ...ctx, master }],
-      );
-      tracker.setSpend(spend.costUsd(), spend.budgetUsd);
-      return result.finishedEarly ? { trained: result, delivered, cappedBy: cap } : { trained: result, delivered };
-    } catch (err) {
-      const lost = lostNodeNames(err);
-      if (!lost || state.recoveries >= ctx.spec.recovery.maxRecoveries) throw err;
-      tracker.recordRecovery(lost);
-      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.recoveries, value: state.recoveries + 1 }]);
-      spend.lost(state.nodes.filter((n) => lost.includes(n.name)));
-      const nodes = await replaceAndRewire(ctx, cluster, image, state.nodes, lost);
-      spend.launched(nodes);
-      tracker.setNodes(nodes);
-      state = { ...state, nodes, recoveries: state.recoveries + 1, handedOver: null };
+      try {
+        const ended = await trainWindow(plan, state, limits, tracker, spend);
+        if (!('stillRunning' in ended)) return { ...ended, standbyLaunched: state.standbyLaunched ?? 0 };
+        state = { ...state, handedOver: ended.stillRunning };
+        if (!ended.historyFull) continue;
+        await refill.settle();
+        return { handOver: { ...state, standby: [...(state.standby ?? []), ...refill.take()] } };
+      } catch (err) {
+        const lost = lostNodes(err);
+        if (!lost || state.recoveries >= ctx.spec.recovery.maxRecoveries) throw err;
+        state = await recover(plan, state, lost, tracker, spend);
+        const wanted = ctx.spec.recovery.standbyNodes - (state.standby ?? []).length;
+        const [master] = state.nodes;
+        if (wanted > 0 && master) {
+          refill.start(wanted, (state.standbyLaunched ?? 0) + 1, master);
+          state = { ...state, standbyLaunched: (state.standbyLaunched ?? 0) + wanted };
+        }
+      }
     }
+  } finally {
+    // Teardown follows: a standby launch still in flight must not make a node after it has listed the cluster.
+    await CancellationScope.nonCancellable(() => refill.stop());
   }
+}
+
+/** The job goes on past a follow window; a run whose history is full hands it over. */
+interface StillRunning {
+  stillRunning: TrainingProgress;
+  historyFull: boolean;
+}
+
+/** One follow window of the current job: the trained and delivered model, or the job still running. */
+async function trainWindow(
+  plan: TrainingPlan,
+  state: TrainingState,
+  limits: HistoryLimits,
+  tracker: StepTracker,
+  spend: SpendMeter,
+): Promise<Omit<TrainedAndDelivered, 'standbyLaunched'> | StillRunning> {
+  const { cluster, cpu } = plan;
+  // A run that shrank trains with the batch shape that keeps its global batch on the nodes left.
+  const ctx = state.batch ? { ...plan.ctx, spec: { ...plan.ctx.spec, training: { ...plan.ctx.spec.training, ...batchShape(state.batch) } } } : plan.ctx;
+  tracker.setSpend(spend.costUsd(), spend.budgetUsd);
+  const { finishBy, cap } = finishLine(state.deadline, spend);
+  const windowSeconds = limits.followWindowSeconds;
+  const jobId = `train-${state.recoveries}`;
+  const training = steps.training(Math.ceil(windowSeconds / 60) + SETTLE_MARGIN_MINUTES);
+  const result = await training.distributedTrain.executeWithOptions(
+    { summary: `distributed-train on ${state.nodes.length} nodes (job ${jobId})` },
+    [
+      {
+        ...ctx,
+        cluster,
+        nodes: state.nodes,
+        cpu,
+        jobId,
+        followForSeconds: windowSeconds,
+        handedOver: state.handedOver,
+        finishBy: new Date(finishBy).toISOString(),
+      },
+    ],
+  );
+  if ('stillRunning' in result) {
+    if (!historyFull(limits)) return { stillRunning: result.progress, historyFull: false };
+    // A cancel that arrived with the window's end must not be left behind by continuing as new.
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the run was cancelled at a hand-over');
+    return { stillRunning: result.progress, historyFull: true };
+  }
+  publishEvaluation(result, tracker);
+  const [master] = state.nodes;
+  if (!master) throw ApplicationFailure.nonRetryable('no master to deliver the model from');
+  const delivered = await steps.delivery.deliverModel.executeWithOptions(
+    { summary: `deliver-model: upload the model to ${ctx.artifacts ?? 'the artifact store'}` },
+    [{ ...ctx, master }],
+  );
+  tracker.setSpend(spend.costUsd(), spend.budgetUsd);
+  return result.finishedEarly ? { trained: result, delivered, cappedBy: cap } : { trained: result, delivered };
+}
+
+/** Fills the lost places, standbys first, and returns the state the next job starts from. */
+async function recover(
+  plan: TrainingPlan,
+  state: TrainingState,
+  lost: LostNodes,
+  tracker: StepTracker,
+  spend: SpendMeter,
+): Promise<TrainingState> {
+  const { ctx, cluster } = plan;
+  const recoveries = state.recoveries + 1;
+  tracker.recordRecovery(lost.names, lost.cause, `train-${recoveries}`, lost.lastStep);
+  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.recoveries, value: recoveries }]);
+  spend.lost(state.nodes.filter((n) => lost.names.includes(n.name)));
+  let nodes = state.nodes;
+  let standby = state.standby ?? [];
+  let filled: Record<string, string> = {};
+  if (standby.length > 0) {
+    const used = await steps.provisioning.useStandby.executeWithOptions(
+      { summary: `use-standby: standby nodes take the places of ${lost.names.join(', ')}` },
+      [{ ...ctx, cluster, nodes, lost: lost.names, standby }],
+    );
+    spend.lost(standby.filter((n) => used.broken.includes(n.name)));
+    ({ nodes, standby, filled } = used);
+  }
+  const unfilled = lost.names.filter((name) => !(name in filled));
+  const filledNodes = await replaceOrShrink(plan, nodes, unfilled);
+  nodes = filledNodes.nodes;
+  const batch = filledNodes.shrunk ?? state.batch;
+  if (!filledNodes.shrunk) spend.launched(nodes.filter((n) => unfilled.includes(n.name)));
+  const path = filledNodes.shrunk ? 'shrink' : recoveryPath(filled, unfilled);
+  const filledBy = lost.names.map((name) => filled[name] ?? (filledNodes.shrunk ? '' : name)).filter((name) => name !== '');
+  tracker.recoveryPath(path, filledBy, filledNodes.shrunk ? 0 : unfilled.length, filledNodes.shrunk);
+  tracker.setNodes(nodes, undefined, standby);
+  return { ...state, nodes, standby, recoveries, handedOver: null, ...(batch ? { batch } : {}) };
+}
+
+/**
+ * New nodes from the image for the unfilled places; when the provider has no capacity for them, or they take
+ * longer than recovery.capacityWaitMinutes, training goes on without them on the nodes left (never fewer than
+ * recovery.minNodes: below that it waits for the replacements), with the global batch kept.
+ */
+async function replaceOrShrink(
+  plan: TrainingPlan,
+  nodes: NodeRecord[],
+  unfilled: string[],
+): Promise<{ nodes: NodeRecord[]; shrunk?: KeptBatch }> {
+  const { ctx, cluster, image } = plan;
+  const { capacityWaitMinutes, minNodes } = ctx.spec.recovery;
+  const survivors = nodes.filter((n) => !unfilled.includes(n.name));
+  if (unfilled.length === 0 || survivors.length < minNodes) {
+    return { nodes: await replaceAndRewire(ctx, cluster, image, nodes, unfilled) };
+  }
+  const replacing = new CancellationScope();
+  let settled = false;
+  const replacement = replacing.run(() => replaceAndRewire(ctx, cluster, image, nodes, unfilled));
+  replacement.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  if (await condition(() => settled, capacityWaitMinutes * 60_000)) {
+    try {
+      return { nodes: await replacement };
+    } catch (err) {
+      if (!isCapacityFailure(err)) throw err;
+      log.warn('no capacity for the lost nodes: training goes on without them', { lost: unfilled, error: String(err) });
+    }
+  } else {
+    replacing.cancel();
+    await replacement.catch(() => undefined);
+    log.warn(`no replacement within ${capacityWaitMinutes} min: training goes on without it`, { lost: unfilled });
+  }
+  return shrinkTo(plan, nodes, unfilled);
+}
+
+/** The nodes left, a surviving worker first as the master when the master was lost, wired and with the batch kept. */
+async function shrinkTo(plan: TrainingPlan, nodes: NodeRecord[], unfilled: string[]): Promise<{ nodes: NodeRecord[]; shrunk: KeptBatch }> {
+  const { ctx, cluster, cpu } = plan;
+  const survivors = nodes.filter((n) => !unfilled.includes(n.name));
+  const masterLost = nodes[0] !== undefined && unfilled.includes(nodes[0].name);
+  // use-standby terminates the lost nodes; a surviving worker takes a lost master's place (checkpoint restored).
+  const taken = await steps.provisioning.useStandby.executeWithOptions(
+    { summary: `shrink: go on without ${unfilled.join(', ')}` },
+    [{ ...ctx, cluster, nodes, lost: unfilled, standby: masterLost ? survivors.slice(0, 1) : [] }],
+  );
+  const kept = taken.nodes.filter((n, i, all) => !unfilled.includes(n.name) && all.findIndex((m) => m.name === n.name) === i);
+  if (kept.length < Math.max(1, ctx.spec.recovery.minNodes) || kept[0]?.role !== 'master') {
+    throw ApplicationFailure.nonRetryable(`no node left to go on with after losing ${unfilled.join(', ')}`, FailureType.NodeLost);
+  }
+  await steps.wiring.wireSsh.executeWithOptions({ summary: `rewire SSH across ${kept.map((n) => n.name).join(', ')}` }, [
+    { ...ctx, sshUser: cluster.sshUser, nodes: kept },
+  ]);
+  const t = ctx.spec.training;
+  const ranks = ranksPerNodeOf(t.ranksPerNode, cluster.nodesShareCpus, cpu.ranksPerNode);
+  return { nodes: kept, shrunk: keptBatch(t, ctx.spec.nodes, kept.length, ranks) };
+}
+
+function batchShape(batch: KeptBatch): BatchShape {
+  return { perDeviceBatchSize: batch.perDeviceBatchSize, gradientAccumulationSteps: batch.gradientAccumulationSteps };
+}
+
+function isCapacityFailure(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  return cause instanceof ApplicationFailure && cause.type === FailureType.CapacityUnavailable;
+}
+
+function recoveryPath(filled: Record<string, string>, unfilled: string[]): RecoveryPath {
+  if (unfilled.length === 0) return 'standby';
+  return Object.keys(filled).length === 0 ? 'replacement' : 'standby+replacement';
 }
 
 function historyFull(limits: HistoryLimits): boolean {
@@ -156,7 +314,7 @@ async function replaceAndRewire(
     );
   }
   const updated = nodes.map((n) => replaced.find((r) => r.name === n.name) ?? n);
-  await steps.wiring.wireSsh.executeWithOptions({ summary: `rewire SSH after replacing ${lost.join(', ')}` }, [
+  await steps.wiring.wireSsh.executeWithOptions({ summary: `rewire SSH across ${updated.map((n) => n.name).join(', ')}` }, [
     { ...ctx, sshUser: cluster.sshUser, nodes: updated },
   ]);
   // A replacement comes from the image, which holds packages and code only: it gets the run's data here.
@@ -166,9 +324,17 @@ async function replaceAndRewire(
   return updated;
 }
 
-function lostNodeNames(err: unknown): string[] | undefined {
+interface LostNodes {
+  names: string[];
+  lastStep: number | undefined;
+  /** What the node watch said, e.g. "gone, stopped or not answering SSH during distributed-train". */
+  cause: string;
+}
+
+function lostNodes(err: unknown): LostNodes | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : undefined;
   if (!(cause instanceof ApplicationFailure) || cause.type !== FailureType.NodeLost) return undefined;
   const data = cause.details?.[0] as Partial<NodeLostData> | undefined;
-  return Array.isArray(data?.nodes) && data.nodes.length > 0 ? data.nodes : undefined;
+  if (!Array.isArray(data?.nodes) || data.nodes.length === 0) return undefined;
+  return { names: data.nodes, cause: typeof data.reason === 'string' ? data.reason : cause.message, lastStep: typeof data.lastStep === 'number' ? data.lastStep : undefined };
 }

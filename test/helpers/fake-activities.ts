@@ -134,6 +134,16 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
     distributedTrain: async () => FAKE_TRAIN_RESULT,
     replaceNodes: async (input) => input.nodes.map((n) => fakeNode(n.name)),
     replaceMaster: async () => fakeNode('master'),
+    useStandby: async (input) => {
+      const lost = input.nodes.filter((n) => input.lost.includes(n.name));
+      const taking = input.standby.slice(0, lost.length);
+      const filled = Object.fromEntries(taking.map((s, i) => [lost[i]?.name ?? '', s.name]));
+      const nodes = input.nodes.map((n) => {
+        const standby = taking.find((s) => filled[n.name] === s.name);
+        return standby ? { ...standby, role: n.role } : n;
+      });
+      return { nodes, standby: input.standby.slice(taking.length), filled, broken: [] };
+    },
     teardown: async (input) => {
       log.teardownInputs.push({ keepCluster: input.keepCluster, succeeded: input.succeeded });
       return {

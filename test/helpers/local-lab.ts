@@ -138,3 +138,11 @@ export async function sendInterruptionNotice(clusterId: string, nodeName: string
 export async function deleteLocalImage(fingerprint: string, labRoot = TEST_LAB_ROOT): Promise<void> {
   await rm(imageDir(labLayout(labRoot, DEFAULT_PIP_CACHE), fingerprint), { recursive: true, force: true });
 }
+
+/** SIGKILLs a local node's process (its sshd and everything under it): an instance that is gone. */
+export async function killNode(clusterId: string, name: string): Promise<void> {
+  const marker = `/clusters/${clusterId}/nodes/${name}/`;
+  const [node] = (await scanNodeProcesses()).filter((p) => p.etcDir.includes(marker));
+  if (!node) throw new Error(`no process for ${name}`);
+  process.kill(node.pid, 'SIGKILL');
+}

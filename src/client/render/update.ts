@@ -55,10 +55,11 @@ export function stepCounts(progress: RunProgress): { done: number; total: number
   return { done: finished, total: progress.steps.length, current: current?.name };
 }
 
-/** "recovered 2x (lost worker-1)" once the run replaced lost nodes; empty before. */
+/** "recovered 2x (lost worker-1, standby)" once the run replaced lost nodes; empty before. */
 export function recoveries(progress: RunProgress | null): string {
   // Optional chaining: a worker older than the recoveries field answers without it.
   const list = progress?.recoveries ?? [];
   const last = list.at(-1);
-  return last ? `recovered ${list.length}x (lost ${last.lostNodes.join(', ')})` : '';
+  const path = last?.path ? `, ${last.path}` : '';
+  return last ? `recovered ${list.length}x (lost ${last.lostNodes.join(', ')}${path})` : '';
 }

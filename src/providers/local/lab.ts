@@ -35,6 +35,11 @@ export interface ClusterLayout {
   info: string;
   hosts: string;
   addresses: string;
+  /**
+   * While this file exists the cluster gets no new node: a launch fails CapacityUnavailable, as EC2's does
+   * when a zone has no capacity for the type (the local model of spot capacity that is gone).
+   */
+  noCapacity: string;
   nodes: string;
   node(name: string): NodeLayout;
 }
@@ -68,6 +73,7 @@ function clusterLayout(dir: string): ClusterLayout {
     info: join(dir, 'cluster.json'),
     hosts: join(dir, 'hosts'),
     addresses: join(dir, 'addresses'),
+    noCapacity: join(dir, 'no-capacity'),
     nodes,
     node: (name) => {
       const nodeDir = join(nodes, name);

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execLocal } from '../../common/exec-file';
-import { prerequisiteMissing } from '../../common/errors';
+import { capacityUnavailable, prerequisiteMissing } from '../../common/errors';
 import type {
   BakeRequest,
   CallOptions,
@@ -148,6 +148,9 @@ async function ensureNode(
   const existing = await state.readJson<state.LocalNodeState>(nodeLayout.record);
   if (existing && (await isNodeProcessAlive(existing.process))) return existing.record;
   request.signal?.throwIfAborted();
+  if (await exists(layout.noCapacity)) {
+    throw capacityUnavailable(['local'], `${layout.noCapacity} exists: the lab gives cluster ${request.cluster.clusterId} no new node`);
+  }
   await terminateNode(lab, request.cluster, name, { keepAddress: true });
   const info = await state.ensureClusterInfo(lab, request.cluster);
   await mkdir(nodeLayout.dir, { recursive: true });

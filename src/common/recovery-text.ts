@@ -1,0 +1,28 @@
+// One recovery in words, for the Web UI's details, `tuneforge status` and the summary. Pure.
+import type { RecoveryRecord } from '../records/recovery-record';
+
+/** e.g. "worker-1 lost at step 120 (gone...): standby standby-1 took its place; resumed from step 100 after 8.2 s, 20 steps repeated". */
+export function recoveryLine(r: RecoveryRecord): string {
+  const lost = `${r.lostNodes.join(', ')} lost${r.lastStep === null ? '' : ` at step ${r.lastStep}`}${r.cause ? ` (${r.cause})` : ''}`;
+  const filled = r.path === undefined ? '' : `: ${pathText(r)}`;
+  const resumed =
+    r.secondsToResume === undefined
+      ? ''
+      : `; resumed from step ${r.resumedStep ?? '?'} after ${r.secondsToResume.toFixed(1)} s${r.stepsRepeated === undefined ? '' : `, ${r.stepsRepeated} steps repeated`}`;
+  return `${lost}${filled}${resumed}`;
+}
+
+function pathText(r: RecoveryRecord): string {
+  const by = r.filledBy ?? [];
+  const standbys = by.filter((name, i) => name !== r.lostNodes[i]);
+  if (r.path === 'standby') return `standby ${standbys.join(', ')} took the place`;
+  if (r.path === 'replacement') return `replaced from the image`;
+  if (r.path === 'shrink') {
+    const b = r.batch;
+    const batch = b
+      ? `, ${b.perDeviceBatchSize} per rank x ${b.gradientAccumulationSteps} accumulation: global batch ${b.globalBatch}${b.exact ? ' as before' : ` (nearest to ${b.wantedGlobalBatch})`}`
+      : '';
+    return `no capacity, training went on without it${batch}`;
+  }
+  return `standby ${standbys.join(', ')} and replacements from the image`;
+}
