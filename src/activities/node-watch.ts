@@ -7,42 +7,19 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FailureType } from '../common/errors';
+import { providerTraits, type WatchPolicy } from '../providers/capabilities';
 import type { ClusterInfo, NodeRecord } from '../providers/provider';
+import type { ProviderName } from '../spec/schema';
 import { clusterRef, runProvider, targetFor, type ActivityDeps } from './deps';
 import type { RunContext } from './types';
 
-export interface WatchPolicy {
-  /** A probe that has not answered within this long is a miss. */
-  probeTimeoutMs: number;
-  /** Time between the end of one round of checks and the start of the next. */
-  everyMs: number;
-  /** Consecutive misses that make a node lost... */
-  missesToLose: number;
-  /** ...provided they span at least this long (from the first miss's start to the last one's end). */
-  minWindowMs: number;
-}
+// Each provider's policy, and why, is in its capabilities (src/providers/<name>/capabilities.ts).
+export { AWS_WATCH } from '../providers/aws/capabilities';
+export { LOCAL_WATCH } from '../providers/local/capabilities';
+export type { WatchPolicy };
 
-/**
- * Over the internet (aws) a probe can stall for seconds on a healthy node: TCP retransmits, sshd's
- * MaxStartups throttle, a master busy all-reducing. A false loss is expensive (the job stopped, a node
- * relaunched, bare metal ~20 min, steps since the last checkpoint repeated), while a real loss mostly
- * shows as provider evidence (terminated, stopped, a failed EC2 status check, spot notice) on the first
- * check anyway. So a probe alone calls a node lost only after 3 consecutive 10-s misses spanning
- * >= 30 s (with 10 s between rounds, about 50 s after a freeze), near the 15-20 s polling of
- * SkyPilot and dstack.
- */
-export const AWS_WATCH: WatchPolicy = { probeTimeoutMs: 10_000, everyMs: 10_000, missesToLose: 3, minWindowMs: 30_000 };
-
-/**
- * Local nodes share the host's loopback, where a probe stalls only under heavy CPU load. Two
- * consecutive 2.5-s misses spanning >= 4 s, with 1.5 s between rounds, take about 6.5 s from the
- * first missed probe; the whole run notices a frozen node within the ~13 s of the old single 5-s
- * probe (chaos limit 15 s), and a killed node within one 1.5-s round.
- */
-export const LOCAL_WATCH: WatchPolicy = { probeTimeoutMs: 2500, everyMs: 1500, missesToLose: 2, minWindowMs: 4000 };
-
-export function watchPolicyFor(provider: 'local' | 'aws'): WatchPolicy {
-  return provider === 'aws' ? AWS_WATCH : LOCAL_WATCH;
+export function watchPolicyFor(provider: ProviderName): WatchPolicy {
+  return providerTraits(provider).watch;
 }
 
 const NOTICE_MARKER = 'interruption-notice';

@@ -1,6 +1,7 @@
 // provision-master: the cluster's shared resources and its first node, from a baked image when an
 // earlier run already baked one for the same recipe fingerprint.
 import { amxMissing } from '../common/errors';
+import { capabilitiesOf } from '../providers/capabilities';
 import { recipeFingerprint } from '../recipes/recipe-bundle';
 import { recipeFor } from '../recipes/recipe';
 import { LSCPU_COMMAND, parseLscpu } from '../cluster/topology';
@@ -30,6 +31,6 @@ async function provisionMaster(deps: ActivityDeps, ctx: RunContext, sshWait: Ssh
   const target = await targetFor(deps, ctx, master);
   const lscpu = await deps.remote.check(target, LSCPU_COMMAND, { label: 'read the CPU topology', signal: activitySignal() });
   const cpu = parseLscpu(lscpu.stdout);
-  if (ctx.spec.provider === 'aws' && ctx.spec.aws.requireAmx && !cpu.amx) throw amxMissing(master.name);
+  if (capabilitiesOf(ctx.spec).checksAmx && !cpu.amx) throw amxMissing(master.name);
   return { cluster, master, fingerprint, imageReused: image !== undefined, cpu };
 }

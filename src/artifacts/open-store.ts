@@ -1,5 +1,6 @@
 // Opens a run's artifact store from its URI.
 import type { S3Client } from '@aws-sdk/client-s3';
+import { capabilitiesOf } from '../providers/capabilities';
 import type { RunSpec } from '../spec/schema';
 import type { ArtifactStore } from './artifact-store';
 import { parseArtifactUri } from './artifact-uri';
@@ -7,9 +8,9 @@ import { createFolderStore } from './folder-store';
 import { createS3Client, defaultS3Region } from './s3-client';
 import { createS3Store } from './s3-store';
 
-/** The region a run's bucket must be in: the run's own on aws, else the environment's. */
+/** The region a run's bucket must be in: the one its provider names (the run's own on aws), else the environment's. */
 export function storeRegion(spec: RunSpec): string {
-  return spec.provider === 'aws' ? spec.aws.region : defaultS3Region();
+  return capabilitiesOf(spec).storeRegion ?? defaultS3Region();
 }
 
 export type StoreOpener = (uri: string, region: string) => ArtifactStore;

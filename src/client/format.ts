@@ -4,6 +4,7 @@ import { formatBytes } from './commands/artifacts';
 import type { RunStatus } from './commands/status';
 import type { EvalScores } from '../activities/types';
 import { bf16Line } from '../common/bf16';
+import { findProviderTraits } from '../providers/capabilities';
 import { scoreRows, scoreText } from '../common/score-text';
 import { promotionLine } from '../common/promotion';
 import type { EvaluationProgress, RunProgress, RunSummary } from '../workflows/definitions';
@@ -53,7 +54,7 @@ export function spotSavings(summary: RunSummary): string {
 export function scalingEfficiencyLine(summary: RunSummary): string {
   const label = 'Scaling efficiency:  ';
   // Summaries recorded before nodesShareCpus existed: only local nodes ever shared a machine.
-  const shared = summary.efficiency.nodesShareCpus ?? summary.provider === 'local';
+  const shared = summary.efficiency.nodesShareCpus ?? (findProviderTraits(summary.provider)?.nodesShareCpus ?? false);
   if (shared) return `${label}n/a (local nodes share this machine's CPUs)`;
   const value = summary.efficiency.scalingEfficiency;
   return `${label}${pct(value)} (distributed samples/s / (${summary.nodesLaunched} x single-node samples/s))`;

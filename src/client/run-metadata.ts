@@ -1,4 +1,5 @@
 // A run's static summary and details for the Web UI, set when it starts (by the CLI or a schedule).
+import { capabilitiesOf } from '../providers/capabilities';
 import { runInputs, runTitle } from '../spec/expand-inputs';
 import type { RunSpec } from '../spec/schema';
 
@@ -9,10 +10,7 @@ export function runStaticMetadata(spec: RunSpec): { staticSummary: string; stati
   const length = t.maxSteps !== undefined ? `${t.maxSteps} steps` : `${t.epochs} epoch(s)`;
   const rows: Array<[string, string]> = [
     ['Recipe', preset ? `${title} (${task})` : `none: ${title}, with the task's defaults`],
-    [
-      'Provider',
-      spec.provider === 'aws' ? `aws ${spec.aws.region} (${spec.aws.instanceTypes.join(', ')}, ${spec.aws.market})` : 'local',
-    ],
+    ['Provider', capabilitiesOf(spec).description],
     ['Nodes', String(spec.nodes)],
     ['Training', `${length}, batch ${t.perDeviceBatchSize}/rank, checkpoint every ${t.saveSteps} steps${t.bf16 ? ', bf16' : ''}`],
     ['Recoveries allowed', String(spec.recovery.maxRecoveries)],

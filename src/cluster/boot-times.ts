@@ -1,6 +1,7 @@
 // How long a node may take to boot, by instance family: the one source for every per-node wait (the
 // provider's wait for `running`, and SSH readiness at master launch, worker launch and replacement).
 // Pure: no Node APIs, so any layer may import it.
+import { LOCAL_INSTANCE_TYPE } from '../providers/local/capabilities';
 
 export interface BootWait {
   /** From launch until the instance is `running`. */
@@ -44,7 +45,7 @@ export interface BootingNode {
 
 export function bootWaitFor(node: BootingNode): BootWait {
   const delay = node.bootDelayMs ?? 0;
-  if (node.instanceType === 'local') {
+  if (node.instanceType === LOCAL_INSTANCE_TYPE) {
     if (delay <= 0) return LOCAL;
     return { ...LOCAL, sshReadyMs: LOCAL.sshReadyMs + delay, expectation: `set to boot in ${formatWait(delay)}` };
   }

@@ -1,5 +1,7 @@
 // What a run's nodes cost: a small on-demand price table, spot as a fraction of it, both overridable
 // by the spec (aws.pricePerHourUsd). Pure: an estimate for reports, not a bill (no EBS, no transfer).
+import { capabilitiesOf } from '../providers/capabilities';
+import { LOCAL_INSTANCE_TYPE } from '../providers/local/capabilities';
 import type { RunSpec } from '../spec/schema';
 
 /**
@@ -15,7 +17,7 @@ export const ON_DEMAND_USD_PER_HOUR: Readonly<Record<string, number>> = {
   'm7i.48xlarge': 9.6768,
   'c7i.48xlarge': 8.568,
   'c6i.16xlarge': 2.72,
-  local: 0,
+  [LOCAL_INSTANCE_TYPE]: 0,
 };
 
 /**
@@ -60,11 +62,9 @@ export interface CostEstimate {
   unpricedTypes: string[];
 }
 
-/** The prices a spec sets: aws.pricePerHourUsd by instance type, or the local provider's one price per node. */
+/** The prices a spec sets, as its provider reads them: aws.pricePerHourUsd by instance type, or local's one price per node. */
 export function costOverridesOf(spec: RunSpec): CostOverrides {
-  return spec.provider === 'aws'
-    ? { pricePerHourUsd: spec.aws.pricePerHourUsd }
-    : { pricePerHourUsd: { local: spec.local.pricePerHourUsd } };
+  return { pricePerHourUsd: capabilitiesOf(spec).pricePerHourUsd };
 }
 
 export function hourlyPriceUsd(

@@ -3,6 +3,7 @@
 import { knownBf16Kernels } from '../cluster/known-topologies';
 import type { CpuTopology } from '../cluster/topology';
 import { BF16_NAMES } from '../common/bf16';
+import { capabilitiesOf } from '../providers/capabilities';
 import type { RunSpec } from '../spec/schema';
 
 function topologyKernels(topology: CpuTopology | null): 'amx' | 'avx512_bf16' | 'none' | undefined {
@@ -14,9 +15,9 @@ function topologyKernels(topology: CpuTopology | null): 'amx' | 'avx512_bf16' | 
 /** Notes for a bf16 spec: where its first instance type (or this machine) stands; none without bf16. */
 export function bf16Notes(spec: RunSpec, instanceType: string, topology: CpuTopology | null): string[] {
   if (!spec.training.bf16) return [];
-  const local = spec.provider === 'local';
-  const where = local ? "this machine's CPU (lscpu flags)" : instanceType;
-  const kernels = local ? topologyKernels(topology) : (knownBf16Kernels(instanceType) ?? topologyKernels(topology));
+  const onThisHost = capabilitiesOf(spec).cpuSource === 'this-host';
+  const where = onThisHost ? "this machine's CPU (lscpu flags)" : instanceType;
+  const kernels = onThisHost ? topologyKernels(topology) : (knownBf16Kernels(instanceType) ?? topologyKernels(topology));
   if (kernels === undefined) {
     return [
       `training.bf16: tuneforge does not know whether ${where} has AMX or AVX-512 BF16; the sanity run checks which kernels bf16 really uses`,

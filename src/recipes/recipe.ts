@@ -3,27 +3,14 @@
 // the spec's task, model and data make the rest of the command line. Python lives in recipes/<name>/ and common/.
 import { runInputs } from '../spec/expand-inputs';
 import { extensionOf, type DataSource, type ModelSource, type TaskName } from '../spec/inputs';
-import type { ProviderName, RecipeName, RunSpec } from '../spec/schema';
+import type { RecipeName, RunSpec } from '../spec/schema';
 import { TASK_DEFINITIONS } from '../spec/tasks';
 import { trainerValues } from '../spec/trainer-values';
+import { capabilitiesOf } from '../providers/capabilities';
+import { PYTORCH_CPU_INDEX, type Recipe } from './recipe-shape';
 import { REMOTE } from './remote-paths';
 
-export interface Recipe {
-  /** The preset, or `base` for a spec that names none. */
-  name: RecipeName | 'base';
-  /** Folders under recipes/ uploaded to the master (and so baked into the image). */
-  folders: string[];
-  /** Relative to recipes/. */
-  requirements: string;
-  /** Debian/Ubuntu packages the nodes need; installed with sudo only where missing. */
-  systemPackages: string[];
-  /** Extra pip arguments, e.g. the PyTorch CPU index on EC2. */
-  pipArgs: string[];
-  /** Environment for every training process (exported by mpirun to all ranks). */
-  trainEnv: Record<string, string>;
-  /** Arguments after the venv python that make the offline assets, if the recipe has any. */
-  prepareAssets?: string[];
-}
+export type { Recipe };
 
 const trainScript = (task: TaskName) => `${REMOTE.recipe}/common/${TASK_DEFINITIONS[task].script}`;
 /**
@@ -33,7 +20,6 @@ const trainScript = (task: TaskName) => `${REMOTE.recipe}/common/${TASK_DEFINITI
 export const TRAINING_RANK_PATTERN = `^[^ ]*python[^ ]* [^ ]*(${Object.values(TASK_DEFINITIONS)
   .map((task) => task.script.replace('.', '[.]'))
   .join('|')})`;
-const PYTORCH_CPU_INDEX = 'https://download.pytorch.org/whl/cpu';
 
 export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
   'tiny-qa': {
@@ -66,33 +52,8 @@ export const RECIPE_DEFINITIONS: Record<RecipeName, Recipe> = {
 };
 
 /**
- * A spec without a preset: the trainers in common/ and nothing else, no offline assets and no HF_HUB_OFFLINE
- * (its model or data may come from the hub), with the packages each provider's nodes have always had.
- */
-const BASE_RECIPES: Record<ProviderName, Recipe> = {
-  local: {
-    name: 'base',
-    folders: ['common'],
-    requirements: 'common/requirements-local.txt',
-    systemPackages: ['openmpi-bin'],
-    pipArgs: [],
-    trainEnv: {},
-  },
-  aws: {
-    name: 'base',
-    folders: ['common'],
-    requirements: 'common/requirements-aws.txt',
-    systemPackages: ['python3-venv', 'openmpi-bin', 'libopenmpi-dev', 'libtcmalloc-minimal4', 'numactl'],
-    pipArgs: ['--extra-index-url', PYTORCH_CPU_INDEX],
-    // The post's allocator: tcmalloc cuts malloc contention between OpenMP threads.
-    trainEnv: { LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4' },
-  },
-};
-
-/**
- * The recipe as a provider's nodes need it. A fresh EC2 Ubuntu image has no `python3-venv` (ensurepip)
- * and pip would take torch's multi-GB CUDA build from PyPI without the CPU index; local nodes have both
- * a venv-capable Python and a local CPU wheel, and no internet.
+ * The recipe as a provider's nodes need it: a preset's as the provider adapts it, or the provider's base
+ * recipe (src/providers/<name>/capabilities.ts says what each provider's image lacks).
  */
 export function recipeFor(spec: RunSpec): Recipe {
   const recipe = providerRecipe(spec);
@@ -107,18 +68,8 @@ const HUB_DATA_REQUIREMENTS = 'common/requirements-hub-data.txt';
 
 function providerRecipe(spec: RunSpec): Recipe {
   const { preset } = runInputs(spec);
-  if (!preset) return BASE_RECIPES[spec.provider];
-  const recipe = RECIPE_DEFINITIONS[preset];
-  if (spec.provider !== 'aws') return recipe;
-  return {
-    ...recipe,
-    systemPackages: recipe.systemPackages.includes('python3-venv')
-      ? recipe.systemPackages
-      : ['python3-venv', ...recipe.systemPackages],
-    pipArgs: recipe.pipArgs.includes(PYTORCH_CPU_INDEX)
-      ? recipe.pipArgs
-      : [...recipe.pipArgs, '--extra-index-url', PYTORCH_CPU_INDEX],
-  };
+  const provider = capabilitiesOf(spec);
+  return preset ? provider.adaptRecipe(RECIPE_DEFINITIONS[preset]) : provider.baseRecipe;
 }
 
 /** The Hugging Face hub ids the nodes download: the model and dataset given as hub ids. */

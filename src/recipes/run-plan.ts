@@ -2,6 +2,7 @@
 // mpirun line and the trainer arguments come from the same functions the activities call. Pure.
 import type { CpuTopology } from '../cluster/topology';
 import { workerNames } from '../common/node-names';
+import { capabilitiesOf } from '../providers/capabilities';
 import { RENDEZVOUS_PORT, type ClusterInfo, type NodeRecord } from '../providers/provider';
 import { jobDir } from '../remote/remote-job';
 import { shellJoin } from '../remote/shell-quote';
@@ -64,18 +65,18 @@ const FIRST_TRAIN_JOB = 'train-0';
 /** torch.distributed's default rendezvous port, which both providers start from (local adds the cluster's slot). */
 
 /**
- * The cluster facts the commands depend on, as the providers' bootstrap reports them: EC2 nodes are
- * dedicated machines; local nodes share this host's CPUs and talk over loopback.
+ * The cluster facts the commands depend on, as the providers' bootstrap reports them and their capabilities
+ * declare them: whether the nodes share one host's CPUs, and the interface MPI must use.
  */
 function planCluster(spec: RunSpec): ClusterInfo {
-  const local = spec.provider === 'local';
+  const { nodesShareCpus, mpiInterface } = capabilitiesOf(spec);
   return {
     clusterId: spec.name,
     provider: spec.provider,
     sshUser: 'ubuntu',
     rendezvousPort: RENDEZVOUS_PORT,
-    nodesShareCpus: local,
-    ...(local ? { mpiInterface: 'lo' } : {}),
+    nodesShareCpus,
+    ...(mpiInterface === null ? {} : { mpiInterface }),
   };
 }
 
@@ -90,13 +91,13 @@ function planNodes(spec: RunSpec, instanceType: string): NodeRecord[] {
     hostKey: '',
     state: 'pending',
     instanceType,
-    market: spec.provider === 'aws' && spec.aws.market !== 'on-demand' ? 'spot' : 'on-demand',
+    market: capabilitiesOf(spec).plannedMarket,
     launchedAt: new Date(0).toISOString(),
   }));
 }
 
 export function buildRunPlan(spec: RunSpec, topology: PlanTopology | null): RunPlan {
-  const [instanceType = 'local', ...fallbackInstanceTypes] = spec.provider === 'aws' ? spec.aws.instanceTypes : [];
+  const [instanceType = 'unknown', ...fallbackInstanceTypes] = capabilitiesOf(spec).instanceTypes;
   const t = spec.training;
   const cluster = planCluster(spec);
   const nodes = planNodes(spec, instanceType);
@@ -149,11 +150,7 @@ function planNotes(spec: RunSpec, instanceType: string, fallbacks: string[], top
   if (fallbacks.length > 0) {
     notes.push(`without capacity for ${instanceType} the run fails over to ${fallbacks.join(', ')}, laid out from its own lscpu`);
   }
-  if (spec.provider === 'local') {
-    notes.push(
-      `local nodes share this machine's CPUs and bind nothing; MASTER_PORT is ${RENDEZVOUS_PORT} plus the cluster's slot`,
-    );
-  }
+  notes.push(...capabilitiesOf(spec).planNotes);
   const { model, data } = runInputs(spec);
   if ([model, data.train, data.validation].some((s) => s.kind === 'path' || s.kind === 'uri')) {
     notes.push(

@@ -5,6 +5,7 @@ import { createStoreOpener } from '../artifacts/open-store';
 import { createAwsProvider, type AwsProviderOptions } from '../providers/aws';
 import { localArtifactsUri } from '../providers/local/lab';
 import { createLocalProvider } from '../providers/local/local-provider';
+import { routeByProvider } from '../providers/capabilities';
 import type { Provider } from '../providers/provider';
 import { createRemoteShell } from '../remote/remote-shell';
 import type { RunSpec } from '../spec/schema';
@@ -16,7 +17,8 @@ export function buildActivityDeps(config: WorkerConfig, client: Client, reaper: 
   const local = createLocalProvider({ labRoot: config.localLabRoot, bootDelayMs: config.localBootDelayMs });
   const awsProvider = awsProvidersByRegion({ operatorCidr: config.operatorCidr });
   return {
-    providerFor: (spec: RunSpec): Provider => (spec.provider === 'local' ? local : awsProvider(spec.aws.region)),
+    providerFor: (spec: RunSpec): Provider =>
+      routeByProvider<Provider>(spec, { local: () => local, aws: (aws) => awsProvider(aws.aws.region) }),
     remote: createRemoteShell(),
     pollIntervalMs: config.pollIntervalMs,
     ...(config.inputRoots ? { localInputRoots: config.inputRoots } : {}),

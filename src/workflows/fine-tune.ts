@@ -20,6 +20,7 @@ import { specInvalid } from '../common/errors';
 import { failureText } from '../common/failure-summary';
 import { standbyNames, workerNames } from '../common/node-names';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { providerTraits } from '../providers/capabilities';
 import { recipeAttribute, runTitle } from '../spec/expand-inputs';
 import type { RunSpec } from '../spec/schema';
 import { validateRunSpec } from '../spec/validate';
@@ -82,7 +83,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
     if (!resumed) {
       // Read-only account checks first: a quota, type or bucket that cannot work fails in seconds, not after the master's boot.
       // Patched: a run started before preflight existed replays without it instead of failing nondeterministic.
-      if (spec.provider === 'aws' && patched(AWS_PREFLIGHT_PATCH)) {
+      if (providerTraits(spec.provider).hasPreflight && patched(AWS_PREFLIGHT_PATCH)) {
         await steps.provisioning.preflight.executeWithOptions({ summary: 'preflight: quota, offerings, image, keys, bucket' }, [
           ctx,
         ]);

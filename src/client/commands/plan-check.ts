@@ -4,6 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../artifacts/s3-client';
 import { createAwsProvider } from '../../providers/aws';
 import { preflightReport } from '../../providers/aws/preflight-report';
+import { routeByProvider, type SpecOf } from '../../providers/capabilities';
 import type { PreflightCheck, Provider } from '../../providers/provider';
 import { loadRunSpec } from '../../spec/load';
 
@@ -23,12 +24,16 @@ export interface PlanCheckSources {
 
 export async function planCheck(specPath: string, sources: PlanCheckSources = {}): Promise<PlanCheckResult> {
   const spec = await loadRunSpec(specPath);
-  if (spec.provider !== 'aws') {
-    return {
+  return routeByProvider<Promise<PlanCheckResult>>(spec, {
+    local: async () => ({
       ok: true,
       checks: [{ check: 'provider', field: 'provider', result: 'unchecked', message: 'local runs have no preflight' }],
-    };
-  }
+    }),
+    aws: (aws) => awsPlanCheck(aws, sources),
+  });
+}
+
+async function awsPlanCheck(spec: SpecOf<'aws'>, sources: PlanCheckSources): Promise<PlanCheckResult> {
   const provider = (sources.provider ?? ((region: string) => createAwsProvider({ region })))(spec.aws.region);
   const checks = await preflightReport(spec, { provider, s3Client: sources.s3Client ?? createS3Client });
   const lines = checks.map(({ ok, ...rest }): PlanCheckLine => ({

@@ -3,6 +3,7 @@
 import { execLocal } from '../../common/exec-file';
 import { KNOWN_TOPOLOGY_SOURCE, knownTopology } from '../../cluster/known-topologies';
 import { LSCPU_COMMAND, parseLscpu } from '../../cluster/topology';
+import { capabilitiesOf } from '../../providers/capabilities';
 import { buildRunPlan, type PlanTopology, type RunPlan } from '../../recipes/run-plan';
 import { loadRunSpec } from '../../spec/load';
 import type { RunSpec } from '../../spec/schema';
@@ -12,12 +13,13 @@ export async function planRun(specPath: string): Promise<RunPlan> {
   return buildRunPlan(spec, await planTopology(spec));
 }
 
-/** Local nodes run on this machine: its own lscpu. EC2: the known layout of the first instance type, if any. */
+/** Nodes on this machine (local): its own lscpu. Otherwise (EC2) the known layout of the first instance type, if any. */
 async function planTopology(spec: RunSpec): Promise<PlanTopology | null> {
-  if (spec.provider === 'local') {
+  const { cpuSource, instanceTypes } = capabilitiesOf(spec);
+  if (cpuSource === 'this-host') {
     return { ...parseLscpu(await execLocal('sh', ['-c', LSCPU_COMMAND])), source: 'lscpu on this machine' };
   }
-  const [instanceType] = spec.aws.instanceTypes;
+  const [instanceType] = instanceTypes;
   const known = instanceType === undefined ? undefined : knownTopology(instanceType);
   return known ? { ...known, source: KNOWN_TOPOLOGY_SOURCE } : null;
 }

@@ -5,6 +5,7 @@ import { CLUSTER_ID_PATTERN, clusterIdOf } from '../../common/cluster-id';
 import { specInvalid } from '../../common/errors';
 import { WORKFLOW_TYPE } from '../../common/names';
 import { awsSpecProblems } from '../../providers/aws/spec-checks';
+import { routeByProvider } from '../../providers/capabilities';
 import { loadRunSpec } from '../../spec/load';
 import type { RunSpec } from '../../spec/schema';
 import type { FineTuneInput } from '../../workflows/definitions';
@@ -42,7 +43,10 @@ export async function prepareRun(specPath: string, id?: string): Promise<RunToSt
   if (id !== undefined) checkRunId(id);
   const spec = await loadRunSpec(specPath);
   // The SSH range may come from the worker's TUNEFORGE_OPERATOR_CIDR, which only the worker knows: it checks that one.
-  const problems = spec.provider === 'aws' ? await awsSpecProblems(spec.aws, { checkSshCidr: false }) : [];
+  const problems = await routeByProvider(spec, {
+    local: async () => [],
+    aws: (aws) => awsSpecProblems(aws.aws, { checkSshCidr: false }),
+  });
   if (problems.length > 0) throw specInvalid(problems);
   return { spec, workflowId: id ?? newRunId(spec) };
 }

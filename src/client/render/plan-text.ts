@@ -1,4 +1,5 @@
 // The text of `tuneforge plan`: the layout in a few lines, then the exact commands.
+import { providerTraits } from '../../providers/capabilities';
 import type { RunPlan } from '../../recipes/run-plan';
 import { shellJoin } from '../../remote/shell-quote';
 import { trainerValueRows, type TrainerValues } from '../../spec/trainer-values';
@@ -11,7 +12,7 @@ export function formatPlan(plan: RunPlan): string {
     `Model:             ${plan.inputs.model}`,
     `Data:              train ${plan.inputs.train}; validation ${plan.inputs.validation}`,
     `Nodes:             ${plan.nodes} x ${plan.instanceType}${plan.fallbackInstanceTypes.length > 0 ? ` (fails over to ${plan.fallbackInstanceTypes.join(', ')})` : ''}`,
-    `${plan.provider === 'local' ? 'CPU (all nodes):' : 'CPU per node:    '}  ${plan.topology ? describeTopology(plan.topology) : 'unknown until the master runs lscpu'}`,
+    `${providerTraits(plan.provider).nodesShareCpus ? 'CPU (all nodes):' : 'CPU per node:    '}  ${plan.topology ? describeTopology(plan.topology) : 'unknown until the master runs lscpu'}`,
     `Ranks per node:    ${plan.ranksPerNode === null ? 'decided at run time' : `${plan.ranksPerNode} (${plan.worldSize} ranks in all)${plan.coresPerRank === null ? ', unbound' : `, each bound to ${plan.coresPerRank} cores`}`}`,
     `Threads per rank:  ${plan.threadsPerRank === null ? 'decided at run time' : `${plan.threadsPerRank} (OMP_NUM_THREADS)`}`,
     `Global batch:      ${globalBatch(plan)}`,
