@@ -29,6 +29,7 @@ import {
   imageReuse,
   overhead,
   recovery,
+  recoveryVariant,
   type FanOutResult,
   type ImageReuseResult,
   type OverheadResult,
@@ -59,6 +60,9 @@ interface Results {
   fanOut?: FanOutResult;
   recovery?: RecoveryResult;
   recoveryBoot?: RecoveryResult;
+  recoveryStandby?: RecoveryResult;
+  recoveryShrink?: RecoveryResult;
+  fanOutBoot?: FanOutResult & { bootDelayMs: number };
   realModel?: RealModelResult;
   realScale?: RealScaleResult;
   scale?: ScaleResult;
@@ -169,7 +173,13 @@ async function main(): Promise<number> {
           TUNEFORGE_LOCAL_BOOT_DELAY_MS: String(bootDelayMs),
         });
         try {
-          results.recoveryBoot = await recovery(benchLab(labRoot, bootDelayMs), client, slowQueue);
+          const slowLab = benchLab(labRoot, bootDelayMs);
+          results.recoveryBoot = await recovery(slowLab, client, slowQueue);
+          const { relaunch } = results.recoveryBoot;
+          results.recoveryStandby = await recoveryVariant(slowLab, client, slowQueue, 'standby', relaunch);
+          results.recoveryShrink = await recoveryVariant(slowLab, client, slowQueue, 'shrink', relaunch);
+          // On EC2 boots overlap: the local fan-out row measures this machine's 2 cores, this one the boot.
+          results.fanOutBoot = { ...(await fanOut(slowLab, 1)), bootDelayMs };
         } finally {
           await slow.stop();
         }
@@ -250,6 +260,12 @@ const DEFINITIONS = {
     "SIGKILL of worker-1's node (its whole namespace) once the run's first checkpoint reached the checkpoint store and the job logged half a save interval past it (mid-interval) → the first `step` line of the new training job (train-1) in the master's log. tuneforge: the workflow replaces only that node, rewires SSH and resumes. Whole-cluster relaunch (the peers' strategy), in process with the same activities and the same loss detection: terminate every node, then at once provision a master from the image (and restore the stored checkpoint on it) and launch all workers, wire SSH, start training from the checkpoint. Ratio tuneforge ÷ relaunch. Spec: 3 nodes, maxSteps 200, saveSteps 50.",
   recoveryBoot:
     "The recovery row again with every local node of both sides booting 29.3 s late (the local provider's bootDelayMs / TUNEFORGE_LOCAL_BOOT_DELAY_MS): an EC2 launch → SSH-open measurement on a c5.xlarge (ec2-boot-bench, daemonology.net 2021-08-12), unscaled.",
+  recoveryStandby:
+    'The same kill with `recovery.standbyNodes: 1` (a fourth node booted with the workers, data staged, idle): the standby takes worker-1\'s place, so nothing boots before the restart; the new standby boots in the background. ÷ the relaunch of the recovery (EC2 boot delay) row, same boot delay.',
+  recoveryShrink:
+    "The same kill with the local provider's capacity switch on (`<lab>/clusters/<id>/no-capacity`: every launch fails CapacityUnavailable, as EC2's InsufficientInstanceCapacity does): the replacement fails and training resumes on the 2 nodes left, with the per-rank batch and accumulation that keep the global batch. ÷ the same relaunch. The quality row compares its EM/F1 with the replacement run's (same spec, same steps).",
+  fanOutBoot:
+    'The fan-out row once with every node booting as late as in the recovery (EC2 boot delay) row: 6 workers ÷ 1 when boots overlap, as they do on EC2, instead of sharing this machine\'s 2 cores.',
   detection:
     'The kill → the training step failing with NodeLost (for tuneforge: its failure event in the workflow history), over every recovery sample (both strategies, both boot settings); p50.',
   stepsRepeated:
@@ -347,7 +363,7 @@ function buildReport(r: Results): { rows: Row[]; seconds: Array<[string, string]
     for (const [k, v] of Object.entries(c.tuneforge.phases)) seconds.push([`recovery${label}, tuneforge: ${k}`, f(v)]);
     for (const [k, v] of Object.entries(c.relaunch.phases)) seconds.push([`recovery${label}, relaunch: ${k}`, f(v)]);
   };
-  const bootLabel = (c: RecoveryResult) => ` (boot ${(c.bootDelayMs / 1000).toFixed(1)} s/node, EC2)`;
+  const bootLabel = (bootDelayMs: number) => ` (boot ${(bootDelayMs / 1000).toFixed(1)} s/node, EC2)`;
   if (r.recovery) {
     const c = r.recovery;
     recoveryRows(c, ' (local boot)');
@@ -366,8 +382,42 @@ function buildReport(r: Results): { rows: Row[]; seconds: Array<[string, string]
       value: repeated,
     });
   } else failed('recovery (local boot): node loss → resumed, tuneforge ÷ relaunch', '≤ 0.50', 'recovery');
-  if (r.recoveryBoot) recoveryRows(r.recoveryBoot, bootLabel(r.recoveryBoot));
+  if (r.recoveryBoot) recoveryRows(r.recoveryBoot, bootLabel(r.recoveryBoot.bootDelayMs));
   else failed('recovery (EC2 boot delay): node loss → resumed, tuneforge ÷ relaunch', '≤ 0.50', 'recovery-boot');
+  for (const [variant, c] of [
+    ['with a warm standby', r.recoveryStandby],
+    ['shrink-and-go-on', r.recoveryShrink],
+  ] as const) {
+    const metric = `recovery ${variant} (EC2 boot delay): node loss → resumed, ÷ relaunch`;
+    if (!c) {
+      failed(metric, '≤ 0.30', 'recovery-boot');
+      continue;
+    }
+    rows.push(ratioRow(metric, c.ratio, 0.3, `${f(c.tuneforge.seconds)} s ÷ ${f(c.relaunch.seconds)} s`));
+    for (const [k, v] of Object.entries(c.tuneforge.phases)) seconds.push([`recovery ${variant}: ${k}`, f(v)]);
+  }
+  const shrunk = r.recoveryShrink?.tuneforge.scores;
+  const whole = r.recoveryBoot?.tuneforge.scores;
+  if (shrunk && whole && 'exactMatch' in shrunk && 'exactMatch' in whole) {
+    rows.push({
+      metric: 'shrink-and-go-on: model quality against the same steps on all nodes (EM / F1 difference)',
+      measured: `EM ${f(shrunk.exactMatch - whole.exactMatch)}, F1 ${f(shrunk.f1 - whole.f1)} (shrunk ${f(shrunk.exactMatch)} / ${f(shrunk.f1)}, whole ${f(whole.exactMatch)} / ${f(whole.f1)})`,
+      goal: 'stated (same global batch, same steps)',
+      ok: null,
+      value: shrunk.f1 - whole.f1,
+    });
+  }
+  if (r.fanOutBoot) {
+    const x = r.fanOutBoot;
+    rows.push(
+      ratioRow(
+        `fan-out${bootLabel(x.bootDelayMs)}: launch + wire, 6 workers ÷ 1`,
+        x.ratio,
+        1.1,
+        `${x.sixMedian.toFixed(2)} s ÷ ${x.oneMedian.toFixed(2)} s`,
+      ),
+    );
+  } else failed('fan-out (EC2 boot delay): launch + wire, 6 workers ÷ 1', '≤ 1.10', 'recovery-boot');
 
   // Detection: the kill → the training step's failure (NodeLost), from every recovery sample.
   const detections = [r.recovery, r.recoveryBoot]

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../src/activities';
-import type { CpuInfo, ImageRecord, NodeRecord, ProvisionResult, TrainingHandOver, TrainResult } from '../src/activities/types';
+import type {
+  CpuInfo,
+  ImageRecord,
+  NodeRecord,
+  ProvisionResult,
+  TrainingHandOver,
+  TrainingStopped,
+  TrainResult,
+} from '../src/activities/types';
 import { sshTarget } from '../src/remote/remote-shell';
 import { validateRunSpec } from '../src/spec/validate';
 import { runArtifactsUri } from '../src/artifacts/artifact-uri';
@@ -37,8 +45,8 @@ const ctx = { clusterId, spec, artifacts: runArtifactsUri(TEST_ARTIFACTS_URI, sp
 const store = runStoreOf(spec.name, clusterId);
 
 /** distributed-train's result when it followed the job to its end (no window given). */
-function finished(result: TrainResult | TrainingHandOver): TrainResult {
-  assert.ok(!('stillRunning' in result), 'the job was followed to its end');
+function finished(result: TrainResult | TrainingHandOver | TrainingStopped): TrainResult {
+  assert.ok(!('stillRunning' in result) && !('stopped' in result), 'the job was followed to its end');
   return result;
 }
 
@@ -146,7 +154,7 @@ describe('step activities on real local nodes', () => {
     const first = (await new MockActivityEnvironment().run(activities.distributedTrain, {
       ...input,
       followForSeconds: 0,
-    })) as TrainResult | TrainingHandOver;
+    })) as TrainResult | TrainingHandOver | TrainingStopped;
     assert.ok('stillRunning' in first, 'a zero window hands the job over while it still runs');
     assert.equal(first.progress.jobId, 'train-1');
     const onMaster = async (command: string) =>
@@ -154,7 +162,7 @@ describe('step activities on real local nodes', () => {
     assert.equal((await onMaster('test -f tuneforge/jobs/train-1/exit_code && echo exited || echo running')).trim(), 'running');
     const second = finished(
       (await new MockActivityEnvironment().run(activities.distributedTrain, { ...input, handedOver: first.progress })) as
-        TrainResult | TrainingHandOver,
+        TrainResult | TrainingHandOver | TrainingStopped,
     );
     assert.equal(second.globalStep, 6);
     const jobs = (await onMaster('ls tuneforge/jobs')).split('\n').filter((j) => j.startsWith('train-1'));

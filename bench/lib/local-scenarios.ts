@@ -1,5 +1,8 @@
 // The bench rows measured on real local nodes: image reuse, overhead, fan-out and recovery.
 import type { Client } from '@temporalio/client';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EvalScores } from '../../src/records/scores';
 import { workerNames } from '../../src/common/node-names';
 import { restoreNewestCheckpoint } from '../../src/artifacts/stored-checkpoints';
 import { recipeFingerprint } from '../../src/recipes/recipe-bundle';
@@ -269,7 +272,14 @@ export interface LossMeasurement {
 export interface RecoveryResult {
   /** The boot delay every local node of both sides had (0: a local node's own start, ~0.1-0.3 s). */
   bootDelayMs: number;
-  tuneforge: LossMeasurement & { recoveries: number; globalStep: number; nodesLaunched: number };
+  tuneforge: LossMeasurement & {
+    recoveries: number;
+    globalStep: number;
+    nodesLaunched: number;
+    /** The path the run's own record says it took (standby, replacement, shrink). */
+    path: string | null;
+    scores: EvalScores | null;
+  };
   relaunch: LossMeasurement;
   ratio: number;
 }
@@ -295,12 +305,29 @@ async function resumedFrom(lab: BenchLab, clusterId: string): Promise<number | n
 }
 
 /** tuneforge's own recovery, through Temporal: the run replaces the lost worker, rewires SSH and resumes. */
-async function tuneforgeRecovery(lab: BenchLab, client: Client, taskQueue: string): Promise<RecoveryResult['tuneforge']> {
-  const clusterId = uniqueId('bench-recovery');
+/** How the lost node's place is filled: a replacement booted from the image, a warm standby, or none (shrink). */
+export type RecoveryVariant = 'replacement' | 'standby' | 'shrink';
+
+const VARIANT_SPECS: Record<RecoveryVariant, RunSpecInput> = {
+  replacement: RECOVERY_SPEC,
+  standby: { ...RECOVERY_SPEC, recovery: { standbyNodes: 1 } },
+  shrink: RECOVERY_SPEC,
+};
+
+async function tuneforgeRecovery(
+  lab: BenchLab,
+  client: Client,
+  taskQueue: string,
+  variant: RecoveryVariant = 'replacement',
+): Promise<RecoveryResult['tuneforge']> {
+  const clusterId = uniqueId(`bench-recovery-${variant}`);
+  const spec = VARIANT_SPECS[variant];
   let m: (LossMeasurement & { killedAt: number }) | undefined;
-  const run = await temporalRun(client, taskQueue, clusterId, RECOVERY_SPEC, async (_startedAt, ended) => {
+  const run = await temporalRun(client, taskQueue, clusterId, spec, async (_startedAt, ended) => {
     const signal = anySignal(ended, AbortSignal.timeout(WAIT_MS));
-    const storedCheckpoint = await waitMidInterval(lab, clusterId, normalized(RECOVERY_SPEC), signal);
+    const storedCheckpoint = await waitMidInterval(lab, clusterId, normalized(spec), signal);
+    // The local provider's capacity switch: no new node for this cluster, as when spot capacity is gone.
+    if (variant === 'shrink') await writeFile(join(lab.root, 'clusters', clusterId, 'no-capacity'), 'bench: no capacity\n');
     const killedAt = await killNode(lab, clusterId, 'worker-1');
     log(`  killed worker-1 mid-interval, after ${storedCheckpoint} reached the store`);
     const logs = jobLogPaths(lab, clusterId, 'master', 'train-1');
@@ -344,7 +371,14 @@ async function tuneforgeRecovery(lab: BenchLab, client: Client, taskQueue: strin
     throw new Error(`recovery run ended oddly: ${s.recoveries} recoveries, step ${s.training.globalStep}`);
   }
   const { killedAt: _k, ...measured } = m;
-  return { ...measured, recoveries: s.recoveries, globalStep: s.training.globalStep, nodesLaunched: s.nodesLaunched };
+  return {
+    ...measured,
+    recoveries: s.recoveries,
+    globalStep: s.training.globalStep,
+    nodesLaunched: s.nodesLaunched,
+    path: s.recoveryLog?.[0]?.path ?? null,
+    scores: s.training.eval,
+  };
 }
 
 /**
@@ -457,6 +491,24 @@ async function wholeClusterRelaunch(lab: BenchLab): Promise<LossMeasurement> {
   } finally {
     await runActivity(acts, clusterId, 'teardown', { ...ctx, keepCluster: false, succeeded: true }).catch(() => undefined);
   }
+}
+
+/**
+ * The same loss answered another way (a warm standby, or shrinking onto the nodes left), against a relaunch
+ * already measured on the same lab: the relaunch does not depend on how tuneforge fills the place.
+ */
+export async function recoveryVariant(
+  lab: BenchLab,
+  client: Client,
+  taskQueue: string,
+  variant: RecoveryVariant,
+  relaunch: LossMeasurement,
+): Promise<RecoveryResult> {
+  log(`recovery (${variant}), boot delay ${lab.bootDelayMs} ms per node: kill worker-1 mid-interval`);
+  const tuneforge = await tuneforgeRecovery(lab, client, taskQueue, variant);
+  if (tuneforge.path !== variant) throw new Error(`the ${variant} run took the ${tuneforge.path} path`);
+  log(`  resumed ${tuneforge.seconds.toFixed(1)} s after the kill, ${tuneforge.stepsRepeated} step(s) repeated`);
+  return { bootDelayMs: lab.bootDelayMs, tuneforge, relaunch, ratio: tuneforge.seconds / relaunch.seconds };
 }
 
 export async function recovery(lab: BenchLab, client: Client, taskQueue: string): Promise<RecoveryResult> {

@@ -33,6 +33,9 @@ class ProgressCallback(TrainerCallback):
                 "max_steps": max_steps,
                 "resumed_from": self.resumed_from,
                 "resumed_step": step,
+                # The batch shape as the trainer took it: a run that shrank keeps its global batch with these.
+                "per_device_train_batch_size": args.per_device_train_batch_size,
+                "gradient_accumulation_steps": args.gradient_accumulation_steps,
             })
 
     def on_train_begin(self, args, state, control, **kwargs):

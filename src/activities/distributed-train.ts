@@ -13,14 +13,14 @@ import { followJobFor, type FollowOutcome, type WatchVerdict } from './follow-jo
 import { keepAlive } from './keep-alive';
 import { NodeWatch, nodeWatcher, type NodeHealth } from './node-watch';
 import { rankSignaller, type SignalFailure } from './rank-signals';
-import type { TrainingHandOver, TrainInput, TrainResult } from './types';
+import type { TrainingHandOver, TrainingStopped, TrainInput, TrainResult } from './types';
 
 /** mpirun waits on daemons of a frozen node when asked to stop; do not give it long. */
 const LOST_NODE_KILL_GRACE_SECONDS = 2;
 
 export function createTrainActivities(deps: ActivityDeps) {
   return {
-    async distributedTrain(input: TrainInput): Promise<TrainResult | TrainingHandOver> {
+    async distributedTrain(input: TrainInput): Promise<TrainResult | TrainingHandOver | TrainingStopped> {
       const [master] = input.nodes;
       if (!master) throw new Error('distributed-train needs the master first in its node list');
       const target = await targetFor(deps, input, master);
@@ -71,7 +71,7 @@ export function createTrainActivities(deps: ActivityDeps) {
       const watch = async (urgent: boolean): Promise<WatchVerdict> => {
         if (input.finishBy !== undefined && Date.now() >= Date.parse(input.finishBy)) finishing = true;
         if (finishing) await finishRanks.sendPending();
-        if (noticed.length > 0) await stopRanks.sendPending();
+        if (noticed.length > 0 || input.saveAndStop) await stopRanks.sendPending();
         await watchNodes(urgent);
         return { cutOff: cutOffSince !== undefined };
       };
@@ -93,7 +93,7 @@ export function createTrainActivities(deps: ActivityDeps) {
               lastStep = progress.step;
             },
             // Ranks told to save and stop, or to finish, are followed to their end by the follower that told them.
-            mayHandOver: () => noticed.length === 0 && !finishing,
+            mayHandOver: () => noticed.length === 0 && !finishing && !input.saveAndStop,
           },
           windowMs,
         );
@@ -116,6 +116,14 @@ export function createTrainActivities(deps: ActivityDeps) {
         throw nodeLost(noticed, `spot interruption notice; every rank saved at step ${progress.step} and stopped`, progress.step);
       }
       const done = progress.done;
+      if (input.saveAndStop && !done && progress.lastCheckpoint !== null) {
+        // Told to save and stop so the run can grow: the checkpoint the ranks saved must be in the store first.
+        await keepAlive(
+          () => uploads.settle(),
+          () => progress,
+        );
+        return { stopped: true, progress };
+      }
       if (exitCode !== 0 || !done) {
         const { lost } = await check();
         if (lost.length > 0) await stopAndReport(lost);

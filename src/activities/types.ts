@@ -77,6 +77,14 @@ export interface TrainInput extends RunContext {
   handedOver?: TrainingProgress | null;
   /** ISO time at which the ranks are told to finish early (the run's spend or time cap). */
   finishBy?: string;
+  /** Every rank saves at its next step and stops: the run grows back to more nodes from that checkpoint. */
+  saveAndStop?: boolean;
+}
+
+/** distributed-train's answer when it was told to save and stop and the job did, short of its last step. */
+export interface TrainingStopped {
+  stopped: true;
+  progress: TrainingProgress;
 }
 
 /** distributed-train's answer when its follow window ended first: the job trains on, to be re-attached. */

@@ -11,7 +11,15 @@ export const PROGRESS_PREFIX = 'TUNEFORGE ';
 
 /** The TypeScript view of progress-schema.json; parseProgressLine hands out only values that conform to it. */
 export type ProgressEvent =
-  | { event: 'start'; world_size: number; max_steps: number; resumed_from: string | null; resumed_step: number }
+  | {
+      event: 'start';
+      world_size: number;
+      max_steps: number;
+      resumed_from: string | null;
+      resumed_step: number;
+      per_device_train_batch_size?: number;
+      gradient_accumulation_steps?: number;
+    }
   | { event: 'step'; step: number; max_steps: number; loss: number | null; epoch?: number | null; learning_rate?: number | null }
   | { event: 'checkpoint'; step: number; path: string }
   | { event: 'stopped'; step: number }

@@ -1,7 +1,7 @@
 // One recovery from a node loss, as the run's progress, summary and run.json list it.
 
 /** How the lost places were filled: a warm standby took them, new nodes were booted from the image, or none (shrink). */
-export type RecoveryPath = 'standby' | 'replacement' | 'standby+replacement' | 'shrink';
+export type RecoveryPath = 'standby' | 'replacement' | 'standby+replacement' | 'shrink' | 'grow';
 
 /** The batch a shrunk run trains with on the nodes left. */
 export interface ShrunkBatch {

@@ -149,6 +149,12 @@ export interface TrainingState {
   standby?: NodeRecord[];
   /** Standby nodes launched so far, including used ones: the next is standby-<launched + 1>. */
   standbyLaunched?: number;
+  /** Places a shrink left empty, by the names their nodes are launched under when capacity returns. */
+  missing?: string[];
+  /** Nodes launched for those places, waiting for the running job to save and stop so they can join. */
+  grown?: NodeRecord[];
+  /** How many times the run grew back (each starts a new job, so it counts in `recoveries` too). */
+  grows?: number;
   /** Set once the run shrank: the batch shape its jobs train with on the nodes left (the global batch kept). */
   batch?: KeptBatch;
   /** Recoveries so far; the current job is `train-<recoveries>`. */

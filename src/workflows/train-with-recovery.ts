@@ -16,6 +16,7 @@ import type { DeliveredModel } from '../activities/artifacts';
 import type { ClusterInfo, CpuInfo, ImageRecord, NodeRecord, RunContext, TrainResult } from '../activities/types';
 import { FailureType, type NodeLostData } from '../common/errors';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { standbyNames } from '../common/node-names';
 import type { RecoveryPath } from '../records/recovery-record';
 import { keptBatch, ranksPerNodeOf, type BatchShape, type KeptBatch } from '../spec/kept-batch';
 import { publishEvaluation } from './evaluation';
@@ -23,7 +24,7 @@ import type { TrainingProgress } from '../recipes/progress';
 import type { HistoryLimits, TrainingState } from './definitions';
 import type { SpendMeter } from './spend';
 import { stageRunInputs } from './run-inputs';
-import { StandbyRefill } from './standby-pool';
+import { BackgroundLaunch } from './background-launch';
 import { steps } from './steps';
 import type { StepTracker } from './step-tracker';
 
@@ -49,6 +50,9 @@ export type RunCap = 'budget' | 'time';
 export interface HandOver {
   handOver: TrainingState;
 }
+
+/** Follow windows of a run short of nodes: how long nodes that came back wait at most to join. */
+const SHRUNK_WINDOW_SECONDS = 120;
 
 /** Margin of a follow window's activity over the window itself: the hand-over settles checkpoint uploads. */
 const SETTLE_MARGIN_MINUTES = 30;
@@ -77,38 +81,75 @@ export async function trainWithRecovery(
   spend: SpendMeter,
 ): Promise<TrainedAndDelivered | HandOver> {
   const { ctx, image } = plan;
-  const refill = new StandbyRefill(ctx, image, spend);
+  const refill = new BackgroundLaunch('a standby', ctx, image, spend);
+  const grow = new BackgroundLaunch('nodes to grow back with', ctx, image, spend);
   let state = start;
   try {
     for (;;) {
-      const launched = refill.take();
-      if (launched.length > 0) {
-        state = { ...state, standby: [...(state.standby ?? []), ...launched] };
-        tracker.setNodes(state.nodes, undefined, state.standby);
-      }
+      state = takeLaunched(state, refill, grow, tracker);
+      if (state.missing?.length && !state.grown?.length && !grow.busy && state.nodes[0]) grow.start(state.missing, state.nodes[0]);
+      // Nodes back while no job runs join at once; a running job first saves and stops at its next step.
+      if (state.grown?.length && state.handedOver === null) state = await growBack(plan, state, tracker);
       try {
-        const ended = await trainWindow(plan, state, limits, tracker, spend);
+        const ended = await trainWindow(plan, state, limits, tracker, spend, (state.grown?.length ?? 0) > 0);
+        if ('stopped' in ended) {
+          state = await growBack(plan, { ...state, handedOver: null }, tracker);
+          continue;
+        }
         if (!('stillRunning' in ended)) return { ...ended, standbyLaunched: state.standbyLaunched ?? 0 };
         state = { ...state, handedOver: ended.stillRunning };
         if (!ended.historyFull) continue;
-        await refill.settle();
-        return { handOver: { ...state, standby: [...(state.standby ?? []), ...refill.take()] } };
+        await Promise.all([refill.settle(), grow.settle()]);
+        return { handOver: takeLaunched(state, refill, grow, tracker) };
       } catch (err) {
         const lost = lostNodes(err);
-        if (!lost || state.recoveries >= ctx.spec.recovery.maxRecoveries) throw err;
+        const losses = state.recoveries - (state.grows ?? 0);
+        if (!lost || losses >= ctx.spec.recovery.maxRecoveries) throw err;
         state = await recover(plan, state, lost, tracker, spend);
         const wanted = ctx.spec.recovery.standbyNodes - (state.standby ?? []).length;
         const [master] = state.nodes;
         if (wanted > 0 && master) {
-          refill.start(wanted, (state.standbyLaunched ?? 0) + 1, master);
+          refill.start(standbyNames(wanted, (state.standbyLaunched ?? 0) + 1), master);
           state = { ...state, standbyLaunched: (state.standbyLaunched ?? 0) + wanted };
         }
       }
     }
   } finally {
-    // Teardown follows: a standby launch still in flight must not make a node after it has listed the cluster.
-    await CancellationScope.nonCancellable(() => refill.stop());
+    // Teardown follows: a launch still in flight must not make a node after it has listed the cluster.
+    await CancellationScope.nonCancellable(() => Promise.all([refill.stop(), grow.stop()]));
   }
+}
+
+/** Standbys and grown nodes whose background launch finished, into the state. */
+function takeLaunched(state: TrainingState, refill: BackgroundLaunch, grow: BackgroundLaunch, tracker: StepTracker): TrainingState {
+  const standby = refill.take();
+  const grown = grow.take();
+  if (standby.length === 0 && grown.length === 0) return state;
+  const next = { ...state, standby: [...(state.standby ?? []), ...standby], grown: [...(state.grown ?? []), ...grown] };
+  tracker.setNodes(next.nodes, undefined, [...next.standby, ...next.grown]);
+  return next;
+}
+
+/** A shrunk run takes the nodes launched since back: wired, the written batch again (or the kept one if still short). */
+async function growBack(plan: TrainingPlan, state: TrainingState, tracker: StepTracker): Promise<TrainingState> {
+  const { ctx, cluster, cpu } = plan;
+  const grown = state.grown ?? [];
+  const nodes = [...state.nodes, ...grown];
+  await steps.wiring.wireSsh.executeWithOptions({ summary: `rewire SSH across ${nodes.map((n) => n.name).join(', ')}` }, [
+    { ...ctx, sshUser: cluster.sshUser, nodes },
+  ]);
+  const recoveries = state.recoveries + 1;
+  const t = ctx.spec.training;
+  const batch =
+    nodes.length < ctx.spec.nodes
+      ? keptBatch(t, ctx.spec.nodes, nodes.length, ranksPerNodeOf(t.ranksPerNode, cluster.nodesShareCpus, cpu.ranksPerNode))
+      : undefined;
+  tracker.recordRecovery([], 'capacity came back', `train-${recoveries}`, state.handedOver?.step);
+  tracker.recoveryPath('grow', grown.map((n) => n.name), grown.length, batch);
+  tracker.setNodes(nodes, undefined, state.standby ?? []);
+  const missing = (state.missing ?? []).filter((name) => !grown.some((n) => n.name === name));
+  const { batch: _shrunk, ...rest } = state;
+  return { ...rest, nodes, grown: [], missing, recoveries, grows: (state.grows ?? 0) + 1, handedOver: null, ...(batch ? { batch } : {}) };
 }
 
 /** The job goes on past a follow window; a run whose history is full hands it over. */
@@ -124,13 +165,15 @@ async function trainWindow(
   limits: HistoryLimits,
   tracker: StepTracker,
   spend: SpendMeter,
-): Promise<Omit<TrainedAndDelivered, 'standbyLaunched'> | StillRunning> {
+  saveAndStop: boolean,
+): Promise<Omit<TrainedAndDelivered, 'standbyLaunched'> | StillRunning | { stopped: true }> {
   const { cluster, cpu } = plan;
   // A run that shrank trains with the batch shape that keeps its global batch on the nodes left.
   const ctx = state.batch ? { ...plan.ctx, spec: { ...plan.ctx.spec, training: { ...plan.ctx.spec.training, ...batchShape(state.batch) } } } : plan.ctx;
   tracker.setSpend(spend.costUsd(), spend.budgetUsd);
   const { finishBy, cap } = finishLine(state.deadline, spend);
-  const windowSeconds = limits.followWindowSeconds;
+  // A shrunk run looks for its nodes coming back at every window: short ones while it is short of nodes.
+  const windowSeconds = state.missing?.length ? Math.min(limits.followWindowSeconds, SHRUNK_WINDOW_SECONDS) : limits.followWindowSeconds;
   const jobId = `train-${state.recoveries}`;
   const training = steps.training(Math.ceil(windowSeconds / 60) + SETTLE_MARGIN_MINUTES);
   const result = await training.distributedTrain.executeWithOptions(
@@ -145,9 +188,11 @@ async function trainWindow(
         followForSeconds: windowSeconds,
         handedOver: state.handedOver,
         finishBy: new Date(finishBy).toISOString(),
+        saveAndStop,
       },
     ],
   );
+  if ('stopped' in result) return { stopped: true };
   if ('stillRunning' in result) {
     if (!historyFull(limits)) return { stillRunning: result.progress, historyFull: false };
     // A cancel that arrived with the window's end must not be left behind by continuing as new.
@@ -198,7 +243,11 @@ async function recover(
   const filledBy = lost.names.map((name) => filled[name] ?? (filledNodes.shrunk ? '' : name)).filter((name) => name !== '');
   tracker.recoveryPath(path, filledBy, filledNodes.shrunk ? 0 : unfilled.length, filledNodes.shrunk);
   tracker.setNodes(nodes, undefined, standby);
-  return { ...state, nodes, standby, recoveries, handedOver: null, ...(batch ? { batch } : {}) };
+  // The places a shrink left empty come back under worker names (a lost master's place is a worker's now).
+  const missing = filledNodes.shrunk
+    ? [...(state.missing ?? []), ...unfilled.map((name, i) => (name.startsWith('worker-') ? name : `worker-${ctx.spec.nodes + recoveries + i}`))]
+    : state.missing;
+  return { ...state, nodes, standby, recoveries, handedOver: null, ...(batch ? { batch } : {}), ...(missing ? { missing } : {}) };
 }
 
 /**
