@@ -12,6 +12,7 @@ import { createReaperActivities } from './reaper';
 import { createReplaceActivities, createReplaceMasterActivities } from './replace-nodes';
 import { createSanityActivities } from './sanity-run';
 import { createTeardownActivities } from './teardown';
+import { createLogActivities } from './upload-logs';
 import { createWireActivities } from './wire-ssh';
 import { createInputActivities } from './run-inputs';
 import { createHubModelActivities } from './hub-model';
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWireActivities(deps),
     ...createSanityActivities(deps),
     ...createTrainActivities(deps),
+    ...createLogActivities(deps),
     ...createTeardownActivities(deps),
     ...(deps.reaper === undefined ? {} : createReaperActivities(deps.reaper)),
     ...createReplaceActivities(deps),

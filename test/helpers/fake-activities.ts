@@ -66,6 +66,7 @@ export const RUN_ACTIVITIES = [
   'sanityRun',
   'distributedTrain',
   'deliverModel',
+  'uploadLogs',
   'teardown',
   'recordRun',
 ];
@@ -134,6 +135,7 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
     distributedTrain: async () => FAKE_TRAIN_RESULT,
     replaceNodes: async (input) => input.nodes.map((n) => fakeNode(n.name)),
     replaceMaster: async () => fakeNode('master'),
+    uploadLogs: async () => ({ uploaded: [], skipped: [] }),
     teardown: async (input) => {
       log.teardownInputs.push({ keepCluster: input.keepCluster, succeeded: input.succeeded });
       return {
