@@ -40,7 +40,9 @@ export async function uploadNodeLogs(
   const keys: string[] = [];
   for (const job of names) {
     const log = await readJobLog(node.remote, node.target, job, signal);
-    const head = log.truncated ? `[tuneforge: the log's first bytes are left out: only its last ${MAX_LOG_BYTES} are kept]\n` : '';
+    const head = log.truncated
+      ? `[tuneforge: the log's first bytes are left out: only its last ${MAX_LOG_BYTES} are kept]\n`
+      : '';
     const key = nodeLogKey(node.target.name, job);
     await store.putText(key, head + redactSecrets(log.text, secrets), 'text/plain; charset=utf-8');
     keys.push(key);
@@ -65,7 +67,11 @@ export function createLogActivities(deps: ActivityDeps) {
         for (const node of nodes) {
           if (!identity) break;
           try {
-            const keys = await uploadNodeLogs(store, { remote: deps.remote, target: sshTarget(node, identity) }, workerSecrets(deps));
+            const keys = await uploadNodeLogs(
+              store,
+              { remote: deps.remote, target: sshTarget(node, identity) },
+              workerSecrets(deps),
+            );
             result.uploaded.push({ node: node.name, keys });
           } catch (err) {
             if (Context.current().cancellationSignal.aborted) throw err;

@@ -33,6 +33,8 @@ export function redactSecrets(text: string, known: readonly string[] = []): stri
   // Longest first: a secret that contains another must go whole.
   for (const secret of [...known].sort((a, b) => b.length - a.length)) out = out.split(secret).join(REDACTED);
   for (const shape of SECRET_SHAPES) out = out.replace(shape, REDACTED);
-  out = out.replace(NAMED_SECRET, (_match, name: string, value: string) => (value === REDACTED ? `${name}${value}` : `${name}${REDACTED}`));
+  out = out.replace(NAMED_SECRET, (_match, name: string, value: string) =>
+    value === REDACTED ? `${name}${value}` : `${name}${REDACTED}`,
+  );
   return out.replace(BEARER, (_match, prefix: string) => `${prefix}${REDACTED}`);
 }
