@@ -3,7 +3,7 @@
 // teardown on success, failure and cancellation, and never in the way of the run's own outcome.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -87,27 +87,23 @@ describe('node logs in the store', () => {
     ]);
   });
 
-  it("uploads every job's log of a node to logs/<node>/<job>.log, redacted; uploading again overwrites the same keys", async () => {
+  it("uploads the node's own jobs' logs to logs/<node>/<job>.log, redacted; uploading again overwrites the same keys", async () => {
     const home = nodeHome({
       'install-0123456789ab': 'pip install ok\n',
       'train-0': `[1,0]<stdout>:step 1\n[1,1]<stdout>:hub token ${HF_TOKEN}\n`,
       'train-0.old-1733540000000000000': 'first try\n',
       'Not A Job': 'ignored\n',
     });
+    // The install log came with the image the node was launched from: written an hour before its launch.
+    const launchedAt = new Date(Date.now() - 10_000).toISOString();
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(join(home, REMOTE.jobs, 'install-0123456789ab', 'log'), anHourAgo, anHourAgo);
     const root = mkdtempSync(join(tmpdir(), 'node-logs-store-'));
     const store = createFolderStore(root);
     const node = { remote: bashNode(home), target: target('worker-1') };
-    const keys = await uploadNodeLogs(store, node, [WORKER_SECRET]);
-    assert.deepEqual(keys, [
-      'logs/worker-1/install-0123456789ab.log',
-      'logs/worker-1/train-0.log',
-      'logs/worker-1/train-0.old-1733540000000000000.log',
-    ]);
-    assert.deepEqual(readdirSync(join(root, 'logs', 'worker-1')).sort(), [
-      'install-0123456789ab.log',
-      'train-0.log',
-      'train-0.old-1733540000000000000.log',
-    ]);
+    const keys = await uploadNodeLogs(store, node, [WORKER_SECRET], { launchedAt });
+    assert.deepEqual(keys, ['logs/worker-1/train-0.log', 'logs/worker-1/train-0.old-1733540000000000000.log']);
+    assert.deepEqual(readdirSync(join(root, 'logs', 'worker-1')).sort(), ['train-0.log', 'train-0.old-1733540000000000000.log']);
     const train = readFileSync(join(root, 'logs/worker-1/train-0.log'), 'utf8');
     assert.equal(train, '[1,0]<stdout>:step 1\n[1,1]<stdout>:hub token [redacted]\n');
     // The job goes on writing: the next upload replaces the copy, and only the named job is read.
@@ -118,7 +114,8 @@ describe('node logs in the store', () => {
       /step 1\n.*\n\[1,0\]<stdout>:step 2 \[redacted\]\n$/,
     );
     // A node without jobs has nothing to upload, and that is no error.
-    assert.deepEqual(await uploadNodeLogs(store, { remote: bashNode(nodeHome({})), target: target('worker-2') }, []), []);
+    const bare = { remote: bashNode(nodeHome({})), target: target('worker-2') };
+    assert.deepEqual(await uploadNodeLogs(store, bare, [], { launchedAt }), []);
   });
 });
 

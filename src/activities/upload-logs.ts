@@ -28,15 +28,19 @@ function skipReason(err: unknown): string {
   return err instanceof Error ? `${err.name}: could not read its logs` : 'could not read its logs';
 }
 
-/** Uploads the named jobs' logs (default: every job with a log) of one node; returns the keys written. */
+/**
+ * Uploads the named jobs' logs of one node, or every job's log written since `launchedAt` (a node launched from
+ * an image carries the logs of the node the image was made from, last written before it: not its own).
+ * Returns the keys written.
+ */
 export async function uploadNodeLogs(
   store: ArtifactStore,
   node: NodeEndpoint,
   secrets: readonly string[],
-  jobs?: readonly string[],
+  jobs: readonly string[] | { launchedAt: string },
 ): Promise<string[]> {
   const signal = activitySignal();
-  const names = jobs ?? (await listJobLogs(node.remote, node.target, signal));
+  const names = 'launchedAt' in jobs ? await ownJobs(node, Date.parse(jobs.launchedAt), signal) : jobs;
   const keys: string[] = [];
   for (const job of names) {
     const log = await readJobLog(node.remote, node.target, job, signal);
@@ -48,6 +52,14 @@ export async function uploadNodeLogs(
     keys.push(key);
   }
   return keys;
+}
+
+async function ownJobs(node: NodeEndpoint, launchedMs: number, signal?: AbortSignal): Promise<string[]> {
+  // stat's seconds are whole: a log written in the launch's own second counts as the node's.
+  const launchedSecondMs = Math.floor(launchedMs / 1000) * 1000;
+  return (await listJobLogs(node.remote, node.target, signal))
+    .filter((entry) => Number.isNaN(launchedMs) || entry.modifiedMs >= launchedSecondMs)
+    .map((entry) => entry.job);
 }
 
 /** The secrets a log must not carry: the worker's own, matched literally, and any token's shape. */
@@ -67,11 +79,8 @@ export function createLogActivities(deps: ActivityDeps) {
         for (const node of nodes) {
           if (!identity) break;
           try {
-            const keys = await uploadNodeLogs(
-              store,
-              { remote: deps.remote, target: sshTarget(node, identity) },
-              workerSecrets(deps),
-            );
+            const endpoint = { remote: deps.remote, target: sshTarget(node, identity) };
+            const keys = await uploadNodeLogs(store, endpoint, workerSecrets(deps), { launchedAt: node.launchedAt });
             result.uploaded.push({ node: node.name, keys });
           } catch (err) {
             if (Context.current().cancellationSignal.aborted) throw err;

@@ -18,15 +18,22 @@ export interface JobLog {
   truncated: boolean;
 }
 
+export interface JobLogEntry {
+  job: string;
+  /** When the log was last written, by the node's clock (ms since the epoch). */
+  modifiedMs: number;
+}
+
 /** The jobs on the node that have a log, sorted by name; folders of any other name are ignored. */
-export async function listJobLogs(remote: RemoteShell, target: SshTarget, signal?: AbortSignal): Promise<string[]> {
+export async function listJobLogs(remote: RemoteShell, target: SshTarget, signal?: AbortSignal): Promise<JobLogEntry[]> {
   const command = sh`cd ${REMOTE.jobs} 2>/dev/null || exit 0
-for d in *; do [ -f "$d/log" ] && printf '%s\n' "$d"; done; exit 0`;
+for d in *; do [ -f "$d/log" ] && printf '%s %s\n' "$(stat -c %Y "$d/log")" "$d"; done; exit 0`;
   const result = await remote.check(target, command, { label: 'list job logs', ...(signal ? { signal } : {}) });
   return result.stdout
     .split('\n')
-    .filter((name) => JOB_FOLDER.test(name))
-    .sort();
+    .map((line) => /^(\d+) (.+)$/.exec(line))
+    .flatMap((m) => (m?.[2] && JOB_FOLDER.test(m[2]) ? [{ job: m[2], modifiedMs: Number(m[1]) * 1000 }] : []))
+    .sort((a, b) => a.job.localeCompare(b.job));
 }
 
 export async function readJobLog(remote: RemoteShell, target: SshTarget, job: string, signal?: AbortSignal): Promise<JobLog> {

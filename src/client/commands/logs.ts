@@ -103,11 +103,14 @@ export async function readLogs(uri: string, workflowId: string, options: LogsOpt
   for (const file of selectFiles(files, options, workflowId)) {
     sections.push({ node: file.node, job: file.job, lines: rankLines(await readLines(store, file, true), options.rank) });
   }
-  if (options.rank !== undefined && sections.every((s) => s.lines.length === 0))
+  if (options.rank === undefined) return sections;
+  // A rank's lines are in the training jobs' logs only: the other logs say nothing of it.
+  const ranked = sections.filter((s) => s.lines.length > 0);
+  if (ranked.length === 0)
     throw new LogsNotFound(
       `run ${workflowId} has no lines of rank ${options.rank} in its logs (only training jobs tag lines by rank)`,
     );
-  return sections;
+  return ranked;
 }
 
 export function formatSections(sections: LogSection[]): string {
