@@ -49,6 +49,9 @@ import { freshTraining, trainWithRecovery } from './train-with-recovery';
  */
 export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { eventBudget: 8_000, followWindowSeconds: 3_600 };
 
+/** Marks histories that upload the nodes' logs before teardown. */
+export const UPLOAD_LOGS_PATCH = 'tuneforge-upload-logs';
+
 /** Marks histories whose aws runs begin with the preflight activity. */
 export const AWS_PREFLIGHT_PATCH = 'tuneforge-aws-preflight';
 
@@ -192,13 +195,14 @@ function publisher(): (progress: RunProgress) => void {
 
 /** Every node's job logs into the store before teardown takes them; a run with no cluster or no store has none to keep. */
 async function uploadLogs(ctx: RunContext, tracker: StepTracker): Promise<void> {
-  if (!ctx.artifacts || tracker.snapshot().nodes.length === 0) return;
+  // Patched: a run already tearing down when the worker got this replays without the upload instead of failing nondeterministic.
+  if (!ctx.artifacts || tracker.snapshot().nodes.length === 0 || !patched(UPLOAD_LOGS_PATCH)) return;
   try {
-    const { skipped } = await steps.logs.uploadLogs.executeWithOptions({ summary: 'upload-logs: every node\'s job logs' }, [ctx]);
+    const { skipped } = await steps.logs.uploadLogs.executeWithOptions({ summary: "upload-logs: every node's job logs" }, [ctx]);
     if (skipped.length > 0) log.warn('logs of unreachable nodes were not kept', { nodes: skipped.map((s) => s.node) });
   } catch (err) {
     // The logs are a help, never the run's outcome: neither its error nor its success depends on them.
-    log.warn('could not upload the nodes\' logs', { error: String(err) });
+    log.warn("could not upload the nodes' logs", { error: String(err) });
   }
 }
 
