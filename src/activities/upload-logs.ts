@@ -11,6 +11,9 @@ import { activitySignal, clusterRef, runProvider, runStore, type ActivityDeps } 
 import { keepAlive } from './keep-alive';
 import type { RunContext } from './types';
 
+/** How long one node's logs may take to read and store before the node is skipped. */
+const NODE_LOGS_TIMEOUT_MS = 90_000;
+
 export interface NodeLogs {
   node: string;
   /** Store keys written, relative to the run's folder. */
@@ -38,8 +41,8 @@ export async function uploadNodeLogs(
   node: NodeEndpoint,
   secrets: readonly string[],
   jobs: readonly string[] | { launchedAt: string },
+  signal: AbortSignal | undefined = activitySignal(),
 ): Promise<string[]> {
-  const signal = activitySignal();
   const names = 'launchedAt' in jobs ? await ownJobs(node, Date.parse(jobs.launchedAt), signal) : jobs;
   const keys: string[] = [];
   for (const job of names) {
@@ -80,7 +83,10 @@ export function createLogActivities(deps: ActivityDeps) {
           if (!identity) break;
           try {
             const endpoint = { remote: deps.remote, target: sshTarget(node, identity) };
-            const keys = await uploadNodeLogs(store, endpoint, workerSecrets(deps), { launchedAt: node.launchedAt });
+            // A frozen node must not hold the teardown behind it: its reads end at the deadline and it is skipped.
+            const signal = AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(NODE_LOGS_TIMEOUT_MS)]);
+            const launched = { launchedAt: node.launchedAt };
+            const keys = await uploadNodeLogs(store, endpoint, workerSecrets(deps), launched, signal);
             result.uploaded.push({ node: node.name, keys });
           } catch (err) {
             if (Context.current().cancellationSignal.aborted) throw err;
