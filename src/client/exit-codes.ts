@@ -14,7 +14,7 @@ import { FailureType } from '../common/errors';
 import { rootCause, summarizeFailure } from '../common/failure-summary';
 import { CodecKeyConfigError, PayloadDecryptError } from '../codec/errors';
 import { NoArtifacts } from './commands/artifacts';
-import { LogsNotFound } from './commands/logs';
+import { LogsNotFound } from './commands/logs-not-found';
 import { InvalidFilter, SearchAttributesNotRegistered } from './commands/list';
 import { TemporalUnreachable } from './connection';
 import { NotAFineTuneSchedule, ScheduleArgsInvalid, ScheduleExists } from './commands/schedule';

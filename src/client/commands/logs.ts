@@ -11,11 +11,8 @@ import { withClient, type ClientSettings } from '../connection';
 import { optionParser } from '../render/cli-input';
 import { artifactsFolderOfRun } from './artifacts';
 import { parseInterval } from './follow';
+import { LogsNotFound } from './logs-not-found';
 
-/** The run has no logs (yet), or none of the node, rank or job asked for. */
-export class LogsNotFound extends Error {
-  override readonly name = 'LogsNotFound';
-}
 
 export interface LogFile {
   node: string;
