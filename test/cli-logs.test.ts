@@ -98,6 +98,12 @@ describe('tuneforge logs (built CLI, dev server, folder store)', { timeout: 5 * 
         unknownNode.stderr.trim(),
         `tuneforge: run ${id} has no logs of node worker-9; nodes with logs: master, worker-1`,
       );
+      const followUnknown = await tuneforge('logs', id, '--follow', '--node', 'worker-9');
+      assert.deepEqual(
+        [followUnknown.status, followUnknown.stdout],
+        [EXIT.notFound, ''],
+        'an ended run has no more nodes to wait for',
+      );
       assert.equal((await tuneforge('logs', id, '--rank', '7')).status, EXIT.notFound);
       assert.equal((await tuneforge('logs', id, '--rank', 'one')).status, EXIT.invalidInput);
       const unknownRun = jsonError(await tuneforge('logs', uniqueId('no-such-run'), '--json'));

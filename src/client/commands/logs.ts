@@ -13,7 +13,6 @@ import { artifactsFolderOfRun } from './artifacts';
 import { parseInterval } from './follow';
 import { LogsNotFound } from './logs-not-found';
 
-
 export interface LogFile {
   node: string;
   /** The job's folder name on the node (install-<fingerprint>, sanity, train-<n>, ...). */
@@ -72,8 +71,11 @@ function openStore(uri: string): ArtifactStore {
   return createStoreOpener()(uri, defaultS3Region());
 }
 
-async function storedFiles(store: ArtifactStore): Promise<LogFile[]> {
-  return logFilesOf((await store.list(`${LOGS_KEY}/`)).map((o) => o.key));
+/** The stored logs, each with its size (what --follow compares to skip a read). */
+async function storedFiles(store: ArtifactStore): Promise<Array<LogFile & { size: number }>> {
+  const objects = await store.list(`${LOGS_KEY}/`);
+  const sizes = new Map(objects.map((o) => [o.key, o.size]));
+  return logFilesOf(objects.map((o) => o.key)).map((f) => ({ ...f, size: sizes.get(f.key) ?? 0 }));
 }
 
 /** A file's complete lines (a final line without its newline is still being written, unless `whole`). */
@@ -132,12 +134,17 @@ export async function followLogs(
   const uri = await artifactsFolderOfRun(client, workflowId);
   const store = openStore(uri);
   const printed = new Map<string, number>();
+  const sizes = new Map<string, number>();
   for (;;) {
     // Whether the run was still going is asked before reading: a read after its end holds the final upload.
     const open = await runIsOpen(client, workflowId);
     const files = await storedFiles(store);
-    const chosen = options.node === undefined || files.length === 0 ? files : selectFiles(files, options, workflowId);
+    // A node's logs may arrive later in the run: an unknown node is an error only once the run has ended.
+    const chosen = files.filter((f) => options.node === undefined || f.node === options.node);
     for (const file of chosen) {
+      // An unchanged size is an unchanged log; after the end each is read whole, its last line included.
+      if (open && sizes.get(file.key) === file.size) continue;
+      sizes.set(file.key, file.size);
       const lines = rankLines(await readLines(store, file, !open), options.rank);
       // A log re-uploaded shorter (a job started again) is printed again from its start.
       const from = (printed.get(file.key) ?? 0) <= lines.length ? (printed.get(file.key) ?? 0) : 0;
@@ -146,6 +153,7 @@ export async function followLogs(
     }
     if (!open) {
       if (files.length === 0) throw new LogsNotFound(`run ${workflowId} ended without logs (it ended before any node was up)`);
+      selectFiles(files, options, workflowId);
       return;
     }
     await sleep(options.intervalMs);
