@@ -144,10 +144,12 @@ describe('artifact store', { skip }, () => {
       assert.deepEqual(await store.getJson('run.json'), { ok: true });
     });
 
-    it(`${kind}: a text file (the model card) is stored as written and comes back with its folder`, async () => {
+    it(`${kind}: a text file (the model card) is stored as written and comes back, alone and with its folder`, async () => {
       const store = open();
       const card = '---\nlibrary_name: transformers\n---\n\n# demo | a card\n';
       await store.putText('model/README.md', card, 'text/markdown; charset=utf-8');
+      assert.equal(await store.getText('model/README.md'), card);
+      assert.equal(await store.getText('logs/master/none.log'), undefined, 'an absent file reads as undefined');
       const local = await mkdtemp(join(tmpdir(), 'model-card-'));
       try {
         await store.downloadToLocal('model', local);

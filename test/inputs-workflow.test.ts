@@ -123,6 +123,7 @@ describe('run inputs in the workflow (fake activities)', () => {
       'bakeImage',
       'fetchHubData',
       'checkHubData',
+      'uploadLogs',
       'teardown',
       'recordRun',
     ]);
@@ -137,6 +138,7 @@ describe('run inputs in the workflow (fake activities)', () => {
       'installDeps',
       'bakeImage',
       'fetchHubData',
+      'uploadLogs',
       'teardown',
       'recordRun',
     ]);
@@ -253,6 +255,7 @@ describe('run inputs in the workflow (fake activities)', () => {
       'installDeps',
       'bakeImage',
       'fetchHubModel',
+      'uploadLogs',
       'teardown',
       'recordRun',
     ]);

@@ -18,6 +18,7 @@ import {
   liveNodeProcesses,
   processesPerNode,
   removeClustersStartingWith,
+  runStoreOf,
   sampleNodeProcesses,
   sendInterruptionNotice,
   testDeps,
@@ -143,15 +144,29 @@ describe('node loss during distributed-train', () => {
 
   it('a cancel during distributed-train leaves zero nodes within 60 s', { timeout: 10 * 60_000 }, async () => {
     const workflowId = uniqueId('cancel');
-    await withWorker(realActivities(testDeps()), async ({ client, taskQueue }) => {
+    const store = runStoreOf(spec.name, workflowId);
+    await withWorker(realActivities(testDeps({ logUploadEveryMs: 2000 })), async ({ client, taskQueue }) => {
       const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
       await waitForCheckpoint(workflowId);
+      // While it trains, the follower keeps the store's copy of the training log recent (`tuneforge logs --follow`).
+      const deadline = Date.now() + 60_000;
+      while (!/"event":"step"/.test((await store.getText('logs/master/train-0.log')) ?? '')) {
+        assert.ok(Date.now() < deadline, 'the training log reached the store while the job ran');
+        await sleep(500);
+      }
       const cancelledAt = Date.now();
       await handle.cancel();
       await assert.rejects(handle.result());
       const seconds = (Date.now() - cancelledAt) / 1000;
       assert.equal(await liveNodeProcesses(workflowId), 0);
       assert.ok(seconds <= 60, `torn down within 60 s (took ${seconds.toFixed(1)} s)`);
+      // Its logs were copied off the nodes before they went: the training log, up to the checkpoint it reached.
+      const trainLog = await store.getText('logs/master/train-0.log');
+      assert.match(
+        trainLog ?? '',
+        /^\[1,0\]<stdout>:TUNEFORGE \{"event":"checkpoint"/m,
+        "the cancelled run's training log is in the store",
+      );
     });
   });
 

@@ -172,6 +172,24 @@ describe('a whole run on the local provider', () => {
       assert.equal(record.outcome, 'succeeded');
       assert.match(record.recipeFingerprint, /^[0-9a-f]{32}$/);
       assert.ok(record.lossCurve.length >= 30, 'run.json holds a loss per step');
+
+      // The nodes' logs outlive them. The master ran every job; mpirun's log holds every rank's lines, each
+      // tagged with its rank. The workers ran none (the install log their image carries is the master's).
+      const logKeys = keys.filter((k) => k.startsWith('logs/')).sort();
+      assert.deepEqual(
+        logKeys.map((k) => k.replace(/install-[0-9a-f]{12}/, 'install-<fingerprint>')),
+        ['logs/master/install-<fingerprint>.log', 'logs/master/sanity.log', 'logs/master/train-0.log'],
+      );
+      const trainLog = (await store.getText('logs/master/train-0.log')) ?? '';
+      assert.match(trainLog, /^\[1,0\]<stdout>:TUNEFORGE \{"event":"done"/m, 'the trainer wrote it, rank 0 ending the run');
+      assert.match(tuneforge('logs', workflowId, '--node', 'master'), /^==> master\/sanity <==\n[^]*TUNEFORGE \{"event":"step"/m);
+      const rank0 = tuneforge('logs', workflowId, '--rank', '0').split('\n');
+      assert.ok(
+        rank0.some((line) => line.startsWith('TUNEFORGE {"event":"done"')),
+        'rank 0 lines, their tag removed',
+      );
+      const ranks = new Set([...trainLog.matchAll(/^\[1,(\d+)\]</gm)].map((m) => m[1]));
+      console.log(`ranks with lines in the training log: ${[...ranks].sort().join(', ')}`);
     } finally {
       await close();
     }

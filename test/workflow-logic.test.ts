@@ -250,6 +250,7 @@ describe('run workflow (fake activities)', () => {
       'wireSsh',
       'distributedTrain',
       'deliverModel',
+      'uploadLogs',
       'teardown',
       'recordRun',
     ]);
@@ -437,7 +438,7 @@ describe('run workflow (fake activities)', () => {
     });
     assert.equal(failure?.type, FailureType.BudgetExceeded);
     assert.match(failure?.message ?? '', /\$6\.00\) reached budgetUsd \(\$5\.00\) before install-deps; no model was trained/);
-    assert.deepEqual(log.calls, ['prepareArtifacts', 'provisionMaster', 'teardown', 'recordRun']);
+    assert.deepEqual(log.calls, ['prepareArtifacts', 'provisionMaster', 'uploadLogs', 'teardown', 'recordRun']);
   });
 
   it('bundles workflow code without AWS SDK, ssh2 or Node built-ins', async () => {

@@ -39,6 +39,8 @@ export interface ActivityDeps {
   s3Client?: (region: string) => S3Client;
   /** TUNEFORGE_INPUT_ROOTS: the folders local data files and model folders must be in; unset: any path. */
   localInputRoots?: string[];
+  /** How often a followed training job's log is copied to the store while it runs; default LOG_UPLOAD_EVERY_MS. */
+  logUploadEveryMs?: number;
   /** How often long activities look at their remote job while its streamed log is quiet (and watch its nodes). */
   pollIntervalMs: number;
   /**

@@ -14,6 +14,7 @@ import { keepAlive } from './keep-alive';
 import { NodeWatch, nodeWatcher, type NodeHealth } from './node-watch';
 import { rankSignaller, type SignalFailure } from './rank-signals';
 import type { TrainingHandOver, TrainingStopped, TrainInput, TrainResult } from './types';
+import { uploadNodeLogs, workerSecrets } from './upload-logs';
 
 /** mpirun waits on daemons of a frozen node when asked to stop; do not give it long. */
 const LOST_NODE_KILL_GRACE_SECONDS = 2;
@@ -75,7 +76,12 @@ export function createTrainActivities(deps: ActivityDeps) {
         await watchNodes(urgent);
         return { cutOff: cutOffSince !== undefined };
       };
-      const uploads = checkpointUploader(runStore(deps, input), await endpointFor(deps, input, master));
+      const masterEndpoint = await endpointFor(deps, input, master);
+      const uploads = checkpointUploader(runStore(deps, input), masterEndpoint);
+      // The training log in the store while it runs (`tuneforge logs --follow`); upload-logs takes every node's at the end.
+      const uploadLog = async () => {
+        await uploadNodeLogs(runStore(deps, input), masterEndpoint, workerSecrets(deps), [input.jobId]);
+      };
       let followed: FollowOutcome;
       const windowMs = input.followForSeconds === undefined ? Number.POSITIVE_INFINITY : input.followForSeconds * 1000;
       try {
@@ -92,6 +98,7 @@ export function createTrainActivities(deps: ActivityDeps) {
             onProgress: (progress) => {
               lastStep = progress.step;
             },
+            uploadLog,
             // Ranks told to save and stop, or to finish, are followed to their end by the follower that told them.
             mayHandOver: () => noticed.length === 0 && !finishing && !input.saveAndStop,
           },

@@ -10,6 +10,7 @@ import { JobStream } from '../remote/job-stream';
 import { killJob, pollJob, startOrAttach, type JobPoll } from '../remote/remote-job';
 import type { SshTarget } from '../remote/ssh-session';
 import type { ActivityDeps } from './deps';
+import { LOG_UPLOAD_EVERY_MS, LogMirror } from './log-mirror';
 import { ReportPacer, type ReportPace } from './report-pacer';
 
 export interface FollowOptions {
@@ -32,6 +33,8 @@ export interface FollowOptions {
   onCheckpoint?: (path: string) => void;
   /** Called with the job's progress each time new log lines were read. */
   onProgress?: (progress: TrainingProgress) => void;
+  /** Copies the job's log to the store; called at most once per deps.logUploadEveryMs while the job is followed. */
+  uploadLog?: () => Promise<void>;
 }
 
 export interface WatchVerdict {
@@ -82,6 +85,11 @@ export async function followJobFor(
   const open = (offset: number) => new JobStream(deps.remote, target, options.jobId, offset, ctx.cancellationSignal);
   let stream = open(progress.logOffset);
   let readFailures = 0;
+  const mirror = options.uploadLog
+    ? new LogMirror(options.uploadLog, deps.logUploadEveryMs ?? LOG_UPLOAD_EVERY_MS, (message, error) =>
+        ctx.log.warn(message, { jobId: options.jobId, error }),
+      )
+    : undefined;
   try {
     for (;;) {
       // Cancellation arrives with a heartbeat; a busy loop (new log lines every pass) must look for it too.
@@ -120,6 +128,7 @@ export async function followJobFor(
       const checkpoint = progress.lastCheckpoint;
       if (checkpoint && checkpoint !== checkpointBefore) options.onCheckpoint?.(checkpoint);
       const now = Date.now();
+      mirror?.tick(now);
       const { state } = read;
       // The job's first trained step is reported at once: it says how long a restart took.
       const firstStep = stepBefore <= progress.resumedStep && progress.step > progress.resumedStep;
@@ -155,6 +164,7 @@ export async function followJobFor(
   } finally {
     stream.stop();
     unsubscribe?.();
+    await mirror?.settle();
   }
 }
 

@@ -13,6 +13,7 @@ import { createReplaceActivities, createReplaceMasterActivities } from './replac
 import { createSanityActivities } from './sanity-run';
 import { createStandbyActivities } from './use-standby';
 import { createTeardownActivities } from './teardown';
+import { createLogActivities } from './upload-logs';
 import { createWireActivities } from './wire-ssh';
 import { createInputActivities } from './run-inputs';
 import { createHubModelActivities } from './hub-model';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWireActivities(deps),
     ...createSanityActivities(deps),
     ...createTrainActivities(deps),
+    ...createLogActivities(deps),
     ...createTeardownActivities(deps),
     ...(deps.reaper === undefined ? {} : createReaperActivities(deps.reaper)),
     ...createReplaceActivities(deps),

@@ -50,6 +50,8 @@ export interface ArtifactStore {
   /** Writes a text file (e.g. the model card, model/README.md) with its media type. */
   putText(key: string, text: string, contentType: string): Promise<void>;
   getJson(key: string): Promise<unknown>;
+  /** A text file's content (e.g. a node's log under logs/); undefined when absent. */
+  getText(key: string): Promise<string | undefined>;
   /** A JSON object with the version a conditional write compares against; undefined when absent. */
   getVersionedJson(key: string): Promise<VersionedJson | undefined>;
   /**

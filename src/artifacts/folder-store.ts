@@ -119,6 +119,13 @@ export function createFolderStore(root: string): ArtifactStore {
       return (await readVersioned(pathOf(key)))?.value;
     },
 
+    async getText(key) {
+      return readFile(pathOf(key), 'utf8').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+    },
+
     async getVersionedJson(key) {
       return readVersioned(pathOf(key));
     },

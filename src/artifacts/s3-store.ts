@@ -191,6 +191,16 @@ export function createS3Store(options: S3StoreOptions): ArtifactStore {
       return (await getVersioned(key))?.value;
     },
 
+    async getText(key) {
+      try {
+        const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
+        return (await object.Body?.transformToString()) ?? '';
+      } catch (err) {
+        if (err instanceof S3ServiceException && err.name === 'NoSuchKey') return undefined;
+        throw err;
+      }
+    },
+
     getVersionedJson: getVersioned,
 
     async putJsonIfUnchanged(key, value, expected) {

@@ -14,6 +14,7 @@ import { FailureType } from '../common/errors';
 import { rootCause, summarizeFailure } from '../common/failure-summary';
 import { CodecKeyConfigError, PayloadDecryptError } from '../codec/errors';
 import { NoArtifacts } from './commands/artifacts';
+import { LogsNotFound } from './commands/logs-not-found';
 import { InvalidFilter, SearchAttributesNotRegistered } from './commands/list';
 import { TemporalUnreachable } from './connection';
 import { NotAFineTuneSchedule, ScheduleArgsInvalid, ScheduleExists } from './commands/schedule';
@@ -84,7 +85,7 @@ export function describeError(err: unknown): DescribedError {
   ];
   if (invalid.some((kind) => err instanceof kind)) return named(EXIT.invalidInput, err as Error);
   if (err instanceof TemporalUnreachable) return named(EXIT.temporalUnreachable, err);
-  if (err instanceof NoArtifacts) return named(EXIT.notFound, err);
+  if (err instanceof NoArtifacts || err instanceof LogsNotFound) return named(EXIT.notFound, err);
   if (err instanceof WorkflowNotFoundError)
     return { code: EXIT.notFound, type: 'WorkflowNotFound', message: `no run with id ${err.workflowId}` };
   if (err instanceof ScheduleNotFoundError)

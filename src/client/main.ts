@@ -37,6 +37,7 @@ import {
 } from './commands/schedule';
 import { readStatus } from './commands/status';
 import { addSetupNamespaceCommand } from './commands/setup-namespace';
+import { addLogsCommand } from './commands/logs';
 import { clientSettings, profileArgument, withClient, type ClientSettings } from './connection';
 import { describeError, EXIT } from './exit-codes';
 import { addAboutCommands } from './commands/about';
@@ -348,6 +349,7 @@ schedule
   });
 
 addSetupNamespaceCommand(program, settings);
+addLogsCommand(program, settings);
 
 addAboutCommands(program);
 

@@ -117,6 +117,9 @@ export function mpirunArgs(input: MpiCommandInput): string[] {
     '-np',
     String(nodes.length * p.ranksPerNode),
     ...p.mapping,
+    // Each line starts with `[<job>,<rank>]<stdout>:`: the one log holds every rank's lines, told apart by
+    // `tuneforge logs --rank`; progress lines are still found (parseProgressLine looks for its prefix anywhere).
+    '--tag-output',
     '--mca',
     'plm_rsh_no_tree_spawn',
     '1',

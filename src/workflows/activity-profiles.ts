@@ -47,6 +47,8 @@ export const ACTIVITY_PROFILES = {
   // Uploads of multi-GB models (10 GB at 50 MB/s: under 4 minutes); node loss is answered by the workflow.
   delivery: profile('1 hour', 5),
   training: (timeoutMinutes: number): ActivityOptions => profile(`${timeoutMinutes} minutes`, 3),
+  // A node's logs before teardown: worth a retry, never worth holding the teardown long (each node read is seconds).
+  logs: profile('10 minutes', 3),
   // Teardown must win eventually: many attempts, slow backoff; each outlasts the 15-min wait for termination.
   teardown: profile('30 minutes', 20, '1 minute'),
 } as const;

@@ -50,6 +50,9 @@ import { freshTraining, trainWithRecovery } from './train-with-recovery';
  */
 export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { eventBudget: 8_000, followWindowSeconds: 3_600 };
 
+/** Marks histories that upload the nodes' logs before teardown. */
+export const UPLOAD_LOGS_PATCH = 'tuneforge-upload-logs';
+
 /** Marks histories whose aws runs begin with the preflight activity. */
 export const AWS_PREFLIGHT_PATCH = 'tuneforge-aws-preflight';
 
@@ -111,6 +114,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
     throw err;
   } finally {
     if (!handover) {
+      await CancellationScope.nonCancellable(() => uploadLogs(ctx, tracker));
       teardown = await CancellationScope.nonCancellable(() => runTeardown(ctx, tracker, failure));
       if (teardown?.kept) tracker.keptCluster(teardown.access);
       if (failure !== undefined) tracker.fail(failureText(failure));
@@ -188,6 +192,19 @@ function publisher(): (progress: RunProgress) => void {
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: progress.stage }]);
     }
   };
+}
+
+/** Every node's job logs into the store before teardown takes them; a run with no cluster or no store has none to keep. */
+async function uploadLogs(ctx: RunContext, tracker: StepTracker): Promise<void> {
+  // Patched: a run already tearing down when the worker got this replays without the upload instead of failing nondeterministic.
+  if (!ctx.artifacts || tracker.snapshot().nodes.length === 0 || !patched(UPLOAD_LOGS_PATCH)) return;
+  try {
+    const { skipped } = await steps.logs.uploadLogs.executeWithOptions({ summary: "upload-logs: every node's job logs" }, [ctx]);
+    if (skipped.length > 0) log.warn('logs of unreachable nodes were not kept', { nodes: skipped.map((s) => s.node) });
+  } catch (err) {
+    // The logs are a help, never the run's outcome: neither its error nor its success depends on them.
+    log.warn("could not upload the nodes' logs", { error: String(err) });
+  }
 }
 
 async function runTeardown(ctx: RunContext, tracker: StepTracker, failure: unknown): Promise<TeardownResult | undefined> {

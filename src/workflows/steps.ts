@@ -10,6 +10,7 @@ export const steps = {
   wiring: proxyActivities<Activities>(ACTIVITY_PROFILES.wiring),
   sanity: proxyActivities<Activities>(ACTIVITY_PROFILES.sanity),
   teardown: proxyActivities<Activities>(ACTIVITY_PROFILES.teardown),
+  logs: proxyActivities<Activities>(ACTIVITY_PROFILES.logs),
   delivery: proxyActivities<Activities>(ACTIVITY_PROFILES.delivery),
   training: (timeoutMinutes: number) => proxyActivities<Activities>(ACTIVITY_PROFILES.training(timeoutMinutes)),
 };

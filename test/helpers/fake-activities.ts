@@ -66,6 +66,7 @@ export const RUN_ACTIVITIES = [
   'sanityRun',
   'distributedTrain',
   'deliverModel',
+  'uploadLogs',
   'teardown',
   'recordRun',
 ];
@@ -144,6 +145,7 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
       });
       return { nodes, standby: input.standby.slice(taking.length), filled, broken: [] };
     },
+    uploadLogs: async () => ({ uploaded: [], skipped: [] }),
     teardown: async (input) => {
       log.teardownInputs.push({ keepCluster: input.keepCluster, succeeded: input.succeeded });
       return {
