@@ -11,5 +11,6 @@ export const steps = {
   sanity: proxyActivities<Activities>(ACTIVITY_PROFILES.sanity),
   teardown: proxyActivities<Activities>(ACTIVITY_PROFILES.teardown),
   delivery: proxyActivities<Activities>(ACTIVITY_PROFILES.delivery),
+  notify: proxyActivities<Activities>(ACTIVITY_PROFILES.notify),
   training: (timeoutMinutes: number) => proxyActivities<Activities>(ACTIVITY_PROFILES.training(timeoutMinutes)),
 };

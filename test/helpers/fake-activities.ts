@@ -134,6 +134,8 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
     distributedTrain: async () => FAKE_TRAIN_RESULT,
     replaceNodes: async (input) => input.nodes.map((n) => fakeNode(n.name)),
     replaceMaster: async () => fakeNode('master'),
+    // Sends nothing: notify tests put the real notify-run in front of an HTTP server of their own.
+    notifyRun: async () => ({ sent: false, status: null, reason: 'fake activities send no notices' }),
     teardown: async (input) => {
       log.teardownInputs.push({ keepCluster: input.keepCluster, succeeded: input.succeeded });
       return {
