@@ -1,6 +1,8 @@
 // notify.webhook in the spec (which URLs are refused, and that no message repeats one), what plan and
 // run.json show of it, the notice's text, and the notify-run activity's answers to what a receiver does.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
@@ -15,6 +17,8 @@ import { formatPlan } from '../src/client/render/plan-text';
 import { buildRunPlan } from '../src/recipes/run-plan';
 import { withRedactedNotify } from '../src/spec/notify';
 import { validateRunSpec } from '../src/spec/validate';
+import { parseRunSpec } from '../src/spec/load';
+import { packageRoot } from '../src/common/package-root';
 
 const SECRET = 'xoxbS3CR3Ttoken';
 const base = { name: 'tiny', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 10 } };
@@ -31,6 +35,13 @@ function refused(input: unknown): string[] {
 }
 
 describe('notify.webhook in the spec', () => {
+  it("the aws example's commented notify lines are a valid block once uncommented", () => {
+    const text = readFileSync(join(packageRoot(), 'examples/distilbert-squad.yaml'), 'utf8');
+    const uncommented = text.replace(/^# (notify:|  webhook:)/gm, '$1');
+    assert.notEqual(uncommented, text, 'the example has the notify lines');
+    assert.deepEqual(parseRunSpec(uncommented).notify, { webhook: { fromEnv: 'TUNEFORGE_WEBHOOK_URL' } });
+  });
+
   it('accepts https anywhere, http to loopback only, and a variable name', () => {
     for (const webhook of [
       `https://hooks.slack.com/services/T0/B0/${SECRET}`,
