@@ -12,7 +12,7 @@ import { FailureType } from '../src/common/errors';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import type { WebhookBody } from '../src/common/run-notice';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
-import { failingWith, fakeActivities, untilCancelled } from './helpers/fake-activities';
+import { failingWith, fakeActivities, untilCancelled, type CallLog } from './helpers/fake-activities';
 import { pathsOf } from './helpers/secret-scan';
 import { uniqueId, withWorker } from './helpers/temporal';
 
@@ -64,8 +64,10 @@ async function receiver(behaviour: Behaviour): Promise<Receiver> {
 }
 
 /** The fake steps, with the real notify-run reading `env` for `{ fromEnv }`. */
-function activitiesWith(overrides: Partial<Activities>, env: Record<string, string> = {}): Activities {
-  return { ...fakeActivities(overrides).activities, ...createNotifyActivities({ env, timeoutMs: TEST_TIMEOUT_MS }) };
+function activitiesWith(overrides: Partial<Activities>, env: Record<string, string> = {}, log?: CallLog): Activities {
+  const fake = fakeActivities(overrides);
+  if (log) Object.assign(log, fake.log);
+  return { ...fake.activities, ...createNotifyActivities({ env, timeoutMs: TEST_TIMEOUT_MS }) };
 }
 
 /** The run's history as the client fetches it, payload bytes as base64 (as the server's JSON has them). */
@@ -106,9 +108,13 @@ describe('notify.webhook (fake activities, an HTTP server on loopback)', () => {
     await withReceiver('ok', async (r) => {
       const spec = { ...baseSpec, promote: { metric: 'f1', min: 50 }, notify: { webhook: r.url } };
       const workflowId = uniqueId('notify-ok');
-      const summary = (await withWorker(activitiesWith({}), ({ client, taskQueue }) =>
+      const log = { calls: [], teardownInputs: [], records: [] } as CallLog;
+      const summary = (await withWorker(activitiesWith({}, {}, log), ({ client, taskQueue }) =>
         client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] }),
       )) as RunSummary;
+      // run.json keeps the spec, its webhook reduced to scheme and host.
+      const recorded = log.records[0] as { spec?: { notify?: { webhook?: unknown } } } | undefined;
+      assert.equal(recorded?.spec?.notify?.webhook, `${new URL(r.url).origin}/[redacted]`);
       assert.equal(r.bodies.length, 1, `one notice (requests: ${r.requests})`);
       const [body] = r.bodies;
       assert.ok(body);
