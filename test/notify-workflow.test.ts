@@ -5,16 +5,19 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import type { Activities } from '../src/activities';
 import { createNotifyActivities } from '../src/activities/notify';
+import { dataConverterFor } from '../src/codec/encryption-codec';
+import { formatKeyEntry, generateKey, parseKeyList } from '../src/codec/keys';
 import { FailureType } from '../src/common/errors';
-import { WORKFLOW_TYPE } from '../src/common/names';
+import { DEFAULT_NAMESPACE, WORKFLOW_TYPE } from '../src/common/names';
 import type { WebhookBody } from '../src/common/run-notice';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
 import { failingWith, fakeActivities, untilCancelled, type CallLog } from './helpers/fake-activities';
 import { pathsOf } from './helpers/secret-scan';
-import { uniqueId, withWorker } from './helpers/temporal';
+import { TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
 
 /** What a Slack hook's path looks like: the token is the secret part of the URL. */
 const TOKEN = 'T0NOTIFY/B0SECRET/xoxb4d9f2c7e1a8b6';
@@ -234,6 +237,43 @@ describe('notify.webhook (fake activities, an HTTP server on loopback)', () => {
       assert.deepEqual(outsideInputs, [], 'the token shows outside the workflow and activity inputs');
       assert.ok(!described.includes(TOKEN), 'the token is in the description (search attributes, memo, details)');
     });
+  });
+
+  it('with codec keys set, a URL written in the spec is nowhere in the history as stored', async () => {
+    const keys = parseKeyList(formatKeyEntry(generateKey('notify')));
+    const dataConverter = dataConverterFor(keys) ?? assert.fail('keys give a data converter');
+    const workflowBundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../src/workflows'),
+      failureConverterPath: dataConverter.failureConverterPath,
+      logger: new DefaultLogger('ERROR'),
+    });
+    const native = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
+    const { client, close } = await testClient();
+    try {
+      await withReceiver(500, async (r) => {
+        const taskQueue = uniqueId('notify-codec');
+        const workflowId = uniqueId('notify-codec');
+        const secure = new Client({ connection: client.connection, namespace: DEFAULT_NAMESPACE, dataConverter });
+        const worker = await Worker.create({
+          connection: native,
+          namespace: DEFAULT_NAMESPACE,
+          taskQueue,
+          workflowBundle,
+          activities: activitiesWith({}),
+          dataConverter,
+          shutdownGraceTime: '2 seconds',
+        });
+        const spec = { ...baseSpec, notify: { webhook: r.url } };
+        await worker.runUntil(secure.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] }));
+        assert.equal(r.bodies.length, 4, 'the notice was sent (and failed: its failure is in the history too)');
+        const stored = await historyJson(client, workflowId);
+        assert.deepEqual(pathsOf(TOKEN, stored), [], 'the token is in the stored history');
+        assert.ok(pathsOf('WebhookFailed', stored).length > 0, 'control: the scan reads the history (the failure type)');
+      });
+    } finally {
+      await close();
+      await native.close();
+    }
   });
 });
 
