@@ -111,7 +111,10 @@ describe('notify.webhook in the spec', () => {
 
     const fromEnv = validateRunSpec(withWebhook({ fromEnv: 'TUNEFORGE_WEBHOOK_URL' }));
     assert.ok(fromEnv.ok);
-    assert.match(formatPlan(buildRunPlan(fromEnv.spec, null)), /^Notify: +webhook \$TUNEFORGE_WEBHOOK_URL \(from the worker's environment\)/m);
+    assert.match(
+      formatPlan(buildRunPlan(fromEnv.spec, null)),
+      /^Notify: +webhook \$TUNEFORGE_WEBHOOK_URL \(from the worker's environment\)/m,
+    );
     assert.deepEqual(withRedactedNotify(fromEnv.spec), fromEnv.spec);
   });
 });
@@ -174,8 +177,15 @@ describe('notify-run against a receiver', () => {
   const logs: string[] = [];
   const logger = new DefaultLogger('DEBUG', (entry) => logs.push(`${entry.message} ${inspect(entry.meta, { depth: 8 })}`));
   after(() => {
-    assert.ok(logs.some((l) => l.includes('the run notice was sent')), 'control: the logs were captured');
-    assert.deepEqual(logs.filter((l) => l.includes(SECRET)), [], 'a log line holds the URL');
+    assert.ok(
+      logs.some((l) => l.includes('the run notice was sent')),
+      'control: the logs were captured',
+    );
+    assert.deepEqual(
+      logs.filter((l) => l.includes(SECRET)),
+      [],
+      'a log line holds the URL',
+    );
   });
 
   const run = async (input: NotifyInput, env: Record<string, string> = {}): Promise<NotifyResult> =>

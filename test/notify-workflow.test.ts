@@ -81,7 +81,8 @@ async function historyJson(client: Client, workflowId: string): Promise<unknown>
 function plain(value: unknown): unknown {
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   if (Array.isArray(value)) return value.map(plain);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   return value;
 }
 
@@ -147,7 +148,11 @@ describe('notify.webhook (fake activities, an HTTP server on loopback)', () => {
           client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('notify-fail'), args: [{ spec }] }),
           (err: unknown) => {
             const cause = rootCause(err);
-            return err instanceof WorkflowFailedError && cause instanceof ApplicationFailure && cause.type === FailureType.TrainingFailed;
+            return (
+              err instanceof WorkflowFailedError &&
+              cause instanceof ApplicationFailure &&
+              cause.type === FailureType.TrainingFailed
+            );
           },
         );
       });
@@ -166,7 +171,11 @@ describe('notify.webhook (fake activities, an HTTP server on loopback)', () => {
       const spec = { ...baseSpec, notify: { webhook: r.url } };
       const activities = activitiesWith({ sanityRun: () => untilCancelled() });
       await withWorker(activities, async ({ client, taskQueue }) => {
-        const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('notify-cancel'), args: [{ spec }] });
+        const handle = await client.workflow.start(WORKFLOW_TYPE, {
+          taskQueue,
+          workflowId: uniqueId('notify-cancel'),
+          args: [{ spec }],
+        });
         await waitFor(async () => (await handle.query(progressQuery)).stage === 'sanity-run');
         await handle.cancel();
         await assert.rejects(handle.result());
@@ -217,7 +226,11 @@ describe('notify.webhook (fake activities, an HTTP server on loopback)', () => {
       assert.equal(r.bodies.length, 4, 'the notice was sent to the URL from the environment');
       assert.deepEqual(pathsOf(TOKEN, history), [], 'the token is in the history');
       const failed = new Set(JSON.stringify(history).match(/the webhook did not take the notice: [^"\\]*/g));
-      assert.deepEqual([...failed], ['the webhook did not take the notice: HTTP 500'], 'control: the activity failure is in the history');
+      assert.deepEqual(
+        [...failed],
+        ['the webhook did not take the notice: HTTP 500'],
+        'control: the activity failure is in the history',
+      );
       assert.ok(pathsOf(ENV_NAME, history).length > 0, 'control: the scan reads the history (the variable name is there)');
     });
   });

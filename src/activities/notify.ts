@@ -48,7 +48,10 @@ export function createNotifyActivities(options: NotifyOptions = {}) {
   };
 }
 
-function resolveUrl(webhook: WebhookTarget, env: Readonly<Record<string, string | undefined>>): { url: string } | { reason: string } {
+function resolveUrl(
+  webhook: WebhookTarget,
+  env: Readonly<Record<string, string | undefined>>,
+): { url: string } | { reason: string } {
   if (typeof webhook === 'string') return { url: webhook };
   const value = env[webhook.fromEnv];
   if (value === undefined || value.trim() === '') return { reason: `$${webhook.fromEnv} is not set on the worker` };
