@@ -15,9 +15,10 @@ import { FailureType } from '../src/common/errors';
 import { DEFAULT_NAMESPACE, WORKFLOW_TYPE } from '../src/common/names';
 import type { WebhookBody } from '../src/common/run-notice';
 import { progressQuery, type RunSummary } from '../src/workflows/definitions';
+import { NOTIFY_PATCH } from '../src/workflows/notify-run';
 import { failingWith, fakeActivities, untilCancelled, type CallLog } from './helpers/fake-activities';
 import { pathsOf } from './helpers/secret-scan';
-import { TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';
+import { TEMPORAL_ADDRESS, testClient, uniqueId, withWorker, workflowBundle } from './helpers/temporal';
 
 /** What a Slack hook's path looks like: the token is the secret part of the URL. */
 const TOKEN = 'T0NOTIFY/B0SECRET/xoxb4d9f2c7e1a8b6';
@@ -136,6 +137,21 @@ describe('notify.webhook (fake activities, an HTTP server on loopback)', () => {
       assert.equal(body.costUsd, summary.efficiency.costUsd);
       assert.match(body.text, /^tuneforge run notify-test succeeded: .*f1 71\.25.*now the current model/);
       assert.ok(!body.text.includes(TOKEN));
+    });
+  });
+
+  it("records the tuneforge-notify patch, and the run's history replays with today's code", async () => {
+    await withReceiver('ok', async (r) => {
+      const spec = { ...baseSpec, notify: { webhook: r.url } };
+      const workflowId = uniqueId('notify-replay');
+      const history = await withWorker(activitiesWith({}), async ({ client, taskQueue }) => {
+        await client.workflow.execute(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
+        return client.workflow.getHandle(workflowId).fetchHistory();
+      });
+      const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes);
+      assert.ok(pathsOf(NOTIFY_PATCH, plain(markers)).length > 0, 'no patch marker for the notice');
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+      assert.equal(r.bodies.length, 1);
     });
   });
 
