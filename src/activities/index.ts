@@ -5,6 +5,7 @@ import type { ActivityDeps } from './deps';
 import { createTrainActivities } from './distributed-train';
 import { createInstallActivities } from './install-deps';
 import { createLaunchActivities } from './launch-workers';
+import { createNotifyActivities } from './notify';
 import { createPromoteActivities } from './promote-model';
 import { createPreflightActivities } from './preflight';
 import { createProvisionActivities } from './provision-master';
@@ -38,6 +39,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReplaceActivities(deps),
     ...createReplaceMasterActivities(deps),
     ...createStandbyActivities(deps),
+    ...createNotifyActivities(),
   };
 }
 

@@ -19,6 +19,7 @@ export const FailureType = {
   DataChanged: 'DataChanged',
   PreflightFailed: 'PreflightFailed',
   NodeUnreachable: 'NodeUnreachable',
+  WebhookFailed: 'WebhookFailed',
 } as const;
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
 
@@ -212,4 +213,12 @@ export function nodeUnreachable(data: NodeUnreachableData): ApplicationFailure {
       'the worker is behind a NAT or firewall that blocks outgoing port 22, or the node has no public IP address (default subnet without auto-assigned public IPv4).',
     data,
   );
+}
+
+/**
+ * A run's webhook notice was not accepted. Retried while the receiver may recover (no answer, 408, 429, 5xx);
+ * any other answer is final. The reason is a status or an error code, never the URL (it holds a token).
+ */
+export function webhookFailed(reason: string, retryable: boolean): ApplicationFailure {
+  return failure(FailureType.WebhookFailed, `the webhook did not take the notice: ${reason}`, { reason }, !retryable);
 }

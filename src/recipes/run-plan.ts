@@ -12,6 +12,7 @@ import { distributedTrainArgs, hostfileLines, mpirunArgs, placement, sanityComma
 import { describeModel, runInputs, runTitle } from '../spec/expand-inputs';
 import { trainerValues, type TrainerValues } from '../spec/trainer-values';
 import { hubIds } from './recipe';
+import { redactedWebhook } from '../spec/notify';
 import { bf16Notes } from './bf16-plan';
 
 /** A CPU layout and where it came from (a known table, or lscpu on this machine). */
@@ -55,6 +56,8 @@ export interface RunPlan {
   sanity: string | null;
   /** train_qa.py and its arguments, as every rank of the distributed run gets them. */
   trainerArgs: string[];
+  /** Where the run's end is announced, redacted to scheme and host (webhook URLs hold tokens); null: nowhere. */
+  notify: string | null;
   notes: string[];
 }
 
@@ -131,6 +134,7 @@ export function buildRunPlan(spec: RunSpec, topology: PlanTopology | null): RunP
     mpirun: p ? shellJoin(mpirunArgs({ spec, cluster, nodes, placement: p, jobDir: jobDir(FIRST_TRAIN_JOB) })) : null,
     sanity: topology ? sanityCommand(spec, topology) : null,
     trainerArgs: distributedTrainArgs(spec),
+    notify: spec.notify ? redactedWebhook(spec.notify.webhook) : null,
     notes: planNotes(spec, instanceType, fallbackInstanceTypes, topology),
   };
 }

@@ -2,6 +2,7 @@
 // Pure: imported by workflow code too, so it must not touch Node APIs.
 import { z } from 'zod';
 import { parseArtifactUri } from '../artifacts/artifact-uri';
+import { notifySchema } from './notify';
 import { promote, promoteProblems } from './promote';
 import { inputsProblems } from './expand-inputs';
 import { dataInput, modelInput, RECIPES, taskInput } from './inputs';
@@ -164,6 +165,8 @@ const common = {
   /** Spend cap: at this estimated cost every rank checkpoints, the model is delivered and the cluster torn down. */
   budgetUsd: z.number().positive().max(1_000_000).optional(),
   promote: promote.optional(),
+  /** A webhook told when the run ends (src/spec/notify.ts; docs/notifications.md). */
+  notify: notifySchema.optional(),
 };
 
 export const runSpecSchema = z

@@ -33,7 +33,9 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 function stringsWithControls(value: unknown, path: string[]): SpecProblem[] {
   const here = path.length === 0 ? '(spec)' : path.join('.');
   if (typeof value === 'string')
-    return CONTROL_CHARACTERS.test(value) ? [{ path: here, message: `has a control character (got ${preview(value)})` }] : [];
+    return CONTROL_CHARACTERS.test(value)
+      ? [{ path: here, message: `has a control character${secretPath(path) ? '' : ` (got ${preview(value)})`}` }]
+      : [];
   if (Array.isArray(value)) return value.flatMap((v, i) => stringsWithControls(v, [...path, String(i)]));
   if (value !== null && typeof value === 'object') {
     return Object.entries(value).flatMap(([k, v]) =>
@@ -47,7 +49,8 @@ function stringsWithControls(value: unknown, path: string[]): SpecProblem[] {
 
 function describeIssue(issue: z.core.$ZodIssue): SpecProblem {
   const path = issue.path.length === 0 ? '(spec)' : issue.path.map(String).join('.');
-  const got = 'input' in issue && issue.input !== undefined ? ` (got ${preview(issue.input)})` : '';
+  const shown = 'input' in issue && issue.input !== undefined && !secretPath(issue.path.map(String));
+  const got = shown ? ` (got ${preview(issue.input)})` : '';
   return { path, message: escapeControls(`${friendlyMessage(issue)}${got}`) };
 }
 
@@ -77,7 +80,14 @@ function escapeControls(text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-function preview(value: unknown): string {
+/** The notify block holds a webhook URL, a secret: its problems never quote what was written. */
+function secretPath(path: readonly string[]): boolean {
+  return path[0] === 'notify';
+}
+
+function preview(input: unknown): string {
+  // A problem of the whole spec quotes its start, which may be the notify block.
+  const value = input !== null && typeof input === 'object' && 'notify' in input ? { ...input, notify: '[redacted]' } : input;
   const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

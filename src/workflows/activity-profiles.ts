@@ -51,4 +51,18 @@ export const ACTIVITY_PROFILES = {
   logs: profile('10 minutes', 3),
   // Teardown must win eventually: many attempts, slow backoff; each outlasts the 15-min wait for termination.
   teardown: profile('30 minutes', 20, '1 minute'),
+  /**
+   * The webhook notice at a run's end: each attempt is one POST bounded by NOTIFY_TIMEOUT_MS (10 s), four
+   * attempts within ~50 s, then the workflow logs it and ends as it would have. No heartbeat: one request.
+   */
+  notify: {
+    startToCloseTimeout: '30 seconds',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '10 seconds',
+      maximumAttempts: 4,
+      nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES],
+    },
+  } satisfies ActivityOptions,
 } as const;

@@ -41,6 +41,7 @@ import { StepTracker } from './step-tracker';
 import { capReached, checkBudget, isCapFailure } from './run-caps';
 import { promoteIfGated } from './promotion';
 import { recordRun, type RunOutcome } from './run-record';
+import { notifyRunEnd } from './notify-run';
 import { SpendMeter } from './spend';
 import { freshTraining, trainWithRecovery } from './train-with-recovery';
 
@@ -122,6 +123,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
       runRecord = await CancellationScope.nonCancellable(() =>
         recordRun(ctx, { startedAt, outcome, teardown, failure, progress: tracker.snapshot(), costUsd }),
       );
+      await notifyRunEnd(ctx, { startedAt, outcome, failure, costUsd, runRecord });
     }
   }
   if (handover) {

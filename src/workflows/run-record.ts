@@ -6,6 +6,7 @@ import type { RunContext, TeardownResult } from '../activities/types';
 import type { ModelCardInput } from '../artifacts/model-card';
 import type { RunRecord } from '../records/run-record';
 import { runInputs } from '../spec/expand-inputs';
+import { withRedactedNotify } from '../spec/notify';
 import { trainerValueRows, trainerValues } from '../spec/trainer-values';
 import { summarizeFailure } from '../common/failure-summary';
 import type { RunProgress, RunSummary } from './definitions';
@@ -43,7 +44,7 @@ export async function recordRun(ctx: RunContext, input: RunRecordInput): Promise
     error: failure === undefined ? null : summarizeFailure(failure),
     startedAt: input.startedAt,
     endedAt: new Date(Date.now()).toISOString(),
-    spec: ctx.spec,
+    spec: withRedactedNotify(ctx.spec),
     recipeFingerprint: outcome?.fingerprint ?? null,
     packages: outcome?.delivered.packages ?? null,
     ...inputsRecord(ctx),

@@ -12,5 +12,6 @@ export const steps = {
   teardown: proxyActivities<Activities>(ACTIVITY_PROFILES.teardown),
   logs: proxyActivities<Activities>(ACTIVITY_PROFILES.logs),
   delivery: proxyActivities<Activities>(ACTIVITY_PROFILES.delivery),
+  notify: proxyActivities<Activities>(ACTIVITY_PROFILES.notify),
   training: (timeoutMinutes: number) => proxyActivities<Activities>(ACTIVITY_PROFILES.training(timeoutMinutes)),
 };

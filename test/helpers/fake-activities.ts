@@ -146,6 +146,8 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
       return { nodes, standby: input.standby.slice(taking.length), filled, broken: [] };
     },
     uploadLogs: async () => ({ uploaded: [], skipped: [] }),
+    // Sends nothing: notify tests put the real notify-run in front of an HTTP server of their own.
+    notifyRun: async () => ({ sent: false, status: null, reason: 'fake activities send no notices' }),
     teardown: async (input) => {
       log.teardownInputs.push({ keepCluster: input.keepCluster, succeeded: input.succeeded });
       return {

@@ -19,6 +19,7 @@ export function formatPlan(plan: RunPlan): string {
     `Learning rate:     ${plan.learningRate} (${plan.values.learningRate.from})`,
     `Evaluation:        ${plan.evaluate ? `on: ${plan.task === 'text-classification' ? 'accuracy and macro-F1' : 'exact match and F1'} on the validation split after training (training.evaluate: false turns it off)` : 'off (training.evaluate: false)'}`,
     `Hub downloads:     ${plan.hubIds.length > 0 ? plan.hubIds.join(', ') : 'none (offline assets)'}`,
+    `Notify:            ${plan.notify ? `webhook ${plan.notify}, when the run ends` : 'nobody (notify.webhook)'}`,
   ];
   lines.push('', 'Trainer values, and where each came from:', ...valueLines(plan.values).map((l) => `  ${l}`));
   if (plan.hostfile) lines.push('', 'Hostfile of the first training job:', ...plan.hostfile.map((l) => `  ${l}`));
