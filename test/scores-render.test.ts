@@ -51,7 +51,7 @@ function summary(evalScores: EvalScores | null | undefined): RunSummary {
     recoveries: 0,
     sanity: { steps: 50, stepsPerSecond: 0.2, samplesPerSecond: 56, firstLoss: 6, finalLoss: 4 },
     training,
-    teardown: { nodesTerminated: 4, nodesLeft: 0, kept: false, costUsd: 3.1, unpricedTypes: [], access: [] },
+    teardown: { nodesTerminated: 4, nodesLeft: 0, kept: false, access: [] },
     efficiency: { scalingEfficiency: 0.87, secondsPerStep: 1.3, costUsd: 3.1, costPerEpochUsd: 3.1 },
   };
 }

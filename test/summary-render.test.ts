@@ -33,7 +33,7 @@ function summary(provider: 'aws' | 'local', efficiency: Partial<RunSummary['effi
       epochs: null,
       eval: null,
     },
-    teardown: { nodesTerminated: 3, nodesLeft: 0, kept: false, costUsd: 0, unpricedTypes: [], access: [] },
+    teardown: { nodesTerminated: 3, nodesLeft: 0, kept: false, access: [] },
     efficiency: { scalingEfficiency: 6.89, secondsPerStep: 0.5, costUsd: 0, costPerEpochUsd: null, ...efficiency },
     artifacts: {
       uri: 'file:///lab/run/run-1/',
@@ -91,6 +91,13 @@ describe('spot savings in the summary', () => {
       assert.ok(!text.includes('spot saved'), text);
       assert.ok(text.includes('Estimated cost:      $17.46'));
     }
+  });
+
+  it("names the instance types the spend meter had no price for, from the run's own spend", () => {
+    const line = formatSummary(summary('aws', { costUsd: 2, unpricedTypes: ['x9.huge'] }))
+      .split('\n')
+      .find((l) => l.startsWith('Estimated cost:'));
+    assert.equal(line, 'Estimated cost:      $2.00 (no price for x9.huge)');
   });
 });
 

@@ -1,11 +1,9 @@
-// teardown: every node of the cluster terminated (found by cluster id), then what bootstrap made; the
-// run's cost is estimated from the nodes' lifetimes before they go.
+// teardown: every node of the cluster terminated (found by cluster id), then what bootstrap made. The run's
+// cost is the workflow's spend meter (every node it launched), not what is left here.
 import { ApplicationFailure } from '@temporalio/common';
-import { costOverridesOf, estimateCost } from '../cluster/cost';
 import { FailureType } from '../common/errors';
 import type { ClusterRef, NodeRecord } from '../providers/provider';
 import type { RunProvider } from '../providers/run-provider';
-import type { RunSpec } from '../spec/schema';
 import { pruneCheckpoints } from '../artifacts/stored-checkpoints';
 import { clusterRef, runProvider, runStore, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
@@ -23,13 +21,12 @@ export function createTeardownActivities(deps: ActivityDeps) {
       const provider = runProvider(deps, input);
       const ref = clusterRef(input);
       const before = await liveNodes(provider, ref);
-      const cost = runCost(input.spec, before);
       if (input.keepCluster) {
         const identity = before.length > 0 ? await provider.sshIdentity() : undefined;
         const access = before.map(
           (n) => `${n.name}: ssh -i ${identity?.keyPath ?? '?'} -p ${n.sshPort} ${identity?.username ?? '?'}@${n.address}`,
         );
-        return { nodesTerminated: 0, nodesLeft: before.length, kept: true, ...cost, access };
+        return { nodesTerminated: 0, nodesLeft: before.length, kept: true, access };
       }
       // Both find what to remove by cluster tag, never by the settings: a run whose settings were refused is a quiet no-op.
       // The worker's kept connections to these nodes go with them, not after an idle timeout.
@@ -42,7 +39,7 @@ export function createTeardownActivities(deps: ActivityDeps) {
           await pruneCheckpoints(runStore(deps, input), input.spec.artifacts.keepCheckpoints);
       });
       const left = await liveNodes(provider, ref);
-      return { nodesTerminated: before.length - left.length, nodesLeft: left.length, kept: false, ...cost, access: [] };
+      return { nodesTerminated: before.length - left.length, nodesLeft: left.length, kept: false, access: [] };
     },
   };
 }
@@ -60,10 +57,3 @@ async function liveNodes(provider: RunProvider, ref: ClusterRef): Promise<NodeRe
   }
 }
 
-function runCost(spec: RunSpec, nodes: NodeRecord[]): Pick<TeardownResult, 'costUsd' | 'unpricedTypes'> {
-  const estimate = estimateCost(
-    nodes.map((n) => ({ instanceType: n.instanceType, market: n.market, launchedAt: n.launchedAt })),
-    costOverridesOf(spec),
-  );
-  return { costUsd: estimate.totalUsd, unpricedTypes: estimate.unpricedTypes };
-}

@@ -100,9 +100,6 @@ export interface TeardownResult {
   nodesTerminated: number;
   nodesLeft: number;
   kept: boolean;
-  /** Estimated cost of the nodes that were still up, from launch to now (on-demand or spot prices). */
-  costUsd: number;
-  unpricedTypes: string[];
   /** When the cluster was kept: one "ssh ..." line per node. */
   access: string[];
 }

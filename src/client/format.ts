@@ -33,13 +33,19 @@ export function formatSummary(summary: RunSummary): string {
     `Last checkpoint:     ${t.lastCheckpoint ? t.lastCheckpoint.slice(t.lastCheckpoint.lastIndexOf('/') + 1) : '(none)'}${t.resumedStep > 0 ? ` (resumed from step ${t.resumedStep})` : ''}`,
     scalingEfficiencyLine(summary),
     `Time per step:       ${summary.efficiency.secondsPerStep === null ? 'n/a' : `${summary.efficiency.secondsPerStep.toFixed(3)} s`}`,
-    `Estimated cost:      $${summary.efficiency.costUsd.toFixed(2)}${summary.efficiency.costPerEpochUsd === null ? '' : `, $${summary.efficiency.costPerEpochUsd.toFixed(2)} per epoch`}${spotSavings(summary)}${summary.teardown.unpricedTypes.length > 0 ? ` (no price for ${summary.teardown.unpricedTypes.join(', ')})` : ''}`,
+    `Estimated cost:      $${summary.efficiency.costUsd.toFixed(2)}${summary.efficiency.costPerEpochUsd === null ? '' : `, $${summary.efficiency.costPerEpochUsd.toFixed(2)} per epoch`}${spotSavings(summary)}${unpriced(summary)}`,
     `Baked image reused:  ${summary.imageReused ? 'yes' : 'no'}`,
     `Recoveries:          ${summary.recoveries} (nodes launched ${summary.nodesLaunched})`,
     ...(summary.recoveryLog ?? []).map((r) => `  - ${recoveryLine(r)}`),
     `Nodes left:          ${summary.teardown.nodesLeft}${summary.teardown.kept ? ' (kept on request)' : ''}`,
   ];
   return lines.join('\n');
+}
+
+/** Instance types the spend meter had no price for (their nodes cost nothing in the estimate). */
+function unpriced(summary: RunSummary): string {
+  const types = summary.efficiency.unpricedTypes ?? [];
+  return types.length > 0 ? ` (no price for ${types.join(', ')})` : '';
 }
 
 /** What spot saved against the same node lifetimes on-demand; nothing when no node ran on spot. */

@@ -124,6 +124,8 @@ export interface RunEfficiency {
   costPerEpochUsd: number | null;
   /** The same node lifetimes at on-demand prices: what spot saved. Absent in summaries recorded before it. */
   onDemandCostUsd?: number;
+  /** Instance types without a price in the table or the spec: their nodes count $0 in costUsd. */
+  unpricedTypes?: string[];
 }
 
 export interface FineTuneInput {

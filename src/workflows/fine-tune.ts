@@ -141,7 +141,7 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
     ...summary,
     steps: tracker.durations(),
     teardown,
-    efficiency: efficiency(outcome, costUsd, spend.onDemandCostUsd()),
+    efficiency: { ...efficiency(outcome, costUsd, spend.onDemandCostUsd()), unpricedTypes: spend.unpricedTypes() },
     artifacts: {
       uri: ctx.artifacts,
       model: delivered.modelUri,

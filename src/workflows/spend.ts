@@ -53,6 +53,11 @@ export class SpendMeter {
     return estimateCost(onDemand, this.overrides, new Date(atMs)).totalUsd;
   }
 
+  /** Instance types of metered nodes that have no price (their nodes count $0). */
+  unpricedTypes(): string[] {
+    return estimateCost(this.nodes, this.overrides).unpricedTypes;
+  }
+
   /** When the spend reaches the budget if the nodes up now stay up; undefined without a budget or a price. */
   budgetReachedAtMs(): number | undefined {
     const budget = this.budgetUsd;

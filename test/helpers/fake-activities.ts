@@ -154,8 +154,6 @@ export function fakeActivities(overrides: Partial<Activities> = {}): { activitie
         nodesTerminated: input.keepCluster ? 0 : 3,
         nodesLeft: input.keepCluster ? 3 : 0,
         kept: input.keepCluster,
-        costUsd: 0,
-        unpricedTypes: [],
         access: input.keepCluster ? ['master: ssh -i key -p 22 ubuntu@127.0.0.1'] : [],
       };
     },
