@@ -13,7 +13,7 @@ import type {
   TrainResult,
 } from '../src/activities/types';
 import { sshTarget } from '../src/remote/remote-shell';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { runArtifactsUri } from '../src/artifacts/artifact-uri';
 import { completeCheckpoints } from '../src/artifacts/stored-checkpoints';
 import { liveNodeProcesses, nodeProcessesOf, runStoreOf, testDeps, testProvider, TEST_ARTIFACTS_URI } from './helpers/local-lab';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { artifactChildUri, parseArtifactUri, runArtifactsUri } from '../src/artifacts/artifact-uri';
 import { checkedKey } from '../src/artifacts/artifact-store';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 
 const local = { name: 'ab', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 1 } };
 const aws = {

@@ -9,7 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../src/activities';
 import type { RunContext, TeardownResult } from '../src/activities/types';
 import { bindRun } from '../src/providers/run-provider';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { testDeps } from './helpers/local-lab';
 import {
   ALIVE,

@@ -11,7 +11,7 @@ import type { RunContext } from '../src/activities/types';
 import { impairmentOf } from '../src/providers/aws/instance-status';
 import type { NodeRecord } from '../src/providers/provider';
 import type { RemoteShell } from '../src/remote/remote-shell';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { testDeps } from './helpers/local-lab';
 import { callsOf, createHarness, motoUnavailableReason, startMoto, type MotoHarness, type MotoServer } from './helpers/moto';
 

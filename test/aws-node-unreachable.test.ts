@@ -12,7 +12,7 @@ import { SshWait } from '../src/activities/ssh-wait';
 import type { RunContext } from '../src/activities/types';
 import { FailureType } from '../src/common/errors';
 import type { NodeRecord } from '../src/providers/provider';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { testDeps } from './helpers/local-lab';
 import {
   createHarness,

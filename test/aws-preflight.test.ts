@@ -29,8 +29,8 @@ import { preflightReport } from '../src/providers/aws/preflight-report';
 import { serviceQuotasReader, signPost, type QuotaReader } from '../src/providers/aws/service-quotas';
 import { createEc2Client } from '../src/providers/aws/client';
 import type { PreflightCheck, Provider } from '../src/providers/provider';
-import type { AwsSettings, RunSpec } from '../src/spec/schema';
-import { validateRunSpec } from '../src/spec/validate';
+import type { AwsSettings, RunSpec } from '../src/run-spec/schema';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { testDeps } from './helpers/local-lab';
 import {
   awsTestSettings,

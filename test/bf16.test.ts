@@ -8,8 +8,8 @@ import { bf16Line, bf16KernelsOfFlags, parseBf16Probe, type Bf16Kernels } from '
 import { bf16Notes } from '../src/recipes/bf16-plan';
 import type { RemoteShell } from '../src/remote/remote-shell';
 import type { ExecResult, SshTarget } from '../src/remote/ssh-session';
-import { validateRunSpec } from '../src/spec/validate';
-import type { RunSpec } from '../src/spec/schema';
+import { validateRunSpec } from '../src/run-spec/validate';
+import type { RunSpec } from '../src/run-spec/schema';
 import { TWO_CORES } from './helpers/fake-activities';
 
 function spec(input: Record<string, unknown>): RunSpec {

@@ -12,7 +12,7 @@ import { createLocalProvider } from '../src/providers/local/local-provider';
 import type { NodeRecord } from '../src/providers/provider';
 import { createRemoteShell, sshTarget, type RemoteShell } from '../src/remote/remote-shell';
 import { SshSession } from '../src/remote/ssh-session';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { liveNodeProcesses, testDeps, TEST_LAB_ROOT } from './helpers/local-lab';
 import { uniqueId } from './helpers/temporal';
 import { renderDetails } from '../src/workflows/run-details';

@@ -10,7 +10,7 @@ import { failureText } from '../src/common/failure-summary';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import { recipeFingerprint } from '../src/recipes/recipe-bundle';
 import { recipeFor } from '../src/recipes/recipe';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { liveNodeProcesses, removeClustersStartingWith, runStoreOf, testDeps, testProvider } from './helpers/local-lab';
 import { realActivities, uniqueId, withWorker } from './helpers/temporal';
 

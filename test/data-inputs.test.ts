@@ -20,7 +20,7 @@ import { WORKFLOW_TYPE } from '../src/common/names';
 import { checkInputs, type CheckedInputs } from '../src/data/check-inputs';
 import { REMOTE } from '../src/recipes/remote-paths';
 import { createRemoteShell, sshTarget } from '../src/remote/remote-shell';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { liveNodeProcesses, testDeps, testProvider } from './helpers/local-lab';
 import { motoUnavailableReason, startMoto, type MotoServer } from './helpers/moto';
 import { realActivities, uniqueId, withWorker } from './helpers/temporal';

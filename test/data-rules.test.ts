@@ -8,7 +8,7 @@ import { packageRoot } from '../src/common/package-root';
 import { dataRules, DATA_RULES_FILE, parseDataRules } from '../src/data/data-rules';
 import type { Row } from '../src/data/rows';
 import { crossCheck, DataRefused, describeProblem, MAX_LABELS, requiredColumns, splitChecker } from '../src/data/split-check';
-import type { TaskName } from '../src/spec/inputs';
+import type { TaskName } from '../src/run-spec/inputs';
 
 interface Case {
   name: string;

@@ -20,7 +20,7 @@ function sourceFiles(dir: string): string[] {
 const files = sourceFiles(SRC).map((path) => ({ path: relative(SRC, path), text: readFileSync(path, 'utf8') }));
 
 const ONCE: Array<[what: string, literal: RegExp, home: string]> = [
-  ['the run-name pattern', /\/\^\[a-z\]\[a-z0-9-\]\{0,38\}\[a-z0-9\]\$\//, 'spec/schema.ts'],
+  ['the run-name pattern', /\/\^\[a-z\]\[a-z0-9-\]\{0,38\}\[a-z0-9\]\$\//, 'run-spec/schema.ts'],
   ['the torch rendezvous port', /\b29500\b/, 'providers/provider.ts'],
   ['the data-error exit status', /=\s*65\b/, 'recipes/trainer-refusal.ts'],
 ];

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { SearchAttributeType } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES } from '../src/common/search-attributes';
 import { evalScoresOf, parseProgressLine } from '../src/recipes/progress';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { evaluationSearchAttributes } from '../src/workflows/evaluation';
 import { StepTracker } from '../src/workflows/step-tracker';
 import type { RunProgress } from '../src/workflows/definitions';

@@ -8,7 +8,7 @@ import { createActivities } from '../src/activities';
 import { SshWait } from '../src/activities/ssh-wait';
 import type { NodeRecord } from '../src/providers/provider';
 import { createRemoteShell, type RemoteShell } from '../src/remote/remote-shell';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { testDeps, testProvider } from './helpers/local-lab';
 import { uniqueId } from './helpers/temporal';
 

@@ -8,7 +8,7 @@ import { followJob, type FollowResult } from '../src/activities/follow-job';
 import type { NodeRecord } from '../src/providers/provider';
 import { sshTarget } from '../src/remote/remote-shell';
 import type { SshTarget } from '../src/remote/ssh-session';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import type { ProgressUpdate } from '../src/activities/deps';
 import { testDeps, testProvider } from './helpers/local-lab';
 import { uniqueId } from './helpers/temporal';

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import { packageRoot } from '../src/common/package-root';
 import { recipeFor } from '../src/recipes/recipe';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import type { RunSummary } from '../src/workflows/definitions';
 import { liveNodeProcesses, removeClustersStartingWith, runStoreOf, testDeps } from './helpers/local-lab';
 import { startStandInHub, type StandInHub } from './helpers/stand-in-hub';

@@ -19,7 +19,7 @@ import { packageRoot } from '../src/common/package-root';
 import { REMOTE } from '../src/recipes/remote-paths';
 import { createRemoteShell, sshTarget } from '../src/remote/remote-shell';
 import { sh } from '../src/remote/shell-quote';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { testDeps, testProvider } from './helpers/local-lab';
 import { startStandInHub, type StandInHub } from './helpers/stand-in-hub';
 import { uniqueId } from './helpers/temporal';

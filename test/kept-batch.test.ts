@@ -2,7 +2,7 @@
 // written one allows it, else the nearest, stated as such.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { keptBatch, ranksPerNodeOf } from '../src/spec/kept-batch';
+import { keptBatch, ranksPerNodeOf } from '../src/run-spec/kept-batch';
 
 describe('kept batch', () => {
   it('keeps the global batch with more accumulation where it divides', () => {

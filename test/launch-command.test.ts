@@ -7,7 +7,7 @@ import { FailureType } from '../src/common/errors';
 import { distributedCommand, distributedTrainArgs, mpirunArgs, placement, sanityCommand } from '../src/recipes/launch-command';
 import { shellJoin } from '../src/remote/shell-quote';
 import type { ClusterInfo } from '../src/providers/provider';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { fakeNode, TWO_CORES } from './helpers/fake-activities';
 import { hwlocXml, openMpi4SkipReason, simulateMapping } from './helpers/open-mpi-simulator';
 

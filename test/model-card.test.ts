@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { renderModelCard, type ModelCardInput } from '../src/artifacts/model-card';
-import { trainerValueRows, trainerValues } from '../src/spec/trainer-values';
-import { validateRunSpec } from '../src/spec/validate';
+import { trainerValueRows, trainerValues } from '../src/run-spec/trainer-values';
+import { validateRunSpec } from '../src/run-spec/validate';
 
 const SHA = 'a'.repeat(64);
 

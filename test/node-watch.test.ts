@@ -13,7 +13,7 @@ import { checkNodes, LOCAL_WATCH, NodeWatch, type WatchPolicy } from '../src/act
 import { FailureType } from '../src/common/errors';
 import type { NodeRecord, Provider } from '../src/providers/provider';
 import { createRemoteShell, type RemoteShell } from '../src/remote/remote-shell';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { testDeps, testLabProvider, testProvider } from './helpers/local-lab';
 import { uniqueId } from './helpers/temporal';
 import { freezeNode } from './chaos/lab-probe';

@@ -15,9 +15,9 @@ import { FailureType } from '../src/common/errors';
 import { noticeText, webhookBody, type RunNotice } from '../src/common/run-notice';
 import { formatPlan } from '../src/client/render/plan-text';
 import { buildRunPlan } from '../src/recipes/run-plan';
-import { withRedactedNotify } from '../src/spec/notify';
-import { validateRunSpec } from '../src/spec/validate';
-import { parseRunSpec } from '../src/spec/load';
+import { withRedactedNotify } from '../src/run-spec/notify';
+import { validateRunSpec } from '../src/run-spec/validate';
+import { parseRunSpec } from '../src/run-spec/load';
 import { packageRoot } from '../src/common/package-root';
 
 const SECRET = 'xoxbS3CR3Ttoken';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decidePromotion, metricValue, parseCurrentPointer } from '../src/common/promotion';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 
 const gate = { metric: 'f1' as const, min: 50, beatCurrent: true };
 const spec = { name: 'gate-test', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 5 } };

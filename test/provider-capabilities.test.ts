@@ -1,6 +1,6 @@
 // What differs per provider comes from the provider's capabilities (src/providers/<name>/capabilities.ts):
 // every provider declares each of them, the spec's providers and the capabilities' agree, and no file of
-// src/ outside src/providers/ tests a provider's name. One exception: src/spec/schema.ts, whose zod
+// src/ outside src/providers/ tests a provider's name. One exception: src/run-spec/schema.ts, whose zod
 // discriminated union on `provider` and its aws-only refinements (zones in the region, an S3 store) are the
 // spec's shape itself, narrowed by the union's tag, not provider behaviour read elsewhere.
 import assert from 'node:assert/strict';
@@ -18,12 +18,12 @@ import {
 } from '../src/providers/capabilities';
 import { PYTORCH_CPU_INDEX } from '../src/recipes/recipe-shape';
 import { RECIPE_DEFINITIONS } from '../src/recipes/recipe';
-import { loadRunSpec } from '../src/spec/load';
-import { runSpecSchema, type RunSpec } from '../src/spec/schema';
+import { loadRunSpec } from '../src/run-spec/load';
+import { runSpecSchema, type RunSpec } from '../src/run-spec/schema';
 
 const SRC = join(packageRoot(), 'src');
 /** The spec's union itself (see the header): the only place outside src/providers/ that may branch on the name. */
-const EXEMPT = new Set(['spec/schema.ts']);
+const EXEMPT = new Set(['run-spec/schema.ts']);
 
 /** One spec of each provider, from the examples users start from. */
 async function exampleSpecs(): Promise<RunSpec[]> {

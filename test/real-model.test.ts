@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { WORKFLOW_TYPE } from '../src/common/names';
 import { packageRoot } from '../src/common/package-root';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import type { RunSummary } from '../src/workflows/definitions';
 import { liveNodeProcesses, removeClustersStartingWith, runStoreOf, testDeps } from './helpers/local-lab';
 import { realActivities, testClient, uniqueId, withWorker } from './helpers/temporal';

@@ -6,9 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../src/common/package-root';
 import { recipeFingerprint } from '../src/recipes/recipe-bundle';
-import { RECIPES } from '../src/spec/schema';
+import { RECIPES } from '../src/run-spec/schema';
 import { hubIds, RECIPE_DEFINITIONS, recipeFor, trainScriptArgs, TRAINING_RANK_PATTERN } from '../src/recipes/recipe';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { trainerRefusal } from '../src/recipes/trainer-refusal';
 
 /** What the pinned datasets release accepts: exactly "namespace/name" (a single segment raises HfUriError). */

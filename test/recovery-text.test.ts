@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatStatus } from '../src/client/format';
 import { recoveryLine } from '../src/common/recovery-text';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { renderDetails } from '../src/workflows/run-details';
 import { StepTracker } from '../src/workflows/step-tracker';
 

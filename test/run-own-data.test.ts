@@ -17,7 +17,7 @@ import { packageRoot } from '../src/common/package-root';
 import { DEFAULT_PIP_CACHE, labLayout } from '../src/providers/local/lab';
 import { recipeFingerprint } from '../src/recipes/recipe-bundle';
 import { recipeFor } from '../src/recipes/recipe';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import type { RunSummary } from '../src/workflows/definitions';
 import { liveNodeProcesses, removeClustersStartingWith, runStoreOf, testDeps, TEST_LAB_ROOT } from './helpers/local-lab';
 import { realActivities, testClient, uniqueId, withWorker } from './helpers/temporal';

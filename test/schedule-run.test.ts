@@ -12,7 +12,7 @@ import { describeSchedule, type ScheduleView } from '../src/client/commands/sche
 import { EXIT } from '../src/client/exit-codes';
 import { recipeFor } from '../src/recipes/recipe';
 import { recipeFingerprint } from '../src/recipes/recipe-bundle';
-import { parseRunSpec } from '../src/spec/load';
+import { parseRunSpec } from '../src/run-spec/load';
 import type { RunSummary } from '../src/workflows/definitions';
 import { deleteLocalImage, testDeps, testProvider } from './helpers/local-lab';
 import { realActivities, TEMPORAL_ADDRESS, testClient, uniqueId, withWorker } from './helpers/temporal';

@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { EvalScores, TrainResult } from '../src/activities/types';
 import { readStatus } from '../src/client/commands/status';
 import { formatStatus, formatSummary } from '../src/client/format';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import type { RunProgress, RunSummary } from '../src/workflows/definitions';
 import { renderDetails } from '../src/workflows/run-details';
 import { StepTracker } from '../src/workflows/step-tracker';

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { raw, sh, shellJoin, shellQuote } from '../src/remote/shell-quote';
 import { trainScriptArgs } from '../src/recipes/recipe';
-import { validateRunSpec } from '../src/spec/validate';
-import { MANAGED_ARGS } from '../src/spec/trainer-arguments';
-import { TRAINER_ARGUMENT_NAMES } from '../src/spec/training-argument-names';
+import { validateRunSpec } from '../src/run-spec/validate';
+import { MANAGED_ARGS } from '../src/run-spec/trainer-arguments';
+import { TRAINER_ARGUMENT_NAMES } from '../src/run-spec/training-argument-names';
 
 export const INJECTIONS = [
   '; touch PWNED',

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SpecProblem } from '../src/common/errors';
-import { recipeAttribute, runInputs, runTitle } from '../src/spec/expand-inputs';
-import { validateRunSpec } from '../src/spec/validate';
+import { recipeAttribute, runInputs, runTitle } from '../src/run-spec/expand-inputs';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { runStaticMetadata } from '../src/client/run-metadata';
 
 const base = { name: 'inputs', provider: 'local', training: { maxSteps: 5 } };

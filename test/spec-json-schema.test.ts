@@ -9,8 +9,8 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { packageRoot } from '../src/common/package-root';
-import { runSpecSchema } from '../src/spec/schema';
-import { specJsonSchema, specJsonSchemaText } from '../src/spec/json-schema';
+import { runSpecSchema } from '../src/run-spec/schema';
+import { specJsonSchema, specJsonSchemaText } from '../src/run-spec/json-schema';
 
 const MAIN = resolve(__dirname, '../src/client/main.js');
 const COMMITTED = join(packageRoot(), 'docs/spec.schema.json');

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, type SpecProblem } from '../src/common/errors';
-import { loadRunSpec, parseRunSpec } from '../src/spec/load';
-import { validateRunSpec } from '../src/spec/validate';
+import { loadRunSpec, parseRunSpec } from '../src/run-spec/load';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { packageRoot } from '../src/common/package-root';
 
 const base = { name: 'tiny', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 10 } };

@@ -17,7 +17,7 @@ import { killJob, pollJob, startOrAttach } from '../src/remote/remote-job';
 import { createRemoteShell, sshTarget, type RemoteShell } from '../src/remote/remote-shell';
 import { MAX_CHANNELS } from '../src/remote/ssh-pool';
 import type { SshTarget } from '../src/remote/ssh-session';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { testDeps, testProvider } from './helpers/local-lab';
 import { connectionsPerNode, sshConnectionsOf, untilNoSshConnection } from './helpers/tcp-connections';
 import { uniqueId } from './helpers/temporal';

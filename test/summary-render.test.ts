@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatStatus, formatSummary, scalingEfficiencyLine } from '../src/client/format';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import type { RunSummary } from '../src/workflows/definitions';
 import { renderDetails } from '../src/workflows/run-details';
 import { StepTracker } from '../src/workflows/step-tracker';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RECIPE_DEFINITIONS, recipeFor } from '../src/recipes/recipe';
 import { installedNames, systemPackagesStep } from '../src/recipes/system-packages';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 
 /**
  * The shipped step's own check, run by bash with stand-ins on PATH: `dpkg-query` answers for `installed`

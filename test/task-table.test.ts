@@ -1,4 +1,4 @@
-// The task table (src/spec/tasks.ts) is the one place a task is described: this walks every task and every
+// The task table (src/run-spec/tasks.ts) is the one place a task is described: this walks every task and every
 // preset through what reads it (spec check, plan, promotion, scores, the trainer's refusal, search attributes)
 // so a place that keeps its own copy, or fails open on a task it does not know, shows up here.
 import assert from 'node:assert/strict';
@@ -14,10 +14,10 @@ import { trainerRefusal } from '../src/recipes/trainer-refusal';
 import { REMOTE } from '../src/recipes/remote-paths';
 import type { EvalScores } from '../src/records/scores';
 import type { TrainResult } from '../src/records/train-result';
-import { PRESETS, RECIPES, TASKS, type TaskName } from '../src/spec/inputs';
-import { PROMOTION_METRICS } from '../src/spec/promote';
-import { metricsOfScores, TASK_DEFINITIONS, TASK_LIST, taskOfScores, type TaskDefinition } from '../src/spec/tasks';
-import { validateRunSpec } from '../src/spec/validate';
+import { PRESETS, RECIPES, TASKS, type TaskName } from '../src/run-spec/inputs';
+import { PROMOTION_METRICS } from '../src/run-spec/promote';
+import { metricsOfScores, TASK_DEFINITIONS, TASK_LIST, taskOfScores, type TaskDefinition } from '../src/run-spec/tasks';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { evaluationSearchAttributes } from '../src/workflows/evaluation';
 import { scoresOf } from '../src/workflows/promotion';
 

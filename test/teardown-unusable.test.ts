@@ -7,7 +7,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createTeardownActivities } from '../src/activities/teardown';
 import { specInvalid } from '../src/common/errors';
 import type { Provider } from '../src/providers/provider';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { testDeps, testLabProvider } from './helpers/local-lab';
 
 const parsed = validateRunSpec({ name: 'td', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 1 } });

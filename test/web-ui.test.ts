@@ -17,7 +17,7 @@ import type { TrainResult } from '../src/activities/types';
 import { DEFAULT_NAMESPACE, workflowUiUrl } from '../src/common/names';
 import { packageRoot } from '../src/common/package-root';
 import { runStaticMetadata } from '../src/client/run-metadata';
-import { validateRunSpec } from '../src/spec/validate';
+import { validateRunSpec } from '../src/run-spec/validate';
 import { progressQuery, trainingProgressSignal, type RunSummary } from '../src/workflows/definitions';
 import { browserSkipReason, fullPageScreenshot, openBrowser, UI_BASE, type BrowserSession } from './helpers/browser';
 import { fakeActivities } from './helpers/fake-activities';

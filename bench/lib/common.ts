@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/common/package-root';
-import type { RunSpec, RunSpecInput } from '../../src/spec/schema';
-import { validateRunSpec } from '../../src/spec/validate';
+import type { RunSpec, RunSpecInput } from '../../src/run-spec/schema';
+import { validateRunSpec } from '../../src/run-spec/validate';
 
 export const ROOT = packageRoot();
 export const ARTIFACTS = join(ROOT, 'artifacts');

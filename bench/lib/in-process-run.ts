@@ -2,7 +2,7 @@
 // real activity function called in this process through MockActivityEnvironment: everything tuneforge
 // does except the Temporal server and worker. Splits the overhead row into Temporal and the rest.
 import { workerNames } from '../../src/common/node-names';
-import type { RunSpec } from '../../src/spec/schema';
+import type { RunSpec } from '../../src/run-spec/schema';
 import { inProcessActivities, runActivity } from './in-process';
 import { benchContext, type BenchLab } from './lab';
 

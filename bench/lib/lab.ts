@@ -10,7 +10,7 @@ import { localArtifactsUri } from '../../src/providers/local/lab';
 import { createStoreOpener } from '../../src/artifacts/open-store';
 import { completeCheckpoints } from '../../src/artifacts/stored-checkpoints';
 import type { RunContext } from '../../src/activities/types';
-import type { RunSpec } from '../../src/spec/schema';
+import type { RunSpec } from '../../src/run-spec/schema';
 import { createLocalProvider } from '../../src/providers/local/local-provider';
 import { scanNodeProcesses } from '../../src/providers/local/node-scan';
 import type { Provider } from '../../src/providers/provider';

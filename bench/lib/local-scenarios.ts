@@ -9,7 +9,7 @@ import { recipeFingerprint } from '../../src/recipes/recipe-bundle';
 import { recipeFor } from '../../src/recipes/recipe';
 import { REMOTE } from '../../src/recipes/remote-paths';
 import { sshTarget } from '../../src/remote/remote-shell';
-import type { RunSpec, RunSpecInput } from '../../src/spec/schema';
+import type { RunSpec, RunSpecInput } from '../../src/run-spec/schema';
 import { RECOVERY_SPEC, RUN_SPEC, log, median, normalized, uniqueId, withNodes } from './common';
 import { inProcessActivities, runActivity, startActivity } from './in-process';
 import { inProcessRun } from './in-process-run';

@@ -18,7 +18,7 @@ import { jobDir } from '../../src/remote/remote-job';
 import { sshTarget } from '../../src/remote/remote-shell';
 import { sh } from '../../src/remote/shell-quote';
 import type { SshTarget } from '../../src/remote/ssh-session';
-import type { RunSpec } from '../../src/spec/schema';
+import type { RunSpec } from '../../src/run-spec/schema';
 import type { BenchLab } from './lab';
 
 export interface PlainRunResult {

@@ -16,7 +16,7 @@ import { sanityCommand } from '../../src/recipes/launch-command';
 import { recipeFingerprint } from '../../src/recipes/recipe-bundle';
 import { recipeFor } from '../../src/recipes/recipe';
 import { sshTarget } from '../../src/remote/remote-shell';
-import type { RunSpecInput } from '../../src/spec/schema';
+import type { RunSpecInput } from '../../src/run-spec/schema';
 import { ROOT, log, median, normalized, uniqueId } from './common';
 import type { BenchLab } from './lab';
 import { foreground } from './plain-run';

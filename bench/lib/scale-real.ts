@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ROOT, RUN_SPEC, log, uniqueId } from './common';
 import type { BenchLab } from './lab';
 import { memoryOf, startWorker, temporalRun } from './temporal';
-import type { RunSpecInput } from '../../src/spec/schema';
+import type { RunSpecInput } from '../../src/run-spec/schema';
 
 /** One node, 5 steps, a 1-step sanity run: tiny-qa's whole pipeline at its smallest. */
 export const TINY_REAL_SPEC: RunSpecInput = {

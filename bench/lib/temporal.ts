@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { WORKFLOW_TYPE } from '../../src/common/names';
-import type { RunSpecInput } from '../../src/spec/schema';
+import type { RunSpecInput } from '../../src/run-spec/schema';
 import type { RunSummary } from '../../src/workflows/definitions';
 import { LOG_DIR, NAMESPACE, TEMPORAL_ADDRESS } from './common';
 

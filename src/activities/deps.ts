@@ -8,7 +8,7 @@ import { bindRun, type RunProvider } from '../providers/run-provider';
 import type { RemoteShell } from '../remote/remote-shell';
 import { sshTarget } from '../remote/remote-shell';
 import type { SshTarget } from '../remote/ssh-session';
-import type { RunSpec } from '../spec/schema';
+import type { RunSpec } from '../run-spec/schema';
 import type { ReaperDeps } from './reaper';
 import type { RunContext } from './types';
 

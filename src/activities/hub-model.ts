@@ -10,7 +10,7 @@ import { REMOTE } from '../recipes/remote-paths';
 import { DATA_ERROR_EXIT as REFUSED_EXIT } from '../recipes/trainer-refusal';
 import { STAGED_MODEL_PATH, stagedDatasetFolder } from '../recipes/recipe';
 import { raw, sh, shellJoin } from '../remote/shell-quote';
-import { runInputs } from '../spec/expand-inputs';
+import { runInputs } from '../run-spec/expand-inputs';
 import { activitySignal, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import type { HubModel, NodeRecord, RunContext } from './types';

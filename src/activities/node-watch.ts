@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FailureType } from '../common/errors';
 import { providerTraits, type WatchPolicy } from '../providers/capabilities';
 import type { ClusterInfo, NodeRecord } from '../providers/provider';
-import type { ProviderName } from '../spec/schema';
+import type { ProviderName } from '../run-spec/schema';
 import { clusterRef, runProvider, targetFor, type ActivityDeps } from './deps';
 import type { RunContext } from './types';
 

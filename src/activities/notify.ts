@@ -5,7 +5,7 @@
 import { log } from '@temporalio/activity';
 import { webhookFailed } from '../common/errors';
 import { webhookBody, type RunNotice } from '../common/run-notice';
-import { webhookUrlProblem, type WebhookTarget } from '../spec/notify';
+import { webhookUrlProblem, type WebhookTarget } from '../run-spec/notify';
 import { activitySignal } from './deps';
 
 /** A receiver that has not answered in this long is not going to: the attempt fails and is retried. */

@@ -14,7 +14,7 @@ import {
   type CurrentPointer,
   type PromotionRecord,
 } from '../common/promotion';
-import type { PromoteSettings, PromotionMetric } from '../spec/promote';
+import type { PromoteSettings, PromotionMetric } from '../run-spec/promote';
 import type { ActivityDeps } from './deps';
 import type { RunContext } from './types';
 

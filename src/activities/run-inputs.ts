@@ -11,7 +11,7 @@ import { dataSourceArgs, recipeFor } from '../recipes/recipe';
 import { REMOTE } from '../recipes/remote-paths';
 import { DATA_ERROR_EXIT } from '../recipes/trainer-refusal';
 import { shellJoin } from '../remote/shell-quote';
-import { runInputs } from '../spec/expand-inputs';
+import { runInputs } from '../run-spec/expand-inputs';
 import { endpointFor, targetFor, type ActivityDeps } from './deps';
 import { keepAlive } from './keep-alive';
 import type { NodeRecord, RunContext } from './types';

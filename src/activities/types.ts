@@ -4,7 +4,7 @@ import type { Bf16Record } from '../common/bf16';
 import type { CheckedInputs } from '../data/check-inputs';
 import type { TrainingProgress } from '../recipes/progress';
 import type { ClusterInfo, ImageRecord, NodeRecord } from '../providers/provider';
-import type { RunSpec } from '../spec/schema';
+import type { RunSpec } from '../run-spec/schema';
 
 export interface RunContext {
   /** The workflow id; every resource of the run is tagged with it. */

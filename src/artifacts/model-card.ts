@@ -2,9 +2,9 @@
 // (base_model, datasets, metrics, model-index with the run's scores) and a body with the data and its hashes,
 // the trainer's resolved values, the run id and its cost, so the folder is ready for push_to_hub. Pure.
 import { stringify } from 'yaml';
-import type { TaskName } from '../spec/inputs';
-import { TASK_DEFINITIONS } from '../spec/tasks';
-import type { TrainerValueRow } from '../spec/trainer-values';
+import type { TaskName } from '../run-spec/inputs';
+import { TASK_DEFINITIONS } from '../run-spec/tasks';
+import type { TrainerValueRow } from '../run-spec/trainer-values';
 
 export interface CardSource {
   /** The source in words (a hub split, a path, a URI). */

@@ -1,7 +1,7 @@
 // Opens a run's artifact store from its URI.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { capabilitiesOf } from '../providers/capabilities';
-import type { RunSpec } from '../spec/schema';
+import type { RunSpec } from '../run-spec/schema';
 import type { ArtifactStore } from './artifact-store';
 import { parseArtifactUri } from './artifact-uri';
 import { createFolderStore } from './folder-store';

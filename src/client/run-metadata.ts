@@ -1,7 +1,7 @@
 // A run's static summary and details for the Web UI, set when it starts (by the CLI or a schedule).
 import { capabilitiesOf } from '../providers/capabilities';
-import { runInputs, runTitle } from '../spec/expand-inputs';
-import type { RunSpec } from '../spec/schema';
+import { runInputs, runTitle } from '../run-spec/expand-inputs';
+import type { RunSpec } from '../run-spec/schema';
 
 export function runStaticMetadata(spec: RunSpec): { staticSummary: string; staticDetails: string } {
   const t = spec.training;

@@ -2,7 +2,7 @@
 // by the spec (aws.pricePerHourUsd). Pure: an estimate for reports, not a bill (no EBS, no transfer).
 import { capabilitiesOf } from '../providers/capabilities';
 import { LOCAL_INSTANCE_TYPE } from '../providers/local/capabilities';
-import type { RunSpec } from '../spec/schema';
+import type { RunSpec } from '../run-spec/schema';
 
 /**
  * USD per hour, Linux on-demand, us-east-1. Sources: r7iz is $0.1860/h for r7iz.large (2 vCPU) in

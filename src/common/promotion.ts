@@ -2,7 +2,7 @@
 // (`<store>/<run name>/current.json`) and run.json's `promotion`. Pure: the workflow and the CLI use it too.
 import type { PromotionDecision } from '../records/run-record';
 import type { RunMetrics } from '../records/scores';
-import { PROMOTION_METRICS, type PromoteSettings, type PromotionMetric } from '../spec/promote';
+import { PROMOTION_METRICS, type PromoteSettings, type PromotionMetric } from '../run-spec/promote';
 
 export const CURRENT_POINTER_KEY = 'current.json';
 

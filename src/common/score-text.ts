@@ -1,7 +1,7 @@
 // How a model's scores read in summaries, status and the Web UI: each task's own pair of metrics, labelled
-// and ordered by the task table (src/spec/tasks.ts).
+// and ordered by the task table (src/run-spec/tasks.ts).
 import type { EvalScores } from '../records/scores';
-import { scoreValues } from '../spec/tasks';
+import { scoreValues } from '../run-spec/tasks';
 
 type Metric = [label: string, value: number];
 

@@ -10,9 +10,9 @@ import { GetObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/cl
 import { parseArtifactUri } from '../artifacts/artifact-uri';
 import type { ArtifactStore } from '../artifacts/artifact-store';
 import { authFailedFor } from '../common/errors';
-import { runInputs } from '../spec/expand-inputs';
-import { extensionOf, type DataExtension, type DataSource, type ModelSource } from '../spec/inputs';
-import type { RunSpec } from '../spec/schema';
+import { runInputs } from '../run-spec/expand-inputs';
+import { extensionOf, type DataExtension, type DataSource, type ModelSource } from '../run-spec/inputs';
+import type { RunSpec } from '../run-spec/schema';
 import { describeSource } from './describe-source';
 import { MalformedData, rowParser } from './rows';
 import { crossCheck, DataRefused, labelColumnOf, splitChecker, type SplitField } from './split-check';

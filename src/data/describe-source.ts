@@ -1,5 +1,5 @@
 // A data source in words, for records and messages. Pure: run.json's record is built in the workflow.
-import type { DataSource } from '../spec/inputs';
+import type { DataSource } from '../run-spec/inputs';
 
 export function describeSource(source: DataSource): string {
   switch (source.kind) {

@@ -1,7 +1,7 @@
 // Rows of a data file read as a stream of chunks: CSV (RFC 4180, header first), JSON Lines, or JSON (an
 // array of rows, or {"data": [rows]}, read whole). Only the first `limitBytes` are parsed; what comes
 // after is not read into rows (the caller still hashes it).
-import type { DataExtension } from '../spec/inputs';
+import type { DataExtension } from '../run-spec/inputs';
 
 export type Row = Record<string, unknown>;
 

@@ -1,6 +1,6 @@
 // What a task needs of each split's rows, checked as the rows stream by: the columns, each value's
 // type, and for text-classification the label set (compared across splits by crossCheck).
-import type { DataColumns, TaskName } from '../spec/inputs';
+import type { DataColumns, TaskName } from '../run-spec/inputs';
 import { dataRules } from './data-rules';
 import type { Row, RowSink } from './rows';
 

@@ -16,8 +16,8 @@ import { dataChanged } from '../common/errors';
 import { STAGED_MODEL_PATH, stagedDataPath } from '../recipes/recipe';
 import { REMOTE } from '../recipes/remote-paths';
 import { sh } from '../remote/shell-quote';
-import { runInputs } from '../spec/expand-inputs';
-import type { RunSpec } from '../spec/schema';
+import { runInputs } from '../run-spec/expand-inputs';
+import type { RunSpec } from '../run-spec/schema';
 import { folderHash, outsideRoots, type CheckedFile, type CheckedInputs } from './check-inputs';
 
 export interface StageSources {

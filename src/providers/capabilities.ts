@@ -2,7 +2,7 @@
 // spec's provider (the way SkyPilot's sky/provision/ routes every verb by provider). Outside src/providers/
 // code reads these instead of testing the provider's name (test/provider-capabilities.test.ts keeps it so).
 // Pure: workflow, spec, client and cluster code import it.
-import type { ProviderName, RunSpec } from '../spec/schema';
+import type { ProviderName, RunSpec } from '../run-spec/schema';
 import type { ProviderCapabilities, ProviderTraits, RunCapabilities, SpecOf } from './capability-types';
 import { AWS_CAPABILITIES } from './aws/capabilities';
 import { LOCAL_CAPABILITIES } from './local/capabilities';

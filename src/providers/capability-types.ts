@@ -3,7 +3,7 @@
 // declarations and the lookup (capabilities.ts) both import it without a circle.
 import type { Recipe } from '../recipes/recipe-shape';
 import type { Market } from '../records/node-record';
-import type { ProviderName, RunSpec } from '../spec/schema';
+import type { ProviderName, RunSpec } from '../run-spec/schema';
 
 export interface WatchPolicy {
   /** A probe that has not answered within this long is a miss. */

@@ -2,7 +2,7 @@
 // cluster id (the workflow id), never by ids held only in memory. Records are JSON-plain.
 // A provider is built once per place (the local lab, one EC2 region), never per run: a run's launch
 // settings travel with each call that needs them, and every verb that waits takes an AbortSignal.
-import type { AwsSettings } from '../spec/schema';
+import type { AwsSettings } from '../run-spec/schema';
 import type { Market, NodeRecord, NodeRole, NodeState } from '../records/node-record';
 
 export type { Market, NodeRecord, NodeRole, NodeState };

@@ -4,7 +4,7 @@ import { knownBf16Kernels } from '../cluster/known-topologies';
 import type { CpuTopology } from '../cluster/topology';
 import { BF16_NAMES } from '../common/bf16';
 import { capabilitiesOf } from '../providers/capabilities';
-import type { RunSpec } from '../spec/schema';
+import type { RunSpec } from '../run-spec/schema';
 
 function topologyKernels(topology: CpuTopology | null): 'amx' | 'avx512_bf16' | 'none' | undefined {
   if (!topology) return undefined;

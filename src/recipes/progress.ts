@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../common/package-root';
 import type { EvalScores, MetricName, RunMetrics } from '../records/scores';
-import { TASK_LIST } from '../spec/tasks';
+import { TASK_LIST } from '../run-spec/tasks';
 import { assertSupportedSchema, schemaProblems, type SchemaNode } from './schema-check';
 
 export const PROGRESS_PREFIX = 'TUNEFORGE ';

@@ -1,7 +1,7 @@
 // What a recipe is: what a node needs installed. Its own module, importing only the spec's names, so a
 // provider can declare its base recipe and its nodes' additions (src/providers/*/capabilities.ts) without
 // importing the recipe table, which reads the providers' capabilities.
-import type { RecipeName } from '../spec/schema';
+import type { RecipeName } from '../run-spec/schema';
 
 export interface Recipe {
   /** The preset, or `base` for a spec that names none. */

@@ -1,11 +1,11 @@
 // A recipe is what a node needs installed (packages, code, offline assets): a preset's, or the base recipe
 // of a spec without one. The trainer's values come from spec/trainer-values.ts (spec, preset, task default);
 // the spec's task, model and data make the rest of the command line. Python lives in recipes/<name>/ and common/.
-import { runInputs } from '../spec/expand-inputs';
-import { extensionOf, type DataSource, type ModelSource, type TaskName } from '../spec/inputs';
-import type { RecipeName, RunSpec } from '../spec/schema';
-import { TASK_DEFINITIONS } from '../spec/tasks';
-import { trainerValues } from '../spec/trainer-values';
+import { runInputs } from '../run-spec/expand-inputs';
+import { extensionOf, type DataSource, type ModelSource, type TaskName } from '../run-spec/inputs';
+import type { RecipeName, RunSpec } from '../run-spec/schema';
+import { TASK_DEFINITIONS } from '../run-spec/tasks';
+import { trainerValues } from '../run-spec/trainer-values';
 import { capabilitiesOf } from '../providers/capabilities';
 import { PYTORCH_CPU_INDEX, type Recipe } from './recipe-shape';
 import { REMOTE } from './remote-paths';

@@ -6,13 +6,13 @@ import { capabilitiesOf } from '../providers/capabilities';
 import { RENDEZVOUS_PORT, type ClusterInfo, type NodeRecord } from '../providers/provider';
 import { jobDir } from '../remote/remote-job';
 import { shellJoin } from '../remote/shell-quote';
-import type { ProviderName, RecipeName, RunSpec, TaskName } from '../spec/schema';
+import type { ProviderName, RecipeName, RunSpec, TaskName } from '../run-spec/schema';
 import { describeSource } from '../data/describe-source';
 import { distributedTrainArgs, hostfileLines, mpirunArgs, placement, sanityCommand } from './launch-command';
-import { describeModel, runInputs, runTitle } from '../spec/expand-inputs';
-import { trainerValues, type TrainerValues } from '../spec/trainer-values';
+import { describeModel, runInputs, runTitle } from '../run-spec/expand-inputs';
+import { trainerValues, type TrainerValues } from '../run-spec/trainer-values';
 import { hubIds } from './recipe';
-import { redactedWebhook } from '../spec/notify';
+import { redactedWebhook } from '../run-spec/notify';
 import { bf16Notes } from './bf16-plan';
 
 /** A CPU layout and where it came from (a known table, or lscpu on this machine). */

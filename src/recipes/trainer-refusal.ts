@@ -2,7 +2,7 @@
 // a model the task cannot use, e.g. a question-answering model given to classification. Named by field
 // from where the line says the problem is; no retry can fix it.
 import type { SpecProblem } from '../common/errors';
-import { TASK_LIST } from '../spec/tasks';
+import { TASK_LIST } from '../run-spec/tasks';
 import { REMOTE } from './remote-paths';
 
 /**

@@ -37,7 +37,7 @@ export interface RunRecord {
   /** ISO times. */
   startedAt: string;
   endedAt: string;
-  /** The normalized run spec (its own schema is src/spec/schema.ts). */
+  /** The normalized run spec (its own schema is src/run-spec/schema.ts). */
   spec: object;
   recipeFingerprint: string | null;
   /** The master's venv: package name to version. */

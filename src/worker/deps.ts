@@ -8,7 +8,7 @@ import { createLocalProvider } from '../providers/local/local-provider';
 import { routeByProvider } from '../providers/capabilities';
 import type { Provider } from '../providers/provider';
 import { createRemoteShell } from '../remote/remote-shell';
-import type { RunSpec } from '../spec/schema';
+import type { RunSpec } from '../run-spec/schema';
 import { trainingProgressSignal } from '../workflows/definitions';
 import type { WorkerConfig } from './config';
 import { buildReaperDeps, type ReaperConfig } from './reaper-schedule';

@@ -18,8 +18,8 @@ import type { TrainingProgress } from '../recipes/progress';
 import type { MeteredNode } from './spend';
 import { PROGRESS_QUERY, TRAINING_PROGRESS_SIGNAL, type StepName } from '../common/names';
 import type { RecoveryRecord } from '../records/recovery-record';
-import type { KeptBatch } from '../spec/kept-batch';
-import type { RunSpecInput } from '../spec/schema';
+import type { KeptBatch } from '../run-spec/kept-batch';
+import type { RunSpecInput } from '../run-spec/schema';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 

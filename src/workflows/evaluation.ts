@@ -5,7 +5,7 @@ import { patched, upsertSearchAttributes } from '@temporalio/workflow';
 import type { EvalScores, TrainResult } from '../activities/types';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import type { MetricName } from '../records/scores';
-import { metricsOfScores } from '../spec/tasks';
+import { metricsOfScores } from '../run-spec/tasks';
 import type { StepTracker } from './step-tracker';
 
 /** Runs whose training returned before this upsert existed must replay without it. */

@@ -21,9 +21,9 @@ import { failureText } from '../common/failure-summary';
 import { standbyNames, workerNames } from '../common/node-names';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { providerTraits } from '../providers/capabilities';
-import { recipeAttribute, runTitle } from '../spec/expand-inputs';
-import type { RunSpec } from '../spec/schema';
-import { validateRunSpec } from '../spec/validate';
+import { recipeAttribute, runTitle } from '../run-spec/expand-inputs';
+import type { RunSpec } from '../run-spec/schema';
+import { validateRunSpec } from '../run-spec/validate';
 import {
   progressQuery,
   trainingProgressSignal,

@@ -6,8 +6,8 @@ import type { DeliveredModel } from '../activities/artifacts';
 import type { RunContext, TrainResult } from '../activities/types';
 import { metricValue, type MetricScores, type PromotionRecord } from '../common/promotion';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
-import type { RunSpec } from '../spec/schema';
-import { metricsOfScores } from '../spec/tasks';
+import type { RunSpec } from '../run-spec/schema';
+import { metricsOfScores } from '../run-spec/tasks';
 import type { StepTracker } from './step-tracker';
 import { steps } from './steps';
 

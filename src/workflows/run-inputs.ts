@@ -3,7 +3,7 @@
 // trains (replacements too). A preset's offline assets need none of this.
 import type { NodeRecord, RunContext } from '../activities/types';
 import { describeSource } from '../data/describe-source';
-import { describeModel, runInputs } from '../spec/expand-inputs';
+import { describeModel, runInputs } from '../run-spec/expand-inputs';
 import { steps } from './steps';
 
 /** Some input is a file or folder the worker reads and the nodes need copied. */

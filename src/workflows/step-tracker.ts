@@ -6,8 +6,8 @@ import { failureText } from '../common/failure-summary';
 import type { Bf16Record } from '../common/bf16';
 import type { PromotionRecord } from '../common/promotion';
 import { STEP_NAMES, type StepName } from '../common/names';
-import { runTitle } from '../spec/expand-inputs';
-import type { RunSpec } from '../spec/schema';
+import { runTitle } from '../run-spec/expand-inputs';
+import type { RunSpec } from '../run-spec/schema';
 import type { RunProgress, StepProgress } from './definitions';
 
 export class StepTracker {

@@ -18,7 +18,7 @@ import { FailureType, type NodeLostData } from '../common/errors';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { standbyNames } from '../common/node-names';
 import type { RecoveryPath } from '../records/recovery-record';
-import { keptBatch, ranksPerNodeOf, type BatchShape, type KeptBatch } from '../spec/kept-batch';
+import { keptBatch, ranksPerNodeOf, type BatchShape, type KeptBatch } from '../run-spec/kept-batch';
 import { publishEvaluation } from './evaluation';
 import type { TrainingProgress } from '../recipes/progress';
 import type { HistoryLimits, TrainingState } from './definitions';

@@ -6,7 +6,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { createAwsProvider } from '../../src/providers/aws';
 import { createRemoteShell } from '../../src/remote/remote-shell';
-import type { AwsSettings } from '../../src/spec/schema';
+import type { AwsSettings } from '../../src/run-spec/schema';
 import { createTuneforgeWorker } from '../../src/worker/create-worker';
 import { ensureSearchAttributes } from '../../src/worker/search-attributes';
 import { testLabProvider, TEST_ARTIFACTS_URI } from './local-lab';

@@ -23,7 +23,7 @@ import { createAwsProvider } from '../../src/providers/aws';
 import { deriveHostKey } from '../../src/providers/aws/ssh-keys';
 import type { ClusterRef, Provider } from '../../src/providers/provider';
 import { bindRun, type RunProvider } from '../../src/providers/run-provider';
-import type { AwsSettings } from '../../src/spec/schema';
+import type { AwsSettings } from '../../src/run-spec/schema';
 
 const MOTO_BIN = process.env.MOTO_SERVER_BIN ?? join(packageRoot(), '.tools', 'venv', 'bin', 'moto_server');
 const START_TIMEOUT_MS = 30_000;

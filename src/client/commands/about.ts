@@ -1,6 +1,6 @@
 // Commands about tuneforge itself rather than a run: its version, the spec's JSON Schema, shell completion.
 import { Argument, type Command } from 'commander';
-import { specJsonSchemaText } from '../../spec/json-schema';
+import { specJsonSchemaText } from '../../run-spec/json-schema';
 import { completionScript, SHELLS, type Shell } from '../completion';
 import { formatVersion, versionInfo } from '../version';
 

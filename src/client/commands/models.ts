@@ -9,7 +9,7 @@ import { defaultS3Region } from '../../artifacts/s3-client';
 import { WORKFLOW_TYPE } from '../../common/names';
 import { CURRENT_POINTER_KEY, parseCurrentPointer, type CurrentPointer } from '../../common/promotion';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
-import { NAME_PATTERN } from '../../spec/schema';
+import { NAME_PATTERN } from '../../run-spec/schema';
 import { NoArtifacts } from './artifacts';
 import { InvalidFilter } from './list';
 

@@ -6,7 +6,7 @@ import { createAwsProvider } from '../../providers/aws';
 import { preflightReport } from '../../providers/aws/preflight-report';
 import { routeByProvider, type SpecOf } from '../../providers/capabilities';
 import type { PreflightCheck, Provider } from '../../providers/provider';
-import { loadRunSpec } from '../../spec/load';
+import { loadRunSpec } from '../../run-spec/load';
 
 export interface PlanCheckResult {
   /** False when any check failed: the run would stop at preflight. */

@@ -5,8 +5,8 @@ import { KNOWN_TOPOLOGY_SOURCE, knownTopology } from '../../cluster/known-topolo
 import { LSCPU_COMMAND, parseLscpu } from '../../cluster/topology';
 import { capabilitiesOf } from '../../providers/capabilities';
 import { buildRunPlan, type PlanTopology, type RunPlan } from '../../recipes/run-plan';
-import { loadRunSpec } from '../../spec/load';
-import type { RunSpec } from '../../spec/schema';
+import { loadRunSpec } from '../../run-spec/load';
+import type { RunSpec } from '../../run-spec/schema';
 
 export async function planRun(specPath: string): Promise<RunPlan> {
   const spec = await loadRunSpec(specPath);

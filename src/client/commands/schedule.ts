@@ -12,8 +12,8 @@ import {
 } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { SCHEDULE_ID_PREFIX, WORKFLOW_TYPE } from '../../common/names';
-import { loadRunSpec } from '../../spec/load';
-import type { RunSpec } from '../../spec/schema';
+import { loadRunSpec } from '../../run-spec/load';
+import type { RunSpec } from '../../run-spec/schema';
 import type { FineTuneInput } from '../../workflows/definitions';
 import type { ClientSettings } from '../connection';
 import { runStaticMetadata } from '../run-metadata';

@@ -2,7 +2,7 @@
 import { providerTraits } from '../../providers/capabilities';
 import type { RunPlan } from '../../recipes/run-plan';
 import { shellJoin } from '../../remote/shell-quote';
-import { trainerValueRows, type TrainerValues } from '../../spec/trainer-values';
+import { trainerValueRows, type TrainerValues } from '../../run-spec/trainer-values';
 
 export function formatPlan(plan: RunPlan): string {
   const lines = [

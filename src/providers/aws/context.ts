@@ -1,6 +1,6 @@
 // What every AWS module needs (client, region, retry deps, the caller's abort signal) and the one way they call EC2.
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { AwsSettings } from '../../spec/schema';
+import type { AwsSettings } from '../../run-spec/schema';
 import { ec2AuthFailure, isEc2Error } from './errors';
 import { API_RETRY, withRetry, type RetryDeps } from './retry';
 

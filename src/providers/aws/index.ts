@@ -2,7 +2,7 @@
 // launch settings come with each call that needs them; see ../provider.ts for the contract.
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { specInvalid } from '../../common/errors';
-import type { AwsSettings } from '../../spec/schema';
+import type { AwsSettings } from '../../run-spec/schema';
 import type {
   BakeRequest,
   CallOptions,

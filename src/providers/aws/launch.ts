@@ -17,7 +17,7 @@ import {
   type NodeLaunch,
   type Placement,
 } from './run-instance';
-import type { MarketPolicy } from '../../spec/schema';
+import type { MarketPolicy } from '../../run-spec/schema';
 import { findClusterSecurityGroup } from './security-group';
 import { deriveHostKey } from './ssh-keys';
 import { terminateInstanceIds } from './terminate';

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { specInvalid } from '../../common/errors';
-import type { AwsSettings } from '../../spec/schema';
+import type { AwsSettings } from '../../run-spec/schema';
 import { normalizePublicKey, publicKeyFromPrivateKey } from './ssh-keys';
 
 function isFileError(error: unknown): error is NodeJS.ErrnoException {

@@ -3,7 +3,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { checkBucketReadable } from '../../artifacts/bucket-check';
 import type { PreflightProblem } from '../../common/errors';
-import type { RunSpec } from '../../spec/schema';
+import type { RunSpec } from '../../run-spec/schema';
 import type { ClusterRef, PreflightCheck, Provider } from '../provider';
 
 export interface PreflightSources {

@@ -10,7 +10,7 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { ApplicationFailure } from '@temporalio/common';
-import type { MarketPolicy } from '../../spec/schema';
+import type { MarketPolicy } from '../../run-spec/schema';
 import type { ClusterRef, Market, PreflightCheck } from '../provider';
 import { call, type LaunchContext, sendOptions } from './context';
 import { resolveBaseImage } from './images';

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { _InstanceType, RunInstancesCommand, type Instance, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { capacityUnavailable, clusterConflict, imageNotFound } from '../../common/errors';
-import type { MarketPolicy } from '../../spec/schema';
+import type { MarketPolicy } from '../../run-spec/schema';
 import type { ClusterRef, Market, NodeRole } from '../provider';
 import { call, type LaunchContext, sendOptions } from './context';
 import { classifyEc2Error, ec2ErrorCode } from './errors';

@@ -2,7 +2,7 @@
 // creates anything): instance types, zones, key files and the SSH range. A provider never checks them.
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, type SpecProblem } from '../../common/errors';
-import type { AwsSettings } from '../../spec/schema';
+import type { AwsSettings } from '../../run-spec/schema';
 import { readPrivateKey, readPublicKey } from './operator-key';
 import { isKnownInstanceType } from './run-instance';
 

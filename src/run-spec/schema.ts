@@ -165,7 +165,7 @@ const common = {
   /** Spend cap: at this estimated cost every rank checkpoints, the model is delivered and the cluster torn down. */
   budgetUsd: z.number().positive().max(1_000_000).optional(),
   promote: promote.optional(),
-  /** A webhook told when the run ends (src/spec/notify.ts; docs/notifications.md). */
+  /** A webhook told when the run ends (src/run-spec/notify.ts; docs/notifications.md). */
   notify: notifySchema.optional(),
 };
 
