@@ -1,6 +1,6 @@
 // npm run bench: tuneforge's performance goals as ratios measured in one run on the local provider.
 // Prints one table (metric | measured | goal | ok) and the seconds under it, and writes them to
-// artifacts/bench.json (plus artifacts/bench.md, the block the README shows). See docs/bench.md.
+// artifacts/bench.json (plus artifacts/bench.md, the block docs/benchmarks.md shows). See docs/bench.md.
 //
 // Environment: BENCH_ONLY=image,overhead,fanout,recovery,recovery-boot,real-model,scale-real,scale (a subset; writes bench-partial.json),
 // BENCH_LAB_ROOT (default: a fresh /var/lib/tuneforge/bench-<time>), BENCH_KEEP_LAB=1 (keep it after),

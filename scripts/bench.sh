@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench: set up what is missing, build tuneforge and the bench, start a Temporal dev server if
 # none answers, then measure tuneforge's performance goals on the local provider (docs/bench.md).
-# Prints one table and writes artifacts/bench.json (and artifacts/bench.md, the README's block).
+# Prints one table and writes artifacts/bench.json (and artifacts/bench.md, the block docs/benchmarks.md shows).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -1,4 +1,4 @@
-// The bench's table (`metric | measured | goal | ok`), the seconds under it, and the README block.
+// The bench's table (`metric | measured | goal | ok`), the seconds under it, and the block docs/benchmarks.md shows.
 
 export interface Row {
   metric: string;
