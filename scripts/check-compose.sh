@@ -31,16 +31,24 @@ version="$(docker-compose version --short 2> /dev/null || docker-compose --versi
 # Only the file's own defaults and deploy/env.example count here, not a developer's .env.
 [ ! -e .env ] || say "note: ./.env exists; docker-compose reads it for the default check below"
 
+# The database password has no default: without it (no .env, nothing in the shell) config must refuse.
+no_env="$(mktemp)"
+if env -u POSTGRES_PASSWORD docker-compose --env-file "$no_env" -f docker-compose.yml config -q > /dev/null 2>&1; then
+  rm -f "$no_env"
+  fail "docker-compose.yml accepts a missing POSTGRES_PASSWORD (it must be \${POSTGRES_PASSWORD:?...})"
+fi
+rm -f "$no_env"
+export POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-check-compose-only}"
 docker-compose -f docker-compose.yml config -q || fail "docker-compose.yml is invalid (docker-compose $version)"
 docker-compose --env-file deploy/env.example -f docker-compose.yml config -q \
   || fail "docker-compose.yml is invalid with deploy/env.example (docker-compose $version)"
 services="$(docker-compose -f docker-compose.yml config --services | tr '\n' ' ')"
 say "docker-compose $version: docker-compose.yml is valid; services: $services"
 
-for service in postgresql temporal temporal-setup tuneforge-setup temporal-ui tuneforge-worker; do
+for service in postgresql temporal-schema temporal temporal-setup tuneforge-setup temporal-ui tuneforge-worker; do
   [[ " $services " == *" $service "* ]] || fail "service $service is missing"
 done
-for file in Dockerfile deploy/temporal/dynamicconfig.yaml deploy/temporal/setup-namespace.sh; do
+for file in Dockerfile deploy/temporal/dynamicconfig.yaml deploy/temporal/setup-namespace.sh deploy/temporal/setup-schema.sh; do
   [ -f "$file" ] || fail "$file is missing (docker-compose.yml uses it)"
 done
 
@@ -59,6 +67,17 @@ say "search attributes in step with the code: $(echo "$code_attributes" | tr '\n
 rendered="$(docker-compose -f docker-compose.yml config)"
 grep -q -- '- setup-namespace$' <<< "$rendered" \
   || fail "no service runs tuneforge setup-namespace (node lib/client/main.js setup-namespace)"
+
+# The server image, not the deprecated auto-setup; a memory and CPU limit on every service (codec profile included).
+grep -q 'image: temporalio/auto-setup' docker-compose.yml && fail "docker-compose.yml uses the deprecated temporalio/auto-setup image"
+all_services="$(docker-compose -f docker-compose.yml --profile codec --profile tools config --services 2> /dev/null \
+  || docker-compose -f docker-compose.yml config --services)"
+for service in $all_services; do
+  block="$(awk -v s="  $service:" '$0 == s {on=1; next} on && /^  [a-z]/ {on=0} on' docker-compose.yml)"
+  grep -q 'mem_limit:' <<< "$block" || [ "$service" = temporal-admin-tools ] || fail "service $service has no mem_limit"
+  grep -q 'cpus:' <<< "$block" || [ "$service" = temporal-admin-tools ] || fail "service $service has no cpus limit"
+done
+say "server image without auto-setup; limits on: $(echo $all_services | tr '\n' ' ')"
 
 # Credentials are variables or mounts, never literals in the deployment files.
 if grep -nE 'PRIVATE KEY|AKIA[0-9A-Z]{16}|aws_secret_access_key' \

@@ -28,12 +28,27 @@ TuneforgeExactMatch=Double
 TuneforgePromoted=Bool
 "
 
-echo "tuneforge setup: waiting for namespace ${NAMESPACE} on ${TEMPORAL_ADDRESS:-?}"
+echo "tuneforge setup: waiting for the Temporal server at ${TEMPORAL_ADDRESS:-?}"
+tries=0
+until temporal operator cluster health >/dev/null 2>&1; do
+  tries=$((tries + 1))
+  if [ "$tries" -ge 120 ]; then
+    echo "tuneforge setup: the Temporal server did not answer within 120 s" >&2
+    exit 1
+  fi
+  sleep 1
+done
+
+# The server image creates no namespace (auto-setup did): create it once, with the retention asked for.
+if ! temporal operator namespace describe --namespace "$NAMESPACE" >/dev/null 2>&1; then
+  temporal operator namespace create --namespace "$NAMESPACE" --retention "${RETENTION:-720h}"
+  echo "tuneforge setup: created namespace ${NAMESPACE}"
+fi
 tries=0
 until temporal operator search-attribute list --namespace "$NAMESPACE" >/dev/null 2>&1; do
   tries=$((tries + 1))
-  if [ "$tries" -ge 120 ]; then
-    echo "tuneforge setup: namespace ${NAMESPACE} not reachable after 120 s" >&2
+  if [ "$tries" -ge 60 ]; then
+    echo "tuneforge setup: namespace ${NAMESPACE} not usable after 60 s" >&2
     exit 1
   fi
   sleep 1
