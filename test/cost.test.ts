@@ -72,3 +72,24 @@ test('billing has a one-minute minimum, and a running node is billed until now',
 test('timestamps that do not parse are an error', () => {
   assert.throws(() => estimateCost([{ instanceType: 'local', market: 'on-demand', launchedAt: 'yesterday' }]), Error);
 });
+
+test("an aws node's hour includes its public IPv4 address and root volume; a local node's nothing", async () => {
+  const { costOverridesOf } = await import('../src/cluster/cost');
+  const { validateRunSpec } = await import('../src/run-spec/validate');
+  const aws = validateRunSpec({
+    name: 'extras',
+    provider: 'aws',
+    recipe: 'tiny-qa',
+    training: { maxSteps: 10 },
+    artifacts: 's3://bucket/runs',
+    aws: { region: 'us-east-1', instanceTypes: ['r7iz.metal-16xl'], sshCidr: '198.51.100.7/32', privateKeyPath: '/k', rootVolumeGiB: 200 },
+  });
+  assert.ok(aws.ok, JSON.stringify(aws.ok ? null : aws.problems));
+  const extras = 0.005 + (200 * 0.08) / 730;
+  close(costOverridesOf(aws.spec).nodeExtrasUsdPerHour, extras);
+  const hour = [{ instanceType: 'r7iz.metal-16xl', market: 'on-demand' as const, launchedAt: START, terminatedAt: ONE_HOUR_LATER }];
+  close(estimateCost(hour, costOverridesOf(aws.spec)).totalUsd, (ON_DEMAND_USD_PER_HOUR['r7iz.metal-16xl'] ?? 0) + extras);
+  const local = validateRunSpec({ name: 'extras', provider: 'local', recipe: 'tiny-qa', training: { maxSteps: 10 } });
+  assert.ok(local.ok);
+  assert.equal(costOverridesOf(local.spec).nodeExtrasUsdPerHour, 0);
+});

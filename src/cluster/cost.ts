@@ -35,6 +35,8 @@ export interface CostOverrides {
   /** spec aws.pricePerHourUsd: "<type>" is the on-demand price, "<type>:spot" the spot price. */
   pricePerHourUsd?: Readonly<Record<string, number>>;
   spotPriceFraction?: number;
+  /** Added to each priced node's hourly price: its public IPv4 address and disk (the provider says how much). */
+  nodeExtrasUsdPerHour?: number;
 }
 
 export interface BilledNode {
@@ -64,7 +66,8 @@ export interface CostEstimate {
 
 /** The prices a spec sets, as its provider reads them: aws.pricePerHourUsd by instance type, or local's one price per node. */
 export function costOverridesOf(spec: RunSpec): CostOverrides {
-  return { pricePerHourUsd: capabilitiesOf(spec).pricePerHourUsd };
+  const caps = capabilitiesOf(spec);
+  return { pricePerHourUsd: caps.pricePerHourUsd, nodeExtrasUsdPerHour: caps.nodeExtrasUsdPerHour };
 }
 
 export function hourlyPriceUsd(
@@ -92,7 +95,8 @@ function billedSeconds(node: BilledNode, now: Date): number {
 export function estimateCost(nodes: BilledNode[], overrides: CostOverrides = {}, now: Date = new Date()): CostEstimate {
   const costs = nodes.map((node): NodeCost => {
     const seconds = billedSeconds(node, now);
-    const usdPerHour = hourlyPriceUsd(node.instanceType, node.market, overrides);
+    const instanceUsdPerHour = hourlyPriceUsd(node.instanceType, node.market, overrides);
+    const usdPerHour = instanceUsdPerHour === undefined ? undefined : instanceUsdPerHour + (overrides.nodeExtrasUsdPerHour ?? 0);
     const base = { instanceType: node.instanceType, market: node.market, billedSeconds: seconds };
     return usdPerHour === undefined ? base : { ...base, usdPerHour, usd: (usdPerHour * seconds) / SECONDS_PER_HOUR };
   });

@@ -51,6 +51,7 @@ export function capabilitiesOf(spec: RunSpec): RunCapabilities {
     plannedMarket: caps.plannedMarket(spec),
     description: caps.describe(spec),
     pricePerHourUsd: caps.pricePerHourUsd(spec),
+    nodeExtrasUsdPerHour: caps.nodeExtrasUsdPerHour(spec),
     storeRegion: caps.storeRegion(spec),
     checksAmx: caps.checksAmx(spec),
     planNotes: caps.planNotes(spec),

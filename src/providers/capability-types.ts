@@ -48,6 +48,8 @@ export interface ProviderCapabilities<S extends RunSpec = RunSpec> extends Provi
   describe(spec: S): string;
   /** USD per hour by instance type (`<type>:spot` for spot) that the spec sets over the built-in table. */
   pricePerHourUsd(spec: S): Readonly<Record<string, number>>;
+  /** USD per hour each node costs besides its instance: its public IPv4 address and its disk. */
+  nodeExtrasUsdPerHour(spec: S): number;
   /** The region the run's S3 bucket must be in; null: the environment's. */
   storeRegion(spec: S): string | null;
   /** The master must have AMX, or the run stops before the workers launch. */
@@ -62,6 +64,7 @@ export interface RunCapabilities extends ProviderTraits {
   plannedMarket: Market;
   description: string;
   pricePerHourUsd: Readonly<Record<string, number>>;
+  nodeExtrasUsdPerHour: number;
   storeRegion: string | null;
   checksAmx: boolean;
   planNotes: string[];

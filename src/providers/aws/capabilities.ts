@@ -12,6 +12,11 @@ import type { ProviderCapabilities, SpecOf, WatchPolicy } from '../capability-ty
  * >= 30 s (with 10 s between rounds, about 50 s after a freeze), near the 15-20 s polling of
  * SkyPilot and dstack.
  */
+/** us-east-1 list prices (AWS VPC and EBS pricing pages, 2026): the other regions differ by a few percent. */
+const PUBLIC_IPV4_USD_PER_HOUR = 0.005;
+const GP3_USD_PER_GIB_MONTH = 0.08;
+const HOURS_PER_MONTH = 730;
+
 export const AWS_WATCH: WatchPolicy = { probeTimeoutMs: 10_000, everyMs: 10_000, missesToLose: 3, minWindowMs: 30_000 };
 
 /**
@@ -52,6 +57,8 @@ export const AWS_CAPABILITIES: ProviderCapabilities<SpecOf<'aws'>> = {
   plannedMarket: (spec) => (spec.aws.market === 'on-demand' ? 'on-demand' : 'spot'),
   describe: (spec) => `aws ${spec.aws.region} (${spec.aws.instanceTypes.join(', ')}, ${spec.aws.market})`,
   pricePerHourUsd: (spec) => spec.aws.pricePerHourUsd,
+  // A public IPv4 address ($0.005/h since 2024-02) and the gp3 root volume ($0.08 per GiB-month, 730 h a month).
+  nodeExtrasUsdPerHour: (spec) => PUBLIC_IPV4_USD_PER_HOUR + (spec.aws.rootVolumeGiB * GP3_USD_PER_GIB_MONTH) / HOURS_PER_MONTH,
   storeRegion: (spec) => spec.aws.region,
   checksAmx: (spec) => spec.aws.requireAmx,
   planNotes: () => [],

@@ -35,6 +35,7 @@ export const LOCAL_CAPABILITIES: ProviderCapabilities<SpecOf<'local'>> = {
   plannedMarket: () => 'on-demand',
   describe: () => 'local',
   pricePerHourUsd: (spec) => ({ [LOCAL_INSTANCE_TYPE]: spec.local.pricePerHourUsd }),
+  nodeExtrasUsdPerHour: () => 0,
   storeRegion: () => null,
   checksAmx: () => false,
   planNotes: () => [
