@@ -100,14 +100,18 @@ describe("the worker's own network outage during distributed-train", () => {
       const shell = cuttableShell();
       const sampler = sampleNodeProcesses(workflowId);
       // What the follower reports to the workflow (a signal in production; recorded here).
-      const reported: Array<{ at: number; step: number }> = [];
-      const reportProgress = async (_workflowId: string, update: { step: number }) => {
-        reported.push({ at: Date.now(), step: update.step });
+      const reported: Array<{ at: number; step: number; message?: string }> = [];
+      const reportProgress = async (_workflowId: string, update: { step: number; message?: string }) => {
+        reported.push({ at: Date.now(), step: update.step, ...(update.message ? { message: update.message } : {}) });
       };
       const summary = (await withWorker(realActivities(testDeps({ remote: shell, reportProgress })), async ({ client, taskQueue }) => {
         const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue, workflowId, args: [{ spec }] });
         const stepAtCut = await untilLogged(workflowId, SAVE_STEPS);
+        const cutAt = Date.now();
         await cutFor(shell, workflowId, ['master', 'worker-1', 'worker-2']);
+        // The workflow was told (the Web UI's details show it as a note), and told again when the path came back.
+        const note = reported.find((r) => r.at >= cutAt && r.message !== undefined);
+        assert.match(note?.message ?? '', /^the worker cannot reach the cluster since .*: no node answers, so none is replaced/);
         const stepAtReturn = await loggedStep(workflowId);
         assert.ok(shell.refused > 0, 'the worker tried the nodes during the outage and was refused');
         assert.ok(stepAtReturn > stepAtCut && stepAtReturn < MAX_STEPS, `the job trained on through the outage (${stepAtCut} -> ${stepAtReturn})`);
@@ -119,6 +123,8 @@ describe("the worker's own network outage during distributed-train", () => {
         const heard = () => reported.filter((r) => r.at >= returnedAt).map((r) => r.step);
         for (let i = 0; i < 240 && !heard().some((step) => step > stepAtReturn); i++) await sleep(250);
         assert.ok(heard().some((step) => step > stepAtReturn), `the follower reads the job again after the outage (${heard().join(', ')})`);
+        const cleared = reported.find((r) => note && r.at > note.at && r.message === undefined);
+        assert.ok(cleared && cleared.at - returnedAt < 15_000, 'a report without the note followed within seconds of the return');
 
         await cutFor(shell, workflowId, ['worker-1']);
         return handle.result();

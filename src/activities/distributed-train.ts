@@ -9,6 +9,7 @@ import { evalScoresOf, runMetricsOf } from '../recipes/progress';
 import { jobDir, jobLogTail, killJob } from '../remote/remote-job';
 import { checkpointUploader } from './checkpoint-uploads';
 import { endpointFor, runStore, targetFor, type ActivityDeps } from './deps';
+import type { TrainingProgress } from '../recipes/progress';
 import { followJobFor, type FollowOutcome, type WatchVerdict } from './follow-job';
 import { keepAlive } from './keep-alive';
 import { NodeWatch, nodeWatcher, type NodeHealth } from './node-watch';
@@ -36,6 +37,7 @@ export function createTrainActivities(deps: ActivityDeps) {
       const nodeWatch = new NodeWatch(deps, input, input.nodes, input.cluster);
       // What the job's log showed last: a loss reports it, so the workflow can say how many steps are trained again.
       let lastStep: number | undefined = input.handedOver?.step;
+      let latest: TrainingProgress | undefined = input.handedOver ?? undefined;
       // After the job failed, decide for good: a node in doubt is probed until it is lost or answers,
       // which on aws can outlast the heartbeat timeout. The job is over, so no progress to carry.
       const check = () => keepAlive(() => nodeWatch.confirm());
@@ -54,9 +56,15 @@ export function createTrainActivities(deps: ActivityDeps) {
       const onHealth = async (health: NodeHealth): Promise<void> => {
         if (health.unreachableSince !== cutOffSince) {
           const log = Context.current().log;
-          if (health.unreachableSince === undefined) log.info('the worker reaches the cluster again; nothing was replaced');
-          else if (cutOffSince === undefined)
-            log.warn(`worker cannot reach the cluster since ${new Date(health.unreachableSince).toISOString()}: no node answers, so none is replaced`);
+          if (health.unreachableSince === undefined) {
+            log.info('the worker reaches the cluster again; nothing was replaced');
+            // The last progress again, without the note: the Web UI's details drop it at once.
+            if (latest) await reportOutage(deps, input, latest);
+          } else if (cutOffSince === undefined) {
+            const note = `the worker cannot reach the cluster since ${new Date(health.unreachableSince).toISOString()}: no node answers, so none is replaced; the job trains on`;
+            log.warn(note);
+            await reportOutage(deps, input, note);
+          }
           cutOffSince = health.unreachableSince;
         }
         if (health.lost.length > 0) await stopAndReport(health.lost);
@@ -97,6 +105,7 @@ export function createTrainActivities(deps: ActivityDeps) {
             onCheckpoint: (path) => uploads.enqueue(path),
             onProgress: (progress) => {
               lastStep = progress.step;
+              latest = progress;
             },
             uploadLog,
             // Ranks told to save and stop, or to finish, are followed to their end by the follower that told them.
@@ -159,4 +168,26 @@ export function createTrainActivities(deps: ActivityDeps) {
       };
     },
   };
+}
+
+/**
+ * Tells the workflow the worker is cut off from the cluster (a note in the Web UI's details and `status`), or,
+ * given the job's progress, that it is back. Informational: a report that fails changes nothing.
+ */
+async function reportOutage(deps: ActivityDeps, input: TrainInput, noteOrProgress: string | TrainingProgress): Promise<void> {
+  const workflowId = Context.current().info.workflowExecution?.workflowId;
+  if (!workflowId) return;
+  const update =
+    typeof noteOrProgress === 'string'
+      ? { stage: 'distributed-train', step: 0, maxSteps: 0, loss: null, lastCheckpoint: null, message: noteOrProgress }
+      : {
+          stage: 'distributed-train',
+          step: noteOrProgress.step,
+          maxSteps: noteOrProgress.maxSteps,
+          loss: noteOrProgress.loss,
+          lastCheckpoint: noteOrProgress.lastCheckpoint,
+          jobId: input.jobId,
+          resumedStep: noteOrProgress.resumedStep,
+        };
+  await deps.reportProgress(workflowId, update).catch(() => undefined);
 }
