@@ -42,4 +42,11 @@ describe('recoveries in words', () => {
     t.recoveryPath('shrink', [], 0, { perDeviceBatchSize: 8, gradientAccumulationSteps: 3, globalBatch: 24, wantedGlobalBatch: 25, exact: false });
     assert.match(recoveryLine(t.snapshot().recoveries[1]!), /global batch 24 \(nearest to 25\)/);
   });
+
+  it('growing back names the nodes that joined, not a loss', () => {
+    const t = tracker();
+    t.recordRecovery([], 'capacity came back', 'train-2', 197);
+    t.recoveryPath('grow', ['worker-2'], 1);
+    assert.equal(recoveryLine(t.snapshot().recoveries[0]!), 'capacity came back: worker-2 joined at step 197');
+  });
 });

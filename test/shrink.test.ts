@@ -140,6 +140,7 @@ describe('shrink and go on', () => {
     assert.ok(grown.resumed_step > after.resumed_step, `train-2 resumed from the checkpoint train-1 saved when told to stop (${grown.resumed_step})`);
     const growth = summary.recoveryLog?.[1];
     assert.equal(growth?.path, 'grow');
+    assert.equal(summary.recoveries, 1, 'one loss; growing back is no loss');
     assert.deepEqual(growth?.filledBy, ['worker-2']);
     assert.equal(summary.training.resumedStep, grown.resumed_step, 'the last job resumed where the grow stopped the ranks');
     assert.deepEqual(savedOnTwo, [6, 2], 'the checkpoint saved on two nodes, when told to stop');

@@ -3,6 +3,7 @@ import type { RecoveryRecord } from '../records/recovery-record';
 
 /** e.g. "worker-1 lost at step 120 (gone...): standby standby-1 took its place; resumed from step 100 after 8.2 s, 20 steps repeated". */
 export function recoveryLine(r: RecoveryRecord): string {
+  if (r.path === 'grow') return grownLine(r);
   const lost = `${r.lostNodes.join(', ')} lost${r.lastStep === null ? '' : ` at step ${r.lastStep}`}${r.cause ? ` (${r.cause})` : ''}`;
   const filled = r.path === undefined ? '' : `: ${pathText(r)}`;
   const resumed =
@@ -10,6 +11,16 @@ export function recoveryLine(r: RecoveryRecord): string {
       ? ''
       : `; resumed from step ${r.resumedStep ?? '?'} after ${r.secondsToResume.toFixed(1)} s${r.stepsRepeated === undefined ? '' : `, ${r.stepsRepeated} steps repeated`}`;
   return `${lost}${filled}${resumed}`;
+}
+
+/** e.g. "capacity came back: worker-2 joined at step 197; resumed from step 197 after 9.2 s, 0 steps repeated". */
+function grownLine(r: RecoveryRecord): string {
+  const joined = `${r.cause ?? 'capacity came back'}: ${(r.filledBy ?? []).join(', ')} joined${r.lastStep === null ? '' : ` at step ${r.lastStep}`}`;
+  const resumed =
+    r.secondsToResume === undefined
+      ? ''
+      : `; resumed from step ${r.resumedStep ?? '?'} after ${r.secondsToResume.toFixed(1)} s${r.stepsRepeated === undefined ? '' : `, ${r.stepsRepeated} steps repeated`}`;
+  return `${joined}${resumed}`;
 }
 
 function pathText(r: RecoveryRecord): string {

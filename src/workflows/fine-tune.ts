@@ -311,7 +311,8 @@ async function runSteps(
     ...(ctx.hubModel ? { hubModel: ctx.hubModel } : {}),
     imageReused: provisioned.imageReused,
     nodesLaunched: nodesLaunched(spec, tracker, result.standbyLaunched),
-    recoveries: tracker.snapshot().recoveries.length,
+    // Node losses recovered from; growing back after a shrink is listed in recoveryLog but is no loss.
+    recoveries: tracker.snapshot().recoveries.filter((r) => r.path !== 'grow').length,
     recoveryLog: tracker.snapshot().recoveries,
     sanity,
     training: trained,
