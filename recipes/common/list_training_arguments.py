@@ -1,9 +1,9 @@
-"""Writes src/spec/training-argument-names.ts: every name the trainers accept on their command line (each field of
+"""Writes src/run-spec/training-argument-names.ts: every name the trainers accept on their command line (each field of
 the installed transformers.TrainingArguments plus the scripts' own options), so the spec refuses an unknown
 extraArgs name at plan and start, before any node boots. recipes/tests/test_training_argument_names.py fails
 when the file and the installed transformers disagree; run this to bring them back in step:
 
-    .tools/recipe-venv/bin/python recipes/common/list_training_arguments.py > src/spec/training-argument-names.ts
+    .tools/recipe-venv/bin/python recipes/common/list_training_arguments.py > src/run-spec/training-argument-names.ts
 """
 
 import dataclasses

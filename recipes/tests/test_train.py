@@ -59,7 +59,8 @@ def first_run(assets, tmp_path_factory):
 def test_progress_lines(first_run):
     out, events = first_run
     assert events[0] == {"event": "start", "world_size": 1, "max_steps": 12,
-                         "resumed_from": None, "resumed_step": 0}
+                         "resumed_from": None, "resumed_step": 0,
+                         "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1}
     steps = by_kind(events, "step")
     assert [event["step"] for event in steps] == list(range(1, 13))
     for event in steps:
@@ -114,7 +115,8 @@ def test_resume_skips_incomplete_newest_checkpoint(assets, first_run, tmp_path):
     os.remove(out / "checkpoint-12" / "optimizer.pt")  # as if the process died while saving
     events = run_events(command(assets, out, "--max_steps", "16", "--save_steps", "5", "--resume"))
     assert events[0] == {"event": "start", "world_size": 1, "max_steps": 16,
-                         "resumed_from": str(out / "checkpoint-10"), "resumed_step": 10}
+                         "resumed_from": str(out / "checkpoint-10"), "resumed_step": 10,
+                         "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1}
     assert [event["step"] for event in by_kind(events, "step")] == list(range(11, 17))
     assert events[-1]["event"] == "done" and events[-1]["global_step"] == 16
     eval_keys = ("eval_loss", "eval_exact_match", "eval_f1", "eval_samples")

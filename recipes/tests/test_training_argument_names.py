@@ -1,4 +1,4 @@
-"""The spec's list of trainer argument names (src/spec/training-argument-names.ts) is exactly what the installed
+"""The spec's list of trainer argument names (src/run-spec/training-argument-names.ts) is exactly what the installed
 transformers and the trainer scripts accept: a transformers upgrade that adds, renames or drops a TrainingArguments
 field fails here until the generator is run again."""
 
@@ -9,14 +9,14 @@ import transformers
 
 import list_training_arguments
 
-TS_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "src", "spec", "training-argument-names.ts")
+TS_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "src", "run-spec", "training-argument-names.ts")
 
 
 def test_the_ts_list_is_what_the_generator_makes_from_the_installed_transformers():
     with open(TS_FILE, encoding="utf-8") as f:
         stored = f.read()
     assert stored == list_training_arguments.render(), (
-        "src/spec/training-argument-names.ts is out of step with the installed transformers "
+        "src/run-spec/training-argument-names.ts is out of step with the installed transformers "
         f"{transformers.__version__}: run recipes/common/list_training_arguments.py (see its docstring)"
     )
 
@@ -31,7 +31,7 @@ def test_the_list_holds_every_training_argument_and_the_scripts_own_options():
         assert own in names
 
 
-MANAGED_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "src", "spec", "trainer-arguments.ts")
+MANAGED_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "src", "run-spec", "trainer-arguments.ts")
 
 
 def test_every_name_the_trainer_fixes_is_refused_by_the_spec():
@@ -46,4 +46,4 @@ def test_every_name_the_trainer_fixes_is_refused_by_the_spec():
     block = block[:block.index("\n};")]
     managed = set(re.findall(r"^  (\w+): ", block, re.M))
     missing = [name for name in training_run.FORCED_TRAINING_ARGUMENTS if name not in managed]
-    assert not missing, f"MANAGED_ARGS in src/spec/trainer-arguments.ts does not refuse {missing}"
+    assert not missing, f"MANAGED_ARGS in src/run-spec/trainer-arguments.ts does not refuse {missing}"
