@@ -29,7 +29,6 @@ import {
   trainingProgressSignal,
   type FineTuneInput,
   type HistoryLimits,
-  type RunEfficiency,
   type RunHandover,
   type RunProgress,
   type RunSummary,
@@ -41,6 +40,7 @@ import { StepTracker } from './step-tracker';
 import { capReached, checkBudget, isCapFailure } from './run-caps';
 import { promoteIfGated } from './promotion';
 import { recordRun, type RunOutcome } from './run-record';
+import { efficiency, nodesLaunched } from './summary-figures';
 import { notifyRunEnd } from './notify-run';
 import { SpendMeter } from './spend';
 import { freshTraining, trainWithRecovery } from './train-with-recovery';
@@ -154,20 +154,6 @@ export async function fineTune(input: FineTuneInput): Promise<RunSummary> {
   };
 }
 
-function efficiency(outcome: RunOutcome, costUsd: number, onDemandCostUsd: number): RunEfficiency {
-  const t = outcome.training;
-  const single = outcome.sanity.samplesPerSecond;
-  const stepsRun = t.globalStep - t.resumedStep;
-  return {
-    scalingEfficiency: single > 0 ? t.samplesPerSecond / (outcome.nodesLaunched * single) : null,
-    nodesShareCpus: outcome.nodesShareCpus,
-    secondsPerStep: stepsRun > 0 ? t.runtimeSeconds / stepsRun : null,
-    costUsd,
-    costPerEpochUsd: t.epochs !== null && t.epochs > 0 ? costUsd / t.epochs : null,
-    onDemandCostUsd,
-  };
-}
-
 function checkedSpec(input: FineTuneInput): RunSpec {
   const validated = validateRunSpec(input.spec);
   const problems = validated.ok ? [] : [...validated.problems];
@@ -245,11 +231,6 @@ interface PreparedCluster {
   sanity: RunHandover['sanity'];
   nodes: RunHandover['training']['nodes'];
   standby: RunHandover['training']['nodes'];
-}
-
-/** The cluster as launched, its standbys (first ones and refills), and every node booted by a recovery. */
-function nodesLaunched(spec: RunSpec, tracker: StepTracker, standbys: number): number {
-  return spec.nodes + standbys + tracker.snapshot().recoveries.reduce((sum, r) => sum + (r.launched ?? r.lostNodes.length), 0);
 }
 
 async function runSteps(
