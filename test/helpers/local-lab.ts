@@ -1,5 +1,5 @@
 // A local provider on a test lab folder, and the deps real activities need to use it.
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ActivityDeps } from '../../src/activities';
 import type { ArtifactStore } from '../../src/artifacts/artifact-store';
@@ -51,14 +51,24 @@ export async function liveNodeProcesses(clusterId: string): Promise<number> {
 export async function nodeProcessesOf(clusterId: string): Promise<Map<string, string>> {
   const marker = `/clusters/${clusterId}/nodes/`;
   const found = new Map<string, string>();
-  for (const p of await scanNodeProcesses()) {
+  const scanned = await scanNodeProcesses();
+  const pids = new Set(scanned.map((p) => p.pid));
+  for (const p of scanned) {
     const at = p.etcDir.indexOf(marker);
     if (at < 0) continue;
+    // `unshare --fork`'s child has the parent's command line until it execs the node's shell: not a second node.
+    if (pids.has(await parentPid(p.pid))) continue;
     const name = p.etcDir.slice(at + marker.length).split('/')[0] ?? '';
     const startTime = await processStartTime(p.pid).catch(() => undefined);
     if (startTime !== undefined) found.set(name, `${p.pid}@${startTime}`);
   }
   return found;
+}
+
+/** The parent's pid of a process, from /proc/<pid>/stat (the field after the parenthesised command name). */
+async function parentPid(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? NaN);
 }
 
 export interface NodeProcessSampler {
