@@ -6,21 +6,20 @@ export function recoveryLine(r: RecoveryRecord): string {
   if (r.path === 'grow') return grownLine(r);
   const lost = `${r.lostNodes.join(', ')} lost${r.lastStep === null ? '' : ` at step ${r.lastStep}`}${r.cause ? ` (${r.cause})` : ''}`;
   const filled = r.path === undefined ? '' : `: ${pathText(r)}`;
-  const resumed =
-    r.secondsToResume === undefined
-      ? ''
-      : `; resumed from step ${r.resumedStep ?? '?'} after ${r.secondsToResume.toFixed(1)} s${r.stepsRepeated === undefined ? '' : `, ${r.stepsRepeated} steps repeated`}`;
-  return `${lost}${filled}${resumed}`;
+  return `${lost}${filled}${resumedText(r)}`;
 }
 
 /** e.g. "capacity came back: worker-2 joined at step 197; resumed from step 197 after 9.2 s, 0 steps repeated". */
 function grownLine(r: RecoveryRecord): string {
   const joined = `${r.cause ?? 'capacity came back'}: ${(r.filledBy ?? []).join(', ')} joined${r.lastStep === null ? '' : ` at step ${r.lastStep}`}`;
-  const resumed =
-    r.secondsToResume === undefined
-      ? ''
-      : `; resumed from step ${r.resumedStep ?? '?'} after ${r.secondsToResume.toFixed(1)} s${r.stepsRepeated === undefined ? '' : `, ${r.stepsRepeated} steps repeated`}`;
-  return `${joined}${resumed}`;
+  return `${joined}${resumedText(r)}`;
+}
+
+/** "; resumed from step 100 after 8.2 s, 20 steps repeated" once the resumed job reported a step; empty before. */
+function resumedText(r: RecoveryRecord): string {
+  if (r.secondsToResume === undefined) return '';
+  const repeated = r.stepsRepeated === undefined ? '' : `, ${r.stepsRepeated} steps repeated`;
+  return `; resumed from step ${r.resumedStep ?? '?'} after ${r.secondsToResume.toFixed(1)} s${repeated}`;
 }
 
 function pathText(r: RecoveryRecord): string {
